@@ -1,0 +1,1 @@
+"""Scores for explanations: against ground truth, and model-based faithfulness checks."""

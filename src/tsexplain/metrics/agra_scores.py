@@ -1,0 +1,396 @@
+"""AGRA's ground-truth scores: reconstruction MSE, Pearson of magnitudes, signed Pearson.
+
+In the AGRA world ("AGRA: Accurate GRAdient", the averaged-gradient paper of issue 4), a perturbed signal ``x`` is a
+clean signal plus local errors, a regression CNN predicts a quality score, and the *ideal
+gradient* is ``x - clean``: where the errors are and in which direction. Algorithm 1 moves the
+input down the gradient of ``(f(x) - ideal_score) ** 2`` until the predicted score reaches the
+ideal one; the accumulated move ``x - x_final`` is the method's gradient, and ``x_final`` the
+reconstruction, compared with the clean signal by MSE. AGRA (Algorithm 2) averages that move over
+models trained from different initialisations.
+
+Sign convention throughout: ideal gradient ``x - clean``, method gradient (displacement)
+``x - reconstruction``. A perfect method has displacement == ideal gradient and MSE 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from tsexplain._validation import check_choice, check_float, check_int, check_model
+from tsexplain.metrics._base import SampleMeanMetric
+from tsexplain.metrics._checks import Reduction, as_batch, check_same_shape, reduce
+from tsexplain.metrics._model_output import (
+    as_2d_output,
+    eval_mode,
+    model_device_dtype,
+    resolve_target,
+    select,
+)
+from tsexplain.metrics._similarity import pearson_rows
+
+__all__ = [
+    "AGRAReconstruction",
+    "MagnitudePearson",
+    "SignedPearson",
+    "agra_reconstruct",
+    "ideal_gradient",
+    "magnitude_pearson",
+    "reconstruction_mse",
+    "signed_pearson",
+]
+
+#: ``gradient_fn(model, x) -> d f / d x`` of shape (N, C, T), e.g. a SmoothGrad of the output.
+GradientFn = Callable[[torch.nn.Module, torch.Tensor], Any]
+
+Magnitude = Literal["abs", "channel_norm"]
+
+
+def ideal_gradient(x: Any, clean: Any) -> np.ndarray:
+    """The ground-truth gradient of the AGRA world: ``x - clean``.
+
+    Parameters
+    ----------
+    x : array-like of shape (N, C, T)
+        Perturbed signals.
+    clean : array-like of shape (N, C, T)
+        The same signals without perturbations.
+
+    Returns
+    -------
+    numpy.ndarray of shape (N, C, T)
+        Signed; zero where the signal is unperturbed.
+    """
+    xa = as_batch(x, "x")
+    ca = as_batch(clean, "clean")
+    check_same_shape(xa, ca, "x", "clean")
+    return xa - ca
+
+
+@dataclass(frozen=True)
+class AGRAReconstruction:
+    """Result of :func:`agra_reconstruct`.
+
+    Attributes
+    ----------
+    reconstruction : numpy.ndarray of shape (N, C, T)
+        ``x - displacement``: the input moved toward the ideal score.
+    displacement : numpy.ndarray of shape (N, C, T)
+        ``x - x_final`` averaged over models: the method's (signed) gradient, comparable to
+        :func:`ideal_gradient`.
+    n_iter : numpy.ndarray of shape (M, N)
+        Gradient steps each model took for each sample.
+    converged : numpy.ndarray of shape (M, N)
+        Whether the loss went below ``tol`` within ``max_iter`` steps.
+    final_scores : numpy.ndarray of shape (M, N)
+        Each model's explained output at its final input.
+    """
+
+    reconstruction: np.ndarray
+    displacement: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+    final_scores: np.ndarray
+
+
+def _descend(
+    model: torch.nn.Module,
+    x0: torch.Tensor,
+    *,
+    target: Any,
+    ideal_score: float,
+    lr: float,
+    tol: float,
+    max_iter: int,
+    gradient_fn: GradientFn | None,
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray, np.ndarray]:
+    """Algorithm 1 for one model: returns x_final, n_iter, converged, final score."""
+    n = x0.shape[0]
+    xi = x0.clone()
+    n_iter = np.zeros(n, dtype=np.int64)
+    idx: torch.Tensor | None = None
+    active = torch.ones(n, dtype=torch.bool)
+    score = torch.empty(n, dtype=x0.dtype)
+    for step in range(max_iter + 1):
+        xv = xi.detach().requires_grad_(gradient_fn is None)
+        with torch.set_grad_enabled(gradient_fn is None):
+            out = as_2d_output(model(xv), n)
+            if idx is None:
+                idx = resolve_target(target, out.detach())
+            f = select(out, idx)
+        loss = (f - ideal_score) ** 2  # per sample: the paper's MSE to the optimal note
+        score = f.detach()
+        active = loss.detach() >= tol
+        if step == max_iter or not bool(active.any()):
+            break
+        if gradient_fn is None:
+            (grad,) = torch.autograd.grad(loss.sum(), xv)  # rows are independent
+        else:
+            df = torch.as_tensor(np.asarray(gradient_fn(model, xv.detach())), dtype=xi.dtype)
+            if tuple(df.shape) != tuple(xi.shape):
+                raise ValueError(
+                    f"gradient_fn must return d f / d x of shape {tuple(xi.shape)}, got "
+                    f"{tuple(df.shape)}."
+                )
+            grad = 2.0 * (score - ideal_score)[:, None, None] * df.to(xi.device)
+        xi = torch.where(active[:, None, None], xi - lr * grad.detach(), xi)
+        n_iter += active.cpu().numpy()
+    return xi.detach(), n_iter, (~active).cpu().numpy(), score.cpu().numpy()
+
+
+def agra_reconstruct(
+    models: torch.nn.Module | Sequence[torch.nn.Module],
+    x: Any,
+    *,
+    target: Any = None,
+    ideal_score: float = 1.0,
+    lr: float = 0.1,
+    tol: float = 1e-4,
+    max_iter: int = 200,
+    gradient_fn: GradientFn | None = None,
+) -> AGRAReconstruction:
+    """Move the input toward the ideal score (AGRA, Algorithm 1; Algorithm 2 for several models).
+
+    For each model, starting from ``x``, repeat ``x <- x - lr * d loss / d x`` with
+    ``loss = (f(x) - ideal_score) ** 2`` until ``loss < tol`` (per sample) or ``max_iter`` steps.
+    The displacement ``x - x_final`` is averaged over models (AGRA); the reconstruction is
+    ``x - mean displacement``. Models are put in eval mode for the run and restored; their
+    weights and gradients are untouched.
+
+    Parameters
+    ----------
+    models : torch.nn.Module or sequence of them
+        Regression model(s) returning ``(N,)`` or ``(N, K)``.
+    x : array-like of shape (N, C, T)
+        Perturbed input.
+    target : None, int, per-sample ints or "predicted"
+        Output explained when the model has several outputs.
+    ideal_score : float
+        The score of a perfect signal (1 in the paper, where scores lie in [-1, 1]).
+    lr : float
+        Step size (the paper's learning rate).
+    tol : float
+        Stop a sample once its loss is below ``tol``.
+    max_iter : int
+        At most this many steps per model.
+    gradient_fn : callable, optional
+        ``gradient_fn(model, x) -> d f / d x`` of shape (N, C, T) replacing the plain autograd
+        gradient of the output, e.g. a SmoothGrad: the step is then
+        ``2 (f(x) - ideal_score) * gradient_fn(model, x)``, the chain rule of the loss.
+
+    Returns
+    -------
+    AGRAReconstruction
+
+    References
+    ----------
+    AGRA: Accurate GRAdient, a method that averages input gradients over independently trained
+    models (Algorithm 1: gradient descent on the input; Algorithm 2: the average).
+    """
+    model_list = [models] if isinstance(models, torch.nn.Module) else list(models)
+    if not model_list:
+        raise ValueError("models must hold at least one model.")
+    model_list = [check_model(m, f"models[{i}]") for i, m in enumerate(model_list)]
+    xa = as_batch(x, "x")
+    lr = check_float(lr, "lr", minimum=0.0, strict=True)
+    tol = check_float(tol, "tol", minimum=0.0)
+    max_iter = check_int(max_iter, "max_iter", minimum=0)
+    ideal_score = check_float(ideal_score, "ideal_score")
+    disp = np.zeros_like(xa)
+    n_iters, conv, finals = [], [], []
+    for m in model_list:
+        device, dtype = model_device_dtype(m)
+        x0 = torch.as_tensor(xa, dtype=dtype, device=device)
+        with eval_mode(m):
+            xf, it, ok, fs = _descend(
+                m, x0, target=target, ideal_score=ideal_score, lr=lr, tol=tol,
+                max_iter=max_iter, gradient_fn=gradient_fn,
+            )
+        disp += (x0 - xf).cpu().double().numpy()
+        n_iters.append(it)
+        conv.append(ok)
+        finals.append(fs)
+    disp /= len(model_list)
+    return AGRAReconstruction(
+        reconstruction=xa - disp,
+        displacement=disp,
+        n_iter=np.stack(n_iters),
+        converged=np.stack(conv),
+        final_scores=np.stack(finals),
+    )
+
+
+def reconstruction_mse(
+    model: torch.nn.Module | Sequence[torch.nn.Module] | None,
+    x: Any,
+    clean: Any,
+    *,
+    attribution: Any = None,
+    gradient_fn: GradientFn | None = None,
+    target: Any = None,
+    ideal_score: float = 1.0,
+    lr: float = 0.1,
+    tol: float = 1e-4,
+    max_iter: int = 200,
+    reduction: Reduction = "mean",
+) -> np.ndarray | float:
+    """MSE between the clean signal and the input moved along the method's gradient.
+
+    With ``attribution`` given, it is taken as the displacement (a gradient already scaled as
+    Algorithm 1 produces it): reconstruction ``x - attribution``, and ``model`` is not used.
+    Otherwise the reconstruction is :func:`agra_reconstruct` with ``model`` (a list of models
+    gives AGRA's average) and, optionally, ``gradient_fn``. The MSE is averaged over channels
+    and time of each sample.
+
+    Only for methods that return a gradient on the input's scale (GRAD, SmoothGrad and their
+    AGRA versions); attributions multiplied by the input (Gradient x Input, IG) do not
+    reconstruct anything, as the paper notes.
+
+    Parameters
+    ----------
+    model : torch.nn.Module, sequence of them, or None
+        Model(s) for Algorithm 1; may be None when ``attribution`` is given.
+    x : array-like of shape (N, C, T)
+        Perturbed input.
+    clean : array-like of shape (N, C, T)
+        Clean (unperturbed) signal.
+    attribution : array-like of shape (N, C, T), optional
+        A precomputed displacement (signed, ``x - reconstruction``).
+    gradient_fn, target, ideal_score, lr, tol, max_iter
+        As in :func:`agra_reconstruct`.
+    reduction : {"mean", "none"}
+        Average over samples, or return the ``(N,)`` values.
+
+    Returns
+    -------
+    float or numpy.ndarray of shape (N,)
+        Non-negative; 0 for a perfect reconstruction. ``mean((x - clean) ** 2)`` is the
+        do-nothing reference.
+
+    Raises
+    ------
+    ShapeError
+        ``x``, ``clean`` and ``attribution`` do not share one shape.
+    """
+    xa = as_batch(x, "x")
+    ca = as_batch(clean, "clean")
+    check_same_shape(xa, ca, "x", "clean")
+    if attribution is not None:
+        aa = as_batch(attribution, "attribution")
+        check_same_shape(xa, aa, "x", "attribution")
+        rec = xa - aa
+    else:
+        if model is None:
+            raise ValueError("reconstruction_mse needs a model (or models) or an attribution.")
+        rec = agra_reconstruct(
+            model, xa, target=target, ideal_score=ideal_score, lr=lr, tol=tol,
+            max_iter=max_iter, gradient_fn=gradient_fn,
+        ).reconstruction
+    mse = ((rec - ca) ** 2).reshape(xa.shape[0], -1).mean(axis=1)
+    return reduce(mse, reduction)
+
+
+def _pair(attribution: Any, ideal: Any) -> tuple[np.ndarray, np.ndarray]:
+    a = as_batch(attribution, "attribution")
+    g = as_batch(ideal, "ideal_gradient")
+    check_same_shape(a, g, "attribution", "ideal_gradient")
+    return a, g
+
+
+def magnitude_pearson(
+    attribution: Any,
+    ideal_gradient: Any,
+    *,
+    magnitude: Magnitude = "abs",
+    reduction: Reduction = "mean",
+) -> np.ndarray | float:
+    """Pearson correlation of the magnitudes of the attribution and of the ideal gradient.
+
+    AGRA's Table II score: "computed between the norms of both ideal gradient and gradient from
+    the methods", so that methods which lose the sign (Gradient x Input, IG) are not penalised.
+    Per sample, over all cells, then averaged over samples.
+
+    Parameters
+    ----------
+    attribution : array-like of shape (N, C, T)
+        Any attribution (signed or absolute).
+    ideal_gradient : array-like of shape (N, C, T)
+        ``x - clean`` (see :func:`ideal_gradient`).
+    magnitude : {"abs", "channel_norm"}
+        ``"abs"``: the absolute value of each cell (C x T values per sample);
+        ``"channel_norm"``: the Euclidean norm over channels at each step (T values).
+    reduction : {"mean", "none"}
+        Average over samples (skipping undefined ones) or return ``(N,)``.
+
+    Returns
+    -------
+    float or numpy.ndarray of shape (N,)
+        In [-1, 1]; NaN for a sample whose attribution or ideal gradient is constant (e.g. a
+        signal without perturbation).
+    """
+    a, g = _pair(attribution, ideal_gradient)
+    check_choice(magnitude, "magnitude", ("abs", "channel_norm"))
+    if magnitude == "abs":
+        ma, mg = np.abs(a).reshape(a.shape[0], -1), np.abs(g).reshape(g.shape[0], -1)
+    else:
+        ma, mg = np.sqrt((a**2).sum(axis=1)), np.sqrt((g**2).sum(axis=1))
+    return reduce(pearson_rows(ma, mg), reduction)
+
+
+def signed_pearson(
+    attribution: Any, ideal_gradient: Any, *, reduction: Reduction = "mean"
+) -> np.ndarray | float:
+    """Signed Pearson correlation with the ideal gradient, per channel, averaged over channels.
+
+    AGRA's Table III score: "the correlation is estimated for each of the two dimensions and
+    then averaged". Per sample: the Pearson correlation over time in each channel, averaged over
+    the channels where it is defined; then averaged over samples.
+
+    Parameters
+    ----------
+    attribution : array-like of shape (N, C, T)
+        Signed attribution (a gradient; not multiplied by the input).
+    ideal_gradient : array-like of shape (N, C, T)
+        ``x - clean``.
+    reduction : {"mean", "none"}
+        Average over samples or return ``(N,)``.
+
+    Returns
+    -------
+    float or numpy.ndarray of shape (N,)
+        In [-1, 1]; NaN for a sample where no channel has a defined correlation.
+    """
+    a, g = _pair(attribution, ideal_gradient)
+    r = pearson_rows(a, g)  # (N, C)
+    with np.errstate(invalid="ignore"):
+        defined = ~np.isnan(r)
+        per_sample = np.where(
+            defined.any(axis=1),
+            np.nansum(r, axis=1) / np.maximum(defined.sum(axis=1), 1),
+            np.nan,
+        )
+    return reduce(per_sample, reduction)
+
+
+class MagnitudePearson(SampleMeanMetric):
+    """Accumulating :func:`magnitude_pearson`: ``update(attribution, ideal_gradient)`` per batch."""
+
+    def __init__(self, *, magnitude: Magnitude = "abs") -> None:
+        self.magnitude = check_choice(magnitude, "magnitude", ("abs", "channel_norm"))
+        super().__init__()
+
+    def update(self, attribution: Any, ideal_gradient: Any) -> None:
+        self._add(
+            magnitude_pearson(attribution, ideal_gradient, magnitude=self.magnitude, reduction="none")  # type: ignore[arg-type]
+        )
+
+
+class SignedPearson(SampleMeanMetric):
+    """Accumulating :func:`signed_pearson`: ``update(attribution, ideal_gradient)`` per batch."""
+
+    def update(self, attribution: Any, ideal_gradient: Any) -> None:
+        self._add(signed_pearson(attribution, ideal_gradient, reduction="none"))  # type: ignore[arg-type]
