@@ -1,0 +1,126 @@
+"""One memory budget for all batched work, and the chunk size it implies.
+
+Every method expands its input into rows (noise samples, integration steps, models, outputs)
+and processes them in chunks. The chunk size follows from one budget in bytes and from the
+model's activation sizes, measured once per call with forward hooks on a single row.
+
+glibc serves allocations above its mmap threshold with fresh ``mmap`` calls, so every pass over
+a large chunk page-faults its activations afresh; raising the threshold (``mallopt``) lets the
+heap reuse them. ``tune_allocator()`` does this once per process (set the environment variable
+``TSEXPLAIN_TUNE_ALLOCATOR=0`` to opt out); the chunk size is then capped so that no single
+activation exceeds the threshold. See ``benchmarks/bench_attribution.py`` for the measurement.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import re
+
+import torch
+from torch import nn
+
+from tsexplain.exceptions import ParameterError
+
+_DEFAULT_BUDGET = 1 << 30  # 1 GiB
+_budget: int | None = None
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 32 << 20  # the largest value glibc accepts on 64-bit systems
+_STOCK_LARGEST_ACTIVATION = 8 << 20
+_allocator_tuned: bool | None = None
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
+          "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+
+
+def parse_bytes(value: int | str) -> int:
+    """Parse a memory size: an int in bytes, or a string such as ``"512MB"`` or ``"2 GiB"``."""
+    if isinstance(value, bool):
+        raise ParameterError(f"memory_budget must be bytes or a string like '512MB', got {value!r}")
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", value)
+        if not m or m.group(2).lower() not in _UNITS:
+            raise ParameterError(
+                f"memory_budget must be bytes or a string like '512MB' or '2GiB', got {value!r}"
+            )
+        n = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    else:
+        raise ParameterError(f"memory_budget must be bytes or a string like '512MB', got {value!r}")
+    if n < (1 << 20):
+        raise ParameterError(f"memory_budget must be at least 1 MiB, got {n} bytes")
+    return n
+
+
+def set_memory_budget(value: int | str | None) -> None:
+    """Set the default memory budget of every attribution (None restores the default, 1 GiB)."""
+    global _budget
+    _budget = None if value is None else parse_bytes(value)
+
+
+def get_memory_budget() -> int:
+    """The default budget in bytes: set_memory_budget(), else $TSEXPLAIN_MEMORY_BUDGET, else 1 GiB."""
+    if _budget is not None:
+        return _budget
+    env = os.environ.get("TSEXPLAIN_MEMORY_BUDGET")
+    return parse_bytes(env) if env else _DEFAULT_BUDGET
+
+
+def tune_allocator() -> bool:
+    """Raise glibc's mmap and trim thresholds once per process; return whether it is in effect."""
+    global _allocator_tuned
+    if _allocator_tuned is not None:
+        return _allocator_tuned
+    _allocator_tuned = False
+    if os.environ.get("TSEXPLAIN_TUNE_ALLOCATOR", "1") == "0":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        ok1 = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        ok2 = libc.mallopt(_M_TRIM_THRESHOLD, 4 * MMAP_THRESHOLD)
+        _allocator_tuned = bool(ok1) and bool(ok2)
+    except (OSError, AttributeError):
+        _allocator_tuned = False
+    return _allocator_tuned
+
+
+def activation_bytes(model: nn.Module, row: torch.Tensor) -> tuple[int, int]:
+    """Total and largest activation size in bytes for one input row of shape (1, C, T)."""
+    sizes: list[int] = []
+
+    def hook(_m: nn.Module, _i: object, out: object) -> None:
+        if isinstance(out, torch.Tensor):
+            sizes.append(out.numel() * out.element_size())
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
+    try:
+        with torch.no_grad():
+            out = model(row)
+    finally:
+        for h in handles:
+            h.remove()
+    if isinstance(out, torch.Tensor):
+        sizes.append(out.numel() * out.element_size())
+    sizes.append(row.numel() * row.element_size())
+    return sum(sizes), max(sizes)
+
+
+def chunk_rows(
+    models: list[nn.Module], row: torch.Tensor, budget: int, n_outputs: int = 1
+) -> int:
+    """Rows per chunk so that a forward+backward stays inside ``budget`` bytes.
+
+    ``n_outputs`` > 1 when every output is differentiated at once (``target="all"``): each
+    row's backward then holds that many activation gradients.
+    """
+    total, largest = max(activation_bytes(m, row) for m in models)
+    per_row = 3 * total + 2 * row.numel() * row.element_size() * max(1, n_outputs)
+    per_row = max(per_row, (2 + n_outputs) * total if n_outputs > 1 else per_row)
+    rows = max(1, budget // max(per_row, 1))
+    cap = MMAP_THRESHOLD if tune_allocator() else _STOCK_LARGEST_ACTIVATION
+    rows = min(rows, max(1, cap // max(largest, 1)))
+    return int(rows)
