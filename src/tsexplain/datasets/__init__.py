@@ -1,0 +1,40 @@
+"""Ground-truth worlds and real-data loaders, all returning series of shape ``(N, C, T)``.
+
+Generators (seeded, with the truth an explanation is judged against):
+
+- :func:`make_ar_states`: Time-SmoothGrad's AR(2) states world (one long recording, the true
+  coefficients ``F_s`` at every step).
+- :func:`make_quality_signals`: AGRA's perturbed sinusoids with a quality score (clean signal,
+  perturbation mask, ideal gradient).
+- :func:`make_anomaly_sequences`: TSViz's pressure / temperature / torque sequences with point
+  anomalies (anomaly mask; never in pressure).
+- :func:`make_ismail_layouts`: the Ismail et al. (NeurIPS 2020) box layouts (informative mask).
+"""
+
+from __future__ import annotations
+
+from tsexplain.datasets.anomaly_sequences import ANOMALY_CHANNELS, make_anomaly_sequences
+from tsexplain.datasets.ar_states import default_ar_coefficients, make_ar_states
+from tsexplain.datasets.containers import (
+    AnomalySequencesDataset,
+    ARStatesDataset,
+    IsmailLayoutDataset,
+    LabeledSeriesDataset,
+    QualitySignalsDataset,
+    SeriesDataset,
+)
+from tsexplain.datasets.quality_signals import make_quality_signals
+
+__all__ = [
+    "make_ar_states",
+    "make_quality_signals",
+    "make_anomaly_sequences",
+    "ANOMALY_CHANNELS",
+    "default_ar_coefficients",
+    "SeriesDataset",
+    "ARStatesDataset",
+    "QualitySignalsDataset",
+    "AnomalySequencesDataset",
+    "IsmailLayoutDataset",
+    "LabeledSeriesDataset",
+]
