@@ -23,6 +23,7 @@ from tsexplain.datasets.containers import (
     QualitySignalsDataset,
     SeriesDataset,
 )
+from tsexplain.datasets.ismail_layouts import ISMAIL_LAYOUTS, make_ismail_layouts
 from tsexplain.datasets.quality_signals import make_quality_signals
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "make_quality_signals",
     "make_anomaly_sequences",
     "ANOMALY_CHANNELS",
+    "make_ismail_layouts",
+    "ISMAIL_LAYOUTS",
     "default_ar_coefficients",
     "SeriesDataset",
     "ARStatesDataset",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Union
-
 import numpy as np
 
 from tsexplain.exceptions import ParameterError
 
 #: What ``seed=`` accepts: an int, a numpy Generator (used as is) or None (fresh entropy).
-Seed = Union[int, np.integer, np.random.Generator, None]
+Seed = int | np.integer | np.random.Generator | None
 
 
 def as_generator(seed: Seed, name: str = "seed") -> np.random.Generator:
