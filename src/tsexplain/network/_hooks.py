@@ -1,0 +1,141 @@
+"""Forward hooks: find layers by name, capture their outputs, stop a forward pass early.
+
+Everything in :mod:`tsexplain.network` reaches inside a model through these helpers, so no
+class layout is ever assumed: a layer is any sub-module, named as in ``model.named_modules()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+
+from tsexplain.exceptions import ParameterError, ShapeError
+
+LayerRef = str | nn.Module
+
+
+class _StopForward(Exception):
+    """Raised inside a hook once every wanted output is captured: the rest of the forward is skipped."""
+
+
+def module_names(model: nn.Module) -> dict[nn.Module, str]:
+    """Map each sub-module to its dotted name (the root is ``""``)."""
+    return {m: n for n, m in model.named_modules()}
+
+
+def resolve_layer(model: nn.Module, layer: LayerRef, name: str = "layer") -> tuple[str, nn.Module]:
+    """Return ``(dotted_name, module)`` for a layer given by name or as a module of ``model``.
+
+    Raises
+    ------
+    ParameterError
+        The name does not exist in ``model`` or the module is not part of it; the message lists
+        the convolutional layers that do exist.
+    """
+    named = dict(model.named_modules())
+    if isinstance(layer, str):
+        if layer in named and layer != "":
+            return layer, named[layer]
+        convs = [n for n, m in named.items() if isinstance(m, nn.Conv1d)]
+        leaves = [n for n, m in named.items() if n and not any(True for _ in m.children())]
+        raise ParameterError(
+            f"{name}={layer!r} is not a sub-module of the model. Conv1d layers: {convs}; "
+            f"all leaf layers: {leaves}. Use the dotted names of model.named_modules()."
+        )
+    if isinstance(layer, nn.Module):
+        for n, m in named.items():
+            if m is layer and n:
+                return n, m
+        raise ParameterError(
+            f"{name} is a {type(layer).__name__} that is not a sub-module of the model; pass one of "
+            f"the model's own modules or its dotted name."
+        )
+    raise TypeError(f"{name} must be a layer name (str) or an nn.Module, got {type(layer).__name__}.")
+
+
+def conv1d_layer_names(model: nn.Module) -> list[str]:
+    """Dotted names of every ``nn.Conv1d`` in ``model`` (in registration order)."""
+    return [n for n, m in model.named_modules() if isinstance(m, nn.Conv1d)]
+
+
+@contextmanager
+def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
+    """Run ``model`` in eval mode with parameters not requiring grad; restore both afterwards.
+
+    Gradients with respect to inputs or activations then never touch ``param.grad`` and never
+    build weight gradients; the caller's training flags and ``requires_grad`` come back as found.
+    """
+    modes = [(m, m.training) for m in model.modules()]
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    try:
+        model.eval()
+        for p, _ in flags:
+            p.requires_grad_(False)
+        yield model
+    finally:
+        for m, training in modes:
+            m.training = training
+        for p, req in flags:
+            p.requires_grad_(req)
+
+
+@contextmanager
+def capture_outputs(
+    modules: Sequence[nn.Module], *, stop_after: bool = False
+) -> Iterator[dict[nn.Module, torch.Tensor]]:
+    """Record the output of each module during the forward passes inside the ``with`` block.
+
+    With ``stop_after=True`` the forward pass is aborted (by :class:`_StopForward`) as soon as
+    every module has produced its output, so work after the deepest wanted layer is skipped; wrap
+    the call in :func:`run_until_captured`.
+    """
+    store: dict[nn.Module, torch.Tensor] = {}
+    wanted = set(modules)
+
+    def hook(module: nn.Module, inp: Any, out: Any) -> None:
+        if not isinstance(out, torch.Tensor):
+            raise ShapeError(
+                f"layer {type(module).__name__} returned {type(out).__name__}, not a tensor; "
+                f"filter analysis needs a layer whose output is a tensor of shape (N, filters, T)."
+            )
+        store[module] = out
+        if stop_after and wanted.issubset(store):
+            raise _StopForward
+
+    handles = [m.register_forward_hook(hook) for m in modules]
+    try:
+        yield store
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def run_until_captured(model: nn.Module, x: torch.Tensor, modules: Sequence[nn.Module]) -> dict[
+    nn.Module, torch.Tensor
+]:
+    """Forward ``x`` only as far as needed to capture the outputs of ``modules``."""
+    with capture_outputs(modules, stop_after=True) as store:
+        try:
+            model(x)
+        except _StopForward:
+            pass
+    missing = [type(m).__name__ for m in modules if m not in store]
+    if missing:
+        raise ParameterError(
+            f"layer(s) {missing} never ran in the model's forward pass, so they have no output to analyse."
+        )
+    return store
+
+
+def check_filter_output(out: torch.Tensor, layer_name: str, n_samples: int) -> None:
+    """Raise a clear error unless ``out`` is shaped ``(N, filters, T')`` like a Conv1d output."""
+    if out.ndim != 3 or out.shape[0] != n_samples:
+        raise ShapeError(
+            f"layer {layer_name!r} has no filters: its output has shape {tuple(out.shape)}, "
+            f"expected (N, filters, T') = ({n_samples}, F, T') as from a Conv1d (or the "
+            f"activation/pooling right after one)."
+        )

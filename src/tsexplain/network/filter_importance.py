@@ -1,0 +1,238 @@
+"""Filter importance (TSViz Eq. 16): the 1-norm of d output / d activation of each filter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from tsexplain._typing import SeriesBatch, Target
+from tsexplain._validation import (
+    check_choice,
+    check_float,
+    check_int,
+    check_model,
+    check_series_batch,
+)
+from tsexplain.network._hooks import (
+    LayerRef,
+    capture_outputs,
+    check_filter_output,
+    conv1d_layer_names,
+    frozen_eval,
+    resolve_layer,
+)
+from tsexplain.network._output import OUTPUTS, apply_output, select_output
+
+Output = Literal["raw", "sigmoid", "softmax"]
+
+
+@dataclass
+class FilterImportanceStats:
+    """Minimum, mean and maximum importance of each filter over a data set (TSViz Fig. 9).
+
+    Attributes
+    ----------
+    layer : str
+    min, mean, max : numpy.ndarray of shape (F,)
+    n_samples : int
+    """
+
+    layer: str
+    min: np.ndarray
+    mean: np.ndarray
+    max: np.ndarray
+    n_samples: int
+
+    def ranking(self, by: str = "mean") -> np.ndarray:
+        """Filter indices from most to least important by ``by`` ("min", "mean" or "max")."""
+        return np.argsort(-getattr(self, by), kind="stable")
+
+
+def _slice_target(target: Any, start: int, stop: int) -> Any:
+    if target is None or isinstance(target, str | int | np.integer):
+        return target
+    return np.asarray(target if not isinstance(target, torch.Tensor) else target.cpu())[start:stop]
+
+
+def _importance_chunks(
+    model: nn.Module,
+    xt: torch.Tensor,
+    modules: list[tuple[str, nn.Module]],
+    target: Target,
+    output: str,
+    temperature: float,
+    batch_size: int,
+    progress: bool,
+) -> Iterator[list[torch.Tensor]]:
+    """Yield, per chunk of samples, one (n, F) importance tensor per layer."""
+    n = xt.shape[0]
+    starts = range(0, n, batch_size)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc="filter importance", unit="series")
+    try:
+        for start in starts:
+            stop = min(start + batch_size, n)
+            xb = xt[start:stop].clone().requires_grad_(True)
+            with capture_outputs([m for _, m in modules]) as store:
+                out = model(xb)
+            acts = []
+            for name, m in modules:
+                if m not in store:
+                    raise ValueError(f"layer {name!r} never ran in the model's forward pass.")
+                check_filter_output(store[m], name, stop - start)
+                acts.append(store[m])
+            y = select_output(apply_output(out, output, temperature), _slice_target(target, start, stop))
+            grads = torch.autograd.grad(y.sum(), acts, allow_unused=True)
+            yield [
+                torch.zeros(a.shape[:2], dtype=a.dtype) if g is None else g.abs().sum(dim=2)
+                for a, g in zip(acts, grads, strict=True)
+            ]
+            if bar is not None:
+                bar.update(stop - start)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def filter_importance(
+    model: nn.Module,
+    x: SeriesBatch,
+    layer: LayerRef,
+    target: Target = None,
+    *,
+    output: Output = "raw",
+    temperature: float = 1.0,
+    batch_size: int = 256,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Importance of each filter of ``layer`` for each sample: ``sum_t |d y / d a[f, t]|`` (TSViz Eq. 16).
+
+    ``y`` is the explained output of each sample (see ``target``) and ``a`` the layer's
+    activation. Sample n's output depends only on sample n's activations (eval mode), so the
+    gradient of the summed outputs gives every sample's gradient in one backward pass per chunk.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    x : torch.Tensor or numpy.ndarray of shape (N, C, T)
+    layer : str or nn.Module
+        Layer with output (N, F, T'), by dotted name or as the module.
+    target : None, int, "predicted" or sequence of N ints
+        Which output to explain: ``None`` for a single-output model (binary logit, regression),
+        a class index for all samples, one index per sample, or ``"predicted"`` (argmax).
+    output : {"raw", "sigmoid", "softmax"}
+        Explain the model's raw output, or sigmoid / softmax of it (TSViz explains the
+        probability, where saturation makes importance vanish; see :mod:`.saturation`).
+    temperature : float
+        Divide the raw output by this before ``output`` is applied (TSViz Eq. 19).
+    batch_size : int
+        Samples per forward/backward pass.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    torch.Tensor of shape (N, F)
+        Non-negative, unnormalized importance (min-max scale it for display as TSViz does).
+
+    Raises
+    ------
+    ParameterError, ShapeError, TargetError
+        Unknown layer, layer without filters, ``x`` not (N, C, T), target out of range.
+
+    See Also
+    --------
+    filter_importance_stats : min / mean / max over a data set, for several layers at once.
+    """
+    model = check_model(model)
+    xt = check_series_batch(x, "x")
+    check_choice(output, "output", OUTPUTS)
+    temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    mods = [resolve_layer(model, layer)]
+    with frozen_eval(model):
+        parts = [
+            c[0]
+            for c in _importance_chunks(
+                model, xt, mods, target, output, temperature, batch_size, progress
+            )
+        ]
+    return torch.cat(parts, dim=0)
+
+
+def filter_importance_stats(
+    model: nn.Module,
+    x: SeriesBatch,
+    layers: LayerRef | Sequence[LayerRef] | None = None,
+    target: Target = None,
+    *,
+    output: Output = "raw",
+    temperature: float = 1.0,
+    batch_size: int = 512,
+    progress: bool = True,
+) -> dict[str, FilterImportanceStats]:
+    """Minimum, mean and maximum filter importance over a whole data set, for several layers.
+
+    One backward pass per chunk of ``batch_size`` series serves all requested layers; only
+    running sums are kept, so memory does not grow with N.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    x : torch.Tensor or numpy.ndarray of shape (N, C, T)
+    layers : layer, sequence of layers, or None
+        Default: every ``Conv1d`` of the model.
+    target, output, temperature, batch_size, progress
+        As in :func:`filter_importance` (a progress bar is shown by default).
+
+    Returns
+    -------
+    dict of str to FilterImportanceStats
+        Keyed by dotted layer name, in the order given.
+    """
+    model = check_model(model)
+    xt = check_series_batch(x, "x")
+    check_choice(output, "output", OUTPUTS)
+    temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if layers is None:
+        refs: list[LayerRef] = list(conv1d_layer_names(model))
+        if not refs:
+            raise ValueError("the model has no Conv1d layer; pass `layers` explicitly.")
+    elif isinstance(layers, str | nn.Module):
+        refs = [layers]
+    else:
+        refs = list(layers)
+    mods = [resolve_layer(model, r, "layers") for r in refs]
+    mins: list[torch.Tensor | None] = [None] * len(mods)
+    maxs: list[torch.Tensor | None] = [None] * len(mods)
+    sums: list[torch.Tensor | None] = [None] * len(mods)
+    with frozen_eval(model):
+        for chunk in _importance_chunks(
+            model, xt, mods, target, output, temperature, batch_size, progress
+        ):
+            for i, imp in enumerate(chunk):
+                imp64 = imp.double()
+                lo, hi, s = imp64.amin(0), imp64.amax(0), imp64.sum(0)
+                mins[i] = lo if mins[i] is None else torch.minimum(mins[i], lo)  # type: ignore[arg-type]
+                maxs[i] = hi if maxs[i] is None else torch.maximum(maxs[i], hi)  # type: ignore[arg-type]
+                sums[i] = s if sums[i] is None else sums[i] + s
+    n = xt.shape[0]
+    return {
+        name: FilterImportanceStats(
+            layer=name,
+            min=mins[i].numpy(),  # type: ignore[union-attr]
+            mean=(sums[i] / n).numpy(),  # type: ignore[operator]
+            max=maxs[i].numpy(),  # type: ignore[union-attr]
+            n_samples=n,
+        )
+        for i, (name, _) in enumerate(mods)
+    }
