@@ -1,0 +1,439 @@
+"""Model-based faithfulness on any data: deletion and insertion curves and their area.
+
+Deletion (Petsiuk et al. 2018, "RISE"; for time series e.g. Schlegel et al. 2019): replace the
+most attributed cells of the input by a baseline, a growing fraction at a time, and follow the
+model's explained output. A faithful attribution makes it fall fast (small area). Insertion
+starts from the baseline and puts the most attributed cells back: the output should rise fast
+(large area). No ground truth is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from scipy.ndimage import gaussian_filter1d
+
+from tsexplain._validation import check_choice, check_float, check_int, check_model
+from tsexplain.exceptions import ShapeError
+from tsexplain.metrics._base import Metric
+from tsexplain.metrics._checks import Reduction, as_batch, check_same_shape, reduce, to_numpy
+from tsexplain.metrics._model_output import (
+    OutputTransform,
+    as_2d_output,
+    eval_mode,
+    forward_scores,
+    model_device_dtype,
+    resolve_target,
+)
+
+Kind = Literal["deletion", "insertion"]
+BaselineName = Literal["zeros", "mean", "blur", "noise"]
+_BASELINES = ("zeros", "mean", "blur", "noise")
+
+#: Above this many model evaluations a progress bar is shown when ``progress=None``.
+_AUTO_PROGRESS_ROWS = 20_000
+
+__all__ = [
+    "DeletionCurve",
+    "InsertionCurve",
+    "PerturbationCurve",
+    "area_under_curve",
+    "deletion_curve",
+    "insertion_curve",
+    "perturbation_baseline",
+]
+
+
+def area_under_curve(fractions: Any, scores: Any) -> np.ndarray:
+    """Trapezoidal area under curves sampled at ``fractions`` (the x axis, in [0, 1]).
+
+    Parameters
+    ----------
+    fractions : array-like of shape (S,)
+        Increasing x values, normally from 0 to 1 (fraction of cells perturbed).
+    scores : array-like of shape (S,) or (N, S)
+        The curve(s).
+
+    Returns
+    -------
+    numpy.ndarray of shape () or (N,)
+        The area; on a normalised x axis, the mean height of the curve.
+    """
+    f = to_numpy(fractions, "fractions")
+    s = to_numpy(scores, "scores")
+    if f.ndim != 1 or s.shape[-1] != f.shape[0]:
+        raise ShapeError(
+            f"scores must end with the length of fractions: fractions.shape = {f.shape}, "
+            f"scores.shape = {s.shape}."
+        )
+    widths = np.diff(f)
+    return ((s[..., 1:] + s[..., :-1]) * 0.5 * widths).sum(axis=-1)
+
+
+@dataclass(frozen=True)
+class PerturbationCurve:
+    """Deletion or insertion curves of a batch.
+
+    Attributes
+    ----------
+    kind : {"deletion", "insertion"}
+    fractions : numpy.ndarray of shape (S,)
+        Fraction of the C x T cells replaced (deletion) or restored (insertion) at each step,
+        from 0 to 1.
+    scores : numpy.ndarray of shape (N, S)
+        The model's explained output (after ``output_transform``) at each step.
+    baseline : str
+        Name of the baseline ("array" for a user-given one).
+    target : numpy.ndarray of shape (N,)
+        The output index followed for each sample.
+    """
+
+    kind: str
+    fractions: np.ndarray
+    scores: np.ndarray
+    baseline: str
+    target: np.ndarray
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def auc(self, reduction: Reduction = "mean") -> np.ndarray | float:
+        """Area under each curve (normalised x axis): low is good for deletion, high for insertion."""
+        return reduce(area_under_curve(self.fractions, self.scores), reduction)
+
+    def normalized_auc(self, reduction: Reduction = "mean") -> np.ndarray | float:
+        """Area of the curve divided by its unperturbed end's output (``scores`` at the full input).
+
+        For deletion that is ``scores[:, 0]``, for insertion ``scores[:, -1]``; undefined (NaN)
+        where that output is 0.
+        """
+        ref = self.scores[:, 0] if self.kind == "deletion" else self.scores[:, -1]
+        area = area_under_curve(self.fractions, self.scores)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(ref != 0, area / np.where(ref != 0, ref, 1.0), np.nan)
+        return reduce(out, reduction)
+
+
+def perturbation_baseline(
+    x: Any,
+    baseline: BaselineName | float | np.ndarray | torch.Tensor = "zeros",
+    *,
+    blur_sigma: float = 5.0,
+    seed: int | None = 0,
+) -> np.ndarray:
+    """The series that replaces deleted cells (or that insertion starts from).
+
+    Parameters
+    ----------
+    x : array-like of shape (N, C, T)
+    baseline : {"zeros", "mean", "blur", "noise"}, float or array broadcastable to (N, C, T)
+        ``"zeros"``: 0 everywhere. ``"mean"``: each channel's mean over time, per sample.
+        ``"blur"``: the series smoothed by a Gaussian of ``blur_sigma`` steps along time
+        (removes local detail, keeps the level). ``"noise"``: Gaussian noise with each
+        channel's mean and standard deviation, seeded. A number or array is used as it is.
+    blur_sigma : float
+        Standard deviation of the Gaussian blur, in time steps.
+    seed : int or None
+        Seed of the ``"noise"`` baseline.
+
+    Returns
+    -------
+    numpy.ndarray of shape (N, C, T)
+    """
+    xa = as_batch(x, "x")
+    if isinstance(baseline, str):
+        check_choice(baseline, "baseline", _BASELINES)
+        if baseline == "zeros":
+            return np.zeros_like(xa)
+        if baseline == "mean":
+            return np.broadcast_to(xa.mean(axis=2, keepdims=True), xa.shape).copy()
+        if baseline == "blur":
+            sigma = check_float(blur_sigma, "blur_sigma", minimum=0.0, strict=True)
+            return gaussian_filter1d(xa, sigma, axis=2, mode="nearest")
+        rng = np.random.default_rng(seed)
+        mu = xa.mean(axis=2, keepdims=True)
+        sd = xa.std(axis=2, keepdims=True)
+        return mu + sd * rng.standard_normal(xa.shape)
+    b = to_numpy(baseline, "baseline")
+    try:
+        return np.broadcast_to(b, xa.shape).copy()
+    except ValueError:
+        raise ShapeError(
+            f"baseline must broadcast to x.shape = {xa.shape}, got baseline.shape = {b.shape}."
+        ) from None
+
+
+def _ranks(importance: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Rank (0 = most important) of every cell, ties broken at random; shape (N, D)."""
+    n, d = importance.shape
+    ranks = np.empty((n, d), dtype=np.int64)
+    for i in range(n):
+        order = np.lexsort((rng.random(d), -importance[i]))
+        ranks[i, order] = np.arange(d)
+    return ranks
+
+
+def _curve(
+    kind: str,
+    model: Any,
+    x: Any,
+    attribution: Any,
+    *,
+    target: Any,
+    baseline: Any,
+    n_steps: int,
+    absolute: bool,
+    output_transform: OutputTransform | None,
+    blur_sigma: float,
+    batch_size: int,
+    progress: bool | None,
+    seed: int | None,
+) -> PerturbationCurve:
+    model = check_model(model)
+    xa = as_batch(x, "x")
+    aa = as_batch(attribution, "attribution")
+    check_same_shape(xa, aa, "x", "attribution")
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    n, c, t = xa.shape
+    d = c * t
+    rng = np.random.default_rng(seed)
+    base = perturbation_baseline(xa, baseline, blur_sigma=blur_sigma, seed=seed)
+    importance = (np.abs(aa) if absolute else aa).reshape(n, d)
+    ranks = _ranks(importance, rng)
+    counts = np.round(np.linspace(0, d, n_steps + 1)).astype(np.int64)
+    fractions = counts / d
+    steps = n_steps + 1
+    device, dtype = model_device_dtype(model)
+    x_t = torch.as_tensor(xa, dtype=dtype, device=device)
+    b_t = torch.as_tensor(base, dtype=dtype, device=device)
+    r_t = torch.as_tensor(ranks.reshape(n, 1, c, t), device=device)
+    k_t = torch.as_tensor(counts, device=device).reshape(1, steps, 1, 1)
+    scores = np.empty((n, steps))
+    chunk = max(1, batch_size // steps)
+    show = progress if progress is not None else n * steps > _AUTO_PROGRESS_ROWS
+    from tqdm.auto import tqdm
+
+    with eval_mode(model):
+        with torch.no_grad():
+            outs = [
+                as_2d_output(model(x_t[i : i + batch_size]), x_t[i : i + batch_size].shape[0])
+                for i in range(0, n, batch_size)
+            ]
+        idx = resolve_target(target, torch.cat(outs))
+        bar = tqdm(total=n, desc=f"{kind} curve", unit="series", disable=not show, leave=False)
+        try:
+            for start in range(0, n, chunk):
+                sl = slice(start, start + chunk)
+                top = r_t[sl] < k_t  # (n_chunk, S, C, T): cell among the top-k at step j
+                xs, bs = x_t[sl, None], b_t[sl, None]
+                if kind == "deletion":
+                    pert = torch.where(top, bs, xs)
+                else:
+                    pert = torch.where(top, xs, bs)
+                m = pert.shape[0]
+                flat = pert.reshape(m * steps, c, t)
+                rows = idx[sl].repeat_interleave(steps)
+                out = forward_scores(
+                    model, flat, rows, output_transform=output_transform, batch_size=batch_size
+                )
+                scores[sl] = out.reshape(m, steps).double().cpu().numpy()
+                bar.update(m)
+        finally:
+            bar.close()
+    name = baseline if isinstance(baseline, str) else "array"
+    return PerturbationCurve(
+        kind=kind,
+        fractions=fractions,
+        scores=scores,
+        baseline=name,
+        target=idx.cpu().numpy(),
+        params={"n_steps": n_steps, "absolute": absolute, "blur_sigma": blur_sigma, "seed": seed},
+    )
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    model : torch.nn.Module or callable
+        Maps ``(N, C, T)`` to ``(N,)`` or ``(N, K)``; put in eval mode for the run, restored after.
+    x : array-like of shape (N, C, T)
+        The explained input.
+    attribution : array-like of shape (N, C, T)
+        Its attribution; cells are ranked by ``|attribution|`` (``absolute=True``) or by the
+        signed value (``absolute=False``: cells with negative attribution come last).
+    target : None, int, per-sample ints or "predicted"
+        Output followed; ``"predicted"`` is the argmax on the unperturbed ``x``.
+    baseline : {"zeros", "mean", "blur", "noise"}, float or array
+        Replacement values, see :func:`perturbation_baseline`.
+    n_steps : int
+        Number of steps; step j perturbs ``round(j / n_steps * C * T)`` cells.
+    absolute : bool
+        Rank by magnitude (True) or by signed value (False).
+    output_transform : callable, optional
+        Applied to the model's output before selecting the target, e.g.
+        ``lambda o: o.softmax(-1)`` to follow a probability.
+    blur_sigma : float
+        Width of the ``"blur"`` baseline, in steps.
+    batch_size : int
+        Rows per forward pass (the N x (n_steps + 1) perturbed series are chunked).
+    progress : bool, optional
+        Show a progress bar; default: only for long runs.
+    seed : int or None
+        Seeds the random tie-breaking among equal attributions and the ``"noise"`` baseline.
+
+    Returns
+    -------
+    PerturbationCurve
+        ``fractions`` (S,) and ``scores`` (N, S) with S = n_steps + 1; ``.auc()`` gives the area
+        on the normalised x axis.
+
+    Raises
+    ------
+    ShapeError
+        ``x`` and ``attribution`` differ in shape, or ``baseline`` does not broadcast.
+"""
+
+
+def deletion_curve(
+    model: Any,
+    x: Any,
+    attribution: Any,
+    *,
+    target: Any = None,
+    baseline: BaselineName | float | np.ndarray | torch.Tensor = "zeros",
+    n_steps: int = 20,
+    absolute: bool = True,
+    output_transform: OutputTransform | None = None,
+    blur_sigma: float = 5.0,
+    batch_size: int = 256,
+    progress: bool | None = None,
+    seed: int | None = 0,
+) -> PerturbationCurve:
+    return _curve(
+        "deletion", model, x, attribution, target=target, baseline=baseline, n_steps=n_steps,
+        absolute=absolute, output_transform=output_transform, blur_sigma=blur_sigma,
+        batch_size=batch_size, progress=progress, seed=seed,
+    )
+
+
+def insertion_curve(
+    model: Any,
+    x: Any,
+    attribution: Any,
+    *,
+    target: Any = None,
+    baseline: BaselineName | float | np.ndarray | torch.Tensor = "blur",
+    n_steps: int = 20,
+    absolute: bool = True,
+    output_transform: OutputTransform | None = None,
+    blur_sigma: float = 5.0,
+    batch_size: int = 256,
+    progress: bool | None = None,
+    seed: int | None = 0,
+) -> PerturbationCurve:
+    return _curve(
+        "insertion", model, x, attribution, target=target, baseline=baseline, n_steps=n_steps,
+        absolute=absolute, output_transform=output_transform, blur_sigma=blur_sigma,
+        batch_size=batch_size, progress=progress, seed=seed,
+    )
+
+
+deletion_curve.__doc__ = (
+    """Deletion curve: replace the most attributed cells by a baseline, step by step.
+
+    At step j the ``round(j / n_steps * C * T)`` cells of highest attribution (per sample) are
+    replaced by the baseline, and the model's explained output is recorded. A faithful
+    attribution makes the output fall fast: a small area under the curve.
+"""
+    + _PARAMS_DOC
+    + """
+    See Also
+    --------
+    insertion_curve, area_under_curve, DeletionCurve
+
+    References
+    ----------
+    Petsiuk, V., Das, A. & Saenko, K. (2018). RISE: Randomized Input Sampling for Explanation of
+    Black-box Models. BMVC.
+"""
+)
+
+insertion_curve.__doc__ = (
+    """Insertion curve: start from the baseline and restore the most attributed cells first.
+
+    At step j the ``round(j / n_steps * C * T)`` cells of highest attribution hold their true
+    values and the others the baseline (a blurred series by default, as in RISE; zeros often
+    leave a model's output undefined). A faithful attribution makes the output rise fast: a
+    large area under the curve.
+"""
+    + _PARAMS_DOC
+    + """
+    See Also
+    --------
+    deletion_curve, area_under_curve, InsertionCurve
+"""
+)
+
+
+class _CurveMetric(Metric):
+    _kind: Kind = "deletion"
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        super().__init__()
+
+    def reset(self) -> None:
+        self._curves: list[PerturbationCurve] = []
+
+    def update(self, model: Any, x: Any, attribution: Any, *, target: Any = None) -> None:
+        fn: Callable[..., PerturbationCurve] = (
+            deletion_curve if self._kind == "deletion" else insertion_curve
+        )
+        self._curves.append(fn(model, x, attribution, target=target, **self.params))
+
+    def compute(self) -> PerturbationCurve:
+        """Every curve seen, stacked; ``.auc()`` of the result is the mean area."""
+        if not self._curves:
+            raise ValueError(f"{type(self).__name__}.compute() called before any update().")
+        first = self._curves[0]
+        for cur in self._curves[1:]:
+            if cur.fractions.shape != first.fractions.shape or not np.allclose(
+                cur.fractions, first.fractions
+            ):
+                raise ShapeError(
+                    "batches have different numbers of cells (C x T), so their curves are sampled "
+                    f"at different fractions: {first.fractions.shape} vs {cur.fractions.shape}."
+                )
+        return PerturbationCurve(
+            kind=first.kind,
+            fractions=first.fractions,
+            scores=np.concatenate([c.scores for c in self._curves]),
+            baseline=first.baseline,
+            target=np.concatenate([c.target for c in self._curves]),
+            params=first.params,
+        )
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({params})"
+
+
+class DeletionCurve(_CurveMetric):
+    """Accumulating :func:`deletion_curve`: ``update(model, x, attribution, target=...)`` per batch.
+
+    Keyword arguments of the constructor are passed to :func:`deletion_curve`.
+    """
+
+    _kind = "deletion"
+
+
+class InsertionCurve(_CurveMetric):
+    """Accumulating :func:`insertion_curve`: ``update(model, x, attribution, target=...)`` per batch.
+
+    Keyword arguments of the constructor are passed to :func:`insertion_curve`.
+    """
+
+    _kind = "insertion"
