@@ -1,0 +1,151 @@
+"""Fuse M models of one ``nn.Sequential`` architecture into one wide model.
+
+Layout: member m's features occupy the channel block ``[m * C, (m + 1) * C)`` of a wide tensor
+``(B, M * C, T)`` (or ``(B, M * F)`` after ``Flatten``). Convolutions become grouped convolutions
+(groups multiplied by M), ``Linear`` a batched matrix product, ``BatchNorm1d`` one BatchNorm over
+``M * C`` channels (its statistics are per channel, so per member: running statistics included),
+and per-channel or element-wise layers (activations, pooling, dropout, padding) stay as they are.
+Every wide tensor keeps member m's slice as block m of axis 0, so ``t.view(M, -1)[m]`` is member
+m's part and Adam (element-wise) updates each member exactly as it would alone.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+_PASS_THROUGH = (
+    nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.ELU, nn.LeakyReLU, nn.SiLU, nn.Identity,
+    nn.Dropout, nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d,
+    nn.ConstantPad1d,
+)
+
+
+class GroupedLinear(nn.Module):
+    """M independent ``Linear`` layers on a wide input ``(B, M * in)`` -> ``(B, M * out)``."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(weight)  # (M, out, in)
+        self.bias = nn.Parameter(bias) if bias is not None else None  # (M, out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m, n_out, n_in = self.weight.shape
+        b = x.shape[0]
+        xm = x.reshape(b, m, n_in).transpose(0, 1)  # (M, B, in)
+        wt = self.weight.transpose(1, 2)
+        if self.bias is not None:
+            out = torch.baddbmm(self.bias.unsqueeze(1), xm, wt)
+        else:
+            out = torch.bmm(xm, wt)
+        return out.transpose(0, 1).reshape(b, m * n_out)
+
+
+def _leaves(module: nn.Module) -> list[nn.Module]:
+    if isinstance(module, nn.Sequential):
+        return [leaf for child in module for leaf in _leaves(child)]
+    return [module]
+
+
+def sequential_layers(model: nn.Module) -> list[nn.Module] | None:
+    """The leaf layers of a reference model's ``net``, or None if it is not such a model."""
+    net = getattr(model, "net", None)
+    if not isinstance(net, nn.Sequential):
+        return None
+    # forward must be net(x) (+ optional squeeze): true for tsexplain's SequentialModel
+    from tsexplain.models._base import SequentialModel
+
+    if not isinstance(model, SequentialModel):
+        return None
+    return _leaves(net)
+
+
+def why_not_widenable(model: nn.Module) -> str | None:
+    """None if :func:`widen` supports ``model``, else the reason."""
+    layers = sequential_layers(model)
+    if layers is None:
+        return f"{type(model).__name__} is not a tsexplain SequentialModel"
+    for layer in layers:
+        if isinstance(layer, nn.Conv1d):
+            if layer.padding_mode != "zeros" or isinstance(layer.padding, str):
+                return f"Conv1d with padding {layer.padding!r}/{layer.padding_mode!r}"
+        elif isinstance(layer, nn.Flatten):
+            if layer.start_dim != 1 or layer.end_dim != -1:
+                return "Flatten other than Flatten(1, -1)"
+        elif isinstance(layer, (nn.BatchNorm1d, nn.Linear, *_PASS_THROUGH)):
+            continue
+        else:
+            return f"layer {type(layer).__name__} has no wide version"
+    return None
+
+
+def widen(members: Sequence[nn.Module]) -> tuple[nn.Sequential, list[tuple[nn.Module, list[nn.Module]]]]:
+    """Build the wide model of ``members`` (same architecture, checked by the caller).
+
+    Returns
+    -------
+    wide : torch.nn.Sequential
+        Takes ``(B, M * C, T)``, returns ``(B, M * K, ...)``.
+    pairs : list of (wide layer, member layers)
+        For :func:`scatter`.
+    """
+    m = len(members)
+    per_member = [sequential_layers(mod) for mod in members]
+    assert all(p is not None for p in per_member)
+    wide_layers: list[nn.Module] = []
+    pairs: list[tuple[nn.Module, list[nn.Module]]] = []
+    for layers in zip(*per_member, strict=True):  # type: ignore[call-overload]
+        first = layers[0]
+        if isinstance(first, nn.Conv1d):
+            w = nn.Conv1d(
+                first.in_channels * m, first.out_channels * m, first.kernel_size,
+                stride=first.stride, padding=first.padding, dilation=first.dilation,
+                groups=first.groups * m, bias=first.bias is not None,
+            )
+            with torch.no_grad():
+                w.weight.copy_(torch.cat([lay.weight for lay in layers]))
+                if first.bias is not None:
+                    w.bias.copy_(torch.cat([lay.bias for lay in layers]))
+        elif isinstance(first, nn.Linear):
+            w = GroupedLinear(
+                torch.stack([lay.weight.detach() for lay in layers]).clone(),
+                torch.stack([lay.bias.detach() for lay in layers]).clone()
+                if first.bias is not None else None,
+            )
+        elif isinstance(first, nn.BatchNorm1d):
+            w = nn.BatchNorm1d(
+                first.num_features * m, eps=first.eps, momentum=first.momentum,
+                affine=first.affine, track_running_stats=first.track_running_stats,
+            )
+            with torch.no_grad():
+                for name in ("weight", "bias", "running_mean", "running_var"):
+                    if getattr(first, name) is not None:
+                        getattr(w, name).copy_(torch.cat([getattr(lay, name) for lay in layers]))
+                if first.num_batches_tracked is not None:
+                    w.num_batches_tracked.copy_(first.num_batches_tracked)
+        else:
+            w = copy.deepcopy(first)
+        wide_layers.append(w)
+        pairs.append((w, list(layers)))
+    return nn.Sequential(*wide_layers), pairs
+
+
+@torch.no_grad()
+def scatter(pairs: list[tuple[nn.Module, list[nn.Module]]]) -> None:
+    """Copy every member's block of the wide tensors back into the member layers."""
+    for wide, layers in pairs:
+        m = len(layers)
+        for name, tensor in list(wide.named_parameters(recurse=False)) + list(
+            wide.named_buffers(recurse=False)
+        ):
+            for i, lay in enumerate(layers):
+                target = getattr(lay, name)
+                if target is None:
+                    continue
+                if name == "num_batches_tracked":
+                    target.copy_(tensor)
+                else:
+                    target.copy_(tensor.reshape(m, -1)[i].reshape(target.shape))

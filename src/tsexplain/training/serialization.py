@@ -1,0 +1,137 @@
+"""Save and load models: safetensors weights plus a small JSON architecture spec (never pickle)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from tsexplain.exceptions import DataFormatError, ParameterError
+
+__all__ = ["save_model", "load_model", "spec_path"]
+
+_META_KEY = "tsexplain_spec"
+
+
+def _weights_path(path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    return p if p.suffix == ".safetensors" else p.with_name(p.name + ".safetensors")
+
+
+def spec_path(path: str | os.PathLike[str]) -> Path:
+    """The JSON spec written next to the weights: ``model.safetensors`` -> ``model.json``."""
+    return _weights_path(path).with_suffix(".json")
+
+
+def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
+    """Write ``model``'s weights (safetensors) and its architecture spec (JSON).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A tsexplain reference model (any module if you rebuild it yourself when loading,
+        see ``load_model(model=...)``; then only the weights carry meaning).
+    path : str or path-like
+        ``name.safetensors`` (``.safetensors`` is appended when missing). The spec goes to
+        ``name.json`` and is also embedded in the safetensors header, so the weights file alone
+        suffices to load.
+
+    Returns
+    -------
+    pathlib.Path
+        The weights file written.
+    """
+    from safetensors.torch import save_file
+
+    from tsexplain.models import model_spec
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    try:
+        spec: dict[str, Any] | None = model_spec(model)
+    except ParameterError:
+        spec = None
+    weights = _weights_path(path)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    metadata = {"format": "tsexplain-model-1"}
+    if spec is not None:
+        metadata[_META_KEY] = json.dumps(spec)
+    save_file(tensors, str(weights), metadata=metadata)
+    if spec is not None:
+        spec_path(weights).write_text(json.dumps(spec, indent=2) + "\n")
+    return weights
+
+
+def load_model(path: str | os.PathLike[str], model: nn.Module | None = None) -> nn.Module:
+    """Load a model saved by :func:`save_model`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The weights file (``.safetensors`` appended when missing).
+    model : torch.nn.Module, optional
+        Load the weights into this module instead of building one from the spec (for custom
+        architectures that have no spec).
+
+    Returns
+    -------
+    torch.nn.Module
+        In eval mode.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    DataFormatError
+        The file is not a valid safetensors file, its spec is unreadable, or the weights do not
+        fit the architecture.
+    ParameterError
+        The spec names an architecture this version does not know.
+    """
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from tsexplain.models import build_model
+
+    weights = _weights_path(path)
+    if not weights.is_file():
+        raise FileNotFoundError(f"No model weights at {weights}.")
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            metadata = f.metadata() or {}
+        state = load_file(str(weights))
+    except Exception as exc:  # safetensors raises its own error types
+        raise DataFormatError(
+            f"{weights} is not a readable safetensors file ({type(exc).__name__}: {exc})."
+        ) from None
+    if model is None:
+        sidecar = spec_path(weights)
+        raw = sidecar.read_text() if sidecar.is_file() else metadata.get(_META_KEY)
+        if raw is None:
+            raise DataFormatError(
+                f"{weights} carries no architecture spec (no {sidecar.name} next to it and none "
+                f"in its header): pass the module to fill, load_model(path, model=MyModel())."
+            )
+        try:
+            spec = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(f"The architecture spec of {weights} is not JSON: {exc}.") from None
+        model = build_model(spec)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise DataFormatError(
+            f"The weights in {weights} do not fit {type(model).__name__}: {exc}"
+        ) from None
+    return model.eval()
+
+
+def _state_equal(a: nn.Module, b: nn.Module) -> bool:
+    """Whether two modules hold identical state (used in tests)."""
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
