@@ -192,8 +192,11 @@ class Attribution(ABC):
     def _check_saturation(self, outputs: torch.Tensor, sel: Selection) -> None:
         last = [m for m in self.models[0].modules() if not list(m.children())]
         ends_squashed = bool(last) and isinstance(last[-1], _SATURATING)
-        looks_prob = bool(((outputs >= 0) & (outputs <= 1)).all()) and (
-            outputs.shape[1] == 1 or bool(torch.allclose(outputs.sum(1), torch.ones(1), atol=1e-4))
+        # a softmax applied in forward() without a module: outputs in [0, 1] summing to 1
+        looks_prob = (
+            outputs.shape[1] > 1
+            and bool(((outputs >= 0) & (outputs <= 1)).all())
+            and bool(torch.allclose(outputs.sum(1), torch.ones(1, dtype=outputs.dtype), atol=1e-4))
         )
         if not (ends_squashed or looks_prob):
             return

@@ -51,10 +51,10 @@ def fold_batchnorm(model: nn.Module, probe: torch.Tensor) -> nn.Module:
     if not has_batchnorm(model):
         return model
     try:
-        from torch.fx.experimental.optimization import fuse
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            from torch.fx.experimental.optimization import fuse
+
             folded = fuse(copy.deepcopy(model), inplace=True)
         folded.eval()
         for p in folded.parameters():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,14 +18,16 @@ from tsexplain.attribution.gradient_x_input import times_input
 from tsexplain.attribution._targets import Selection
 
 
-def sample_generator(seed: int, index: int) -> torch.Generator:
-    """A generator for sample ``index`` that depends only on ``(seed, index)``.
+def sample_generator(seed: int, series: torch.Tensor) -> torch.Generator:
+    """A noise generator that depends only on ``seed`` and the series' values (C, T).
 
-    Each series gets its own noise stream, so results do not depend on the batch it is in, on
-    the chunk size or on the number of workers.
+    Each series gets its own noise stream, so a series' result does not depend on the batch it
+    is in, on its position there, on the chunk size or on the number of workers.
     """
-    state = np.random.SeedSequence([seed, index]).generate_state(2, dtype=np.uint32)
-    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+    digest = hashlib.blake2b(series.detach().cpu().numpy().tobytes(), digest_size=8).digest()
+    state = np.random.SeedSequence([seed, int.from_bytes(digest, "little")])
+    words = state.generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(words[0]) << 31 | int(words[1]) >> 1)
 
 
 class SmoothGrad(Attribution):
@@ -46,7 +49,8 @@ class SmoothGrad(Attribution):
         Noise standard deviation as a fraction of each series' value range (>= 0; 0 gives
         plain saliency).
     seed : int
-        Seed of the noise; each series draws from its own stream (see :func:`sample_generator`).
+        Seed of the noise; each series draws from its own stream, derived from the seed and the
+        series' values (see :func:`sample_generator`).
     noise_scope : {"sample", "channel"}
         Range used to scale the noise.
     absolute : bool
@@ -98,9 +102,9 @@ class SmoothGrad(Attribution):
         dims = (1, 2) if self.noise_scope == "sample" else (2,)
         sigma = self.noise * (xs.amax(dim=dims, keepdim=True) - xs.amin(dim=dims, keepdim=True))
         rows = []
-        for j, i in enumerate(idx.tolist()):
+        for j in range(xs.shape[0]):
             eps = torch.randn(
-                (self.n_samples, *xs.shape[1:]), generator=sample_generator(self.seed, i)
+                (self.n_samples, *xs.shape[1:]), generator=sample_generator(self.seed, xs[j])
             ).to(dtype=xs.dtype, device=xs.device)
             rows.append(xs[j] + sigma[j] * eps)
         return torch.cat(rows)

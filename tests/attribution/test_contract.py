@@ -1,0 +1,124 @@
+"""Every registered method through the same checks (the contract of the protocol)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from conftest import fordA_cnn
+
+import tsexplain
+from tsexplain.attribution import METHODS
+from tsexplain.exceptions import ShapeError
+
+BATCH_METHODS = [name for name, cls in METHODS.items() if not cls.sequence_method]
+FAST = {"smoothgrad": {"n_samples": 6}, "integrated_gradients": {"steps": 8}}
+
+
+def run(model, x, name, **kw):
+    return tsexplain.explain(model, x, name, target=1, **FAST.get(name, {}), **kw)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return fordA_cnn(n_classes=3, width=8, seed=11)
+
+
+@pytest.fixture(scope="module")
+def x():
+    return torch.randn(7, 1, 64, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("name", BATCH_METHODS)
+def test_shape_in_equals_shape_out_and_metadata(model, x, name):
+    res = run(model, x, name)
+    assert np.asarray(res).shape == tuple(x.shape)
+    assert res.values.dtype == np.float32
+    assert res.method == name
+    assert set(METHODS[name].parameters()) <= set(res.params)
+    np.testing.assert_array_equal(res.target, np.ones(7, dtype=np.int64))
+    assert res.predictions.shape == (7, 3)
+
+
+@pytest.mark.parametrize("name", BATCH_METHODS)
+def test_numpy_input_gives_the_same_result(model, x, name):
+    a = run(model, x, name).values
+    b = run(model, x.numpy(), name).values
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", BATCH_METHODS)
+def test_input_and_model_untouched(name):
+    model = fordA_cnn(n_classes=3, width=8, seed=11)
+    model.train()
+    x = torch.randn(4, 1, 32)
+    x_before = x.clone()
+    state = copy.deepcopy(model.state_dict())
+    run(model, x, name)
+    assert torch.equal(x, x_before)
+    assert model.training and all(m.training for m in model.modules())
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, state[k]), k
+    assert all(p.grad is None for p in model.parameters())
+    assert all(p.requires_grad for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", BATCH_METHODS)
+def test_per_sample_results_equal_batched_results(model, x, name):
+    batched = run(model, x, name).values
+    for n in (0, 3, 6):
+        single = tsexplain.explain(model, x[n : n + 1], name, target=1, **FAST.get(name, {})).values
+        np.testing.assert_allclose(single[0], batched[n], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", BATCH_METHODS)
+def test_memory_budget_does_not_change_results(model, x, name):
+    big = run(model, x, name, memory_budget="1GB").values
+    small = run(model, x, name, memory_budget="1MB").values  # a few rows per chunk
+    np.testing.assert_allclose(small, big, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", BATCH_METHODS)
+def test_batchnorm_folding_does_not_change_results(model, x, name):
+    folded = run(model, x, name).values
+    plain = run(model, x, name, fold_batchnorm=False).values
+    np.testing.assert_allclose(folded, plain, rtol=1e-4, atol=1e-6 * np.abs(plain).max())
+
+
+@pytest.mark.parametrize("name", BATCH_METHODS)
+def test_seeded_and_deterministic(model, x, name):
+    a = run(model, x, name).values
+    b = run(model, x, name).values
+    np.testing.assert_array_equal(a, b)
+
+
+def test_smoothgrad_seed_changes_the_noise(model, x):
+    a = tsexplain.explain(model, x, "smoothgrad", target=1, n_samples=4, seed=0).values
+    b = tsexplain.explain(model, x, "smoothgrad", target=1, n_samples=4, seed=1).values
+    assert not np.allclose(a, b)
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_bad_shapes_raise_our_error(model, name):
+    with pytest.raises(ShapeError, match=r"\(N, C, T\)"):
+        tsexplain.explain(model, torch.randn(5, 64), name)
+
+
+@pytest.mark.parametrize("name", BATCH_METHODS)
+def test_agra_equals_mean_of_single_models(x, name):
+    models = [fordA_cnn(n_classes=3, width=8, seed=s) for s in range(3)]
+    agra = tsexplain.explain(models, x, name, target=1, **FAST.get(name, {}))
+    singles = [run(m, x, name).values for m in models]
+    np.testing.assert_allclose(agra.values, np.mean(singles, axis=0), rtol=1e-5, atol=1e-7)
+    assert agra.n_models == 3
+
+
+@pytest.mark.parametrize("name", BATCH_METHODS)
+def test_target_all_stacks_every_output(model, x, name):
+    every = tsexplain.explain(model, x, name, target="all", **FAST.get(name, {})).values
+    assert every.shape == (7, 3, 1, 64)
+    for k in range(3):
+        one = tsexplain.explain(model, x, name, target=k, **FAST.get(name, {})).values
+        np.testing.assert_allclose(every[:, k], one, rtol=1e-5, atol=1e-7)
