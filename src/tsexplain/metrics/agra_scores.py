@@ -130,7 +130,11 @@ def _descend(
         if gradient_fn is None:
             (grad,) = torch.autograd.grad(loss.sum(), xv)  # rows are independent
         else:
-            df = torch.as_tensor(np.asarray(gradient_fn(model, xv.detach())), dtype=xi.dtype)
+            raw = gradient_fn(model, xv.detach())
+            if isinstance(raw, torch.Tensor):
+                df = raw.detach().to(dtype=xi.dtype)
+            else:
+                df = torch.tensor(np.array(raw, dtype=np.float64), dtype=xi.dtype)
             if tuple(df.shape) != tuple(xi.shape):
                 raise ValueError(
                     f"gradient_fn must return d f / d x of shape {tuple(xi.shape)}, got "

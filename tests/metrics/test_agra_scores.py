@@ -1,0 +1,184 @@
+"""AGRA scores: Algorithm 1 on linear models (closed form), Pearson scores with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tsexplain.exceptions import ShapeError
+from tsexplain.metrics import (
+    MagnitudePearson,
+    SignedPearson,
+    agra_reconstruct,
+    ideal_gradient,
+    magnitude_pearson,
+    reconstruction_mse,
+    signed_pearson,
+)
+
+
+class Linear(torch.nn.Module):
+    """f(x) = sum(w * x): its input gradient is w everywhere."""
+
+    def __init__(self, w: torch.Tensor) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(w.clone().double())
+        self.drop = torch.nn.Dropout(0.5)  # must be off during the descent
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.drop(x) * self.w).sum(dim=(1, 2))
+
+
+def _projection(w: np.ndarray, x: np.ndarray, ideal: float) -> np.ndarray:
+    """Limit of gradient descent on (w.x - ideal)^2 from x: the move along w onto the level set."""
+    f = (x * w).sum(axis=(1, 2))
+    return ((f - ideal) / (w * w).sum())[:, None, None] * w
+
+
+@pytest.fixture
+def linear_world():
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(2, 16, generator=g, dtype=torch.float64) * 0.3
+    x = torch.randn(5, 2, 16, generator=g, dtype=torch.float64)
+    return Linear(w), w.numpy(), x.numpy()
+
+
+def test_ideal_gradient_is_perturbed_minus_clean():
+    x = np.arange(12.0).reshape(1, 2, 6)
+    clean = np.ones_like(x)
+    assert np.array_equal(ideal_gradient(x, clean), x - 1.0)
+
+
+def test_algorithm1_on_a_linear_model_reaches_the_closed_form(linear_world):
+    model, w, x = linear_world
+    model.train()
+    before = model.w.detach().clone()
+    res = agra_reconstruct(model, x, ideal_score=1.0, lr=0.05, tol=1e-12, max_iter=2000)
+    expected = _projection(w, x, 1.0)
+    assert np.allclose(res.displacement, expected, atol=1e-5)
+    assert np.allclose(res.reconstruction, x - expected, atol=1e-5)
+    assert res.converged.all() and res.n_iter.shape == (1, 5)
+    assert np.allclose(res.final_scores, 1.0, atol=1e-5)
+    # caller's model unchanged: weights, no grads, training flag restored
+    assert torch.equal(model.w.detach(), before) and model.w.grad is None
+    assert model.training and model.drop.training
+    # the clean signal that the descent recovers exactly scores MSE ~ 0
+    clean = x - expected
+    mse = reconstruction_mse(model, x, clean, lr=0.05, tol=1e-12, max_iter=2000)
+    assert mse == pytest.approx(0.0, abs=1e-10)
+
+
+def test_agra_averages_the_displacements_of_the_models(linear_world):
+    _, w, x = linear_world
+    w2 = np.roll(w, 3, axis=1) * 1.7
+    models = [Linear(torch.from_numpy(w)), Linear(torch.from_numpy(w2))]
+    res = agra_reconstruct(models, x, ideal_score=0.5, lr=0.05, tol=1e-12, max_iter=3000)
+    expected = 0.5 * (_projection(w, x, 0.5) + _projection(w2, x, 0.5))
+    assert np.allclose(res.displacement, expected, atol=1e-5)
+    assert res.n_iter.shape == (2, 5)
+
+
+def test_gradient_fn_replaces_autograd(linear_world):
+    model, w, x = linear_world
+    calls = []
+
+    def gradient_fn(m, xx):
+        calls.append(tuple(xx.shape))
+        return np.broadcast_to(w, xx.shape)  # the exact d f / d x
+
+    a = agra_reconstruct(model, x, lr=0.05, tol=1e-10, max_iter=500, gradient_fn=gradient_fn)
+    b = agra_reconstruct(model, x, lr=0.05, tol=1e-10, max_iter=500)
+    assert calls and np.allclose(a.displacement, b.displacement, atol=1e-8)
+
+
+def test_stopping_rules(linear_world):
+    model, w, x = linear_world
+    res = agra_reconstruct(model, x, max_iter=0)
+    assert np.array_equal(res.displacement, np.zeros_like(x))
+    assert not res.converged.any() and (res.n_iter == 0).all()
+    # a sample already at the ideal score does not move
+    x0 = x.copy()
+    x0[0] *= 0
+    res = agra_reconstruct(model, x0, ideal_score=0.0, tol=1e-6, lr=0.05, max_iter=50)
+    assert np.array_equal(res.displacement[0], np.zeros_like(x0[0]))
+    assert res.n_iter[0, 0] == 0
+
+
+def test_reconstruction_mse_from_an_attribution():
+    rng = np.random.default_rng(0)
+    clean = rng.standard_normal((4, 2, 30))
+    x = clean.copy()
+    x[:, 0, 10:13] += 2.0
+    ideal = ideal_gradient(x, clean)
+    assert reconstruction_mse(None, x, clean, attribution=ideal) == pytest.approx(0.0)
+    nothing = reconstruction_mse(None, x, clean, attribution=np.zeros_like(x), reduction="none")
+    assert np.allclose(nothing, ((x - clean) ** 2).mean(axis=(1, 2)))
+    half = reconstruction_mse(None, x, clean, attribution=0.5 * ideal)
+    assert half == pytest.approx(0.25 * np.mean(nothing))
+
+
+def test_pearson_scores_perfect_flipped_scaled():
+    rng = np.random.default_rng(1)
+    g = rng.standard_normal((6, 2, 50))
+    assert magnitude_pearson(g, g) == pytest.approx(1.0)
+    assert magnitude_pearson(-3 * g, g) == pytest.approx(1.0)  # magnitudes ignore the sign
+    assert magnitude_pearson(g, g, magnitude="channel_norm") == pytest.approx(1.0)
+    assert signed_pearson(g, g) == pytest.approx(1.0)
+    assert signed_pearson(2 * g + 5, g) == pytest.approx(1.0)
+    assert signed_pearson(-g, g) == pytest.approx(-1.0)
+
+
+def test_signed_pearson_is_per_channel_then_averaged():
+    rng = np.random.default_rng(2)
+    g = rng.standard_normal((3, 2, 40))
+    a = g.copy()
+    a[:, 1] *= -1  # channel 0 perfect (+1), channel 1 flipped (-1): mean 0
+    assert np.allclose(signed_pearson(a, g, reduction="none"), 0.0)
+    # Pooling both channels would not give 0 once their scales differ; per channel does.
+    a[:, 1] *= 10
+    assert np.allclose(signed_pearson(a, g, reduction="none"), 0.0)
+
+
+def test_random_attributions_score_about_zero():
+    rng = np.random.default_rng(3)
+    g = rng.standard_normal((200, 2, 100))
+    a = rng.standard_normal(g.shape)
+    assert abs(signed_pearson(a, g)) < 0.02
+    assert abs(magnitude_pearson(a, g)) < 0.02
+
+
+def test_undefined_samples_are_nan_and_skipped():
+    rng = np.random.default_rng(4)
+    g = rng.standard_normal((3, 2, 20))
+    g[1] = 0.0  # an unperturbed signal: ideal gradient is constant
+    per = magnitude_pearson(g, g, reduction="none")
+    assert np.isnan(per[1]) and np.allclose(per[[0, 2]], 1.0)
+    assert magnitude_pearson(g, g) == pytest.approx(1.0)
+    g[2, 0] = 0.0  # one channel constant: the other one still counts
+    assert signed_pearson(g, g, reduction="none")[2] == pytest.approx(1.0)
+
+
+def test_accumulating_metrics_match_functions():
+    rng = np.random.default_rng(5)
+    g = rng.standard_normal((10, 2, 30))
+    a = g + rng.standard_normal(g.shape)
+    for metric, fn in ((MagnitudePearson(), magnitude_pearson), (SignedPearson(), signed_pearson)):
+        metric.update(a[:4], g[:4])
+        metric.update(a[4:], g[4:])
+        assert metric.compute() == pytest.approx(fn(a, g))
+        assert metric.n_samples == 10
+        metric.reset()
+        assert np.isnan(metric.compute())
+
+
+def test_shape_errors_name_both_shapes(linear_world):
+    model, _, x = linear_world
+    with pytest.raises(ShapeError, match=r"\(2, 2, 5\).*\(2, 2, 6\)"):
+        magnitude_pearson(np.ones((2, 2, 5)), np.ones((2, 2, 6)))
+    with pytest.raises(ShapeError, match=r"\(2, 2, 5\).*\(2, 3, 5\)"):
+        signed_pearson(np.ones((2, 2, 5)), np.ones((2, 3, 5)))
+    with pytest.raises(ShapeError, match=r"x.shape = \(5, 2, 16\).*clean.shape = \(5, 2, 15\)"):
+        reconstruction_mse(model, x, x[..., :15])
+    with pytest.raises(ShapeError, match="3 dimensions"):
+        magnitude_pearson(np.ones((2, 5)), np.ones((2, 5)))
