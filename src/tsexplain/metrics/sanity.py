@@ -145,7 +145,9 @@ def model_randomization_check(
     absolute : bool
         Compare ``|explanation|`` (True, as in Adebayo et al.'s main figures) or signed values.
     seed : int
-        Seeds the re-initialisation (step ``i`` uses ``seed + i``); the global RNG is untouched.
+        Seeds the re-initialisation (step ``i`` uses a seed mixed from ``(seed, i)``, never
+        ``seed`` itself, which would recreate a model built after ``torch.manual_seed(seed)``);
+        the global RNG is untouched.
     ssim_window : int
         Window along time of the SSIM.
     keep_explanations : bool
@@ -194,7 +196,9 @@ def model_randomization_check(
     flat0 = original.reshape(original.shape[0], -1)
     spear, pear, ssim, kept = [], [], [], [original]
     for i, name in enumerate(names):
-        _reinitialise(modules[name], seed + i)
+        # A mixed seed, so re-initialising never reproduces a model built after manual_seed(seed).
+        step_seed = int(np.random.SeedSequence([seed, i, 0x5A17]).generate_state(1, np.uint64)[0])
+        _reinitialise(modules[name], step_seed % (2**63))
         e = run(work)
         flat = e.reshape(e.shape[0], -1)
         spear.append(spearman_rows(flat0, flat))
