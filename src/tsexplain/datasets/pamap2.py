@@ -10,6 +10,7 @@ transient periods.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,12 +89,17 @@ class Pamap2Recording:
 def _read_one(path: Path) -> np.ndarray:
     expected = f"{len(PAMAP2_COLUMNS)} whitespace-separated numbers per line (PAMAP2 protocol .dat)"
     try:
-        with open_text(path) as fh:
+        with open_text(path) as fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # empty file: reported below
             data = np.loadtxt(fh, dtype=float, ndmin=2)
     except ValueError as err:
         msg = str(err)
-        m = re.search(r"row (\d+)", msg) or re.search(r"line (\d+)", msg)
-        where = f", line {m.group(1)}" if m else ""
+        m = re.search(r"row (\d+)", msg)
+        where = ""
+        if m:
+            # numpy counts rows from 0 in conversion errors, from 1 in column-count errors
+            line = int(m.group(1)) + (1 if "could not convert" in msg else 0)
+            where = f", line {line}"
         raise DataFormatError(f"{path}{where}: {msg}; expected {expected}.") from None
     except UnicodeDecodeError:
         raise DataFormatError(f"{path}: not a text file; expected {expected}.") from None
@@ -106,7 +112,7 @@ def _read_one(path: Path) -> np.ndarray:
     if bad.any():
         line = int(np.flatnonzero(bad)[0]) + 1
         raise DataFormatError(
-            f"{path}, line {line}: activity id {act[line - 1]!r} is not an integer; expected an "
+            f"{path}, line {line}: activity id {float(act[line - 1])} is not an integer; expected an "
             f"integer activity id in column 2."
         )
     if not np.isfinite(data[:, 0]).all():
