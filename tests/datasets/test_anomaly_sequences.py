@@ -45,7 +45,10 @@ def test_anomalies_are_point_outliers(world):
     # isolated anomalies only (no anomalous neighbour)
     iso = anomalous & ~world.mask[:, :, :-2] & ~world.mask[:, :, 2:]
     assert np.percentile(dev[iso], 1) > 1.5
-    assert np.percentile(dev[~anomalous & (world.mask.sum(axis=(1, 2)) == 0)[:, None, None]], 99.9) < 1.5
+    assert (
+        np.percentile(dev[~anomalous & (world.mask.sum(axis=(1, 2)) == 0)[:, None, None]], 99.9)
+        < 1.5
+    )
 
 
 def test_signals_are_smooth_and_standardised():

@@ -91,8 +91,13 @@ def test_seed_reproduces_and_differs():
 def test_user_coefficients_and_train_test_views():
     f = np.arange(6.0).reshape(2, 3)
     d = make_ar_states(
-        n_states=2, n_features=3, steps_per_state=40, state_coefficients=f,
-        ar_coefficients=[[0.5, 0.0], [-0.5, 0.0]], train_fraction=0.25, seed=0,
+        n_states=2,
+        n_features=3,
+        steps_per_state=40,
+        state_coefficients=f,
+        ar_coefficients=[[0.5, 0.0], [-0.5, 0.0]],
+        train_fraction=0.25,
+        seed=0,
     )
     np.testing.assert_array_equal(d.state_coefficients, f)
     tr, te = d.train, d.test

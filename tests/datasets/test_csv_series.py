@@ -39,7 +39,11 @@ def test_horizon_column_index_and_no_header(tmp_path):
 @pytest.mark.parametrize(
     ("text", "kwargs", "match"),
     [
-        ("t,v\n1,2\n2,x\n3,4\n", {"column": "v"}, r"s\.csv, line 3: 'x' in column 1 is not a finite number"),
+        (
+            "t,v\n1,2\n2,x\n3,4\n",
+            {"column": "v"},
+            r"s\.csv, line 3: 'x' in column 1 is not a finite number",
+        ),
         ("t,v\n1,2\n2,\n", {"column": "v"}, r"line 3: '' in column 1"),
         ("t,v\n1,2\n2\n", {"column": "v"}, r"line 3: 1 field\(s\), no column 1"),
         ("t,v\n1,2\n", {"column": "w"}, r"line 1: no column named 'w'"),

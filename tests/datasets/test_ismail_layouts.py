@@ -10,10 +10,16 @@ from tsexplain.exceptions import ParameterError
 
 # layout: (box features, box steps)
 SIZES = {
-    "middle": (30, 30), "small_middle": (14, 14), "moving_middle": (30, 30),
-    "moving_small_middle": (15, 15), "rare_time": (40, 6), "moving_rare_time": (40, 6),
-    "rare_feature": (6, 40), "moving_rare_feature": (6, 40),
-    "positional_time": (20, 20), "positional_feature": (20, 20),
+    "middle": (30, 30),
+    "small_middle": (14, 14),
+    "moving_middle": (30, 30),
+    "moving_small_middle": (15, 15),
+    "rare_time": (40, 6),
+    "moving_rare_time": (40, 6),
+    "rare_feature": (6, 40),
+    "moving_rare_feature": (6, 40),
+    "positional_time": (20, 20),
+    "positional_feature": (20, 20),
 }
 
 
@@ -41,7 +47,7 @@ def test_box_shift_carries_the_label(layout):
     assert (box_mean[d.y == 1] > 0.5).mean() > 0.95
     assert (box_mean[d.y == 0] < -0.5).mean() > 0.95
     fixed = not layout.startswith("moving")
-    assert (np.all(d.mask == d.mask[0]) if fixed else not np.all(d.mask == d.mask[0]))
+    assert np.all(d.mask == d.mask[0]) if fixed else not np.all(d.mask == d.mask[0])
 
 
 def test_middle_box_position_matches_reference():

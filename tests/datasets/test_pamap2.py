@@ -16,12 +16,16 @@ def _fixture_rows(n, activity_pattern, seed):
     data = rng.normal(size=(n, 54)).round(4)
     data[:, 0] = np.arange(n) / 100.0
     data[:, 1] = np.resize(activity_pattern, n)
-    data[:, 2] = np.where(np.arange(n) % 3 == 0, 100 + np.arange(n), np.nan)  # heart rate ~ 1/3 rows
+    data[:, 2] = np.where(
+        np.arange(n) % 3 == 0, 100 + np.arange(n), np.nan
+    )  # heart rate ~ 1/3 rows
     return data
 
 
 def _write_dat(path, data, gz=False):
-    text = "".join(" ".join("NaN" if np.isnan(v) else repr(float(v)) for v in row) + "\n" for row in data)
+    text = "".join(
+        " ".join("NaN" if np.isnan(v) else repr(float(v)) for v in row) + "\n" for row in data
+    )
     if gz:
         with gzip.open(path, "wt") as fh:
             fh.write(text)
@@ -87,8 +91,13 @@ def test_nan_interpolate_and_drop(two_subjects):
     ("body", "match"),
     [
         ("1.0 1 " + " ".join(["0.5"] * 51) + "\n", r"subject9\.dat.*found 53 columns; expected 54"),
-        (("0.0 1 " + " ".join(["0.5"] * 52) + "\n") * 2 + "0.0 1 " + " ".join(["0.5"] * 50) + "\n",
-         r"subject9\.dat, line 3: .*expected 54 whitespace-separated"),
+        (
+            ("0.0 1 " + " ".join(["0.5"] * 52) + "\n") * 2
+            + "0.0 1 "
+            + " ".join(["0.5"] * 50)
+            + "\n",
+            r"subject9\.dat, line 3: .*expected 54 whitespace-separated",
+        ),
         ("0.0 1 abc " + " ".join(["0.5"] * 51) + "\n", r"subject9\.dat, line 1: .*expected 54"),
         ("0.0 1.5 " + " ".join(["0.5"] * 52) + "\n", r"line 1: activity id 1.5 is not an integer"),
         ("", "holds no rows"),

@@ -35,7 +35,7 @@ def test_perturbation_count_and_positions_match_mask(world):
         rows = world.perturbations[i]
         live = rows[rows[:, 0] >= 0]
         assert len(live) == counts[i]
-        assert (rows[counts[i]:] == -1).all()
+        assert (rows[counts[i] :] == -1).all()
         if counts[i] == 0:
             assert not world.mask[i].any()
             continue

@@ -59,16 +59,31 @@ def _write(path, text, gz=False):
 def test_same_data_in_every_format(tmp_path):
     x = np.array([[0.5, 1.0, -2.0], [3.0, 0.0, 1.5]])
     labels = ["b", "a"]
-    _write(tmp_path / "A_TRAIN.tsv.gz", "".join(
-        f"{lab}\t" + "\t".join(map(str, r)) + "\n" for lab, r in zip(labels, x, strict=True)), gz=True)
-    _write(tmp_path / "B_TRAIN.txt", "".join(
-        f"  {lab}  " + "  ".join(map(str, r)) + "\n" for lab, r in zip(labels, x, strict=True)))
-    _write(tmp_path / "C_TRAIN.ts", "#comment\n@problemName C\n@timeStamps false\n"
-           "@univariate true\n@classLabel true a b\n@data\n" + "".join(
-               ",".join(map(str, r)) + f":{lab}\n" for lab, r in zip(labels, x, strict=True)))
-    _write(tmp_path / "D_TRAIN.arff", "% c\n@relation D\n@attribute t0 numeric\n"
-           "@attribute t1 numeric\n@attribute t2 numeric\n@attribute target {a,b}\n@data\n" + "".join(
-               ",".join(map(str, r)) + f",{lab}\n" for lab, r in zip(labels, x, strict=True)))
+    _write(
+        tmp_path / "A_TRAIN.tsv.gz",
+        "".join(
+            f"{lab}\t" + "\t".join(map(str, r)) + "\n" for lab, r in zip(labels, x, strict=True)
+        ),
+        gz=True,
+    )
+    _write(
+        tmp_path / "B_TRAIN.txt",
+        "".join(
+            f"  {lab}  " + "  ".join(map(str, r)) + "\n" for lab, r in zip(labels, x, strict=True)
+        ),
+    )
+    _write(
+        tmp_path / "C_TRAIN.ts",
+        "#comment\n@problemName C\n@timeStamps false\n"
+        "@univariate true\n@classLabel true a b\n@data\n"
+        + "".join(",".join(map(str, r)) + f":{lab}\n" for lab, r in zip(labels, x, strict=True)),
+    )
+    _write(
+        tmp_path / "D_TRAIN.arff",
+        "% c\n@relation D\n@attribute t0 numeric\n"
+        "@attribute t1 numeric\n@attribute t2 numeric\n@attribute target {a,b}\n@data\n"
+        + "".join(",".join(map(str, r)) + f",{lab}\n" for lab, r in zip(labels, x, strict=True)),
+    )
     for name in ("A_TRAIN.tsv.gz", "B_TRAIN.txt", "C_TRAIN.ts", "D_TRAIN.arff"):
         d = load_ucr(tmp_path / name)
         np.testing.assert_array_equal(d.X[:, 0], x)
@@ -88,7 +103,9 @@ def test_multivariate_ts_and_test_rows(tmp_path):
 
 def test_unequal_lengths_rejected_or_padded(tmp_path):
     p = _write(tmp_path / "U_TRAIN.tsv", "1\t1\t2\t3\n2\t4\t5\tNaN\n1\t6\t7\t8\n")
-    with pytest.raises(DataFormatError, match=r"U_TRAIN\.tsv, line 2: series of length 2.*unequal='pad'"):
+    with pytest.raises(
+        DataFormatError, match=r"U_TRAIN\.tsv, line 2: series of length 2.*unequal='pad'"
+    ):
         load_ucr(p)
     d = load_ucr(p, unequal="pad")
     assert d.lengths.tolist() == [3, 2, 3]
@@ -100,13 +117,29 @@ def test_unequal_lengths_rejected_or_padded(tmp_path):
 @pytest.mark.parametrize(
     ("name", "text", "match"),
     [
-        ("a_TRAIN.tsv", "1\t0.5\t0.2\n2\t0.1\tabc\n", r"a_TRAIN\.tsv, line 2: 'abc' is not a number"),
+        (
+            "a_TRAIN.tsv",
+            "1\t0.5\t0.2\n2\t0.1\tabc\n",
+            r"a_TRAIN\.tsv, line 2: 'abc' is not a number",
+        ),
         ("b_TRAIN.tsv", "1\t0.5\n3\n", r"line 2: found 1 field.*label then the values"),
         ("c_TRAIN.tsv", "", "holds no series"),
         ("d_TRAIN.ts", "@classLabel true 1\n1,2,3\n", r"line 2: data before the '@data'"),
-        ("e_TRAIN.ts", "@data\n1,2,3:4,5:1\n", r"line 2: dimensions of one case have different lengths"),
-        ("f_TRAIN.ts", "@classLabel true 1\n@data\n1,2:1\n1,2:3,4:1\n", r"line 4: 2 dimension\(s\), but the first case has 1"),
-        ("g_TRAIN.arff", "@relation g\n@data\n'1,2\\n3,4,1\n", r"line 3: unterminated quoted series"),
+        (
+            "e_TRAIN.ts",
+            "@data\n1,2,3:4,5:1\n",
+            r"line 2: dimensions of one case have different lengths",
+        ),
+        (
+            "f_TRAIN.ts",
+            "@classLabel true 1\n@data\n1,2:1\n1,2:3,4:1\n",
+            r"line 4: 2 dimension\(s\), but the first case has 1",
+        ),
+        (
+            "g_TRAIN.arff",
+            "@relation g\n@data\n'1,2\\n3,4,1\n",
+            r"line 3: unterminated quoted series",
+        ),
         ("h_TRAIN.arff", "@relation h\n@attribute a numeric\n", "no '@data' line"),
         ("i_TRAIN.csv", "1,2,3\n", r"unknown format 'csv'"),
         ("j_TRAIN.tsv", "1\t0.5\tNaN\t0.3\n", r"line 1: missing values inside"),

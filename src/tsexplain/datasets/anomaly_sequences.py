@@ -111,7 +111,9 @@ def make_anomaly_sequences(
     try:
         size_lo, size_hi = (float(v) for v in anomaly_size)
     except (TypeError, ValueError):
-        raise ParameterError(f"anomaly_size must be a pair (low, high), got {anomaly_size!r}.") from None
+        raise ParameterError(
+            f"anomaly_size must be a pair (low, high), got {anomaly_size!r}."
+        ) from None
     if not (0 < size_lo <= size_hi < np.inf):
         raise ParameterError(f"anomaly_size must satisfy 0 < low <= high, got {anomaly_size!r}.")
     rng = as_generator(seed)

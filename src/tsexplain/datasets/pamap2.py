@@ -106,7 +106,9 @@ def _read_one(path: Path) -> np.ndarray:
     if data.size == 0:
         raise DataFormatError(f"{path}: holds no rows; expected {expected}.")
     if data.shape[1] != len(PAMAP2_COLUMNS):
-        raise DataFormatError(f"{path}, line 1: found {data.shape[1]} columns; expected {expected}.")
+        raise DataFormatError(
+            f"{path}, line 1: found {data.shape[1]} columns; expected {expected}."
+        )
     act = data[:, 1]
     bad = ~np.isfinite(act) | (act != np.round(act))
     if bad.any():
@@ -117,7 +119,9 @@ def _read_one(path: Path) -> np.ndarray:
         )
     if not np.isfinite(data[:, 0]).all():
         line = int(np.flatnonzero(~np.isfinite(data[:, 0]))[0]) + 1
-        raise DataFormatError(f"{path}, line {line}: missing timestamp; expected seconds in column 1.")
+        raise DataFormatError(
+            f"{path}, line {line}: missing timestamp; expected seconds in column 1."
+        )
     return data
 
 
@@ -196,9 +200,7 @@ def load_pamap2(
 
     sensor_names = PAMAP2_COLUMNS[2:]
     if columns is None:
-        selected = [
-            c for c in sensor_names if include_orientation or "orientation" not in c
-        ]
+        selected = [c for c in sensor_names if include_orientation or "orientation" not in c]
     else:
         selected = [check_choice(c, "columns", sensor_names) for c in columns]
         if not selected:

@@ -176,7 +176,9 @@ def _check_range(value: object, name: str, *, positive: bool) -> tuple[float, fl
     try:
         lo, hi = (float(v) for v in value)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a pair of numbers (low, high), got {value!r}.") from None
+        raise ParameterError(
+            f"{name} must be a pair of numbers (low, high), got {value!r}."
+        ) from None
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ParameterError(f"{name} must be finite, got {value!r}.")
     if positive and (lo <= 0 or hi < lo):
