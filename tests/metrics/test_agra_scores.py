@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tsexplain.exceptions import ShapeError
+from tsexplain.exceptions import ParameterError, ShapeError
 from tsexplain.metrics import (
     MagnitudePearson,
     SignedPearson,
@@ -33,7 +33,7 @@ class Linear(torch.nn.Module):
 def _projection(w: np.ndarray, x: np.ndarray, ideal: float) -> np.ndarray:
     """Limit of gradient descent on (w.x - ideal)^2 from x: the move along w onto the level set."""
     f = (x * w).sum(axis=(1, 2))
-    return ((f - ideal) / (w * w).sum())[:, None, None] * w
+    return ((ideal - f) / (w * w).sum())[:, None, None] * w
 
 
 @pytest.fixture
@@ -44,10 +44,22 @@ def linear_world():
     return Linear(w), w.numpy(), x.numpy()
 
 
-def test_ideal_gradient_is_perturbed_minus_clean():
+def test_ideal_gradient_is_clean_minus_perturbed():
     x = np.arange(12.0).reshape(1, 2, 6)
     clean = np.ones_like(x)
-    assert np.array_equal(ideal_gradient(x, clean), x - 1.0)
+    assert np.array_equal(ideal_gradient(x, clean), 1.0 - x)
+
+
+def test_sign_convention_matches_the_gradient_of_a_good_score():
+    # f(x) = -||x - clean||^2 is the perfect quality score: its gradient 2 (clean - x) points
+    # along the ideal gradient, so a plain gradient scores signed Pearson +1.
+    rng = np.random.default_rng(0)
+    clean = torch.from_numpy(rng.standard_normal((1, 2, 30)))
+    x = clean + torch.from_numpy(rng.standard_normal((4, 2, 30)))
+    xv = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad((-((xv - clean) ** 2).sum(dim=(1, 2))).sum(), xv)
+    ideal = ideal_gradient(x, clean.expand_as(x))
+    assert signed_pearson(grad, ideal) == pytest.approx(1.0)
 
 
 def test_algorithm1_on_a_linear_model_reaches_the_closed_form(linear_world):
@@ -57,15 +69,15 @@ def test_algorithm1_on_a_linear_model_reaches_the_closed_form(linear_world):
     res = agra_reconstruct(model, x, ideal_score=1.0, lr=0.05, tol=1e-12, max_iter=2000)
     expected = _projection(w, x, 1.0)
     assert np.allclose(res.displacement, expected, atol=1e-5)
-    assert np.allclose(res.reconstruction, x - expected, atol=1e-5)
+    assert np.allclose(res.reconstruction, x + expected, atol=1e-5)
     assert res.converged.all() and res.n_iter.shape == (1, 5)
     assert np.allclose(res.final_scores, 1.0, atol=1e-5)
     # caller's model unchanged: weights, no grads, training flag restored
     assert torch.equal(model.w.detach(), before) and model.w.grad is None
     assert model.training and model.drop.training
     # the clean signal that the descent recovers exactly scores MSE ~ 0
-    clean = x - expected
-    mse = reconstruction_mse(model, x, clean, lr=0.05, tol=1e-12, max_iter=2000)
+    clean = x + expected
+    mse = reconstruction_mse(model, x, clean, ideal_score=1.0, lr=0.05, tol=1e-12, max_iter=2000)
     assert mse == pytest.approx(0.0, abs=1e-10)
 
 
@@ -87,14 +99,15 @@ def test_gradient_fn_replaces_autograd(linear_world):
         calls.append(tuple(xx.shape))
         return np.broadcast_to(w, xx.shape)  # the exact d f / d x
 
-    a = agra_reconstruct(model, x, lr=0.05, tol=1e-10, max_iter=500, gradient_fn=gradient_fn)
-    b = agra_reconstruct(model, x, lr=0.05, tol=1e-10, max_iter=500)
+    kw = {"ideal_score": 1.0, "lr": 0.05, "tol": 1e-10, "max_iter": 500}
+    a = agra_reconstruct(model, x, gradient_fn=gradient_fn, **kw)
+    b = agra_reconstruct(model, x, **kw)
     assert calls and np.allclose(a.displacement, b.displacement, atol=1e-8)
 
 
 def test_stopping_rules(linear_world):
     model, w, x = linear_world
-    res = agra_reconstruct(model, x, max_iter=0)
+    res = agra_reconstruct(model, x, ideal_score=1.0, max_iter=0)
     assert np.array_equal(res.displacement, np.zeros_like(x))
     assert not res.converged.any() and (res.n_iter == 0).all()
     # a sample already at the ideal score does not move
@@ -182,3 +195,5 @@ def test_shape_errors_name_both_shapes(linear_world):
         reconstruction_mse(model, x, x[..., :15])
     with pytest.raises(ShapeError, match="3 dimensions"):
         magnitude_pearson(np.ones((2, 5)), np.ones((2, 5)))
+    with pytest.raises(ParameterError, match="ideal_score"):
+        reconstruction_mse(model, x, x)

@@ -27,8 +27,8 @@ def eval_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
 
 
 def model_device_dtype(model: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
-    """Device and floating dtype of the model's first parameter (CPU/float32 if none)."""
-    for p in model.parameters():
+    """Device and floating dtype of the model's first parameter or buffer (CPU/float32 if none)."""
+    for p in [*model.parameters(), *model.buffers()]:
         if p.is_floating_point():
             return p.device, p.dtype
     return torch.device("cpu"), torch.float32

@@ -1,15 +1,20 @@
 """AGRA's ground-truth scores: reconstruction MSE, Pearson of magnitudes, signed Pearson.
 
-In the AGRA world ("AGRA: Accurate GRAdient", the averaged-gradient paper of issue 4), a perturbed signal ``x`` is a
-clean signal plus local errors, a regression CNN predicts a quality score, and the *ideal
-gradient* is ``x - clean``: where the errors are and in which direction. Algorithm 1 moves the
-input down the gradient of ``(f(x) - ideal_score) ** 2`` until the predicted score reaches the
-ideal one; the accumulated move ``x - x_final`` is the method's gradient, and ``x_final`` the
-reconstruction, compared with the clean signal by MSE. AGRA (Algorithm 2) averages that move over
-models trained from different initialisations.
+In the AGRA world ("AGRA: Accurate GRAdient", the averaged-gradient paper of issue 4), a
+perturbed signal ``x`` is a clean signal plus local errors, a regression CNN predicts a quality
+score, and the *ideal gradient* says where the errors are and which way to repair them.
+Algorithm 1 moves the input down the gradient of ``(f(x) - ideal_score) ** 2`` until the
+predicted score reaches the ideal one; the accumulated move ``x_final - x`` is the method's
+gradient, and ``x_final`` the reconstruction, compared with the clean signal by MSE. AGRA
+(Algorithm 2) averages that move over models trained from different initialisations.
 
-Sign convention throughout: ideal gradient ``x - clean``, method gradient (displacement)
-``x - reconstruction``. A perfect method has displacement == ideal gradient and MSE 0.
+Sign convention throughout (the sign of the gradient of the score, and that of
+``tsexplain.datasets`` ``QualitySignalsDataset.ideal_gradient``): ideal gradient ``clean - x``,
+the move that repairs the signal; method displacement ``reconstruction - x``. The paper calls the
+ideal gradient "the difference between perturbed signals and ideal ones" without fixing its
+sign; we take the one under which a plain gradient ``d f / d x`` of a good model correlates
+positively (raising the score moves the input toward the clean signal). A perfect method has
+displacement == ideal gradient and MSE 0. Magnitude Pearson and MSE do not depend on the choice.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import numpy as np
 import torch
 
 from tsexplain._validation import check_choice, check_float, check_int, check_model
+from tsexplain.exceptions import ParameterError
 from tsexplain.metrics._base import SampleMeanMetric
 from tsexplain.metrics._checks import Reduction, as_batch, check_same_shape, reduce
 from tsexplain.metrics._model_output import (
@@ -51,7 +57,7 @@ Magnitude = Literal["abs", "channel_norm"]
 
 
 def ideal_gradient(x: Any, clean: Any) -> np.ndarray:
-    """The ground-truth gradient of the AGRA world: ``x - clean``.
+    """The ground-truth gradient of the AGRA world: ``clean - x``, the move that repairs ``x``.
 
     Parameters
     ----------
@@ -63,12 +69,13 @@ def ideal_gradient(x: Any, clean: Any) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of shape (N, C, T)
-        Signed; zero where the signal is unperturbed.
+        Signed (same sign as the gradient of the quality score); zero where the signal is
+        unperturbed.
     """
     xa = as_batch(x, "x")
     ca = as_batch(clean, "clean")
     check_same_shape(xa, ca, "x", "clean")
-    return xa - ca
+    return ca - xa
 
 
 @dataclass(frozen=True)
@@ -78,9 +85,9 @@ class AGRAReconstruction:
     Attributes
     ----------
     reconstruction : numpy.ndarray of shape (N, C, T)
-        ``x - displacement``: the input moved toward the ideal score.
+        ``x + displacement``: the input moved toward the ideal score.
     displacement : numpy.ndarray of shape (N, C, T)
-        ``x - x_final`` averaged over models: the method's (signed) gradient, comparable to
+        ``x_final - x`` averaged over models: the method's (signed) gradient, comparable to
         :func:`ideal_gradient`.
     n_iter : numpy.ndarray of shape (M, N)
         Gradient steps each model took for each sample.
@@ -150,8 +157,8 @@ def agra_reconstruct(
     models: torch.nn.Module | Sequence[torch.nn.Module],
     x: Any,
     *,
+    ideal_score: float,
     target: Any = None,
-    ideal_score: float = 1.0,
     lr: float = 0.1,
     tol: float = 1e-4,
     max_iter: int = 200,
@@ -161,8 +168,8 @@ def agra_reconstruct(
 
     For each model, starting from ``x``, repeat ``x <- x - lr * d loss / d x`` with
     ``loss = (f(x) - ideal_score) ** 2`` until ``loss < tol`` (per sample) or ``max_iter`` steps.
-    The displacement ``x - x_final`` is averaged over models (AGRA); the reconstruction is
-    ``x - mean displacement``. Models are put in eval mode for the run and restored; their
+    The displacement ``x_final - x`` is averaged over models (AGRA); the reconstruction is
+    ``x + mean displacement``. Models are put in eval mode for the run and restored; their
     weights and gradients are untouched.
 
     Parameters
@@ -174,7 +181,8 @@ def agra_reconstruct(
     target : None, int, per-sample ints or "predicted"
         Output explained when the model has several outputs.
     ideal_score : float
-        The score of a perfect signal (1 in the paper, where scores lie in [-1, 1]).
+        The score of a perfect signal; required (e.g. ``dataset.score_range[1]`` for
+        ``tsexplain.datasets.make_quality_signals``).
     lr : float
         Step size (the paper's learning rate).
     tol : float
@@ -214,13 +222,13 @@ def agra_reconstruct(
                 m, x0, target=target, ideal_score=ideal_score, lr=lr, tol=tol,
                 max_iter=max_iter, gradient_fn=gradient_fn,
             )
-        disp += (x0 - xf).cpu().double().numpy()
+        disp += (xf - x0).cpu().double().numpy()
         n_iters.append(it)
         conv.append(ok)
         finals.append(fs)
     disp /= len(model_list)
     return AGRAReconstruction(
-        reconstruction=xa - disp,
+        reconstruction=xa + disp,
         displacement=disp,
         n_iter=np.stack(n_iters),
         converged=np.stack(conv),
@@ -236,7 +244,7 @@ def reconstruction_mse(
     attribution: Any = None,
     gradient_fn: GradientFn | None = None,
     target: Any = None,
-    ideal_score: float = 1.0,
+    ideal_score: float | None = None,
     lr: float = 0.1,
     tol: float = 1e-4,
     max_iter: int = 200,
@@ -245,7 +253,7 @@ def reconstruction_mse(
     """MSE between the clean signal and the input moved along the method's gradient.
 
     With ``attribution`` given, it is taken as the displacement (a gradient already scaled as
-    Algorithm 1 produces it): reconstruction ``x - attribution``, and ``model`` is not used.
+    Algorithm 1 produces it): reconstruction ``x + attribution``, and ``model`` is not used.
     Otherwise the reconstruction is :func:`agra_reconstruct` with ``model`` (a list of models
     gives AGRA's average) and, optionally, ``gradient_fn``. The MSE is averaged over channels
     and time of each sample.
@@ -263,9 +271,10 @@ def reconstruction_mse(
     clean : array-like of shape (N, C, T)
         Clean (unperturbed) signal.
     attribution : array-like of shape (N, C, T), optional
-        A precomputed displacement (signed, ``x - reconstruction``).
+        A precomputed displacement (signed, ``reconstruction - x``).
     gradient_fn, target, ideal_score, lr, tol, max_iter
-        As in :func:`agra_reconstruct`.
+        As in :func:`agra_reconstruct`; ``ideal_score`` is required unless ``attribution`` is
+        given.
     reduction : {"mean", "none"}
         Average over samples, or return the ``(N,)`` values.
 
@@ -286,10 +295,15 @@ def reconstruction_mse(
     if attribution is not None:
         aa = as_batch(attribution, "attribution")
         check_same_shape(xa, aa, "x", "attribution")
-        rec = xa - aa
+        rec = xa + aa
     else:
         if model is None:
             raise ValueError("reconstruction_mse needs a model (or models) or an attribution.")
+        if ideal_score is None:
+            raise ParameterError(
+                "reconstruction_mse runs Algorithm 1 and needs ideal_score=, the score of a "
+                "perfect signal (e.g. dataset.score_range[1])."
+            )
         rec = agra_reconstruct(
             model, xa, target=target, ideal_score=ideal_score, lr=lr, tol=tol,
             max_iter=max_iter, gradient_fn=gradient_fn,
@@ -323,7 +337,7 @@ def magnitude_pearson(
     attribution : array-like of shape (N, C, T)
         Any attribution (signed or absolute).
     ideal_gradient : array-like of shape (N, C, T)
-        ``x - clean`` (see :func:`ideal_gradient`).
+        ``clean - x`` (see :func:`ideal_gradient`).
     magnitude : {"abs", "channel_norm"}
         ``"abs"``: the absolute value of each cell (C x T values per sample);
         ``"channel_norm"``: the Euclidean norm over channels at each step (T values).
@@ -359,7 +373,7 @@ def signed_pearson(
     attribution : array-like of shape (N, C, T)
         Signed attribution (a gradient; not multiplied by the input).
     ideal_gradient : array-like of shape (N, C, T)
-        ``x - clean``.
+        ``clean - x`` (see :func:`ideal_gradient`).
     reduction : {"mean", "none"}
         Average over samples or return ``(N,)``.
 
