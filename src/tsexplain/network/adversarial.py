@@ -110,6 +110,7 @@ def _run(
             yy = _labels(y, n, lab0)
         sign = -1.0 if targeted else 1.0
         x_adv = xt.clone()
+        delta = torch.zeros_like(xt)
         done = 0
         for _ in range(steps):
             xg = x_adv.clone().requires_grad_(True)
@@ -123,6 +124,7 @@ def _run(
             x_adv = xt + delta
             if clip is not None:
                 x_adv = x_adv.clamp(clip[0], clip[1])
+                delta = x_adv - xt
             done += 1
             if stop_on_flip and task_r != "regression":
                 with torch.no_grad():
@@ -131,7 +133,7 @@ def _run(
                     break
         with torch.no_grad():
             out1 = as_2d(model(x_adv)).detach().clone()
-    pert = x_adv - xt
+    pert = delta
     lab1 = predicted_label(out1, task_r, probs)
     flipped = (lab1 != lab0) if task_r != "regression" else torch.zeros(n, dtype=torch.bool)
     if flipped.ndim > 1:

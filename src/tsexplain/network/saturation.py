@@ -108,6 +108,12 @@ def detect_saturation(
     xt = check_series_batch(x, "x")
     check_choice(activation, "activation", ("auto", "sigmoid", "softmax"))
     tol = check_float(tol, "tol", minimum=0.0, strict=True)
+    base_t = 1.0
+    while isinstance(model, TemperatureScaled):  # judge the logits at the wrapper's temperature
+        base_t *= model.temperature
+        if activation == "auto" and model.activation != "auto":
+            activation = model.activation  # type: ignore[assignment]
+        model = model.model
     final = _final_activation(model)
     cap = _LogitCapture()
     handle = final.register_forward_pre_hook(cap) if final is not None else None
@@ -123,12 +129,12 @@ def detect_saturation(
             activation = "sigmoid" if isinstance(final, nn.Sigmoid) else "softmax"
         else:
             activation = "sigmoid" if as_2d(logits).shape[1] == 1 else "softmax"
-    p = _probabilities(logits, activation, 1.0)
+    p = _probabilities(logits, activation, base_t)
     sat = p > 1 - tol
     suggestion = None
     if bool(sat.any()):
         for t in (1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0):
-            if not bool((_probabilities(logits, activation, t) > 1 - tol).any()):
+            if t > base_t and not bool((_probabilities(logits, activation, t) > 1 - tol).any()):
                 suggestion = t
                 break
         else:

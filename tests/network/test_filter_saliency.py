@@ -1,0 +1,72 @@
+import pytest
+import torch
+from captum.attr import NeuronGradient
+from conftest import Nested, assert_unchanged, snapshot
+
+from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain.network import filter_saliency
+
+
+def _loop_reference(model, x, upto, n_filters, position=None):
+    """Slow oracle: one plain backward per filter."""
+    maps = []
+    for f in range(n_filters):
+        xg = x.clone().requires_grad_(True)
+        a = upto(xg)
+        s = a[:, f].sum() if position is None else a[:, f, position].sum()
+        (g,) = torch.autograd.grad(s, xg)
+        maps.append(g.abs())
+    return torch.stack(maps, dim=1)
+
+
+@pytest.mark.parametrize("method", ["vmap", "replicate"])
+def test_equals_per_filter_loop(cnn, x, method):
+    got = filter_saliency(cnn, x, "3", scale="none", method=method, chunk_size=5)
+    ref = _loop_reference(cnn, x, cnn[:4], 12)
+    assert got.shape == (6, 12, 3, 50)
+    torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-7)
+
+
+def test_position_and_subset(cnn, x):
+    got = filter_saliency(cnn, x, "3", scale="none", position=7, filters=[2, 5])
+    ref = _loop_reference(cnn, x, cnn[:4], 12, position=7)[:, [2, 5]]
+    torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-7)
+
+
+def test_equals_captum_neuron_gradient(cnn, x):
+    got = filter_saliency(cnn, x, cnn[3], scale="none")
+    ng = NeuronGradient(cnn, cnn[3])
+    for f in (0, 4, 11):
+        ref = ng.attribute(x, neuron_selector=(f, slice(None))).abs()
+        torch.testing.assert_close(got[:, f], ref, rtol=1e-5, atol=1e-7)
+
+
+def test_min_max_scaling(cnn, x):
+    raw = filter_saliency(cnn, x, "0", scale="none")
+    per_filter = filter_saliency(cnn, x, "0")
+    per_layer = filter_saliency(cnn, x, "0", scale="layer")
+    lo = raw.amin(dim=(2, 3), keepdim=True)
+    hi = raw.amax(dim=(2, 3), keepdim=True)
+    torch.testing.assert_close(per_filter, (raw - lo) / (hi - lo))
+    assert float(per_layer.amax()) == pytest.approx(1.0)
+    assert float(per_layer.amin()) == 0.0
+
+
+def test_nested_model_and_model_untouched():
+    net = Nested()
+    net.train()
+    before = snapshot(net)
+    xx = torch.randn(3, 2, 20)
+    got = filter_saliency(net, xx, "blocks.b", scale="none")
+    ref = _loop_reference(net, xx, lambda v: net.blocks["b"](torch.tanh(net.blocks["a"](v))), 4)
+    torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-7)
+    assert_unchanged(net, before)
+
+
+def test_errors(cnn, x):
+    with pytest.raises(ShapeError, match="no filters"):
+        filter_saliency(cnn, x, "6")
+    with pytest.raises(ParameterError, match="filters must be"):
+        filter_saliency(cnn, x, "3", filters=[12])
+    with pytest.raises(ParameterError, match="scale"):
+        filter_saliency(cnn, x, "3", scale="global")

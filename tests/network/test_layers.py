@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+import torch
+from conftest import Nested, assert_unchanged, snapshot
+
+from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain.network import conv_activations, inspect
+
+
+def test_inspect_lists_layers_in_forward_order(cnn, x):
+    summary = inspect(cnn, x)
+    assert [l.kind for l in summary.layers] == [
+        "Conv1d", "ReLU", "MaxPool1d", "Conv1d", "ReLU", "Flatten", "Linear"
+    ]
+    assert [l.n_filters for l in summary.conv_layers] == [8, 12]
+    assert summary.layers[3].input_shape == (6, 8, 25)
+    assert summary.layers[3].output_shape == (6, 12, 25)
+    assert summary.output_shape == (6, 1)
+    assert "Conv1d" in str(summary)
+
+
+def test_inspect_any_layout_and_activations():
+    net = Nested()
+    xx = torch.randn(2, 2, 30)
+    summary = inspect(net, xx, activations=True)
+    assert [l.name for l in summary.layers] == ["blocks.a", "blocks.b", "head"]
+    assert summary.activations["blocks.b"].shape == (2, 4, 30)
+    expected = net.blocks["b"](torch.tanh(net.blocks["a"](xx)))
+    torch.testing.assert_close(summary.activations["blocks.b"], expected.detach())
+
+
+def test_conv_activations_match_manual_forward(cnn, x):
+    acts = conv_activations(cnn, x)
+    assert set(acts) == {"0", "3"}
+    torch.testing.assert_close(acts["3"], cnn[:4](x).detach())
+    one = conv_activations(cnn, x.numpy(), cnn[3])
+    torch.testing.assert_close(one["3"], acts["3"])
+
+
+def test_model_left_as_found(cnn, x):
+    cnn.train()
+    before = snapshot(cnn)
+    inspect(cnn, x)
+    conv_activations(cnn, x)
+    assert_unchanged(cnn, before)
+
+
+def test_bad_inputs_raise_clear_errors(cnn, x):
+    with pytest.raises(ParameterError, match="Conv1d layers"):
+        conv_activations(cnn, x, "conv9")
+    with pytest.raises(ShapeError, match="3 dimensions"):
+        inspect(cnn, x[0])
+    with pytest.raises(ShapeError, match="no filters"):
+        conv_activations(cnn, x, "6")
+    with pytest.raises(ParameterError, match="not a sub-module"):
+        conv_activations(cnn, x, torch.nn.Conv1d(1, 1, 1))
+    with pytest.raises(TypeError):
+        inspect(cnn, "abc")
+    assert np.isfinite(conv_activations(cnn, x)["0"].numpy()).all()
