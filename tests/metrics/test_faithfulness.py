@@ -76,9 +76,10 @@ def test_faithful_attribution_beats_random_and_reversed():
     rand = deletion_curve(model, x, rng.standard_normal(x.shape), **kw).auc()
     bad = deletion_curve(model, x, -exact, **kw).auc()
     assert good < rand < bad
-    assert insertion_curve(model, x, exact, baseline="zeros", **kw).auc() > insertion_curve(
-        model, x, -exact, baseline="zeros", **kw
-    ).auc()
+    assert (
+        insertion_curve(model, x, exact, baseline="zeros", **kw).auc()
+        > insertion_curve(model, x, -exact, baseline="zeros", **kw).auc()
+    )
 
 
 def test_area_under_curve():
@@ -139,8 +140,9 @@ def test_targets_and_output_transform(capsys):
     assert np.allclose(one.scores[:, 0], out[:, 1])
     each = deletion_curve(model, x, attr, target=[0, 1, 2, 0, 1], n_steps=2)
     assert np.allclose(each.scores[:, 0], out[np.arange(5), [0, 1, 2, 0, 1]])
-    prob = deletion_curve(model, x, attr, target=0, n_steps=2,
-                          output_transform=lambda o: o.softmax(-1), progress=True)
+    prob = deletion_curve(
+        model, x, attr, target=0, n_steps=2, output_transform=lambda o: o.softmax(-1), progress=True
+    )
     e = np.exp(out - out.max(1, keepdims=True))
     assert np.allclose(prob.scores[:, 0], (e / e.sum(1, keepdims=True))[:, 0])
     with pytest.raises(TargetError, match="3 outputs"):
@@ -174,3 +176,17 @@ def test_normalized_auc_and_shape_errors():
     assert curve.normalized_auc() == pytest.approx(curve.auc() / 4.5)
     with pytest.raises(ShapeError, match=r"x.shape = \(1, 2, 2\).*attribution.shape = \(1, 2, 3\)"):
         deletion_curve(model, x, np.ones((1, 2, 3)))
+
+
+def test_accepts_attribution_results_from_the_engine():
+    attribution = pytest.importorskip("tsexplain.attribution")
+    if not hasattr(attribution, "explain"):
+        pytest.skip("tsexplain.attribution.explain not available yet")
+    rng = np.random.default_rng(6)
+    w = rng.standard_normal((2, 10))
+    x = rng.standard_normal((3, 2, 10))
+    model = Linear(w)
+    res = attribution.explain(model, torch.as_tensor(x), "gradient_x_input")
+    by_result = deletion_curve(model, x, res, n_steps=5, absolute=False)
+    by_hand = deletion_curve(model, x, w * x, n_steps=5, absolute=False)
+    assert np.allclose(by_result.scores, by_hand.scores)

@@ -124,7 +124,9 @@ def test_accumulating_metrics_match_functions():
 
 
 def test_errors():
-    with pytest.raises(ShapeError, match=r"attribution.shape = \(2, 3, 10\).*mask.shape = \(2, 3, 9\)"):
+    with pytest.raises(
+        ShapeError, match=r"attribution.shape = \(2, 3, 10\).*mask.shape = \(2, 3, 9\)"
+    ):
         mass_share(np.ones((2, 3, 10)), np.ones((2, 3, 9)))
     with pytest.raises(ShapeError, match="3 dimensions"):
         pointing_game(np.ones((3, 10)), np.ones((3, 10)))

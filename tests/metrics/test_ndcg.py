@@ -38,7 +38,9 @@ def test_ties_score_the_expected_random_order():
     expected = np.mean([_dcg(rel[list(p)]) for p in perms]) / _dcg(np.sort(rel)[::-1])
     assert ndcg_score(np.zeros(4), rel) == pytest.approx(expected)
     # A partial tie: feature 0 clearly first, the rest tied.
-    rest = np.mean([_dcg([3.0, *rel[[1 + i for i in p]]]) for p in itertools.permutations(range(3))])
+    rest = np.mean(
+        [_dcg([3.0, *rel[[1 + i for i in p]]]) for p in itertools.permutations(range(3))]
+    )
     assert ndcg_score([1.0, 0.0, 0.0, 0.0], rel) == pytest.approx(rest / _dcg([3, 2, 1, 0]))
 
 
@@ -145,7 +147,9 @@ def test_per_step_correlation():
 
 def test_errors_name_both_shapes():
     F = np.ones((3, 10))
-    with pytest.raises(ShapeError, match=r"attribution.shape = \(3, 9\).*coefficients.shape = \(3, 10\)"):
+    with pytest.raises(
+        ShapeError, match=r"attribution.shape = \(3, 9\).*coefficients.shape = \(3, 10\)"
+    ):
         ndcg_per_state(np.ones((3, 9)), F, np.zeros(10))
     with pytest.raises(ShapeError, match=r"states.*\(10,\).*\(9,\)"):
         ndcg_per_state(F, F, np.zeros(9))

@@ -91,4 +91,3 @@ def reduce(values: np.ndarray, reduction: Reduction) -> np.ndarray | float:
         finite = values[~np.isnan(values)]
         return float(finite.mean()) if finite.size else float("nan")
     raise ParameterError(f"reduction must be one of 'mean', 'none'; got {reduction!r}.")
-

@@ -60,12 +60,16 @@ def resolve_target(target: Any, out: torch.Tensor) -> torch.Tensor:
         return torch.zeros(n, dtype=torch.long, device=out.device)
     if isinstance(target, str):
         if target != "predicted":
-            raise TargetError(f"target must be None, an int, per-sample ints or 'predicted'; got {target!r}.")
+            raise TargetError(
+                f"target must be None, an int, per-sample ints or 'predicted'; got {target!r}."
+            )
         return out.argmax(dim=1)
     if isinstance(target, int | np.integer) and not isinstance(target, bool):
         t = torch.full((n,), int(target), dtype=torch.long, device=out.device)
     else:
-        t = torch.as_tensor(np.asarray(target.detach().cpu() if hasattr(target, "detach") else target))
+        t = torch.as_tensor(
+            np.asarray(target.detach().cpu() if hasattr(target, "detach") else target)
+        )
         if t.ndim != 1 or t.shape[0] != n or t.is_floating_point():
             raise TargetError(
                 f"target must hold one integer index per sample, shape ({n},); got shape "
@@ -73,7 +77,9 @@ def resolve_target(target: Any, out: torch.Tensor) -> torch.Tensor:
             )
         t = t.to(dtype=torch.long, device=out.device)
     if (t < 0).any() or (t >= k).any():
-        raise TargetError(f"target index out of range for a model with {k} output(s): {t.tolist()[:10]}.")
+        raise TargetError(
+            f"target index out of range for a model with {k} output(s): {t.tolist()[:10]}."
+        )
     return t
 
 

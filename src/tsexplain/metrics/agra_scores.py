@@ -219,8 +219,14 @@ def agra_reconstruct(
         x0 = torch.as_tensor(xa, dtype=dtype, device=device)
         with eval_mode(m):
             xf, it, ok, fs = _descend(
-                m, x0, target=target, ideal_score=ideal_score, lr=lr, tol=tol,
-                max_iter=max_iter, gradient_fn=gradient_fn,
+                m,
+                x0,
+                target=target,
+                ideal_score=ideal_score,
+                lr=lr,
+                tol=tol,
+                max_iter=max_iter,
+                gradient_fn=gradient_fn,
             )
         disp += (xf - x0).cpu().double().numpy()
         n_iters.append(it)
@@ -305,8 +311,14 @@ def reconstruction_mse(
                 "perfect signal (e.g. dataset.score_range[1])."
             )
         rec = agra_reconstruct(
-            model, xa, target=target, ideal_score=ideal_score, lr=lr, tol=tol,
-            max_iter=max_iter, gradient_fn=gradient_fn,
+            model,
+            xa,
+            target=target,
+            ideal_score=ideal_score,
+            lr=lr,
+            tol=tol,
+            max_iter=max_iter,
+            gradient_fn=gradient_fn,
         ).reconstruction
     mse = ((rec - ca) ** 2).reshape(xa.shape[0], -1).mean(axis=1)
     return reduce(mse, reduction)
@@ -403,7 +415,9 @@ class MagnitudePearson(SampleMeanMetric):
 
     def update(self, attribution: Any, ideal_gradient: Any) -> None:
         self._add(
-            magnitude_pearson(attribution, ideal_gradient, magnitude=self.magnitude, reduction="none")  # type: ignore[arg-type]
+            magnitude_pearson(
+                attribution, ideal_gradient, magnitude=self.magnitude, reduction="none"
+            )  # type: ignore[arg-type]
         )
 
 

@@ -313,9 +313,19 @@ def deletion_curve(
     seed: int | None = 0,
 ) -> PerturbationCurve:
     return _curve(
-        "deletion", model, x, attribution, target=target, baseline=baseline, n_steps=n_steps,
-        absolute=absolute, output_transform=output_transform, blur_sigma=blur_sigma,
-        batch_size=batch_size, progress=progress, seed=seed,
+        "deletion",
+        model,
+        x,
+        attribution,
+        target=target,
+        baseline=baseline,
+        n_steps=n_steps,
+        absolute=absolute,
+        output_transform=output_transform,
+        blur_sigma=blur_sigma,
+        batch_size=batch_size,
+        progress=progress,
+        seed=seed,
     )
 
 
@@ -335,9 +345,19 @@ def insertion_curve(
     seed: int | None = 0,
 ) -> PerturbationCurve:
     return _curve(
-        "insertion", model, x, attribution, target=target, baseline=baseline, n_steps=n_steps,
-        absolute=absolute, output_transform=output_transform, blur_sigma=blur_sigma,
-        batch_size=batch_size, progress=progress, seed=seed,
+        "insertion",
+        model,
+        x,
+        attribution,
+        target=target,
+        baseline=baseline,
+        n_steps=n_steps,
+        absolute=absolute,
+        output_transform=output_transform,
+        blur_sigma=blur_sigma,
+        batch_size=batch_size,
+        progress=progress,
+        seed=seed,
     )
 
 

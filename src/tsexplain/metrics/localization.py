@@ -251,9 +251,7 @@ class PointingGame(SampleMeanMetric):
 class TopKPrecisionRecall(Metric):
     """Accumulating :func:`top_k_precision_recall`; ``compute()`` returns (precision, recall)."""
 
-    def __init__(
-        self, *, k: int | None = None, axis: Axis = "cell", absolute: bool = True
-    ) -> None:
+    def __init__(self, *, k: int | None = None, axis: Axis = "cell", absolute: bool = True) -> None:
         self.k = k
         self.axis = check_choice(axis, "axis", _AXES)
         self.absolute = absolute

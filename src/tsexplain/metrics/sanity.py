@@ -58,7 +58,9 @@ class RandomizationResult:
         """One row per step: layer, spearman, pearson, ssim."""
         return [
             {"layer": name, "spearman": float(s), "pearson": float(p), "ssim": float(q)}
-            for name, s, p, q in zip(self.layers, self.spearman, self.pearson, self.ssim, strict=True)
+            for name, s, p, q in zip(
+                self.layers, self.spearman, self.pearson, self.ssim, strict=True
+            )
         ]
 
 
@@ -175,13 +177,19 @@ def model_randomization_check(
     model = check_model(model)
     xa = as_batch(x, "x")
     seed = check_int(seed, "seed")
-    fn = explain_fn if explain_fn is not None else _default_explain_fn(method, target, explain_params)
+    fn = (
+        explain_fn
+        if explain_fn is not None
+        else _default_explain_fn(method, target, explain_params)
+    )
     work = copy.deepcopy(model)
     modules = dict(work.named_modules())
     names = list(layers) if layers is not None else randomizable_layers(work)
     unknown = [n for n in names if n not in modules]
     if unknown:
-        raise ValueError(f"unknown layer name(s) {unknown}; known: {sorted(k for k in modules if k)}.")
+        raise ValueError(
+            f"unknown layer name(s) {unknown}; known: {sorted(k for k in modules if k)}."
+        )
     if not names:
         raise ValueError("the model has no parameters to randomise.")
     device, dtype = model_device_dtype(work)
