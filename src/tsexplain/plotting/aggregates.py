@@ -25,6 +25,7 @@ from tsexplain.plotting.series import (
     _check_top_k,
     _method_label,
     _new_figure,
+    _raw_values,
     _tick_fontsize,
     _time_axis,
     _to_numpy,
@@ -139,7 +140,7 @@ def class_importance(
     if isinstance(output, str):
         if output != "label":
             raise ParameterError(f"output must be an int or 'label', got {output!r}.")
-        raw = _to_numpy(getattr(result, "values", result), "result")
+        raw = _to_numpy(_raw_values(result), "result")
         if raw.ndim != 4:
             raise ParameterError(
                 f"output='label' needs values of shape (N, K, C, T) (target='all'), got {raw.shape}."

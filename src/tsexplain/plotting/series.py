@@ -72,6 +72,13 @@ def _to_numpy(a: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _raw_values(result: Any) -> Any:
+    """``result.values`` for an AttributionResult, else ``result`` (tensors have a
+    ``values()`` method, which is not what is meant)."""
+    raw = getattr(result, "values", result)
+    return result if callable(raw) else raw
+
+
 def _values_3d(result: Any, output: int | None = None, name: str = "result") -> np.ndarray:
     """The attribution values as a float array of shape (N, C, T).
 
@@ -89,7 +96,7 @@ def _values_3d(result: Any, output: int | None = None, name: str = "result") -> 
     ParameterError
         4-D values without ``output``, ``output`` out of range, or ``output`` for 3-D values.
     """
-    values = _to_numpy(getattr(result, "values", result), name)
+    values = _to_numpy(_raw_values(result), name)
     if values.ndim == 4:
         n_out = values.shape[1]
         if output is None:
