@@ -29,3 +29,33 @@ def test_public_names():
     assert set(plotting.__all__) <= set(dir(plotting))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         plotting.nope  # noqa: B018
+
+
+def test_filter_plots_are_reexported():
+    import importlib.util
+
+    if importlib.util.find_spec("tsexplain.plotting.filters") is None:
+        pytest.skip("tsexplain.plotting.filters not written yet")
+    from tsexplain.plotting import _filters_public, filters
+
+    names = _filters_public(filters)
+    assert names
+    for name in names:
+        assert getattr(plotting, name) is getattr(filters, name)
+        assert name in dir(plotting)
+
+
+def test_reexport_mechanism_with_a_stand_in_filters_module(monkeypatch):
+    import types
+
+    fake = types.ModuleType("tsexplain.plotting.filters")
+
+    def plot_filter_stand_in():
+        return "drawn"
+
+    fake.__all__ = ["plot_filter_stand_in"]
+    fake.plot_filter_stand_in = plot_filter_stand_in
+    monkeypatch.setitem(sys.modules, "tsexplain.plotting.filters", fake)
+    assert plotting.plot_filter_stand_in() == "drawn"
+    assert "plot_filter_stand_in" in dir(plotting)
+    monkeypatch.delitem(vars(plotting), "plot_filter_stand_in")

@@ -220,3 +220,23 @@ def test_save_figure_png(small, tmp_path):
         plot_colored_series(res, x), tmp_path / "sub" / "fig.png", dpi=50, close=True
     )
     assert path.exists() and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_with_the_engine_and_datetime_axis():
+    torch = pytest.importorskip("torch")
+    import tsexplain
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 16, 3))
+    x = torch.randn(5, 2, 16)
+    res = tsexplain.explain(model, x, "gradient_x_input", target="all")
+    assert res.values.shape == (5, 3, 2, 16)
+    time = np.arange("2024-01-01", "2024-01-17", dtype="datetime64[D]")
+    fig = plot_heatmap(res, x, sample=4, output=1, time=time)
+    np.testing.assert_allclose(
+        np.asarray(fig.axes[0].images[0].get_array()), res.values[4, 1], rtol=1e-6
+    )
+    fig = plot_colored_series(res, x, sample=4, output=1, time=time)
+    np.testing.assert_allclose(
+        _line_collections(fig)[1].get_array(), res.values[4, 1, 1], rtol=1e-6
+    )

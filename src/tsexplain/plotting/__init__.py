@@ -68,6 +68,18 @@ def _filters() -> Any | None:
         raise
 
 
+def _filters_public(mod: Any) -> tuple[str, ...]:
+    """The filter module's public names: its ``__all__``, else its own public functions."""
+    names = getattr(mod, "__all__", None)
+    if names is not None:
+        return tuple(names)
+    return tuple(
+        n
+        for n, v in vars(mod).items()
+        if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == mod.__name__
+    )
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
@@ -75,8 +87,7 @@ def __getattr__(name: str) -> Any:
         return value
     if not name.startswith("_") and name not in ("series", "aggregates", "filters"):
         mod = _filters()
-        public = getattr(mod, "__all__", ()) if mod is not None else ()
-        if name in public:
+        if mod is not None and name in _filters_public(mod):
             value = getattr(mod, name)
             globals()[name] = value
             return value
@@ -84,4 +95,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    mod = _filters()
+    extra = _filters_public(mod) if mod is not None else ()
+    return sorted({*globals(), *__all__, *extra})
