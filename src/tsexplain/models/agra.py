@@ -33,7 +33,8 @@ class AGRACNN(SequentialModel):
     n_channels : int
         C (2 in the paper).
     length : int
-        T (fixes the size of the first dense layer); at least ``pool_size ** 4``.
+        T (fixes the size of the first dense layer); at least ``pool_size ** 4``. Default 200,
+        the length of ``make_quality_signals``.
     n_outputs : int
         Number of regressed scores.
     filters : sequence of 4 int
@@ -66,7 +67,7 @@ class AGRACNN(SequentialModel):
     def __init__(
         self,
         n_channels: int = 2,
-        length: int = 128,
+        length: int = 200,
         n_outputs: int = 1,
         filters: Sequence[int] = (16, 16, 32, 32),
         kernel_size: int = 5,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import copy
+import threading
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -222,6 +226,7 @@ def train_ensemble(
     restore_best: bool = True,
     window: int | None = None,
     method: str = "auto",
+    n_workers: int | None = None,
     progress: bool = True,
 ) -> EnsembleResult:
     """Train ``n_models`` independent models of one architecture, vectorized.
@@ -250,6 +255,10 @@ def train_ensemble(
         ``"vmap"``: ``torch.func`` stacked parameters + ``vmap(grad(functional_call))``; any
         model without buffers. ``"loop"``: one ``fit`` after the other. ``"auto"`` picks the
         first that applies, in that order, and warns when it has to loop.
+    n_workers : int, optional
+        Vectorized methods: split the members into this many groups, each trained in its own
+        thread with one intra-op thread. Default: ``torch.get_num_threads()`` (capped at
+        ``n_models``). 1 trains all members as one group with the usual intra-op threads.
     progress : bool
         tqdm progress bar (over epochs, or over members for the loop).
 
@@ -261,9 +270,10 @@ def train_ensemble(
 
     Notes
     -----
-    Dropout masks are drawn from one stream for all members in the vectorized methods, so a
-    model with dropout does not reproduce its alone-trained twin bit for bit (without dropout
-    it does, up to float rounding). Ctrl-C: the vectorized methods return every member with the
+    Dropout masks are drawn from one stream for all members in the vectorized methods (shared
+    by the worker threads), so a model with dropout does not reproduce its alone-trained twin
+    bit for bit, nor itself across runs with ``n_workers > 1``; without dropout it does, up to
+    float rounding. Ctrl-C: the vectorized methods return every member with the
     best (or last) weights reached so far; the loop returns the members completed so far.
     Either way ``interrupted`` is True and a warning is issued.
 
@@ -300,7 +310,10 @@ def train_ensemble(
         result = _train_loop(members, seeds, data, s, progress)
     else:
         engine_cls = _WideEngine if chosen == "wide" else _VmapEngine
-        result = _train_vectorized(engine_cls, members, seeds, data, s, progress)
+        workers = torch.get_num_threads() if n_workers is None else check_int(
+            n_workers, "n_workers", minimum=1
+        )
+        result = _train_vectorized(engine_cls, members, seeds, data, s, progress, workers)
     result.method, result.reason, result.seeds = chosen, reason, seeds
     result.seconds = time.perf_counter() - t0
     return result
@@ -344,9 +357,85 @@ def _train_vectorized(
     data: TrainingData,
     s: dict[str, Any],
     progress: bool,
+    n_workers: int,
 ) -> EnsembleResult:
+    """Split the members into ``n_workers`` groups, each trained vectorized in its own thread.
+
+    Each group runs with one intra-op thread: the members are independent, so the groups never
+    wait for one another, and large grouped operations on one core each use the cores better
+    than small operations spread over both.
+    """
     from tqdm.auto import tqdm
 
+    m = len(members)
+    n_groups = max(1, min(n_workers, m))
+    bounds = np.linspace(0, m, n_groups + 1).round().astype(int)
+    groups = [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    label = "wide" if engine_cls is _WideEngine else "vmap"
+    bar = tqdm(total=s["epochs"] * len(groups), desc=f"ensemble x{m} ({label})",
+               disable=not progress, leave=False)
+    stop = threading.Event()
+    outcomes: list[tuple[list[nn.Module], list[TrainingHistory], bool]] = []
+    t_start = time.perf_counter()
+
+    def run(group: list[int], single_thread: bool) -> tuple[list[nn.Module], list[TrainingHistory], bool]:
+        if single_thread:
+            torch.set_num_threads(1)
+        return _train_group(
+            engine_cls, [members[i] for i in group], [seeds[i] for i in group], data, s, bar, stop
+        )
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(s["seed"])
+        try:
+            if len(groups) == 1:
+                outcomes.append(run(groups[0], False))
+            else:
+                previous = torch.get_num_threads()
+                torch.set_num_threads(1)
+                try:
+                    with ThreadPoolExecutor(len(groups)) as pool:
+                        futures = [pool.submit(run, g, True) for g in groups]
+                        try:
+                            while not all(f.done() for f in futures):
+                                wait_futures(futures, timeout=0.25)
+                        except KeyboardInterrupt:
+                            stop.set()
+                        outcomes = [f.result() for f in futures]
+                finally:
+                    torch.set_num_threads(previous)
+        finally:
+            bar.close()
+    seconds = time.perf_counter() - t_start
+    result = EnsembleResult()
+    result.histories = []
+    result.interrupted = any(o[2] for o in outcomes)
+    for trained, histories, _ in outcomes:
+        for model, hist in zip(trained, histories, strict=True):
+            model.eval()
+            hist.interrupted = result.interrupted
+            hist.seconds = seconds
+            result.append(model)
+            result.histories.append(hist)
+    if result.interrupted:
+        warnings.warn(
+            f"train_ensemble interrupted after {min(h.epochs_run for h in result.histories)} "
+            f"epoch(s): every member keeps the best (or last) weights reached.",
+            RuntimeWarning, stacklevel=3,
+        )
+    return result
+
+
+def _train_group(
+    engine_cls: type[_WideEngine] | type[_VmapEngine],
+    members: list[nn.Module],
+    seeds: list[int],
+    data: TrainingData,
+    s: dict[str, Any],
+    bar: Any,
+    stop: threading.Event,
+) -> tuple[list[nn.Module], list[TrainingHistory], bool]:
+    """Train one group of members as one vectorized model; returns (members, histories, interrupted)."""
     m = len(members)
     task = s["task"]
     masked = task == "regression" and not bool(torch.isfinite(data.y).all())
@@ -361,73 +450,54 @@ def _train_vectorized(
     wait = torch.zeros(m, dtype=torch.long)
     active = torch.ones(m, dtype=torch.bool)
     interrupted = False
-    bar = tqdm(range(s["epochs"]), desc=f"ensemble x{m} ({'wide' if engine_cls is _WideEngine else 'vmap'})",
-               disable=not progress, leave=False)
-    t_start = time.perf_counter()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(s["seed"])
-        try:
-            for epoch in bar:
-                orders = torch.stack([p.epoch_order() for p in plans])  # (M, n_train)
-                total = torch.zeros(m)
-                count = 0
-                for cols in batches(torch.arange(orders.shape[1]), s["batch_size"]):
-                    idx = orders[:, cols]
-                    loss = engine.step(data.X[idx], data.y[idx])
-                    total += loss * cols.numel()
-                    count += cols.numel()
-                train_loss = (total / count).tolist()
-                for i in range(m):
-                    if active[i]:
-                        histories[i].train_loss.append(train_loss[i])
-                postfix = {"loss": f"{sum(train_loss) / m:.4g}"}
-                if n_val:
-                    vloss, vacc = _validate(engine, data, val_idx, task)
-                    improved = active & (vloss < best)
-                    best = torch.where(improved, vloss, best)
-                    wait = torch.where(improved, 0, wait + 1)
-                    take = improved if s["restore_best"] else active
-                    keep = _snapshot(live, keep, take, m)
-                    for i in torch.nonzero(active).flatten().tolist():
-                        histories[i].val_loss.append(float(vloss[i]))
-                        if vacc is not None:
-                            histories[i].val_accuracy.append(float(vacc[i]))
-                        if improved[i]:
-                            histories[i].best_epoch = epoch
-                    if s["patience"] is not None:
-                        stopping = active & (wait >= s["patience"])
-                        for i in torch.nonzero(stopping).flatten().tolist():
-                            histories[i].stopped_early = epoch + 1 < s["epochs"]
-                        active &= ~stopping
-                    postfix["val"] = f"{float(vloss.mean()):.4g}"
-                    postfix["active"] = str(int(active.sum()))
-                bar.set_postfix(postfix)
-                if not bool(active.any()):
-                    break
-        except KeyboardInterrupt:
-            interrupted = True
-            warnings.warn(
-                f"train_ensemble interrupted during epoch {len(histories[0].train_loss) + 1}: "
-                f"every member keeps the {'best' if keep is not None else 'last'} weights "
-                f"reached.",
-                RuntimeWarning, stacklevel=3,
-            )
-        finally:
-            bar.close()
+    try:
+        for epoch in range(s["epochs"]):
+            orders = torch.stack([p.epoch_order() for p in plans])  # (M, n_train)
+            total = torch.zeros(m)
+            count = 0
+            for cols in batches(torch.arange(orders.shape[1]), s["batch_size"]):
+                if stop.is_set():
+                    raise KeyboardInterrupt
+                idx = orders[:, cols]
+                loss = engine.step(data.X[idx], data.y[idx])
+                total += loss * cols.numel()
+                count += cols.numel()
+            train_loss = (total / count).tolist()
+            for i in range(m):
+                if active[i]:
+                    histories[i].train_loss.append(train_loss[i])
+            postfix = {"loss": f"{sum(train_loss) / m:.4g}"}
+            if n_val:
+                vloss, vacc = _validate(engine, data, val_idx, task)
+                improved = active & (vloss < best)
+                best = torch.where(improved, vloss, best)
+                wait = torch.where(improved, 0, wait + 1)
+                take = improved if s["restore_best"] else active
+                keep = _snapshot(live, keep, take, m)
+                for i in torch.nonzero(active).flatten().tolist():
+                    histories[i].val_loss.append(float(vloss[i]))
+                    if vacc is not None:
+                        histories[i].val_accuracy.append(float(vacc[i]))
+                    if improved[i]:
+                        histories[i].best_epoch = epoch
+                if s["patience"] is not None:
+                    stopping = active & (wait >= s["patience"])
+                    for i in torch.nonzero(stopping).flatten().tolist():
+                        histories[i].stopped_early = epoch + 1 < s["epochs"]
+                    active &= ~stopping
+                postfix["val"] = f"{float(vloss.mean()):.4g}"
+            bar.update(1)
+            bar.set_postfix(postfix, refresh=False)
+            if not bool(active.any()):
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+        stop.set()
     if keep is not None:
         with torch.no_grad():
             for k, v in live.items():
                 v.copy_(keep[k])
-    trained = engine.finish()
-    seconds = time.perf_counter() - t_start
-    result = EnsembleResult()
-    for model, hist in zip(trained, histories, strict=True):
-        model.eval()
-        hist.interrupted = interrupted
-        hist.seconds = seconds
-        result.append(model)
-    result.histories, result.interrupted = histories, interrupted
-    return result
+    return engine.finish(), histories, interrupted
 
 
 def _validate(
