@@ -1,0 +1,146 @@
+"""``tsexplain explain`` (your model on your data) and ``tsexplain report`` (rebuild the report)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXPLAIN_EPILOG = """\
+MODEL is one of:
+  model.pt                        a TorchScript file (torch.jit.script(model).save("model.pt"))
+  model.safetensors               saved by tsexplain.training.save_model (model.json beside it)
+  mypkg.models:make_net           a factory returning an nn.Module, with --weights FILE
+                                  (.safetensors, or .pt/.pth state dict; never a pickled model)
+  path/to/net.py:make_net         the same, from a Python file
+  model.onnx                      only with the onnx2torch package installed
+
+DATA is one of:
+  data.npz        array X (N, C, T), optional y (N,) and channel_names (C,)
+  data.npy        one array (N, C, T), or (N, T) for univariate series
+  data.csv        long: columns sample, channel, time, value (+ label); or wide: one row per
+                  sample and channel, one column per time step, optional sample/channel/label
+                  columns (--layout, --sample-col, --channel-col, --time-col, --value-col)
+  data.parquet    as CSV (needs pyarrow)
+  X_TRAIN.tsv     UCR/UEA archive files (.tsv .txt .ts .arff, or a folder of them)
+
+examples:
+  tsexplain explain model.pt data.npz --method integrated_gradients --target predicted
+  tsexplain explain model.safetensors recordings.csv --method saliency --method smoothgrad \\
+      --param smoothgrad.n_samples=32 --target predicted --out results/
+  tsexplain explain mymodels:make_cnn data.npy --weights cnn.pt --model-arg n_channels=3 \\
+      --method gradient_x_input --target 1 --max-samples 200
+  tsexplain explain model.pt data.npy --channels-last --target all --memory-budget 512MB
+
+Writes OUT/attributions_<method>.npz (values with dims sample, channel, time, coordinates and
+parameters), OUT/inputs.npz, OUT/meta.json and OUT/report.html (standalone). List the methods
+and their parameters with 'tsexplain methods'.
+"""
+
+REPORT_EPILOG = """\
+examples:
+  tsexplain report results/
+  tsexplain report results/ --out shared/model-review.html --samples 6
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "explain",
+        help="explain your own model on your own data; write arrays and a standalone report",
+        description="Load MODEL and DATA, check that they fit (one forward pass on one sample), "
+        "compute each --method's attribution, and write labelled arrays, faithfulness scores "
+        "and report.html to --out.",
+        epilog=EXPLAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", metavar="MODEL", help="model file or package.module:factory (below)")
+    p.add_argument("data", metavar="DATA", help="data file (below)")
+    p.add_argument("--method", "-m", action="append", metavar="NAME",
+                   help="attribution method (repeat for several; default integrated_gradients)")
+    p.add_argument("--param", "-p", action="append", metavar="K=V",
+                   help="method parameter, int/float/true/false/str (e.g. steps=32); "
+                        "METHOD.K=V for one method only; repeatable")
+    p.add_argument("--target", "-t", metavar="T",
+                   help="output to explain: an index, 'predicted' (argmax per sample), 'all', "
+                        "'label' (the data file's labels) or 'none' (single-output models; default)")
+    p.add_argument("--out", "-o", default="tsexplain-results",
+                   help="results folder (default: tsexplain-results)")
+    g = p.add_argument_group("model")
+    g.add_argument("--weights", metavar="FILE",
+                   help="weights for a factory MODEL: .safetensors or a .pt/.pth state dict")
+    g.add_argument("--model-arg", action="append", metavar="K=V",
+                   help="keyword argument of the factory (repeatable)")
+    g = p.add_argument_group("data")
+    g.add_argument("--layout", choices=("auto", "long", "wide"), default="auto",
+                   help="CSV/Parquet layout (default auto: long if time and value columns exist)")
+    g.add_argument("--sample-col", metavar="NAME", help="sample id column (default 'sample')")
+    g.add_argument("--channel-col", metavar="NAME", help="channel column (default 'channel')")
+    g.add_argument("--time-col", metavar="NAME", help="time column, long layout (default 'time')")
+    g.add_argument("--value-col", metavar="NAME", help="value column, long layout (default 'value')")
+    g.add_argument("--label-col", metavar="NAME", help="label column (default 'label')")
+    g.add_argument("--x-key", metavar="NAME", help="array name in an .npz (default X)")
+    g.add_argument("--y-key", metavar="NAME", help="label array name in an .npz (default y)")
+    g.add_argument("--split", choices=("both", "train", "test"), default="both",
+                   help="part of a UCR/UEA folder (default both)")
+    g.add_argument("--channels-last", action="store_true",
+                   help="the data are stored (N, T, C): transpose them to (N, C, T)")
+    g = p.add_argument_group("resources and output")
+    g.add_argument("--max-samples", type=int, metavar="N", help="explain only the first N samples")
+    g.add_argument("--memory-budget", metavar="SIZE",
+                   help="memory for one batch of gradient work, e.g. 512MB or 2GiB (default 1GiB)")
+    g.add_argument("--no-report", action="store_true", help="write the arrays only")
+    g.add_argument("--no-faithfulness", action="store_true",
+                   help="skip the deletion/insertion scores (faster)")
+    g.add_argument("--report-samples", type=int, default=3, metavar="N",
+                   help="samples drawn one by one in the report (default 3)")
+    g.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    p.set_defaults(run=run_explain)
+
+    r = sub.add_parser(
+        "report",
+        help="rebuild report.html from a results folder written by 'tsexplain explain'",
+        description="Read RESULTS (meta.json, inputs.npz, attributions_*.npz) and write the "
+        "standalone HTML report again; the model is not needed.",
+        epilog=REPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("results", metavar="RESULTS", help="results folder of 'tsexplain explain'")
+    r.add_argument("--out", "-o", metavar="FILE", help="HTML file (default RESULTS/report.html)")
+    r.add_argument("--samples", type=int, default=3, metavar="N",
+                   help="samples drawn one by one (default 3)")
+    r.set_defaults(run=run_report)
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from tsexplain.io.pipeline import explain_files, parse_params, parse_target
+
+    log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    out = explain_files(
+        args.model, args.data, args.method or ["integrated_gradients"],
+        out=args.out,
+        params=parse_params(args.param),
+        target=parse_target(args.target),
+        weights=args.weights,
+        model_args=parse_params(args.model_arg, "--model-arg"),
+        data_options={"layout": args.layout, "sample_col": args.sample_col,
+                      "channel_col": args.channel_col, "time_col": args.time_col,
+                      "value_col": args.value_col, "label_col": args.label_col,
+                      "x_key": args.x_key, "y_key": args.y_key, "split": args.split},
+        channels_last=args.channels_last,
+        max_samples=args.max_samples,
+        memory_budget=args.memory_budget,
+        faithfulness=not args.no_faithfulness,
+        report=not args.no_report,
+        report_samples=args.report_samples,
+        log=log,
+    )
+    print(out)
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from tsexplain.report.explanation import write_explanation_report
+
+    page = write_explanation_report(args.results, args.out, n_samples=args.samples)
+    print(page)
+    return 0

@@ -1,0 +1,170 @@
+"""Checks run before any attribution work: does the data fit the model, and the machine?"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tsexplain.exceptions import ParameterError, ShapeError, TargetError
+
+__all__ = ["ModelProbe", "check_model_data", "check_memory", "available_memory"]
+
+
+@dataclass
+class ModelProbe:
+    """What one forward pass on one sample told: K outputs per sample, the output's shape."""
+
+    n_outputs: int
+    output_shape: tuple[int, ...]
+
+
+def _expected_channels(model: Any) -> int | None:
+    """in_channels of the model's first Conv1d, if it has one (for the error message)."""
+    import torch
+
+    try:
+        for m in model.modules():
+            if isinstance(m, torch.nn.Conv1d):
+                return int(m.in_channels)
+            if hasattr(m, "in_channels") and isinstance(m.in_channels, int):  # TorchScript
+                return int(m.in_channels)
+    except Exception:
+        return None
+    return None
+
+
+def _forward(model: Any, x: np.ndarray) -> tuple[Any, str | None]:
+    import torch
+
+    try:
+        dtype = next(iter(model.parameters())).dtype
+    except (StopIteration, AttributeError, RuntimeError):
+        dtype = torch.float32
+    if not dtype.is_floating_point:
+        dtype = torch.float32
+    try:
+        with torch.no_grad():
+            return model(torch.as_tensor(np.asarray(x), dtype=dtype)), None
+    except Exception as exc:  # any error of the user's forward is a mismatch to report
+        lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+        return None, (lines[-1] if lines else type(exc).__name__)[:200]
+
+
+def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: str | None = None,
+                     channels_last: bool = False) -> ModelProbe:
+    """One forward pass on the first sample: a clear error when data and model do not fit.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : array of shape (N, C, T)
+        The data as it will be explained (after any transpose).
+    target : as for :func:`tsexplain.explain`
+        ``None`` with a multi-output model (a classifier) is refused, with the fix in the message.
+    method : str, optional
+        ``time_smoothgrad`` explains per-step outputs and skips the target check.
+    channels_last : bool
+        Whether the user already asked for a transpose (changes the hint).
+
+    Raises
+    ------
+    ShapeError
+        The model fails on the data; when it works on the transposed sample the message says to
+        pass ``--channels-last``.
+    TargetError
+        Several outputs per sample and no target.
+    """
+    n, c, t = X.shape
+    one = X[:1]
+    out, err = _forward(model, one)
+    if err is not None:
+        swapped, err2 = _forward(model, np.swapaxes(one, 1, 2))
+        if err2 is None and c != t:
+            if channels_last:
+                raise ShapeError(
+                    f"the model accepts the data as stored, shape (1, {c}, {t}), not transposed: "
+                    f"drop --channels-last"
+                )
+            raise ShapeError(
+                f"the data look channels-last: the model fails on shape (1, {c}, {t}) but accepts "
+                f"(1, {t}, {c}); tsexplain wants (N, C, T), so pass --channels-last to transpose"
+            )
+        expected = _expected_channels(model)
+        hint = f" (its first convolution expects {expected} channels)" if expected else ""
+        raise ShapeError(
+            f"the model does not accept this data, {n} samples x {c} channels x {t} steps"
+            f"{hint}: {err}. Check that MODEL and DATA belong together"
+        )
+    import torch
+
+    if not isinstance(out, torch.Tensor):
+        raise ShapeError(
+            f"the model returned {type(out).__name__}; tsexplain explains a model returning one "
+            f"tensor of shape (N,) or (N, K)"
+        )
+    if out.ndim == 0 or out.shape[0] != 1:
+        raise ShapeError(
+            f"the model returned shape {tuple(out.shape)} for 1 sample; the first dimension must "
+            f"be the samples, (N,) or (N, K)"
+        )
+    k = int(np.prod(out.shape[1:])) if out.ndim > 1 else 1
+    if method != "time_smoothgrad" and target is None and k > 1:
+        raise TargetError(
+            f"the model has {k} outputs per sample (a classifier?): pass --target predicted to "
+            f"explain each sample's predicted class, --target INDEX, or --target all"
+        )
+    if isinstance(target, int) and not isinstance(target, bool) and not 0 <= target < k:
+        raise TargetError(f"--target {target} is out of range: the model has {k} outputs (0..{k - 1})")
+    return ModelProbe(k, tuple(out.shape))
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux MemAvailable), or None when unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _fmt(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def check_memory(shape: tuple[int, int, int], *, n_methods: int, n_outputs: int = 1,
+                 available: int | None = None, fraction: float = 0.5) -> int:
+    """Refuse a run whose arrays alone would take more than ``fraction`` of the free memory.
+
+    The input (float32) and every method's attributions ((N, C, T), times K with
+    ``--target all``) are kept in memory until written. Returns the estimate in bytes.
+
+    Raises
+    ------
+    ParameterError
+        With the number of samples that would fit (``--max-samples``).
+    """
+    n, c, t = shape
+    per_sample = c * t * 4 * (1 + n_methods * max(1, n_outputs)) * 2  # x2: float64 copies, curves
+    need = n * per_sample
+    avail = available_memory() if available is None else available
+    if avail is not None and need > fraction * avail:
+        fit = max(1, int(fraction * avail // per_sample))
+        raise ParameterError(
+            f"{n} samples x {c} channels x {t} steps with {n_methods} method(s) need about "
+            f"{_fmt(need)}, more than half of the {_fmt(avail)} of memory available: pass "
+            f"--max-samples {fit} (or fewer methods, or a single --target instead of all)"
+        )
+    return need

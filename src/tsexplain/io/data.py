@@ -1,0 +1,431 @@
+"""Load a user's series from a file as ``X (N, C, T)``, with labels and channel names if present.
+
+Formats (``load_any_data``), chosen by the file's suffix:
+
+``.npz``
+    Array ``X`` (or ``x``, or the only array in the file) of shape (N, C, T); optional ``y``
+    (N,) and ``channel_names`` (C,). Read with ``allow_pickle=False``.
+``.npy``
+    One array (N, C, T); a 2-D array (N, T) is read as univariate, (N, 1, T).
+``.csv`` / ``.parquet`` (Parquet needs ``pyarrow``)
+    *Long* layout: one row per value, with columns sample, channel, time, value (names set by
+    options; the channel column may be left out for univariate data) and an optional label column
+    (one label per sample). Samples and channels keep their order of first appearance, time steps
+    are sorted.
+
+    *Wide* layout: one row per sample and channel, one column per time step in column order.
+    Optional columns ``sample`` (rows with the same id are the channels of one sample; without it
+    every row is its own univariate sample), ``channel`` (the channel's name) and ``label``. Every
+    other column is a time step. A header row is needed when any of those columns is present.
+
+    ``layout="auto"`` picks long when the table has both the time and the value column.
+UCR/UEA archive formats
+    ``.tsv``, ``.txt``, ``.ts``, ``.arff`` (optionally ``.gz``) or a folder with ``*_TRAIN`` /
+    ``*_TEST`` files, through :func:`tsexplain.datasets.load_ucr`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tsexplain.exceptions import DataFormatError, ParameterError, ShapeError
+
+__all__ = ["LoadedData", "load_any_data", "DATA_FORMATS"]
+
+#: Suffixes read by :func:`load_any_data` (``.gz`` allowed on the UCR formats).
+DATA_FORMATS = (".npz", ".npy", ".csv", ".parquet", ".tsv", ".txt", ".ts", ".arff")
+_UCR_SUFFIXES = (".tsv", ".txt", ".ts", ".arff")
+
+
+@dataclass
+class LoadedData:
+    """Series read from a file.
+
+    X : float array (N, C, T); y : labels (N,) or None; channel_names : C strings;
+    sample_ids : an id per sample (its index or its ``sample`` column value); fmt, source.
+    """
+
+    X: np.ndarray
+    y: np.ndarray | None
+    channel_names: list[str]
+    sample_ids: np.ndarray
+    fmt: str
+    source: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def head(self, n: int) -> LoadedData:
+        """The first ``n`` samples."""
+        return LoadedData(
+            np.ascontiguousarray(self.X[:n]), None if self.y is None else self.y[:n],
+            self.channel_names, self.sample_ids[:n], self.fmt, self.source,
+            {**self.details, "n_samples_in_file": int(self.X.shape[0])},
+        )
+
+
+def _suffix(path: Path) -> str:
+    s = path.suffixes
+    if len(s) >= 2 and s[-1].lower() == ".gz":
+        return s[-2].lower()
+    return path.suffix.lower()
+
+
+def _as_3d(arr: np.ndarray, source: str) -> np.ndarray:
+    if arr.dtype == object:
+        raise DataFormatError(f"{source}: the array holds Python objects; store numbers")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise DataFormatError(f"{source}: the array has dtype {arr.dtype}, expected numbers")
+    if arr.ndim == 2:
+        arr = arr[:, None, :]
+    if arr.ndim != 3:
+        raise ShapeError(
+            f"{source}: expected an array of shape (N, C, T) (or (N, T) for univariate series), "
+            f"got {arr.shape}"
+        )
+    if 0 in arr.shape:
+        raise ShapeError(f"{source}: the array is empty, shape {arr.shape}")
+    return arr
+
+
+def _names(values: Any, c: int, source: str) -> list[str]:
+    if values is None:
+        return [f"ch{i}" for i in range(c)]
+    names = [str(v) for v in np.asarray(values).ravel()]
+    if len(names) != c:
+        raise ShapeError(f"{source}: {len(names)} channel_names for {c} channels")
+    return names
+
+
+def _load_npz(path: Path, x_key: str | None, y_key: str | None) -> LoadedData:
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise DataFormatError(f"{path} is not a readable .npz file: {exc}") from None
+    with npz:
+        keys = list(npz.files)
+        if x_key is None:
+            x_key = next((k for k in ("X", "x") if k in keys), None)
+            if x_key is None:
+                arrays = [k for k in keys if k not in ("y", "channel_names", "labels")]
+                if len(arrays) != 1:
+                    raise DataFormatError(
+                        f"{path} has arrays {keys}; name the series 'X' or pass --x-key NAME"
+                    )
+                x_key = arrays[0]
+        if x_key not in keys:
+            raise DataFormatError(f"{path} has no array {x_key!r} (it has {keys})")
+        try:
+            X = _as_3d(npz[x_key], f"{path}[{x_key}]")
+            if y_key is None:
+                y_key = next((k for k in ("y", "labels") if k in keys), None)
+            elif y_key not in keys:
+                raise DataFormatError(f"{path} has no array {y_key!r} (it has {keys})")
+            y = npz[y_key] if y_key else None
+            names = npz["channel_names"] if "channel_names" in keys else None
+        except ValueError as exc:
+            if "allow_pickle" in str(exc):
+                raise DataFormatError(
+                    f"{path} holds pickled objects, which tsexplain does not load: store numbers "
+                    f"and strings only"
+                ) from None
+            raise
+    if y is not None and (y.ndim != 1 or y.shape[0] != X.shape[0]):
+        raise ShapeError(f"{path}: y has shape {y.shape}, expected ({X.shape[0]},), one per sample")
+    return LoadedData(X, y, _names(names, X.shape[1], str(path)), np.arange(X.shape[0]), "npz",
+                      str(path), {"x_key": x_key, "y_key": y_key})
+
+
+def _load_npy(path: Path) -> LoadedData:
+    try:
+        arr = np.load(path, allow_pickle=False, mmap_mode="r")
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise DataFormatError(f"{path} holds pickled objects, which tsexplain does not load") from None
+        raise DataFormatError(f"{path} is not a readable .npy file: {exc}") from None
+    X = _as_3d(arr, str(path))
+    return LoadedData(X, None, _names(None, X.shape[1], str(path)), np.arange(X.shape[0]), "npy",
+                      str(path))
+
+
+# ----------------------------------------------------------------- tables (CSV, Parquet)
+
+
+def _read_csv(path: Path) -> tuple[list[str] | None, list[np.ndarray]]:
+    """Header (or None) and the columns as string arrays."""
+    with open(path, newline="") as fh:
+        sample = fh.read(4096)
+        fh.seek(0)
+        try:
+            dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        rows = [r for r in csv.reader(fh, dialect) if r and any(cell.strip() for cell in r)]
+    if not rows:
+        raise DataFormatError(f"{path} is empty")
+    header: list[str] | None = None
+    if any(not _is_number(cell) for cell in rows[0]):
+        header = [cell.strip() for cell in rows[0]]
+        rows = rows[1:]
+    width = len(header) if header else len(rows[0])
+    for i, r in enumerate(rows):
+        if len(r) != width:
+            line = i + (2 if header else 1)
+            raise DataFormatError(f"{path}, line {line}: {len(r)} fields, expected {width}")
+    if not rows:
+        raise DataFormatError(f"{path} has a header but no data rows")
+    table = np.array(rows, dtype=str)
+    return header, [np.char.strip(table[:, j]) for j in range(width)]
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return cell.strip().lower() in ("", "nan")
+    return True
+
+
+def _read_parquet(path: Path) -> tuple[list[str], list[np.ndarray]]:
+    try:
+        import pyarrow.parquet as pq  # type: ignore[import-not-found]
+    except ImportError:
+        raise ParameterError(
+            f"{path}: reading Parquet needs the pyarrow package (pip install pyarrow); or save "
+            f"the table as CSV or the array as .npz"
+        ) from None
+    table = pq.read_table(path)
+    return list(table.column_names), [np.asarray(col.to_numpy(zero_copy_only=False)) for col in table.columns]
+
+
+def _numeric(col: np.ndarray, what: str, source: str) -> np.ndarray:
+    if np.issubdtype(col.dtype, np.number):
+        return col.astype(np.float64)
+    try:
+        return np.array([float(v) if str(v).strip() else np.nan for v in col], dtype=np.float64)
+    except ValueError:
+        bad = next(v for v in col if not _is_number(str(v)))
+        raise DataFormatError(f"{source}: {what} holds {bad!r}, not a number") from None
+
+
+def _first_appearance(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique values in order of first appearance, and each row's index into them."""
+    uniq, first, inverse = np.unique(col, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return uniq[order], rank[inverse.ravel()]
+
+
+def _labels(col: np.ndarray, sample_index: np.ndarray, n: int, source: str) -> np.ndarray:
+    first = np.full(n, -1)
+    for row, s in enumerate(sample_index):
+        if first[s] < 0:
+            first[s] = row
+    y = col[first]
+    if np.any(col != y[sample_index]):
+        raise DataFormatError(f"{source}: the label column differs within one sample")
+    if not np.issubdtype(y.dtype, np.number):
+        try:
+            num = y.astype(np.float64)
+            y = num.astype(np.int64) if np.all(np.mod(num, 1) == 0) else num
+        except ValueError:
+            pass
+    return y
+
+
+def _column(header: list[str] | None, name: str | None, default: str, required: bool,
+            source: str, option: str) -> int | None:
+    want = name or default
+    if header is None or want not in header:
+        if required or name is not None:
+            have = ", ".join(header) if header else "no header row"
+            raise DataFormatError(f"{source}: no column {want!r} ({have}); name it with {option}")
+        return None
+    return header.index(want)
+
+
+def _from_table(header: list[str] | None, cols: list[np.ndarray], source: str, fmt: str,
+                layout: str, names: dict[str, str | None]) -> LoadedData:
+    if layout == "auto":
+        long_cols = (names["time"] or "time", names["value"] or "value")
+        layout = "long" if header is not None and all(c in header for c in long_cols) else "wide"
+    if layout == "long":
+        return _long(header, cols, source, fmt, names)
+    return _wide(header, cols, source, fmt, names)
+
+
+def _long(header: list[str] | None, cols: list[np.ndarray], source: str, fmt: str,
+          names: dict[str, str | None]) -> LoadedData:
+    i_s = _column(header, names["sample"], "sample", True, source, "--sample-col")
+    i_t = _column(header, names["time"], "time", True, source, "--time-col")
+    i_v = _column(header, names["value"], "value", True, source, "--value-col")
+    i_c = _column(header, names["channel"], "channel", False, source, "--channel-col")
+    i_l = _column(header, names["label"], "label", False, source, "--label-col")
+    assert i_s is not None and i_t is not None and i_v is not None
+    sample_ids, s_idx = _first_appearance(cols[i_s])
+    if i_c is None:
+        channel_ids, c_idx = np.array(["ch0"]), np.zeros(len(s_idx), dtype=np.int64)
+    else:
+        channel_ids, c_idx = _first_appearance(cols[i_c])
+    t_raw = cols[i_t]
+    try:
+        t_num = _numeric(t_raw, "the time column", source)
+        times, t_idx = np.unique(t_num, return_inverse=True)
+    except DataFormatError:  # timestamps as text: sorted as text (ISO 8601 sorts correctly)
+        times, t_idx = np.unique(t_raw, return_inverse=True)
+    values = _numeric(cols[i_v], "the value column", source)
+    n, c, t = len(sample_ids), len(channel_ids), len(times)
+    X = np.full((n, c, t), np.nan)
+    seen = np.zeros((n, c, t), dtype=np.int32)
+    np.add.at(seen, (s_idx, c_idx, t_idx.ravel()), 1)
+    if seen.max() > 1:
+        s, ch, tt = (int(v[0]) for v in np.nonzero(seen > 1))
+        raise DataFormatError(
+            f"{source}: sample {sample_ids[s]!r}, channel {channel_ids[ch]!r}, time {times[tt]!r} "
+            f"appears more than once"
+        )
+    if seen.min() == 0:
+        missing = int((seen == 0).sum())
+        s, ch, tt = (int(v[0]) for v in np.nonzero(seen == 0))
+        raise DataFormatError(
+            f"{source}: {missing} of {n * c * t} (sample, channel, time) cells are missing, e.g. "
+            f"sample {sample_ids[s]!r}, channel {channel_ids[ch]!r}, time {times[tt]!r}; every "
+            f"sample needs every channel at every time step"
+        )
+    X[s_idx, c_idx, t_idx.ravel()] = values
+    y = None if i_l is None else _labels(cols[i_l], s_idx, n, source)
+    return LoadedData(X, y, [str(v) for v in channel_ids], sample_ids, fmt, source,
+                      {"layout": "long", "times": times.tolist()[:5] + (["..."] if t > 5 else [])})
+
+
+def _wide(header: list[str] | None, cols: list[np.ndarray], source: str, fmt: str,
+          names: dict[str, str | None]) -> LoadedData:
+    for key in ("time", "value"):
+        if names[key] is not None:
+            raise ParameterError(f"--{key}-col is for the long layout; this table is read as wide")
+    i_s = _column(header, names["sample"], "sample", False, source, "--sample-col")
+    i_c = _column(header, names["channel"], "channel", False, source, "--channel-col")
+    i_l = _column(header, names["label"], "label", False, source, "--label-col")
+    meta = {i for i in (i_s, i_c, i_l) if i is not None}
+    steps = [j for j in range(len(cols)) if j not in meta]
+    if not steps:
+        raise DataFormatError(f"{source}: no time-step columns")
+    values = np.stack([_numeric(cols[j], f"column {header[j] if header else j}", source)
+                       for j in steps], axis=1)  # (rows, T)
+    rows = values.shape[0]
+    if i_s is None:
+        if i_c is not None:
+            raise DataFormatError(
+                f"{source}: a channel column needs a sample column (rows with the same sample id "
+                f"are the channels of one sample); name it with --sample-col"
+            )
+        sample_ids, s_idx = np.arange(rows), np.arange(rows)
+        channel_names = ["ch0"]
+        c_idx = np.zeros(rows, dtype=np.int64)
+    else:
+        sample_ids, s_idx = _first_appearance(cols[i_s])
+        if i_c is not None:
+            channels, c_idx = _first_appearance(cols[i_c])
+            channel_names = [str(v) for v in channels]
+        else:  # channels in row order within each sample
+            c_idx = np.zeros(rows, dtype=np.int64)
+            count: dict[int, int] = {}
+            for r, s in enumerate(s_idx):
+                c_idx[r] = count.get(int(s), 0)
+                count[int(s)] = c_idx[r] + 1
+            channel_names = [f"ch{i}" for i in range(int(c_idx.max()) + 1)]
+    n, c = len(sample_ids), len(channel_names)
+    seen = np.zeros((n, c), dtype=np.int32)
+    np.add.at(seen, (s_idx, c_idx), 1)
+    if seen.max() > 1 or seen.min() == 0:
+        s = int(np.nonzero((seen != 1).any(axis=1))[0][0])
+        raise DataFormatError(
+            f"{source}: sample {sample_ids[s]!r} has {int((seen[s] > 0).sum())} of {c} channels "
+            f"(or one twice); in the wide layout every sample needs one row per channel"
+        )
+    X = np.empty((n, c, values.shape[1]))
+    X[s_idx, c_idx] = values
+    y = None if i_l is None else _labels(cols[i_l], s_idx, n, source)
+    return LoadedData(X, y, channel_names, sample_ids, fmt, source, {"layout": "wide"})
+
+
+def _load_ucr(path: Path, split: str) -> LoadedData:
+    from tsexplain.datasets import load_ucr
+
+    ds = load_ucr(path, split=split)
+    names = list(getattr(ds, "channel_names", None) or [f"dim{i}" for i in range(ds.X.shape[1])])
+    classes = getattr(ds, "classes", None)
+    return LoadedData(ds.X, ds.y, names, np.arange(ds.X.shape[0]), "ucr", str(path),
+                      {"split": split, "classes": None if classes is None else np.asarray(classes).tolist()})
+
+
+def load_any_data(
+    path: str | os.PathLike[str],
+    *,
+    layout: str = "auto",
+    sample_col: str | None = None,
+    channel_col: str | None = None,
+    time_col: str | None = None,
+    value_col: str | None = None,
+    label_col: str | None = None,
+    x_key: str | None = None,
+    y_key: str | None = None,
+    split: str = "both",
+) -> LoadedData:
+    """Read series from a file; see the module docstring for the formats and layouts.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (or a UCR/UEA folder).
+    layout : {"auto", "long", "wide"}
+        Layout of a CSV/Parquet table.
+    sample_col, channel_col, time_col, value_col, label_col : str, optional
+        Column names of a table (defaults "sample", "channel", "time", "value", "label").
+    x_key, y_key : str, optional
+        Array names in an ``.npz`` (defaults "X", "y").
+    split : {"both", "train", "test"}
+        Part of a UCR/UEA folder.
+
+    Returns
+    -------
+    LoadedData
+        ``X`` of shape (N, C, T) (float64 unless the file stores float32), ``y``,
+        ``channel_names``.
+
+    Raises
+    ------
+    FileNotFoundError, DataFormatError, ShapeError, ParameterError
+    """
+    p = Path(os.fspath(path))
+    if not p.exists():
+        raise FileNotFoundError(f"no data file at {p}")
+    if layout not in ("auto", "long", "wide"):
+        raise ParameterError(f"layout must be auto, long or wide, got {layout!r}")
+    if p.is_dir():
+        return _load_ucr(p, split)
+    suffix = _suffix(p)
+    names = {"sample": sample_col, "channel": channel_col, "time": time_col, "value": value_col,
+             "label": label_col}
+    if suffix == ".npz":
+        return _load_npz(p, x_key, y_key)
+    if suffix == ".npy":
+        return _load_npy(p)
+    if suffix == ".csv":
+        header, cols = _read_csv(p)
+        return _from_table(header, cols, str(p), "csv", layout, names)
+    if suffix in (".parquet", ".pq"):
+        header, cols = _read_parquet(p)
+        return _from_table(header, cols, str(p), "parquet", layout, names)
+    if suffix in _UCR_SUFFIXES:
+        return _load_ucr(p, split)
+    if suffix in (".pkl", ".pickle", ".pt", ".pth"):
+        raise DataFormatError(f"{p}: pickled data is not loaded (it can run code); save an .npz")
+    raise DataFormatError(
+        f"{p}: unknown data format {suffix or '(no suffix)'}; use one of {', '.join(DATA_FORMATS)}"
+    )

@@ -1,0 +1,224 @@
+"""Write and read explanation results as labelled arrays: one ``.npz`` per method + ``meta.json``.
+
+Layout of a results folder (``tsexplain explain --out DIR``)::
+
+    DIR/
+      attributions_<method>.npz   values (sample, channel, time) or (sample, output, channel, time)
+      inputs.npz                  x, y, predictions, channel_names, sample ids
+      meta.json                   model, data, methods with parameters, target, faithfulness
+      report.html                 standalone report (figures embedded)
+
+Each ``attributions_<method>.npz`` is self-describing without tsexplain (``allow_pickle=False``):
+
+``values``  float32 array; ``dims`` its dimension names; one coordinate array per dimension
+(``sample``: the sample ids of the data file, ``output``, ``channel``: the channel names,
+``time``: step indices); ``method``; ``params`` (JSON); ``target`` (output explained per sample,
+-1 where not applicable); ``predictions`` (N, K); ``attrs`` (JSON: everything else, e.g.
+``signed``, ``n_models``, ``seconds``, ``extras`` summaries).
+
+With xarray installed, :func:`to_xarray` turns a file into an ``xarray.DataArray``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tsexplain.exceptions import DataFormatError
+
+__all__ = ["SavedResults", "write_results", "read_results", "read_attribution", "to_xarray",
+           "FORMAT"]
+
+FORMAT = "tsexplain-results-1"
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return v.tolist() if v.size <= 64 else {"shape": list(v.shape), "mean": float(np.nanmean(v))}
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, float | int | str | bool) or v is None:
+        return v
+    try:
+        import torch
+
+        if isinstance(v, torch.Tensor):
+            return _jsonable(v.detach().cpu().numpy())
+    except ImportError:  # pragma: no cover
+        pass
+    return repr(v)
+
+
+def _str_array(values: Any) -> np.ndarray:
+    return np.asarray([str(v) for v in values], dtype=str)
+
+
+def _id_array(ids: np.ndarray) -> np.ndarray:
+    ids = np.asarray(ids)
+    return ids if np.issubdtype(ids.dtype, np.number) else _str_array(ids)
+
+
+def attribution_file(out: Path, method: str) -> Path:
+    return out / f"attributions_{method}.npz"
+
+
+def write_results(
+    out_dir: str | os.PathLike[str],
+    results: dict[str, Any],
+    x: np.ndarray,
+    *,
+    y: np.ndarray | None = None,
+    channel_names: list[str],
+    sample_ids: np.ndarray | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Path:
+    """Write every method's attribution, the inputs and ``meta.json`` into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+        Created if needed; files of the same names are replaced.
+    results : dict {method name: AttributionResult}
+    x : array (N, C, T)
+        The explained input.
+    y : array (N,), optional
+        Labels from the data file.
+    channel_names : list of C str
+    sample_ids : array (N,), optional
+        Ids of the samples in the data file (default 0..N-1).
+    meta : dict, optional
+        Extra JSON-serialisable run information (model, data, target, faithfulness, ...).
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    n = x.shape[0]
+    ids = _id_array(np.arange(n) if sample_ids is None else sample_ids)
+    names = _str_array(channel_names)
+    files = {}
+    predictions = None
+    for name, res in results.items():
+        values = np.asarray(res.values, dtype=np.float32)
+        four = values.ndim == 4
+        dims = ("sample", "output", "channel", "time") if four else ("sample", "channel", "time")
+        target = np.full(n, -1, dtype=np.int64) if res.target is None else np.asarray(res.target, np.int64)
+        preds = np.asarray(res.predictions, dtype=np.float32) if res.predictions is not None else np.zeros((n, 0), np.float32)
+        predictions = preds if predictions is None else predictions
+        attrs = {
+            "format": FORMAT, "method": res.method, "signed": bool(res.signed),
+            "n_models": int(res.n_models), "seconds": float(res.seconds),
+            "extras": _jsonable(res.extras),
+        }
+        coords: dict[str, np.ndarray] = {
+            "sample": ids, "channel": names, "time": np.arange(values.shape[-1], dtype=np.int64),
+        }
+        if four:
+            coords["output"] = np.arange(values.shape[1], dtype=np.int64)
+        path = attribution_file(out, name)
+        np.savez_compressed(
+            path, values=values, dims=np.asarray(dims), method=np.asarray(res.method),
+            params=np.asarray(json.dumps(_jsonable(res.params))), target=target,
+            predictions=preds, attrs=np.asarray(json.dumps(attrs)), **coords,
+        )
+        files[name] = path.name
+    inputs = {"x": np.asarray(x, dtype=np.float32), "channel_names": names, "sample": ids}
+    if y is not None:
+        yy = np.asarray(y)
+        inputs["y"] = yy if np.issubdtype(yy.dtype, np.number) else _str_array(yy)
+    if predictions is not None:
+        inputs["predictions"] = predictions
+    np.savez_compressed(out / "inputs.npz", **inputs)
+    from tsexplain import __version__
+
+    full_meta = {
+        "format": FORMAT, "tsexplain_version": __version__, "n_samples": int(n),
+        "n_channels": int(x.shape[1]), "n_steps": int(x.shape[2]),
+        "channel_names": [str(c) for c in channel_names],
+        "methods": {name: {"file": files[name], "params": _jsonable(res.params),
+                           "seconds": float(res.seconds), "signed": bool(res.signed)}
+                    for name, res in results.items()},
+        **_jsonable(meta or {}),
+    }
+    (out / "meta.json").write_text(json.dumps(full_meta, indent=2) + "\n")
+    return out
+
+
+def read_attribution(path: str | os.PathLike[str]) -> Any:
+    """One ``attributions_<method>.npz`` back as an :class:`AttributionResult`."""
+    from tsexplain.attribution import AttributionResult
+
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            attrs = json.loads(str(f["attrs"]))
+            target = f["target"]
+            preds = f["predictions"]
+            return AttributionResult(
+                values=f["values"], method=str(f["method"]), params=json.loads(str(f["params"])),
+                target=None if np.all(target < 0) else target,
+                predictions=preds if preds.size else None, n_models=attrs.get("n_models", 1),
+                signed=attrs.get("signed", True), extras=attrs.get("extras", {}),
+                seconds=attrs.get("seconds", 0.0),
+            )
+    except (KeyError, OSError, ValueError) as exc:
+        raise DataFormatError(f"{path} is not an attribution file written by tsexplain: {exc}") from None
+
+
+def to_xarray(path: str | os.PathLike[str]) -> Any:
+    """An ``attributions_<method>.npz`` as an ``xarray.DataArray`` (needs xarray)."""
+    import xarray as xr  # type: ignore[import-not-found]
+
+    with np.load(path, allow_pickle=False) as f:
+        dims = [str(d) for d in f["dims"]]
+        attrs = json.loads(str(f["attrs"]))
+        attrs["params"] = str(f["params"])
+        return xr.DataArray(f["values"], dims=dims, coords={d: f[d] for d in dims},
+                            name=str(f["method"]), attrs={k: json.dumps(v) if not isinstance(v, str | int | float) else v
+                                                          for k, v in attrs.items()})
+
+
+@dataclass
+class SavedResults:
+    """A results folder read back: inputs, each method's result, and the metadata."""
+
+    x: np.ndarray
+    y: np.ndarray | None
+    predictions: np.ndarray | None
+    channel_names: list[str]
+    sample_ids: np.ndarray
+    results: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def read_results(results_dir: str | os.PathLike[str]) -> SavedResults:
+    """Read a folder written by :func:`write_results`."""
+    d = Path(results_dir)
+    if not d.is_dir():
+        raise FileNotFoundError(f"no results folder at {d}")
+    meta_path = d / "meta.json"
+    if not meta_path.is_file() or not (d / "inputs.npz").is_file():
+        raise DataFormatError(
+            f"{d} is not a results folder (no meta.json / inputs.npz): write one with "
+            f"'tsexplain explain MODEL DATA --out {d}'"
+        )
+    meta = json.loads(meta_path.read_text())
+    with np.load(d / "inputs.npz", allow_pickle=False) as f:
+        x = f["x"]
+        y = f["y"] if "y" in f.files else None
+        preds = f["predictions"] if "predictions" in f.files and f["predictions"].size else None
+        names = [str(c) for c in f["channel_names"]]
+        ids = f["sample"]
+    results = {name: read_attribution(d / info["file"]) for name, info in meta["methods"].items()}
+    return SavedResults(x, y, preds, names, ids, results, meta)

@@ -1,0 +1,246 @@
+"""The explanation report of a results folder, and the faithfulness scores it shows."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tsexplain.report.html import HtmlReport
+
+__all__ = ["faithfulness_scores", "write_explanation_report", "HOW_TO_READ_FAITHFULNESS"]
+
+HOW_TO_READ_FAITHFULNESS = (
+    "How to read this: each score is the area under the model's explained output (the logit or "
+    "score of the target, averaged over samples) while the cells a map ranks highest are "
+    "removed (deletion: set to zero, so lower is better) or put back onto a blurred copy "
+    "(insertion: higher is better); trust a map only as far as it beats the random-ranking row "
+    "by a clear margin."
+)
+
+
+def _explained_map(res: Any, predictions: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(N, C, T) map and per-sample target; a (N, K, C, T) map is read at the predicted output."""
+    values = np.asarray(res.values)
+    if values.ndim == 4:
+        if predictions is None or predictions.size == 0:
+            raise ValueError("no predictions to pick an output of a target='all' map")
+        pred = predictions.argmax(axis=1)
+        return values[np.arange(values.shape[0]), pred], pred
+    return values, (None if res.target is None else np.asarray(res.target))
+
+
+def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
+                        n_steps: int = 20, max_samples: int = 500, seed: int = 0) -> dict[str, Any]:
+    """Mean deletion and insertion AUC of every method, and of a random ranking for reference.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    x : array (N, C, T)
+        The explained input; the first ``max_samples`` samples are scored.
+    results : dict {name: AttributionResult}
+    n_steps : int
+        Steps of each curve (see :func:`tsexplain.metrics.deletion_curve`).
+
+    Returns
+    -------
+    dict
+        ``{"n_samples", "n_steps", "methods": {name: {"deletion_auc", "insertion_auc"} or
+        {"skipped": reason}}, "random": {...}}``.
+    """
+    from tsexplain.metrics import deletion_curve, insertion_curve
+
+    n = min(len(x), max_samples)
+    xs = np.asarray(x[:n], dtype=np.float32)
+    out: dict[str, Any] = {"n_samples": n, "n_steps": n_steps, "methods": {}}
+    target_for_random: np.ndarray | None = None
+    for name, res in results.items():
+        if name == "time_smoothgrad":
+            out["methods"][name] = {"skipped": "per-time-step outputs: deletion/insertion of one "
+                                               "output do not apply"}
+            continue
+        try:
+            amap, target = _explained_map(res, res.predictions)
+            amap = amap[:n]
+            target = None if target is None else target[:n]
+            d = deletion_curve(model, xs, amap, target=target, n_steps=n_steps, seed=seed)
+            i = insertion_curve(model, xs, amap, target=target, n_steps=n_steps, seed=seed)
+        except ValueError as exc:
+            out["methods"][name] = {"skipped": str(exc).splitlines()[0]}
+            continue
+        out["methods"][name] = {"deletion_auc": float(d.auc()), "insertion_auc": float(i.auc()),
+                                "output_on_input": float(d.scores[:, 0].mean())}
+        if target_for_random is None:
+            target_for_random = d.target
+    if target_for_random is not None:
+        rng = np.random.default_rng(seed)
+        rand = rng.random(xs.shape)
+        d = deletion_curve(model, xs, rand, target=target_for_random, n_steps=n_steps, seed=seed)
+        i = insertion_curve(model, xs, rand, target=target_for_random, n_steps=n_steps, seed=seed)
+        out["random"] = {"deletion_auc": float(d.auc()), "insertion_auc": float(i.auc())}
+    return out
+
+
+def _shown_samples(labels: np.ndarray | None, n: int, k: int) -> list[int]:
+    """Up to ``k`` samples: the first of each label first, then in order."""
+    chosen: list[int] = []
+    if labels is not None:
+        seen = set()
+        for i, lab in enumerate(labels[:n].tolist()):
+            if lab not in seen:
+                seen.add(lab)
+                chosen.append(i)
+            if len(chosen) >= k:
+                break
+    for i in range(n):
+        if len(chosen) >= k:
+            break
+        if i not in chosen:
+            chosen.append(i)
+    return sorted(chosen)
+
+
+def _groups(saved: Any) -> tuple[np.ndarray | None, dict[Any, str] | None, str]:
+    """Labels for the aggregates: true labels, else predicted class, else predicted-value bins."""
+    if saved.y is not None:
+        return saved.y, None, "per class (labels from the data file)"
+    preds = saved.predictions
+    if preds is None or preds.size == 0:
+        return None, None, "over all samples"
+    if preds.shape[1] > 1:
+        return preds.argmax(axis=1), None, "per predicted class"
+    p = preds[:, 0]
+    if len(np.unique(p)) < 4:
+        return None, None, "over all samples"
+    edges = np.quantile(p, [0, 0.25, 0.5, 0.75, 1.0])
+    bins = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, 3)
+    names = {b: f"prediction in [{edges[b]:.3g}, {edges[b + 1]:.3g}]" for b in range(4)}
+    return bins, names, "per quartile of the predicted value"
+
+
+def write_explanation_report(results_dir: str | os.PathLike[str], path: str | os.PathLike[str] | None = None,
+                             *, n_samples: int = 3, dpi: int = 90) -> Path:
+    """Write ``report.html`` (standalone) for a folder written by ``tsexplain explain``.
+
+    Parameters
+    ----------
+    results_dir : str or path-like
+        The results folder (``meta.json``, ``inputs.npz``, ``attributions_*.npz``).
+    path : str or path-like, optional
+        Where to write; default ``results_dir/report.html``.
+    n_samples : int
+        Samples drawn one by one (saliency-coloured curves, heatmap, method comparison).
+    dpi : int
+        Resolution of the embedded figures.
+
+    Returns
+    -------
+    Path
+        The report written.
+    """
+    import matplotlib
+
+    if "MPLBACKEND" not in os.environ:
+        matplotlib.use("Agg")
+
+    from tsexplain.io.results import read_results
+    from tsexplain.plotting import (
+        plot_aggregates,
+        plot_colored_series,
+        plot_heatmap,
+        plot_method_comparison,
+    )
+
+    saved = read_results(results_dir)
+    meta = saved.meta
+    x, names = saved.x, saved.channel_names
+    n = x.shape[0]
+    methods = list(saved.results)
+    maps = {}
+    for name, res in saved.results.items():
+        values, _ = _explained_map(res, saved.predictions) if np.ndim(res.values) == 4 else (res.values, None)
+        maps[name] = dataclasses.replace(res, values=values)
+    page = HtmlReport(meta.get("title") or "tsexplain explanation report", dpi=dpi)
+
+    model = meta.get("model", {})
+    data = meta.get("data", {})
+    page.paragraph(
+        f"Model: {model.get('source', '?')} ({model.get('kind', '?')}). Data: "
+        f"{data.get('source', '?')} ({data.get('format', '?')}), {n} samples x {x.shape[1]} "
+        f"channels x {x.shape[2]} steps. Target: {meta.get('target', '?')}. Methods: "
+        f"{', '.join(methods)}."
+    )
+    page.table(["method", "parameters", "seconds"],
+               [[m, ", ".join(f"{k}={v}" for k, v in saved.results[m].params.items()) or "-",
+                 float(saved.results[m].seconds)] for m in methods])
+    if any(np.ndim(r.values) == 4 for r in saved.results.values()):
+        page.paragraph("Maps were computed for every output (--target all); the figures and scores "
+                       "show each sample's map of its predicted output.", css_class="note")
+
+    page.heading("Faithfulness: how much to trust each map")
+    faith = meta.get("faithfulness")
+    if not faith:
+        page.paragraph("Not computed (run without --no-faithfulness to get deletion/insertion "
+                       "scores).", css_class="note")
+    else:
+        rows = []
+        for m, s in faith["methods"].items():
+            if "skipped" in s:
+                rows.append([m, "n/a", "n/a", s["skipped"]])
+            else:
+                rows.append([m, s["deletion_auc"], s["insertion_auc"], ""])
+        if "random" in faith:
+            rows.append(["random ranking (reference)", faith["random"]["deletion_auc"],
+                         faith["random"]["insertion_auc"], ""])
+        page.table(["method", "deletion AUC (lower is better)", "insertion AUC (higher is better)",
+                    "note"], rows)
+        page.paragraph(HOW_TO_READ_FAITHFULNESS + f" ({faith['n_samples']} samples, "
+                       f"{faith['n_steps']} steps per curve.)", css_class="note")
+
+    labels, class_names, how = _groups(saved)
+    shown = _shown_samples(labels, n, n_samples)
+    first = methods[0]
+    page.heading("Samples")
+    page.paragraph(f"{len(shown)} of the {n} samples, drawn with {first} "
+                   + ("and compared across methods." if len(methods) > 1 else "."))
+    preds = saved.predictions
+    for i in shown:
+        desc = f"sample {saved.sample_ids[i]}"
+        if saved.y is not None:
+            desc += f", label {saved.y[i]}"
+        if preds is not None and preds.size:
+            desc += (f", predicted class {int(preds[i].argmax())}" if preds.shape[1] > 1
+                     else f", prediction {float(preds[i, 0]):.3g}")
+        page.heading(desc, level=3)
+        page.figure(plot_colored_series(maps[first], x, sample=i, channel_names=names,
+                                        title=f"{desc}: {first}"),
+                    f"{desc}: the series coloured by its {first} attribution "
+                    + ("(red: positive, blue: negative)." if maps[first].signed
+                       else "(darker: larger |attribution|)."))
+        page.figure(plot_heatmap(maps[first], x, sample=i, channel_names=names, top_k=20,
+                                 title=f"{desc}: {first}"),
+                    f"{desc}: {first} attribution, channels x time.")
+        if len(methods) > 1:
+            page.figure(plot_method_comparison(maps, x, sample=i, channel_names=names,
+                                               title=f"{desc}: every method"),
+                        f"{desc}: every method on the same sample (each row has its own colour "
+                        f"scale).")
+
+    page.heading("Aggregates over the data set")
+    for m in methods:
+        kwargs: dict[str, Any] = {"channel_names": names, "top_k": 20,
+                                  "title": f"{m}: mean |attribution| {how}"}
+        if labels is not None:
+            kwargs["labels"] = labels
+            if class_names is not None:
+                kwargs["class_names"] = class_names
+        page.figure(plot_aggregates(maps[m], **kwargs),
+                    f"{m}: mean |attribution| per channel and per time step, and one map {how}.")
+    page.paragraph(f"Written by tsexplain {meta.get('tsexplain_version', '')}; rebuild with "
+                   f"'tsexplain report {Path(results_dir)}'. Arrays: attributions_<method>.npz "
+                   f"beside this file.")
+    return page.write(Path(path) if path is not None else Path(results_dir) / "report.html")
