@@ -19,7 +19,7 @@ def _loop_reference(model, x, upto, n_filters, position=None):
     return torch.stack(maps, dim=1)
 
 
-@pytest.mark.parametrize("method", ["vmap", "replicate"])
+@pytest.mark.parametrize("method", ["jvp", "vmap", "replicate"])
 def test_equals_per_filter_loop(cnn, x, method):
     got = filter_saliency(cnn, x, "3", scale="none", method=method, chunk_size=5)
     ref = _loop_reference(cnn, x, cnn[:4], 12)
@@ -70,3 +70,34 @@ def test_errors(cnn, x):
         filter_saliency(cnn, x, "3", filters=[12])
     with pytest.raises(ParameterError, match="scale"):
         filter_saliency(cnn, x, "3", scale="global")
+
+
+@pytest.mark.parametrize("position", [None, 3])
+def test_jvp_on_nested_model_and_positions(position):
+    net = Nested()
+    xx = torch.randn(3, 2, 20)
+    for layer, upto in (
+        ("blocks.b", lambda v: net.blocks["b"](torch.tanh(net.blocks["a"](v)))),
+        ("blocks.a", lambda v: net.blocks["a"](v)),
+    ):
+        n_f = 4 if layer == "blocks.b" else 6
+        got = filter_saliency(net, xx, layer, scale="none", method="jvp", position=position)
+        ref = _loop_reference(net, xx, upto, n_f, position=position)
+        torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-7)
+
+
+class _HidesNaN(torch.nn.Module):
+    """A layer that hides the NaN used by the dependency probe: the JVP check must catch it."""
+
+    def forward(self, h):
+        return torch.nan_to_num(h, nan=0.0) + 0.1 * h.roll(7, dims=2).nan_to_num(0.0)
+
+
+def test_jvp_falls_back_when_dependency_probe_is_fooled():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv1d(1, 8, 3, padding=1), _HidesNaN(), torch.nn.Conv1d(8, 16, 3, padding=1))
+    xx = torch.randn(2, 1, 30)
+    with pytest.warns(RuntimeWarning, match="vmap"):
+        got = filter_saliency(net, xx, "2", scale="none", method="jvp")
+    ref = _loop_reference(net, xx, net, 16)
+    torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-7)

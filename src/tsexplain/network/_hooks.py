@@ -85,7 +85,7 @@ def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
 
 @contextmanager
 def capture_outputs(
-    modules: Sequence[nn.Module], *, stop_after: bool = False
+    modules: Sequence[nn.Module], *, stop_after: bool = False, inputs: bool = False
 ) -> Iterator[dict[nn.Module, torch.Tensor]]:
     """Record the output of each module during the forward passes inside the ``with`` block.
 
@@ -106,7 +106,13 @@ def capture_outputs(
         if stop_after and wanted.issubset(store):
             raise _StopForward
 
-    handles = [m.register_forward_hook(hook) for m in modules]
+    def pre_hook(module: nn.Module, inp: Any) -> None:
+        hook(module, inp, inp[0] if isinstance(inp, tuple) and inp else inp)
+
+    if inputs:
+        handles = [m.register_forward_pre_hook(pre_hook) for m in modules]
+    else:
+        handles = [m.register_forward_hook(hook) for m in modules]
     try:
         yield store
     finally:
@@ -114,11 +120,11 @@ def capture_outputs(
             h.remove()
 
 
-def run_until_captured(model: nn.Module, x: torch.Tensor, modules: Sequence[nn.Module]) -> dict[
-    nn.Module, torch.Tensor
-]:
-    """Forward ``x`` only as far as needed to capture the outputs of ``modules``."""
-    with capture_outputs(modules, stop_after=True) as store:
+def run_until_captured(
+    model: nn.Module, x: torch.Tensor, modules: Sequence[nn.Module], *, inputs: bool = False
+) -> dict[nn.Module, torch.Tensor]:
+    """Forward ``x`` only as far as needed to capture the outputs (or ``inputs``) of ``modules``."""
+    with capture_outputs(modules, stop_after=True, inputs=inputs) as store:
         try:
             model(x)
         except _StopForward:

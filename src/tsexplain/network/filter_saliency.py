@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Literal
 
@@ -11,6 +12,7 @@ from torch import nn
 from tsexplain._typing import SeriesBatch
 from tsexplain._validation import check_choice, check_int, check_model, check_series_batch
 from tsexplain.exceptions import ParameterError
+from tsexplain.network._dependency import color_plan
 from tsexplain.network._hooks import (
     LayerRef,
     check_filter_output,
@@ -20,6 +22,7 @@ from tsexplain.network._hooks import (
 )
 
 Scale = Literal["filter", "layer", "none"]
+Method = Literal["auto", "jvp", "vmap", "replicate"]
 
 
 def _filter_indices(filters: Sequence[int] | None, n_filters: int) -> list[int]:
@@ -63,20 +66,33 @@ def filter_saliency(
     position: int | None = None,
     scale: Scale = "filter",
     chunk_size: int = 16,
-    method: Literal["auto", "vmap", "replicate"] = "auto",
+    method: Method = "auto",
 ) -> torch.Tensor:
     """Input saliency of each filter of ``layer``: ``|d a_f / d x|``, min-max scaled (TSViz Eq. 13-14).
 
     For filter ``f`` the explained quantity is its activation summed over time,
     ``sum_t' a[n, f, t']`` -- what TSViz's Keras implementation obtains from
     ``K.gradients(layer.output[..., f], input)``, which sums the output implicitly -- or, with
-    ``position=t'``, the activation at that one position. The gradient of each sample only
-    depends on that sample (models in eval mode), so one batched pass serves all N samples.
+    ``position=t'``, the activation at that one position. Sample n's gradient depends only on
+    sample n (models run in eval mode), so all N samples share each pass.
 
-    All filters are done at once: one forward pass up to ``layer`` (the rest of the network is
-    skipped), then a batched vector-Jacobian product with one one-hot cotangent per filter
-    (``torch.autograd.grad(..., is_grads_batched=True)``, i.e. ``vmap`` over the filter axis),
-    in chunks of ``chunk_size`` filters. No per-filter backward loop.
+    All filters are done at once, never one backward pass per filter:
+
+    - ``"vmap"``: one forward pass up to the layer, then a batched vector-Jacobian product with
+      one cotangent per filter (``torch.autograd.grad(..., is_grads_batched=True)``, i.e. vmap
+      over the filter axis), ``chunk_size`` filters at a time. Cost: about F backward passes.
+    - ``"jvp"``: a CNN's activation step depends on a window of R input steps, so ``C x R``
+      forward-mode JVPs (one per channel and input step modulo R, see ``_dependency``) give
+      the full Jacobian for every filter. Cost: about ``C x R`` forward passes, independent
+      of F. The dependency window is found once per model and layer (cached) and the result is
+      checked against one ordinary backward pass; on a mismatch it falls back to ``"vmap"``.
+    - ``"replicate"``: like vmap, but stacks copies of the batch (for layers lacking batching rules).
+    - ``"auto"``: ``"jvp"`` when ``C x R`` is smaller than the number of filters, else ``"vmap"``
+      (falling back to ``"replicate"`` if vmap fails).
+
+    When ``layer`` is a ``Conv1d``, its filters are affine in its input, so the cotangent at the
+    convolution's input is computed once (it does not depend on the sample) and the passes stop
+    one layer earlier.
 
     Parameters
     ----------
@@ -93,11 +109,8 @@ def filter_saliency(
         filter over (C, T). ``"layer"``: one min and max per sample over all filters, so filters
         can be compared. ``"none"``: the raw absolute gradient.
     chunk_size : int
-        Filters per batched backward pass (memory: chunk_size x N x C x T floats per layer).
-    method : {"auto", "vmap", "replicate"}
-        ``"vmap"`` uses batched gradients; ``"replicate"`` stacks ``chunk_size`` copies of the
-        batch and does one ordinary backward (for layers without batching rules); ``"auto"``
-        tries vmap and falls back.
+        Filters per batched backward pass (vmap/replicate), colours per JVP batch (jvp).
+    method : {"auto", "jvp", "vmap", "replicate"}
 
     Returns
     -------
@@ -119,10 +132,9 @@ def filter_saliency(
     model = check_model(model)
     xt = check_series_batch(x, "x")
     check_choice(scale, "scale", ("filter", "layer", "none"))
-    check_choice(method, "method", ("auto", "vmap", "replicate"))
+    check_choice(method, "method", ("auto", "jvp", "vmap", "replicate"))
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     name, module = resolve_layer(model, layer)
-    n = xt.shape[0]
     with frozen_eval(model):
         with torch.no_grad():
             probe = run_until_captured(model, xt[:1], [module])[module]
@@ -134,59 +146,167 @@ def filter_saliency(
             if not -t_out <= position < t_out:
                 raise ParameterError(f"position={position} is outside the layer's {t_out} output steps.")
             position %= t_out
-        chunks = [idx[i : i + chunk_size] for i in range(0, len(idx), chunk_size)]
-        out: torch.Tensor | None = None
-        if method in ("auto", "vmap"):
-            try:
-                out = _saliency_vmap(model, module, xt, chunks, position)
-            except RuntimeError:
-                if method == "vmap":
-                    raise
-        if out is None:
-            out = _saliency_replicate(model, module, xt, chunks, position)
-    sal = out.abs().transpose(0, 1)  # (N, F, C, T)
+        readout, at_input = _readout(model, module, xt, idx, probe.shape, position)
+        signed = _signed_saliency(model, module, xt, readout, at_input, method, chunk_size)
+    sal = signed.abs().transpose(0, 1).contiguous()  # (N, F, C, T)
     if scale == "filter":
         sal = min_max_scale(sal, (2, 3))
     elif scale == "layer":
         sal = min_max_scale(sal, (1, 2, 3))
-    assert sal.shape[0] == n
     return sal
+
+
+def _readout(
+    model: nn.Module,
+    module: nn.Module,
+    xt: torch.Tensor,
+    idx: list[int],
+    act_shape: torch.Size,
+    position: int | None,
+) -> tuple[torch.Tensor, bool]:
+    """Weights L (F_sel, C_h, T_h) with ``s[n, f] = <L[f], h[n]> (+ const)``; h = layer output or conv input."""
+    onehot = _cotangents(idx, act_shape, position, xt)  # (F_sel, 1, F, T')
+    if isinstance(module, nn.Conv1d):
+        with torch.no_grad():
+            h1 = run_until_captured(model, xt[:1], [module], inputs=True)[module]
+        z = torch.zeros_like(h1, requires_grad=True)
+        with torch.enable_grad():
+            out = module(z)
+            (lw,) = torch.autograd.grad(out, z, grad_outputs=onehot, is_grads_batched=True)
+        return lw[:, 0].detach(), True
+    return onehot[:, 0], False
+
+
+def _signed_saliency(
+    model: nn.Module,
+    module: nn.Module,
+    xt: torch.Tensor,
+    readout: torch.Tensor,
+    at_input: bool,
+    method: str,
+    chunk_size: int,
+) -> torch.Tensor:
+    n_sel = readout.shape[0]
+    n_channels = xt.shape[1]
+    if method in ("auto", "jvp"):
+        plan = color_plan(model, module, xt[:1], inputs=at_input)
+        if plan is not None and (method == "jvp" or n_channels * plan.width < n_sel):
+            g = _saliency_jvp(model, module, xt, readout, at_input, plan, chunk_size)
+            if _matches_backward(model, module, xt, readout, at_input, g):
+                return g
+            warnings.warn(
+                "filter_saliency: the JVP result disagreed with a plain backward pass (the layer's "
+                "dependency window was not detected correctly); using method='vmap'.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    chunks = [readout[i : i + chunk_size] for i in range(0, n_sel, chunk_size)]
+    if method in ("auto", "jvp", "vmap"):
+        try:
+            return _saliency_vmap(model, module, xt, chunks, at_input)
+        except RuntimeError:
+            if method == "vmap":
+                raise
+    return _saliency_replicate(model, module, xt, chunks, at_input)
+
+
+def _matches_backward(
+    model: nn.Module,
+    module: nn.Module,
+    xt: torch.Tensor,
+    readout: torch.Tensor,
+    at_input: bool,
+    g: torch.Tensor,
+) -> bool:
+    """Check: sum over filters of the JVP saliency equals one ordinary backward of sum_f <L_f, h>."""
+    n_check = min(xt.shape[0], 4)  # the dependency pattern is the same for every sample
+    xg = xt[:n_check].clone().requires_grad_(True)
+    with torch.enable_grad():
+        h = run_until_captured(model, xg, [module], inputs=at_input)[module]
+        (ref,) = torch.autograd.grad((h * readout.sum(0)[None]).sum(), xg)
+    got = g[:, :n_check].sum(0)
+    tol = 1e-4 * float(ref.abs().max()) + 1e-12
+    return bool(((got - ref).abs() <= tol + 1e-4 * ref.abs()).all())
+
+
+def _saliency_jvp(
+    model: nn.Module,
+    module: nn.Module,
+    xt: torch.Tensor,
+    readout: torch.Tensor,
+    at_input: bool,
+    plan: object,
+    chunk_size: int,
+) -> torch.Tensor:
+    from torch.func import jvp, vmap
+
+    width: int = plan.width  # type: ignore[attr-defined]
+    index: torch.Tensor = plan.index  # type: ignore[attr-defined]
+    valid: torch.Tensor = plan.valid  # type: ignore[attr-defined]
+    n, n_channels, n_steps = xt.shape
+    n_sel = readout.shape[0]
+    colours = [(c, j) for c in range(n_channels) for j in range(width)]
+    residue = torch.arange(n_steps) % width
+    out = torch.zeros(n_sel, n, n_channels, n_steps, dtype=xt.dtype)
+
+    def captured(inp: torch.Tensor) -> torch.Tensor:
+        return run_until_captured(model, inp, [module], inputs=at_input)[module]
+
+    def tangent_out(t: torch.Tensor) -> torch.Tensor:
+        return jvp(captured, (xt,), (t,))[1]
+
+    lt = readout.permute(2, 0, 1).contiguous()  # (T_h, F_sel, C_h)
+    step = max(1, chunk_size // 2)
+    for s in range(0, len(colours), step):
+        group = colours[s : s + step]
+        tangents = torch.zeros(len(group), n, n_channels, n_steps, dtype=xt.dtype)
+        for k, (c, j) in enumerate(group):
+            tangents[k, :, c, residue == j] = 1.0
+        h_dot = vmap(tangent_out)(tangents)  # (k, N, C_h, T_h)
+        for k, (c, j) in enumerate(group):
+            keep = valid[j]
+            # contrib[f, n, t'] = sum_c' L[f, c', t'] h_dot[n, c', t'], as T' small matmuls
+            hk = h_dot[k][:, :, keep].permute(2, 1, 0)  # (T'_kept, C_h, N)
+            contrib = torch.bmm(lt[keep], hk).permute(1, 2, 0)  # (F_sel, N, T'_kept)
+            out[:, :, c, :].index_add_(2, index[j][keep], contrib)
+    return out
 
 
 def _saliency_vmap(
     model: nn.Module,
     module: nn.Module,
     xt: torch.Tensor,
-    chunks: list[list[int]],
-    position: int | None,
+    chunks: list[torch.Tensor],
+    at_input: bool,
 ) -> torch.Tensor:
     xg = xt.clone().requires_grad_(True)
-    act = run_until_captured(model, xg, [module])[module]
-    parts = []
-    for i, chunk in enumerate(chunks):
-        v = _cotangents(chunk, act.shape, position, act)
-        (g,) = torch.autograd.grad(
-            act, xg, grad_outputs=v, is_grads_batched=True, retain_graph=i < len(chunks) - 1
-        )
-        parts.append(g)
-    return torch.cat(parts, dim=0)  # (F, N, C, T)
+    with torch.enable_grad():
+        h = run_until_captured(model, xg, [module], inputs=at_input)[module]
+        parts = []
+        for i, chunk in enumerate(chunks):
+            v = chunk[:, None].expand(chunk.shape[0], *h.shape)
+            (g,) = torch.autograd.grad(
+                h, xg, grad_outputs=v, is_grads_batched=True, retain_graph=i < len(chunks) - 1
+            )
+            parts.append(g)
+    return torch.cat(parts, dim=0)  # (F_sel, N, C, T)
 
 
 def _saliency_replicate(
     model: nn.Module,
     module: nn.Module,
     xt: torch.Tensor,
-    chunks: list[list[int]],
-    position: int | None,
+    chunks: list[torch.Tensor],
+    at_input: bool,
 ) -> torch.Tensor:
     n = xt.shape[0]
     parts = []
     for chunk in chunks:
-        m = len(chunk)
-        xg = xt.repeat(m, 1, 1).requires_grad_(True)  # (m*N, C, T), block j <-> filter chunk[j]
-        act = run_until_captured(model, xg, [module])[module]
-        v = _cotangents(chunk, act.shape[:0] + torch.Size([n, *act.shape[1:]]), position, act)
-        v = v.reshape(m * n, *act.shape[1:])
-        (g,) = torch.autograd.grad(act, xg, grad_outputs=v)
+        m = chunk.shape[0]
+        xg = xt.repeat(m, 1, 1).requires_grad_(True)  # (m*N, C, T), block j <-> filter j of chunk
+        with torch.enable_grad():
+            h = run_until_captured(model, xg, [module], inputs=at_input)[module]
+            v = chunk[:, None].expand(m, n, *chunk.shape[1:]).reshape(h.shape)
+            (g,) = torch.autograd.grad(h, xg, grad_outputs=v)
         parts.append(g.reshape(m, n, *xt.shape[1:]))
     return torch.cat(parts, dim=0)

@@ -1,0 +1,222 @@
+"""Plots for :mod:`tsexplain.network` (TSViz views). matplotlib is imported inside each function.
+
+Every function draws into a new figure unless ``ax``/``fig`` is given and returns the figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from tsexplain.network import AdversarialResult, FilterClusters, InverseResult, PruningCurve
+
+
+def _np(a: Any) -> np.ndarray:
+    if hasattr(a, "detach"):
+        a = a.detach().cpu().numpy()
+    return np.asarray(a)
+
+
+def _minmax(v: np.ndarray) -> np.ndarray:
+    lo, hi = float(np.min(v)), float(np.max(v))
+    return np.zeros_like(v, dtype=float) if hi <= lo else (v - lo) / (hi - lo)
+
+
+def plot_filter_grid(
+    activations: Any,
+    *,
+    labels: Any = None,
+    importance: Any = None,
+    saliency: Any = None,
+    n_cols: int = 8,
+    max_filters: int | None = None,
+    title: str | None = None,
+) -> Figure:
+    """TSViz filter grid: each filter's activation, coloured by cluster, with importance and saliency.
+
+    Parameters
+    ----------
+    activations : array of shape (F, T')
+        Activations of one layer for one input series.
+    labels : array of shape (F,), optional
+        Cluster of each filter (e.g. ``FilterClusters.labels``): sets the line colour.
+    importance : array of shape (F,), optional
+        Filter importance; min-max scaled and shown as the panel's background shade and title.
+        Filters are ordered by decreasing importance when given.
+    saliency : array of shape (F, C, T) or (F, T), optional
+        Per-filter input saliency (``filter_saliency(...)[n]``); summed over channels and drawn as
+        a shaded band under the activation (resampled to T' when T != T').
+    n_cols : int
+    max_filters : int, optional
+        Show only the first (most important) filters.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    acts = _np(activations)
+    if acts.ndim != 2:
+        raise ValueError(f"activations must have shape (F, T'), got {acts.shape}.")
+    n_filters, n_steps = acts.shape
+    order = np.arange(n_filters)
+    imp = None if importance is None else _minmax(_np(importance).astype(float))
+    if imp is not None:
+        order = np.argsort(-imp, kind="stable")
+    if max_filters is not None:
+        order = order[:max_filters]
+    lab = None if labels is None else _np(labels)
+    sal = None
+    if saliency is not None:
+        sal = _np(saliency)
+        sal = sal.sum(axis=1) if sal.ndim == 3 else sal
+        if sal.shape[1] != n_steps:
+            grid = np.linspace(0, 1, sal.shape[1])
+            sal = np.stack([np.interp(np.linspace(0, 1, n_steps), grid, row) for row in sal])
+        sal = np.stack([_minmax(row) for row in sal])
+    n_rows = int(np.ceil(len(order) / n_cols))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.9 * n_cols, 1.3 * n_rows), squeeze=False, sharex=True)
+    cmap = plt.get_cmap("tab10")
+    t = np.arange(n_steps)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for k, f in enumerate(order):
+        ax = axes.ravel()[k]
+        colour = cmap((int(lab[f]) - 1) % 10) if lab is not None else "k"
+        if imp is not None:
+            ax.set_facecolor((1.0, 1.0 - 0.35 * imp[f], 1.0 - 0.35 * imp[f]))
+        a = acts[f]
+        if sal is not None:
+            lo, hi = float(a.min()), float(a.max())
+            ax.fill_between(t, lo, lo + (hi - lo + 1e-12) * sal[f], color="orange", alpha=0.35, lw=0)
+        ax.plot(t, a, color=colour, lw=1.0)
+        text = f"f{f}" + (f" c{int(lab[f])}" if lab is not None else "") + (f" I={imp[f]:.2f}" if imp is not None else "")
+        ax.set_title(text, fontsize=7, pad=2)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_silhouette(clusters: FilterClusters, *, ax: Axes | None = None) -> Figure:
+    """Silhouette score against the number of clusters, best k marked (TSViz Figure 4)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
+    ks = sorted(clusters.silhouette)
+    ax.plot(ks, [clusters.silhouette[k] for k in ks], marker="o", ms=3)
+    if clusters.k in clusters.silhouette:
+        ax.axvline(clusters.k, color="r", ls="--", lw=1, label=f"best k = {clusters.k}")
+        ax.legend()
+    ax.set_xlabel("number of clusters k")
+    ax.set_ylabel("silhouette (DTW)")
+    return fig  # type: ignore[return-value]
+
+
+def plot_dendrogram(
+    clusters: FilterClusters, *, k: int | None = None, ax: Axes | None = None
+) -> Figure:
+    """Complete-linkage dendrogram of the filters, cut (coloured) at ``k`` (default: the best k)."""
+    import matplotlib.pyplot as plt
+    from scipy.cluster.hierarchy import dendrogram
+
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 3))
+    z = clusters.linkage
+    k = clusters.k if k is None else k
+    threshold = z[-(k - 1), 2] if 1 < k <= z.shape[0] + 1 else None
+    dendrogram(z, ax=ax, color_threshold=threshold, labels=[f"f{i}" for i in range(z.shape[0] + 1)])
+    ax.set_ylabel("DTW distance (complete linkage)")
+    ax.tick_params(axis="x", labelsize=6)
+    return fig  # type: ignore[return-value]
+
+
+def plot_pruning_curve(curves: PruningCurve | Sequence[PruningCurve], *, ax: Axes | None = None) -> Figure:
+    """Test loss against the number of pruned filters, one line per curve (TSViz Figure 10)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
+    seq = [curves] if not isinstance(curves, Sequence) else list(curves)
+    for c in seq:
+        ax.plot(c.n_pruned, c.loss, marker="o", ms=3, label=f"{c.layer} ({c.order} influential first)")
+    ax.set_xlabel("filters removed")
+    ax.set_ylabel("test loss")
+    ax.legend(fontsize=7)
+    return fig  # type: ignore[return-value]
+
+
+def plot_before_after(
+    before: Any,
+    after: Any,
+    *,
+    channel_names: Sequence[str] | None = None,
+    title_before: str = "before",
+    title_after: str = "after",
+    sample: int = 0,
+) -> Figure:
+    """Overlay of a series before and after an inverse optimisation or an adversarial attack.
+
+    Parameters
+    ----------
+    before, after : array of shape (N, C, T) or (C, T)
+    channel_names : sequence of str, optional
+    title_before, title_after : str
+        Legend labels (e.g. with the model's probabilities).
+    sample : int
+        Which series of the batch.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per channel, the difference shaded.
+    """
+    import matplotlib.pyplot as plt
+
+    b, a = _np(before), _np(after)
+    if b.ndim == 3:
+        b, a = b[sample], a[sample]
+    n_channels = b.shape[0]
+    names = list(channel_names) if channel_names is not None else [f"channel {c}" for c in range(n_channels)]
+    fig, axes = plt.subplots(n_channels, 1, figsize=(7, 1.6 * n_channels), sharex=True, squeeze=False)
+    t = np.arange(b.shape[1])
+    for c in range(n_channels):
+        ax = axes[c, 0]
+        ax.plot(t, b[c], color="0.5", lw=1, label=title_before)
+        ax.plot(t, a[c], color="C3", lw=1, label=title_after)
+        ax.fill_between(t, b[c], a[c], color="C3", alpha=0.15, lw=0)
+        ax.set_ylabel(names[c], fontsize=8)
+    axes[0, 0].legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_inverse_result(result: InverseResult, *, channel_names: Sequence[str] | None = None, sample: int = 0) -> Figure:
+    """Start and end of :func:`~tsexplain.network.inverse_optimize` (TSViz Figures 5-6)."""
+    return plot_before_after(
+        result.start, result.x, channel_names=channel_names, sample=sample,
+        title_before=f"start (output {_np(result.output_before)[sample].round(4).tolist()})",
+        title_after=f"end (output {_np(result.output_after)[sample].round(4).tolist()})",
+    )
+
+
+def plot_adversarial_result(
+    result: AdversarialResult, x: Any, *, channel_names: Sequence[str] | None = None, sample: int = 0
+) -> Figure:
+    """Original and adversarial series (TSViz Figures 7-8), with each channel's perturbation share."""
+    fig = plot_before_after(
+        x, result.x_adv, channel_names=channel_names, sample=sample,
+        title_before=f"original (output {_np(result.output_before)[sample].round(4).tolist()})",
+        title_after=f"adversarial (output {_np(result.output_after)[sample].round(4).tolist()})",
+    )
+    share = _np(result.channel_share)[sample]
+    for c, ax in enumerate(fig.axes):
+        ax.text(0.01, 0.9, f"{share[c]:.0%} of |perturbation|", transform=ax.transAxes, fontsize=7, va="top")
+    return fig
