@@ -16,7 +16,9 @@ __all__ = ["FordACNN"]
 class FordACNN(SequentialModel):
     """3 x (Conv1d 64, k=3, "same") + BatchNorm + ReLU, global average pooling, dense.
 
-    Fully convolutional: any length T works. Input ``(N, C, T)``, output ``(N, n_outputs)``
+    Fully convolutional: any length T works. The convolutions have no bias: BatchNorm's shift
+    replaces it (a bias before BatchNorm has a zero gradient, and Adam turns the rounding noise
+    of that zero into steps of size ``lr``, a random walk that only shows in eval mode). Input ``(N, C, T)``, output ``(N, n_outputs)``
     logits (no softmax inside). With ``n_outputs=2`` train it with ``task="multiclass"``; with
     ``n_outputs=1`` (the tutorial's sigmoid unit, as a logit) with ``task="binary"``.
 
@@ -75,7 +77,7 @@ class FordACNN(SequentialModel):
         width = n_channels
         for _ in range(n_layers):
             layers += [
-                nn.Conv1d(width, filters, k, padding=k // 2),
+                nn.Conv1d(width, filters, k, padding=k // 2, bias=False),
                 nn.BatchNorm1d(filters),
                 nn.ReLU(),
             ]
