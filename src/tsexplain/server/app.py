@@ -1,0 +1,191 @@
+"""``create_app``: the FastAPI application (REST API under ``/api/v1`` plus the browser app)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from tsexplain.server.config import Settings
+from tsexplain.server.errors import install_error_handlers
+from tsexplain.server.jobs import JobManager
+from tsexplain.server.routes import ROUTERS
+from tsexplain.server.workspace import Workspace
+
+API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).parent / "static"
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
+        "object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+
+
+def plotly_js_path() -> Path | None:
+    """The Plotly.js bundle shipped inside the installed ``plotly`` package (no CDN)."""
+    try:
+        import plotly
+    except ImportError:
+        return None
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    return path if path.is_file() else None
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Answer 413 to request bodies larger than ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.max_bytes
+            except ValueError:
+                await JSONResponse({"detail": "invalid Content-Length header"}, 400)(scope, receive, send)
+                return
+            if too_large:
+                await self._reject(scope, receive, send)
+                return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Any, receive: Any, send: Any) -> None:
+        await JSONResponse({"detail": f"request body larger than {self.max_bytes} bytes"},
+                           413)(scope, receive, send)
+
+
+class SecurityHeadersMiddleware:
+    """No sniffing, no framing, and a same-origin content policy for the pages."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(b"x-content-type-options", b"nosniff"),
+                            (b"x-frame-options", b"DENY"),
+                            (b"referrer-policy", b"no-referrer")]
+                if not scope["path"].startswith(f"{API_PREFIX}/docs"):
+                    headers.append((b"content-security-policy", _CSP.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings | None = None, workspace: Workspace | None = None) -> FastAPI:
+    """The explorer application.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Default: :meth:`Settings.from_env` (``TSEXPLAIN_*`` variables).
+    workspace : Workspace, optional
+        Default: ``Workspace(settings.workspace)``; the folder must exist (the CLI creates the
+        demo workspace first).
+    """
+    from tsexplain import __version__
+
+    settings = settings or Settings.from_env()
+    ws = workspace or Workspace(settings.workspace, model_replicas=settings.model_replicas,
+                                cache_entries=settings.cache_entries)
+    jobs = JobManager(settings.job_workers, settings.max_active_jobs, settings.max_kept_jobs)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        jobs.shutdown()
+
+    app = FastAPI(
+        title="tsexplain explorer",
+        version=__version__,
+        description="Explore deep-learning models on time series (shapes (N, C, T)): network "
+        "overview, filters (TSViz), attributions by any method, data-set aggregates, and long "
+        "jobs (inverse optimisation, adversarial search, pruning, AGRA) in the background.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        generate_unique_id_function=lambda route: route.name if isinstance(route, APIRoute) else "",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.workspace = ws
+    app.state.jobs = jobs
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> Any:
+        path = plotly_js_path()
+        if path is None:
+            return JSONResponse({"detail": "plotly is not installed (pip install tsexplain[server])"}, 404)
+        return FileResponse(path, media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/api", include_in_schema=False)
+    def api_root() -> RedirectResponse:
+        return RedirectResponse(f"{API_PREFIX}/docs")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def write_openapi(path: str | Path) -> Path:
+    """Write the OpenAPI schema (for client generation) without starting a server."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Settings(workspace=Path(tmp)))
+        out = Path(path)
+        out.write_text(json.dumps(app.openapi(), indent=2))
+    return out

@@ -1,0 +1,468 @@
+"""What the routes compute, on top of the library: summaries, predictions, explanations, filters.
+
+Each function takes the workspace and plain values and returns schema objects; the routes stay
+thin. Computations borrow a model replica (``entry.borrow()``) so concurrent requests never share
+a module's hooks, and results are cached by model, data, method and parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from tsexplain.server import schemas as s
+from tsexplain.server.config import Settings
+from tsexplain.server.errors import NotFoundError
+from tsexplain.server.workspace import TASKS, DatasetEntry, ModelEntry, Workspace, params_key
+
+CONTRIBUTION_METHODS = ("gradient_x_input", "integrated_gradients")
+
+
+# ---------------------------------------------------------------------------- models
+def model_summary(ws: Workspace, name: str) -> s.ModelSummary:
+    """Architecture, task, input shape and outputs of model ``name`` (computed once)."""
+    entry = ws.model(name)
+    cached = entry.info.get("_summary")
+    if isinstance(cached, s.ModelSummary):
+        return cached
+    import torch
+
+    model = entry.first()
+    info = entry.info
+    architecture, config = None, {}
+    try:
+        from tsexplain.models import model_spec
+
+        spec = model_spec(model)
+        architecture, config = spec.get("architecture"), spec.get("config", {})
+    except (ValueError, TypeError, AttributeError):
+        architecture = type(model).__name__
+    input_shape = info.get("input_shape")
+    if input_shape is None and "n_channels" in config and "length" in config:
+        input_shape = [int(config["n_channels"]), int(config["length"])]
+    default_dataset = info.get("dataset")
+    if input_shape is None:
+        names = [default_dataset] if default_dataset else ws.dataset_names()
+        for dname in names:
+            try:
+                _, c, t = ws.dataset(dname).shape
+            except (ValueError, LookupError):
+                continue
+            input_shape = [c, t]
+            break
+    n_outputs = None
+    if input_shape is not None:
+        with entry.borrow() as m, torch.no_grad():
+            try:
+                out = m(torch.zeros(1, *input_shape))
+                n_outputs = int(out.reshape(1, -1).shape[1])
+            except Exception:  # noqa: BLE001 - a model that does not run on its stated shape
+                n_outputs = None
+    task = info.get("task") or getattr(model, "default_task", None)
+    if task not in TASKS:
+        task = "regression" if (n_outputs or 1) == 1 else "multiclass"
+    output_names = list(info.get("output_names") or info.get("class_names") or [])
+    if not output_names:
+        output_names = [f"output {i}" for i in range(n_outputs or 1)]
+    unit = info.get("output_unit") or ("logit" if task != "regression" else "value")
+    if default_dataset is None:
+        for dname in ws.dataset_names():
+            try:
+                _, c, t = ws.dataset(dname).shape
+            except (ValueError, LookupError):
+                continue
+            if input_shape is None or [c, t] == list(input_shape):
+                default_dataset = dname
+                break
+    summary = s.ModelSummary(
+        name=name, kind=entry.kind, architecture=architecture, task=task,
+        input_shape=list(input_shape) if input_shape else None, n_outputs=n_outputs,
+        output_names=output_names, output_unit=unit,
+        description=str(info.get("description", "")), default_dataset=default_dataset,
+        n_params=int(sum(p.numel() for p in model.parameters())),
+    )
+    entry.info["_summary"] = summary
+    return summary
+
+
+def check_compatible(summary: s.ModelSummary, data: DatasetEntry) -> None:
+    """A clear 422 when the data set's (C, T) is not what the model was built for."""
+    from tsexplain.exceptions import ShapeError
+
+    _, c, t = data.shape
+    if summary.input_shape is not None and list(summary.input_shape) != [c, t]:
+        raise ShapeError(
+            f"model {summary.name!r} takes series of {summary.input_shape[0]} channels x "
+            f"{summary.input_shape[1]} steps; data set {data.name!r} has {c} x {t}"
+        )
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+
+
+def describe_outputs(summary: s.ModelSummary, outputs: np.ndarray, class_names: list[str] | None = None
+                     ) -> list[s.Prediction]:
+    """Predictions of each row of ``outputs`` (N, K), in words and with units."""
+    out = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
+    preds = []
+    for row in out:
+        if summary.task == "binary" and row.size == 1:
+            z = float(row[0])
+            already_prob = summary.output_unit == "probability"
+            p = z if already_prob else float(_sigmoid(np.array(z)))
+            names = class_names if class_names and len(class_names) == 2 else None
+            positive = names[1] if names else (summary.output_names[0] if summary.output_names else "positive")
+            label = int(p > 0.5)
+            label_name = (names[label] if names else (positive if label else f"not {positive}"))
+            text = (f"P({positive}) = {p:.3f}" + ("" if already_prob else f" (logit {z:+.2f})"))
+            preds.append(s.Prediction(outputs=[z], output_unit=summary.output_unit,
+                                      probabilities=[p], predicted=label, predicted_name=label_name,
+                                      text=text))
+        elif summary.task == "multiclass":
+            e = np.exp(row - row.max())
+            prob = e / e.sum()
+            k = int(prob.argmax())
+            names = class_names or summary.output_names
+            name = names[k] if k < len(names) else f"class {k}"
+            preds.append(s.Prediction(outputs=row.tolist(), output_unit=summary.output_unit,
+                                      probabilities=prob.tolist(), predicted=k, predicted_name=name,
+                                      text=f"{name} with p = {prob[k]:.3f} (softmax of logits)"))
+        else:
+            vals = ", ".join(f"{v:.4g}" for v in row[:4]) + (" ..." if row.size > 4 else "")
+            preds.append(s.Prediction(outputs=row.tolist(), output_unit=summary.output_unit,
+                                      text=f"{vals} {summary.output_unit}"))
+    return preds
+
+
+def predict(ws: Workspace, model: str, x: np.ndarray) -> np.ndarray:
+    """Model outputs (N, K) for series x (N, C, T)."""
+    import torch
+
+    from tsexplain.exceptions import ModelOutputError
+
+    entry = ws.model(model)
+    with entry.borrow() as m, torch.no_grad():
+        try:
+            out = m(torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32))
+        except RuntimeError as err:
+            raise ModelOutputError(f"model {model!r} failed on input of shape {tuple(x.shape)}: "
+                                   f"{str(err).splitlines()[0]}") from None
+    if not isinstance(out, torch.Tensor) or out.shape[0] != x.shape[0]:
+        raise ModelOutputError(f"model {model!r} did not return one row per input series")
+    return out.reshape(x.shape[0], -1).numpy()
+
+
+def label_name(data: DatasetEntry, label: float | None) -> str | None:
+    if label is None:
+        return None
+    if data.class_names and float(label).is_integer() and 0 <= int(label) < len(data.class_names):
+        return data.class_names[int(label)]
+    return f"{label:g}"
+
+
+def sample(ws: Workspace, dataset: str, index: int, model: str | None) -> s.SampleResponse:
+    data = ws.dataset(dataset)
+    x = data.sample(index)
+    label = None if data.y is None or data.y.ndim != 1 else float(data.y[index])
+    resp = s.SampleResponse(
+        dataset=dataset, index=index, x=s.NDArray.of(x[0]), label=label,
+        label_name=label_name(data, label),
+        mask=None if data.mask is None else s.NDArray.of(data.mask[index].astype(np.float64)),
+        time=None if data.time is None else data.time.tolist(),
+        channel_names=data.channel_names, value_unit=data.value_unit, time_unit=data.time_unit,
+    )
+    if model is not None:
+        summary = model_summary(ws, model)
+        check_compatible(summary, data)
+        resp.model = model
+        resp.prediction = describe_outputs(summary, predict(ws, model, x), data.class_names)[0]
+    return resp
+
+
+# ---------------------------------------------------------------------------- attributions
+def method_infos() -> list[s.MethodInfo]:
+    from tsexplain.attribution import METHODS
+
+    return [
+        s.MethodInfo(
+            name=name, summary=cls.summary(),
+            parameters={k: _jsonable(v) for k, v in cls.parameters().items()},
+            signed=cls.signed, randomized=cls.randomized, uses_baseline=cls.uses_baseline,
+            sequence_method=cls.sequence_method,
+            unit_kind="contribution" if name in CONTRIBUTION_METHODS else "gradient",
+        )
+        for name, cls in METHODS.items()
+    ]
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    if isinstance(v, list | tuple):
+        return [_jsonable(e) for e in v]
+    return repr(v)
+
+
+def check_method_params(settings: Settings, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the method's own parameters, with integers bounded (no runaway requests)."""
+    from tsexplain.attribution import get_method
+    from tsexplain.exceptions import ParameterError
+
+    cls = get_method(method)
+    allowed = cls.parameters()
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ParameterError(f"{method} does not take {', '.join(unknown)}; its parameters are: "
+                             f"{', '.join(sorted(allowed)) or 'none'}")
+    for k, v in params.items():
+        if isinstance(v, bool) or v is None:
+            continue
+        if isinstance(v, int | float) and not math.isfinite(float(v)):
+            raise ParameterError(f"params.{k} must be finite, got {v}")
+        if isinstance(v, int | float) and abs(v) > settings.max_method_int:
+            raise ParameterError(f"params.{k}={v} exceeds this server's limit of "
+                                 f"{settings.max_method_int}")
+    return dict(params)
+
+
+def attribution_unit(summary: s.ModelSummary, data: DatasetEntry, method: str) -> str:
+    out = summary.output_unit if summary.task == "regression" else f"{summary.output_unit} of the target"
+    if method in CONTRIBUTION_METHODS:
+        return out
+    return f"{out} per {data.value_unit}"
+
+
+def _target_arg(summary: s.ModelSummary, target: s.Target) -> Any:
+    if target == "predicted" and (summary.n_outputs or 1) == 1:
+        return None
+    return target
+
+
+def _explain_values(ws: Workspace, model: str, x: np.ndarray, method: str, params: dict[str, Any],
+                    target: Any) -> Any:
+    import tsexplain
+
+    entry = ws.model(model)
+    with entry.borrow() as m:
+        return tsexplain.explain(m, x, method, target=target, progress=False, **params)
+
+
+def explain(ws: Workspace, settings: Settings, req: s.ExplainRequest) -> s.ExplainResponse:
+    from tsexplain.exceptions import ParameterError
+
+    if len(req.indices) > settings.max_explain_samples:
+        raise ParameterError(f"indices: at most {settings.max_explain_samples} samples per request, "
+                             f"got {len(req.indices)}")
+    summary = model_summary(ws, req.model)
+    data = ws.dataset(req.dataset)
+    check_compatible(summary, data)
+    params = check_method_params(settings, req.method, req.params)
+    x = data.samples(list(req.indices))
+    target = _target_arg(summary, req.target)
+    key = ("explain", req.model, req.dataset, req.method, params_key(params), str(target),
+           tuple(req.indices))
+    res, cached = ws.cache.get_or_compute(
+        key, lambda: _explain_values(ws, req.model, x, req.method, params, target))
+    values = np.asarray(res.values)
+    if values.ndim != 3:
+        raise ParameterError("target='all' is not served; choose one output index or 'predicted'")
+    preds = res.predictions if res.predictions is not None else predict(ws, req.model, x)
+    extras = {k: np.asarray(v, dtype=np.float64).reshape(-1).tolist() for k, v in res.extras.items()
+              if isinstance(v, np.ndarray | float | int) and np.asarray(v).size <= 4096}
+    return s.ExplainResponse(
+        model=req.model, dataset=req.dataset, indices=list(req.indices), method=res.method,
+        params={k: _jsonable(v) for k, v in res.params.items()},
+        target=None if res.target is None else [int(t) for t in res.target],
+        signed=res.signed, unit=attribution_unit(summary, data, res.method),
+        values=s.NDArray.of(values), x=s.NDArray.of(x), channel_names=data.channel_names,
+        predictions=describe_outputs(summary, preds, data.class_names), extras=extras,
+        seconds=float(res.seconds), cached=cached,
+    )
+
+
+def aggregates(ws: Workspace, settings: Settings, req: s.AggregateRequest) -> s.AggregateResponse:
+    """Mean attribution per class (label or prediction) over the first ``max_samples`` samples."""
+    from tsexplain.exceptions import ParameterError
+
+    if req.max_samples > settings.max_aggregate_samples:
+        raise ParameterError(f"max_samples: at most {settings.max_aggregate_samples}, got {req.max_samples}")
+    summary = model_summary(ws, req.model)
+    data = ws.dataset(req.dataset)
+    check_compatible(summary, data)
+    params = check_method_params(settings, req.method, req.params)
+    if req.group_by == "label" and (data.y is None or data.y.ndim != 1):
+        raise ParameterError(f"data set {req.dataset!r} has no per-sample labels y; use group_by='prediction'")
+    n = min(req.max_samples, data.shape[0])
+    x = data.X[:n]
+    target = _target_arg(summary, req.target)
+    key = ("aggregate", req.model, req.dataset, req.method, params_key(params), str(target), n)
+    t0 = time.perf_counter()
+    res, cached = ws.cache.get_or_compute(
+        key, lambda: _explain_values(ws, req.model, x, req.method, params, target))
+    values = np.asarray(res.values)
+    if req.group_by == "label":
+        keys = np.asarray(data.y[:n], dtype=np.float64)
+    else:
+        preds = describe_outputs(summary, res.predictions if res.predictions is not None
+                                 else predict(ws, req.model, x), data.class_names)
+        keys = np.array([p.predicted if p.predicted is not None else 0 for p in preds], dtype=np.float64)
+    groups = []
+    for k in np.unique(keys)[:64]:
+        sel = values[keys == k]
+        mean_abs = np.abs(sel).mean(0)
+        share = mean_abs.sum(1) / max(float(mean_abs.sum()), 1e-30)
+        groups.append(s.AggregateGroup(
+            key=float(k), name=label_name(data, float(k)) or f"{k:g}", count=int(len(sel)),
+            mean=s.NDArray.of(sel.mean(0)), mean_abs=s.NDArray.of(mean_abs),
+            channel_share=share.tolist()))
+    return s.AggregateResponse(
+        model=req.model, dataset=req.dataset, method=res.method,
+        params={k: _jsonable(v) for k, v in res.params.items()}, group_by=req.group_by,
+        n_samples=n, unit=attribution_unit(summary, data, res.method),
+        channel_names=data.channel_names, groups=groups,
+        seconds=time.perf_counter() - t0 if not cached else float(res.seconds), cached=cached)
+
+
+# ---------------------------------------------------------------------------- network
+def _conv_layers(ws: Workspace, entry: ModelEntry, summary: s.ModelSummary) -> Any:
+    from tsexplain.network import inspect
+
+    key = ("inspect", entry.name)
+
+    def compute() -> Any:
+        import torch
+
+        if summary.input_shape is None:
+            raise NotFoundError(f"model {entry.name!r}: input shape unknown (give input_shape in "
+                                f"{entry.name}.info.json or add a data set)")
+        with entry.borrow() as m:
+            return inspect(m, torch.zeros(1, *summary.input_shape))
+
+    return ws.cache.get_or_compute(key, compute)[0]
+
+
+def _scaled(a: np.ndarray) -> np.ndarray:
+    lo, hi = float(a.min(initial=0.0)), float(a.max(initial=0.0))
+    return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+
+
+def _importance_target(summary: s.ModelSummary) -> Any:
+    return None if (summary.n_outputs or 1) == 1 else "predicted"
+
+
+def network(ws: Workspace, model: str, dataset: str | None, index: int | None) -> s.NetworkResponse:
+    """Layers of the model; with a sample, every conv filter's importance for it (3D overview)."""
+    entry = ws.model(model)
+    summary = model_summary(ws, model)
+    net = _conv_layers(ws, entry, summary)
+    layers = [s.LayerSummary(name=li.name, kind=li.kind,
+                             input_shape=list(li.input_shape) if li.input_shape else None,
+                             output_shape=list(li.output_shape) if li.output_shape else None,
+                             n_filters=li.n_filters, kernel_size=li.kernel_size, n_params=li.n_params)
+              for li in net.layers]
+    conv = [li.name for li in net.conv_layers]
+    resp = s.NetworkResponse(
+        model=model, input_shape=list(net.input_shape),
+        output_shape=list(net.output_shape) if net.output_shape else None, layers=layers,
+        conv_layers=conv, n_filters=sum(li.n_filters or 0 for li in net.conv_layers),
+        n_params=summary.n_params)
+    if dataset is not None:
+        from tsexplain.network import filter_importance
+
+        data = ws.dataset(dataset)
+        check_compatible(summary, data)
+        idx = 0 if index is None else index
+        x = data.sample(idx)
+
+        def compute() -> list[np.ndarray]:
+            with entry.borrow() as m:
+                return [filter_importance(m, x, name, _importance_target(summary))[0].numpy()
+                        for name in conv]
+
+        imps, _ = ws.cache.get_or_compute(("network", model, dataset, idx), compute)
+        resp.dataset, resp.index = dataset, idx
+        resp.importance = [s.LayerImportance(layer=name, importance=imp.tolist(),
+                                             scaled=_scaled(imp).tolist())
+                           for name, imp in zip(conv, imps, strict=True)]
+    return resp
+
+
+def _cut_height(heights: np.ndarray, k: int) -> float:
+    h = np.sort(heights)
+    f = len(h) + 1
+    if k <= 1:
+        return float(h[-1] * 1.05 + 1e-9)
+    if k >= f:
+        return float(h[0] / 2)
+    return float((h[f - k - 1] + h[f - k]) / 2)
+
+
+def layer(ws: Workspace, model: str, layer_name: str, dataset: str, index: int, k: int | None,
+          saliency: bool) -> s.LayerResponse:
+    """One conv layer on one sample: importance, activations, saliency and clusters cut at k."""
+    from tsexplain.exceptions import ParameterError, ShapeError
+    from tsexplain.network import (
+        cluster_filters,
+        conv_activations,
+        filter_importance,
+        filter_saliency,
+    )
+
+    entry = ws.model(model)
+    summary = model_summary(ws, model)
+    data = ws.dataset(dataset)
+    check_compatible(summary, data)
+    net = _conv_layers(ws, entry, summary)
+    names = [li.name for li in net.layers if li.output_shape is not None and len(li.output_shape) == 3]
+    if layer_name not in names:
+        raise NotFoundError(f"model {model!r} has no layer {layer_name!r} with filters; "
+                            f"layers with (N, F, T') output: {', '.join(names)}")
+    x = data.sample(index)
+
+    def compute() -> dict[str, Any]:
+        with entry.borrow() as m:
+            acts = conv_activations(m, x, layer_name)[layer_name][0].numpy()
+            imp = filter_importance(m, x, layer_name, _importance_target(summary))[0].numpy()
+            sal = filter_saliency(m, x, layer_name)[0].numpy()
+            preds = predict(ws, model, x)
+        clusters, note = None, None
+        try:
+            clusters = cluster_filters(acts, parallel=False)
+        except (ShapeError, ParameterError) as err:
+            note = str(err)
+        return {"acts": acts, "imp": imp, "sal": sal, "clusters": clusters, "note": note,
+                "preds": preds}
+
+    r, _ = ws.cache.get_or_compute(("layer", model, dataset, index, layer_name), compute)
+    info = None
+    fc = r["clusters"]
+    if fc is not None:
+        from scipy.cluster.hierarchy import dendrogram
+
+        n_filters = fc.distances.shape[0]
+        if k is not None and not 1 <= k <= n_filters:
+            raise ParameterError(f"k must be between 1 and {n_filters} (the layer's filters), got {k}")
+        kk = fc.k if k is None else k
+        labels = fc.labels if k is None else fc.cut(k)
+        d = dendrogram(fc.linkage, no_plot=True)
+        info = s.ClusterInfo(
+            k=int(kk), best_k=int(fc.k), labels=[int(v) for v in labels],
+            silhouette=[s.SilhouettePoint(k=int(kv), score=float(sv)) for kv, sv in sorted(fc.silhouette.items())],
+            dendrogram=s.Dendrogram(icoord=d["icoord"], dcoord=d["dcoord"],
+                                    leaves=[int(v) for v in d["leaves"]],
+                                    cut_height=_cut_height(fc.linkage[:, 2], int(kk))))
+    sal = r["sal"]
+    mx = sal.reshape(sal.shape[0], -1).max(1).reshape(-1, 1, 1)
+    mn = sal.reshape(sal.shape[0], -1).min(1).reshape(-1, 1, 1)
+    sal_scaled = np.where(mx > mn, (sal - mn) / np.where(mx > mn, mx - mn, 1), 0.0)
+    return s.LayerResponse(
+        model=model, layer=layer_name, dataset=dataset, index=index, n_filters=int(len(r["imp"])),
+        importance=r["imp"].tolist(), importance_scaled=_scaled(r["imp"]).tolist(),
+        activations=s.NDArray.of(r["acts"]),
+        saliency=s.NDArray.of(sal_scaled, decimals=4) if saliency else None,
+        clusters=info, cluster_note=r["note"],
+        prediction=describe_outputs(summary, r["preds"], data.class_names)[0])

@@ -1,0 +1,74 @@
+"""Data sets: list, summary, one sample (with a model's prediction), JSON upload."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, Path, Query
+
+from tsexplain.server import explore
+from tsexplain.server import schemas as s
+from tsexplain.server.deps import SettingsDep, WorkspaceDep
+from tsexplain.server.workspace import DatasetEntry, validate_series
+
+router = APIRouter(prefix="/datasets", tags=["datasets"])
+
+DatasetName = Annotated[str, Path(max_length=64)]
+
+
+def _summary(d: DatasetEntry) -> s.DatasetSummary:
+    classes: list[s.ClassCount] = []
+    if d.y is not None and d.y.ndim == 1:
+        values, counts = np.unique(d.y, return_counts=True)
+        if len(values) <= 64:
+            classes = [s.ClassCount(label=float(v), name=explore.label_name(d, float(v)) or "",
+                                    count=int(c)) for v, c in zip(values, counts, strict=True)]
+    return s.DatasetSummary(name=d.name, shape=list(d.shape), channel_names=d.channel_names,
+                            class_names=d.class_names, classes=classes,
+                            has_labels=d.y is not None, has_mask=d.mask is not None,
+                            value_unit=d.value_unit, time_unit=d.time_unit)
+
+
+@router.get("", response_model=list[s.DatasetSummary])
+def list_datasets(ws: WorkspaceDep) -> list[s.DatasetSummary]:
+    """Every data set of the workspace."""
+    return [_summary(ws.dataset(n)) for n in ws.dataset_names()]
+
+
+@router.get("/{dataset}", response_model=s.DatasetSummary)
+def get_dataset(ws: WorkspaceDep, dataset: DatasetName) -> s.DatasetSummary:
+    return _summary(ws.dataset(dataset))
+
+
+@router.get("/{dataset}/samples/{index}", response_model=s.SampleResponse)
+def get_sample(
+    ws: WorkspaceDep, dataset: DatasetName, index: Annotated[int, Path(ge=0, le=10_000_000)],
+    model: Annotated[str | None, Query(max_length=64, description="add this model's prediction")] = None,
+) -> s.SampleResponse:
+    """Sample ``index`` (C, T), its label, ground-truth mask, and a model's prediction."""
+    return explore.sample(ws, dataset, index, model)
+
+
+@router.post("", response_model=s.DatasetSummary, status_code=201)
+def upload_dataset(ws: WorkspaceDep, settings: SettingsDep, body: s.DatasetUpload) -> s.DatasetSummary:
+    """Add a data set (validated: (N, C, T), numbers, finite; names and labels fit)."""
+    from tsexplain.exceptions import DataFormatError
+
+    X = validate_series(body.X, "X", settings.max_upload_values)
+    n, c, _ = X.shape
+    y = None
+    if body.y is not None:
+        y = np.asarray(body.y, dtype=np.float64)
+        if y.shape != (n,):
+            raise DataFormatError(f"y must hold one value per sample ({n}), got {len(body.y)}")
+        if not np.isfinite(y).all():
+            raise DataFormatError("y contains NaN or Inf")
+        if np.all(np.mod(y, 1) == 0):
+            y = y.astype(np.int64)
+    if body.channel_names is not None and len(body.channel_names) != c:
+        raise DataFormatError(f"channel_names must name the {c} channels, got {len(body.channel_names)}")
+    extra = {"value_unit": np.asarray(body.value_unit), "time_unit": np.asarray(body.time_unit)}
+    if body.class_names:
+        extra["class_names"] = np.asarray(body.class_names, dtype=str)
+    return _summary(ws.save_dataset(body.name, X, y, body.channel_names, **extra))

@@ -1,0 +1,342 @@
+"""Request and response models of the REST API, one per direction.
+
+Arrays travel as :class:`NDArray`: nested lists in ``data`` with their ``shape`` spelled out,
+e.g. attribution values of shape (N, C, T).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+ParamValue = float | int | bool | str | None
+Target = int | Literal["predicted"] | None
+Name = Annotated[str, Field(min_length=1, max_length=64, examples=["anomaly_cnn"])]
+Index = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class NDArray(BaseModel):
+    """An array as nested lists with its shape, e.g. shape [N, C, T]."""
+
+    shape: list[int]
+    data: list[Any]
+
+    @classmethod
+    def of(cls, a: Any, decimals: int | None = 6) -> NDArray:
+        arr = np.asarray(a, dtype=np.float64)
+        arr = np.where(np.isfinite(arr), arr, np.nan)
+        if decimals is not None:
+            # keep responses small; float32 precision is ~7 significant digits anyway
+            arr = np.round(arr, decimals) if np.abs(arr).max(initial=0) > 1e-3 else arr
+        data = arr.tolist()
+        return cls(shape=list(arr.shape), data=data if arr.ndim else [data])
+
+
+# ---------------------------------------------------------------------------- health, methods
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    version: str
+    workspace: str
+    n_models: int
+    n_datasets: int
+    jobs_active: int
+    cache_entries: int
+
+
+class MethodInfo(BaseModel):
+    name: str
+    summary: str
+    parameters: dict[str, Any]
+    signed: bool
+    randomized: bool
+    uses_baseline: bool
+    sequence_method: bool
+    unit_kind: Literal["gradient", "contribution"]
+
+
+# ---------------------------------------------------------------------------- models, data
+class ModelSummary(BaseModel):
+    name: str
+    kind: Literal["safetensors", "torchscript", "memory"]
+    architecture: str | None
+    task: Literal["binary", "multiclass", "regression"]
+    input_shape: list[int] | None = Field(description="[C, T] the model was built for")
+    n_outputs: int | None
+    output_names: list[str]
+    output_unit: str
+    description: str
+    default_dataset: str | None
+    n_params: int
+
+
+class ClassCount(BaseModel):
+    label: float
+    name: str
+    count: int
+
+
+class DatasetSummary(BaseModel):
+    name: str
+    shape: list[int] = Field(description="[N, C, T]")
+    channel_names: list[str]
+    class_names: list[str] | None
+    classes: list[ClassCount]
+    has_labels: bool
+    has_mask: bool
+    value_unit: str
+    time_unit: str
+
+
+class DatasetUpload(BaseModel):
+    """A data set sent as JSON: ``X`` nested (N, C, T); saved as ``datasets/NAME.npz``."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    X: list[Any] = Field(description="nested lists of shape (N, C, T)", min_length=1)
+    y: list[float] | None = None
+    channel_names: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=4096)
+    class_names: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=1024)
+    value_unit: Annotated[str, Field(max_length=64)] = "value"
+    time_unit: Annotated[str, Field(max_length=64)] = "step"
+
+
+class Prediction(BaseModel):
+    outputs: list[float] = Field(description="raw model outputs (K,)")
+    output_unit: str
+    probabilities: list[float] | None = None
+    predicted: int | None = None
+    predicted_name: str | None = None
+    text: str = Field(description="the prediction in words, with units")
+
+
+class SampleResponse(BaseModel):
+    dataset: str
+    index: int
+    x: NDArray = Field(description="(C, T)")
+    label: float | None
+    label_name: str | None
+    mask: NDArray | None = Field(None, description="(C, T) ground-truth mask, when the data set has one")
+    time: list[float] | None
+    channel_names: list[str]
+    value_unit: str
+    time_unit: str
+    model: str | None = None
+    prediction: Prediction | None = None
+
+
+# ---------------------------------------------------------------------------- explanations
+class ExplainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: Name
+    dataset: Name
+    indices: list[Index] = Field(min_length=1, max_length=256, examples=[[0]])
+    method: Annotated[str, Field(max_length=64)] = Field("integrated_gradients", examples=["saliency"])
+    params: dict[Annotated[str, Field(max_length=64)], ParamValue] = Field(default_factory=dict, max_length=16)
+    target: Target = "predicted"
+
+
+class ExplainResponse(BaseModel):
+    model: str
+    dataset: str
+    indices: list[int]
+    method: str
+    params: dict[str, Any] = Field(description="the method's parameters as used (defaults filled in)")
+    target: list[int] | None
+    signed: bool
+    unit: str = Field(description="unit of the attribution values")
+    values: NDArray = Field(description="(N, C, T)")
+    x: NDArray = Field(description="(N, C, T)")
+    channel_names: list[str]
+    predictions: list[Prediction]
+    extras: dict[str, list[float]]
+    seconds: float
+    cached: bool
+
+
+class AggregateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: Name
+    dataset: Name
+    method: Annotated[str, Field(max_length=64)] = "integrated_gradients"
+    params: dict[Annotated[str, Field(max_length=64)], ParamValue] = Field(default_factory=dict, max_length=16)
+    target: Target = "predicted"
+    group_by: Literal["label", "prediction"] = "label"
+    max_samples: int = Field(200, ge=1, le=100_000)
+
+
+class AggregateGroup(BaseModel):
+    key: float
+    name: str
+    count: int
+    mean: NDArray = Field(description="(C, T) mean attribution")
+    mean_abs: NDArray = Field(description="(C, T) mean absolute attribution")
+    channel_share: list[float] = Field(description="(C,) share of the mean |attribution| per channel")
+
+
+class AggregateResponse(BaseModel):
+    model: str
+    dataset: str
+    method: str
+    params: dict[str, Any]
+    group_by: str
+    n_samples: int
+    unit: str
+    channel_names: list[str]
+    groups: list[AggregateGroup]
+    seconds: float
+    cached: bool
+
+
+# ---------------------------------------------------------------------------- network
+class LayerSummary(BaseModel):
+    name: str
+    kind: str
+    input_shape: list[int] | None
+    output_shape: list[int] | None
+    n_filters: int | None
+    kernel_size: int | None
+    n_params: int
+
+
+class LayerImportance(BaseModel):
+    layer: str
+    importance: list[float] = Field(description="(F,) TSViz Eq. 16, sum_t |dy/da_f|")
+    scaled: list[float] = Field(description="(F,) min-max scaled within the layer")
+
+
+class NetworkResponse(BaseModel):
+    model: str
+    input_shape: list[int]
+    output_shape: list[int] | None
+    layers: list[LayerSummary]
+    conv_layers: list[str]
+    n_filters: int
+    n_params: int
+    dataset: str | None = None
+    index: int | None = None
+    importance: list[LayerImportance] = Field(default_factory=list)
+
+
+class Dendrogram(BaseModel):
+    icoord: list[list[float]]
+    dcoord: list[list[float]]
+    leaves: list[int]
+    cut_height: float
+
+
+class SilhouettePoint(BaseModel):
+    k: int
+    score: float
+
+
+class ClusterInfo(BaseModel):
+    k: int
+    best_k: int
+    labels: list[int] = Field(description="(F,) cluster 1..k of each filter")
+    silhouette: list[SilhouettePoint]
+    dendrogram: Dendrogram
+
+
+class LayerResponse(BaseModel):
+    model: str
+    layer: str
+    dataset: str
+    index: int
+    n_filters: int
+    importance: list[float] = Field(description="(F,) sum_t |dy/da_f| in output units per activation unit")
+    importance_scaled: list[float]
+    activations: NDArray = Field(description="(F, T') activation of every filter")
+    saliency: NDArray | None = Field(None, description="(F, C, T) |da_f/dx|, min-max scaled per filter")
+    clusters: ClusterInfo | None
+    cluster_note: str | None = None
+    prediction: Prediction | None = None
+
+
+# ---------------------------------------------------------------------------- jobs
+class _JobBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: Name
+
+
+class InverseJob(_JobBase):
+    """Inverse optimisation (TSViz Eq. 25-26): an input the model maps to ``target``."""
+
+    kind: Literal["inverse"]
+    target: float = Field(1.0, ge=-1e6, le=1e6, description="probability/label, class index or value")
+    dataset: Name | None = Field(None, description="start from this data set's sample (else random)")
+    index: Index = 0
+    iterations: int = Field(300, ge=1, le=5000)
+    alpha: float = Field(0.01, gt=0, le=10)
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    smoothness: float = Field(0.0, ge=0, le=1e3)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class AdversarialJob(_JobBase):
+    """FGSM or iterative FGSM (TSViz Eq. 27-28) on one sample."""
+
+    kind: Literal["adversarial"]
+    dataset: Name
+    index: Index = 0
+    method: Literal["fgsm", "iterative"] = "iterative"
+    epsilon: float = Field(0.1, gt=0, le=10)
+    alpha: float = Field(0.001, gt=0, le=10)
+    steps: int = Field(300, ge=1, le=5000)
+    targeted: bool = False
+    y: float | None = Field(None, ge=-1e6, le=1e6, description="label/value to move toward (targeted) or away from")
+    stop_on_flip: bool = True
+
+
+class PruningJob(_JobBase):
+    """Pruning curve (TSViz Fig. 10): test loss as filters are removed by importance."""
+
+    kind: Literal["pruning"]
+    dataset: Name
+    layer: Annotated[str, Field(max_length=128)]
+    order: Literal["least", "most", "both"] = "both"
+    max_pruned: int | None = Field(None, ge=1, le=4096)
+    max_samples: int = Field(500, ge=2, le=20_000)
+
+
+class EnsembleJob(_JobBase):
+    """AGRA: retrain the model's architecture several times and average the gradients."""
+
+    kind: Literal["ensemble"]
+    dataset: Name
+    index: Index = 0
+    n_models: int = Field(4, ge=2, le=16)
+    epochs: int = Field(3, ge=1, le=50)
+    max_samples: int = Field(2000, ge=10, le=50_000)
+    method: Literal["saliency", "gradient_x_input", "integrated_gradients", "smoothgrad"] = "saliency"
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class BenchmarkJob(_JobBase):
+    """Time every (or the chosen) attribution method on a batch of samples."""
+
+    kind: Literal["benchmark"]
+    dataset: Name
+    n_samples: int = Field(16, ge=1, le=256)
+    methods: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=16)
+
+
+JobRequest = Annotated[
+    InverseJob | AdversarialJob | PruningJob | EnsembleJob | BenchmarkJob,
+    Field(discriminator="kind"),
+]
+
+
+class JobStatus(BaseModel):
+    id: str
+    kind: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    progress: float = Field(ge=0, le=1)
+    message: str
+    created: float
+    started: float | None
+    finished: float | None
+    error: str | None
+    request: dict[str, Any]
+    result: dict[str, Any] | None = None

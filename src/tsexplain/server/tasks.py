@@ -1,0 +1,254 @@
+"""The long computations behind ``POST /api/v1/jobs``, one function per job kind.
+
+Each takes a :class:`~tsexplain.server.jobs.JobContext`, the workspace and the validated request,
+works on a private copy of the model, reports progress between steps (where a cancel takes
+effect) and returns a JSON-able dict. They call the library: inverse optimisation and adversarial
+search are run in chunks of iterations so progress and cancel work between chunks.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from tsexplain.server import explore
+from tsexplain.server import schemas as s
+from tsexplain.server.errors import NotFoundError
+from tsexplain.server.jobs import JobContext
+from tsexplain.server.workspace import Workspace
+
+_CHUNKS = 20
+
+
+def _arr(a: Any) -> dict[str, Any]:
+    return s.NDArray.of(np.asarray(a)).model_dump()
+
+
+def _pred(summary: s.ModelSummary, out: Any, class_names: list[str] | None) -> dict[str, Any]:
+    return explore.describe_outputs(summary, np.asarray(out), class_names)[0].model_dump()
+
+
+def _downsample(a: np.ndarray, n: int = 400) -> tuple[list[int], list[float]]:
+    idx = np.unique(np.linspace(0, len(a) - 1, min(n, len(a))).astype(int))
+    return idx.tolist(), np.asarray(a, dtype=np.float64)[idx].tolist()
+
+
+def run_inverse(ctx: JobContext, ws: Workspace, req: s.InverseJob) -> dict[str, Any]:
+    """TSViz Eq. 25-26 from a sample or a random start, in chunks of iterations."""
+    from tsexplain.network import inverse_optimize
+
+    summary = explore.model_summary(ws, req.model)
+    class_names = None
+    if req.dataset is not None:
+        data = ws.dataset(req.dataset)
+        explore.check_compatible(summary, data)
+        x = data.sample(req.index).astype(np.float32)
+        class_names = data.class_names
+    else:
+        if summary.input_shape is None:
+            raise NotFoundError(f"model {req.model!r}: input shape unknown; give a dataset to start from")
+        rng = np.random.default_rng(req.seed)
+        x = rng.standard_normal((1, *summary.input_shape)).astype(np.float32)
+    target: Any = int(req.target) if summary.task == "multiclass" else float(req.target)
+    model = ws.model(req.model).copy()
+    start, losses, done, before, after = x.copy(), [], 0, None, None
+    chunk = max(1, -(-req.iterations // _CHUNKS))
+    while done < req.iterations:
+        n = min(chunk, req.iterations - done)
+        r = inverse_optimize(model, target, x0=x, task=summary.task, alpha=req.alpha,
+                             iterations=n, optimizer=req.optimizer, smoothness=req.smoothness,
+                             record_every=n, seed=req.seed)
+        before = r.output_before if before is None else before
+        after = r.output_after
+        x = r.x.detach().numpy()
+        losses.extend(np.asarray(r.losses)[:-1].tolist())
+        done += n
+        if done >= req.iterations:
+            losses.append(float(np.asarray(r.losses)[-1]))
+        ctx.progress(done / req.iterations, f"iteration {done}/{req.iterations}, objective {r.losses[-1]:.4g}")
+    steps, loss = _downsample(np.asarray(losses))
+    return {
+        "start": _arr(start[0]), "final": _arr(x[0]), "change": _arr(x[0] - start[0]),
+        "prediction_before": _pred(summary, before, class_names),
+        "prediction_after": _pred(summary, after, class_names),
+        "objective": {"iteration": steps, "value": loss}, "target": target,
+        "channel_names": ws.dataset(req.dataset).channel_names if req.dataset else
+        [f"channel {i}" for i in range(x.shape[1])],
+    }
+
+
+def _label(summary: s.ModelSummary, out: np.ndarray) -> float:
+    out = np.asarray(out).reshape(-1)
+    if summary.task == "binary":
+        p = out[0] if summary.output_unit == "probability" else 1 / (1 + np.exp(-out[0]))
+        return float(p > 0.5)
+    if summary.task == "multiclass":
+        return float(out.argmax())
+    return float(out[0])
+
+
+def run_adversarial(ctx: JobContext, ws: Workspace, req: s.AdversarialJob) -> dict[str, Any]:
+    """FGSM, or iterative FGSM in chunks (each chunk projected back onto the epsilon box of x)."""
+    import tsexplain
+    from tsexplain.network import fgsm, iterative_fgsm
+
+    summary = explore.model_summary(ws, req.model)
+    data = ws.dataset(req.dataset)
+    explore.check_compatible(summary, data)
+    x0 = data.sample(req.index).astype(np.float32)
+    model = ws.model(req.model).copy()
+    out0 = explore.predict(ws, req.model, x0)
+    label0 = _label(summary, out0)
+    y = req.y
+    if y is None and summary.task != "regression":
+        y = label0  # untargeted: move away from the original prediction throughout
+    y_arg: Any = None if y is None else (int(y) if summary.task == "multiclass" else float(y))
+    x, steps_run = x0.copy(), 0
+    if req.method == "fgsm":
+        r = fgsm(model, x0, req.epsilon, y=y_arg, targeted=req.targeted, task=summary.task)
+        x = r.x_adv.detach().numpy()
+        steps_run = 1
+        ctx.progress(0.9, "FGSM step done")
+    else:
+        chunk = max(1, -(-req.steps // _CHUNKS))
+        while steps_run < req.steps:
+            n = min(chunk, req.steps - steps_run)
+            r = iterative_fgsm(model, x, req.epsilon, alpha=req.alpha, steps=n, y=y_arg,
+                               targeted=req.targeted, task=summary.task)
+            x = np.clip(r.x_adv.detach().numpy(), x0 - req.epsilon, x0 + req.epsilon).astype(np.float32)
+            steps_run += n
+            label = _label(summary, explore.predict(ws, req.model, x))
+            ctx.progress(steps_run / req.steps, f"step {steps_run}/{req.steps}")
+            if req.stop_on_flip and summary.task != "regression" and label != label0:
+                break
+    out1 = explore.predict(ws, req.model, x)
+    pert = x - x0
+    mass = np.abs(pert[0]).sum(1)
+    target = None if summary.n_outputs == 1 else "predicted"
+    sal0 = tsexplain.explain(model, x0, "saliency", target=target, progress=False).values[0]
+    sal1 = tsexplain.explain(model, x, "saliency", target=target, progress=False).values[0]
+    return {
+        "x": _arr(x0[0]), "x_adv": _arr(x[0]), "perturbation": _arr(pert[0]),
+        "prediction_before": _pred(summary, out0, data.class_names),
+        "prediction_after": _pred(summary, out1, data.class_names),
+        "flipped": bool(summary.task != "regression" and _label(summary, out1) != label0),
+        "steps": steps_run, "epsilon": req.epsilon,
+        "max_abs_perturbation": float(np.abs(pert).max()),
+        "channel_share": (mass / max(float(mass.sum()), 1e-30)).tolist(),
+        "saliency_before": _arr(sal0), "saliency_after": _arr(sal1),
+        "channel_names": data.channel_names, "value_unit": data.value_unit,
+    }
+
+
+def _labelled(ws: Workspace, dataset: str, max_samples: int) -> tuple[Any, np.ndarray, np.ndarray]:
+    from tsexplain.exceptions import ParameterError
+
+    data = ws.dataset(dataset)
+    if data.y is None:
+        raise ParameterError(f"data set {dataset!r} has no labels y; this job needs them")
+    n = min(max_samples, data.shape[0])
+    return data, data.X[:n], data.y[:n]
+
+
+def run_pruning(ctx: JobContext, ws: Workspace, req: s.PruningJob) -> dict[str, Any]:
+    """Test loss as the layer's filters are zeroed one by one, least and/or most important first."""
+    from tsexplain.network import evaluate_loss, filter_importance_stats, prune_filters
+
+    summary = explore.model_summary(ws, req.model)
+    data, x, y = _labelled(ws, req.dataset, req.max_samples)
+    explore.check_compatible(summary, data)
+    net = explore.network(ws, req.model, None, None)
+    if req.layer not in net.conv_layers:
+        raise NotFoundError(f"model {req.model!r} has no conv layer {req.layer!r}; conv layers: "
+                            f"{', '.join(net.conv_layers)}")
+    model = ws.model(req.model).copy()
+    target = None if summary.n_outputs == 1 else "predicted"
+    ctx.progress(0.02, "ranking filters by mean importance")
+    stats = filter_importance_stats(model, x, req.layer, target, progress=False)[req.layer]
+    mean = np.asarray(stats.mean)
+    f = len(mean)
+    max_pruned = min(req.max_pruned or f - 1, f - 1)
+    orders = ["least", "most"] if req.order == "both" else [req.order]
+    base = evaluate_loss(model, x, y, task=summary.task)
+    curves: dict[str, Any] = {}
+    total, done = max_pruned * len(orders), 0
+    for order in orders:
+        ranking = np.argsort(mean if order == "least" else -mean, kind="stable")
+        losses = [base]
+        for k in range(1, max_pruned + 1):
+            pruned = prune_filters(model, req.layer, ranking[:k].tolist())
+            losses.append(evaluate_loss(pruned, x, y, task=summary.task))
+            done += 1
+            ctx.progress(0.05 + 0.95 * done / total, f"{order} first: {k}/{max_pruned} filters removed")
+        curves[order] = {"removal_order": ranking[:max_pruned].tolist(), "loss": losses}
+    return {"layer": req.layer, "n_filters": f, "n_samples": int(len(x)),
+            "n_pruned": list(range(max_pruned + 1)), "curves": curves,
+            "importance_mean": mean.tolist(), "loss_name": {"binary": "binary cross-entropy",
+                                                            "multiclass": "cross-entropy",
+                                                            "regression": "mean squared error"}[summary.task]}
+
+
+def run_ensemble(ctx: JobContext, ws: Workspace, req: s.EnsembleJob) -> dict[str, Any]:
+    """AGRA: train ``n_models`` of the architecture, explain one sample with the averaged gradients."""
+    import tsexplain
+    from tsexplain.exceptions import ParameterError
+    from tsexplain.models import build_model, model_spec
+    from tsexplain.training import train_ensemble
+
+    summary = explore.model_summary(ws, req.model)
+    data, x, y = _labelled(ws, req.dataset, req.max_samples)
+    explore.check_compatible(summary, data)
+    model = ws.model(req.model).copy()
+    try:
+        spec = model_spec(model)
+    except (ValueError, TypeError) as err:
+        raise ParameterError(f"AGRA retraining needs a tsexplain reference architecture: {err}") from None
+    sample = data.sample(req.index)
+    ctx.progress(0.05, f"training {req.n_models} models on {len(x)} samples, {req.epochs} epochs each")
+    t0 = time.perf_counter()
+    members = train_ensemble(lambda: build_model(spec), x, y, n_models=req.n_models,
+                             task=summary.task, epochs=req.epochs, seed=req.seed, progress=False)
+    seconds = time.perf_counter() - t0
+    ctx.progress(0.9, "explaining with the ensemble")
+    target = None if summary.n_outputs == 1 else "predicted"
+    single = tsexplain.explain(model, sample, req.method, target=target, progress=False).values[0]
+    agra = tsexplain.explain(list(members), sample, req.method, target=target, progress=False).values[0]
+    each = [tsexplain.explain(m, sample, req.method, target=target, progress=False).values[0]
+            for m in members]
+    corr = [float(np.corrcoef(e.ravel(), agra.ravel())[0, 1]) for e in each]
+    return {"method": req.method, "n_models": len(members), "strategy": members.method,
+            "training_seconds": seconds, "single": _arr(single), "agra": _arr(agra),
+            "member_correlation_with_agra": corr,
+            "single_correlation_with_agra": float(np.corrcoef(single.ravel(), agra.ravel())[0, 1]),
+            "val_loss": [float(h.val_loss[-1]) if h.val_loss else None for h in members.histories],
+            "channel_names": data.channel_names}
+
+
+def run_benchmark(ctx: JobContext, ws: Workspace, req: s.BenchmarkJob) -> dict[str, Any]:
+    """Seconds per method on the first ``n_samples`` samples."""
+    import tsexplain
+    from tsexplain.attribution import METHODS, get_method
+
+    summary = explore.model_summary(ws, req.model)
+    data = ws.dataset(req.dataset)
+    explore.check_compatible(summary, data)
+    names = req.methods or [n for n, c in METHODS.items() if not c.sequence_method]
+    for n in names:
+        get_method(n)
+    x = data.X[: req.n_samples]
+    model = ws.model(req.model).copy()
+    target = None if summary.n_outputs == 1 else "predicted"
+    rows = []
+    for i, name in enumerate(names):
+        res = tsexplain.explain(model, x, name, target=target, progress=False)
+        rows.append({"method": name, "seconds": res.seconds,
+                     "ms_per_sample": 1000 * res.seconds / len(x),
+                     "params": {k: explore._jsonable(v) for k, v in res.params.items()}})
+        ctx.progress((i + 1) / len(names), f"{name}: {res.seconds:.3f} s")
+    return {"n_samples": int(len(x)), "rows": rows}
+
+
+RUNNERS = {"inverse": run_inverse, "adversarial": run_adversarial, "pruning": run_pruning,
+           "ensemble": run_ensemble, "benchmark": run_benchmark}

@@ -1,0 +1,371 @@
+"""The workspace: models and data sets on disk, loaded lazily, and a cache of computed results.
+
+Layout of a workspace folder::
+
+    models/NAME.safetensors   weights saved by tsexplain.training.save_model (+ NAME.json spec)
+    models/NAME.pt            or a TorchScript file (torch.jit.save); never a pickle
+    models/NAME.info.json     optional: task, output_names, output_unit, class_names, dataset,
+                              input_shape [C, T], description
+    datasets/NAME.npz         X (N, C, T); optional y (N,), channel_names (C,), class_names,
+                              time (T,), mask (N, C, T), value_unit, time_unit
+
+Names are restricted to ``[A-Za-z0-9][A-Za-z0-9_.-]*`` and every path is checked to stay inside
+the workspace, so no request can reach another file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import queue
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tsexplain.server.errors import NotFoundError, WorkspaceError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MODEL_SUFFIXES = (".safetensors", ".pt", ".ts")
+TASKS = ("binary", "multiclass", "regression")
+
+
+def check_name(name: str, what: str) -> str:
+    """``name`` if it is a plain file stem (letters, digits, ``_ . -``; no path parts)."""
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise WorkspaceError(
+            f"{what} name {name!r} is not allowed: use 1-64 letters, digits, '_', '.' or '-', "
+            f"starting with a letter or digit"
+        )
+    return name
+
+
+def confined(root: Path, *parts: str) -> Path:
+    """``root / parts``, resolved, and guaranteed to lie inside ``root``."""
+    base = root.resolve()
+    path = base.joinpath(*parts).resolve()
+    if path != base and base not in path.parents:
+        raise WorkspaceError(f"path {'/'.join(parts)!r} leaves the workspace")
+    return path
+
+
+@dataclass
+class DatasetEntry:
+    """A data set loaded from ``datasets/NAME.npz``."""
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray | None
+    channel_names: list[str]
+    class_names: list[str] | None
+    time: np.ndarray | None
+    mask: np.ndarray | None
+    value_unit: str
+    time_unit: str
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        n, c, t = self.X.shape
+        return int(n), int(c), int(t)
+
+    def sample(self, index: int) -> np.ndarray:
+        """Series ``index`` as (1, C, T)."""
+        n = self.shape[0]
+        if not 0 <= index < n:
+            raise NotFoundError(f"data set {self.name!r} has {n} samples (0..{n - 1}); no sample {index}")
+        return self.X[index : index + 1]
+
+    def samples(self, indices: list[int]) -> np.ndarray:
+        n = self.shape[0]
+        bad = [i for i in indices if not 0 <= i < n]
+        if bad:
+            raise NotFoundError(f"data set {self.name!r} has {n} samples (0..{n - 1}); no sample {bad[0]}")
+        return self.X[np.asarray(indices, dtype=np.int64)]
+
+
+def _npz_str(z: Any, key: str, default: str) -> str:
+    if key not in z.files:
+        return default
+    return str(np.asarray(z[key]).reshape(-1)[0]) if np.asarray(z[key]).size else default
+
+
+def _npz_strs(z: Any, key: str) -> list[str] | None:
+    if key not in z.files:
+        return None
+    return [str(s) for s in np.asarray(z[key]).reshape(-1)]
+
+
+def validate_series(X: Any, what: str = "X", max_values: int | None = None) -> np.ndarray:
+    """A finite float32 array of shape (N, C, T) from ``X``, or a clear ``ValueError``."""
+    from tsexplain.exceptions import DataFormatError, ShapeError
+
+    try:
+        arr = np.asarray(X)
+    except ValueError as err:  # ragged nested lists
+        raise ShapeError(f"{what} must be a rectangular (N, C, T) array: {err}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise DataFormatError(f"{what} must hold numbers, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise DataFormatError(f"{what} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 3:
+        hint = " (add a channel axis: X[:, None, :])" if arr.ndim == 2 else ""
+        raise ShapeError(f"{what} must have shape (N, C, T), got shape {arr.shape}{hint}")
+    if min(arr.shape) == 0:
+        raise ShapeError(f"{what} must not be empty, got shape {arr.shape}")
+    if max_values is not None and arr.size > max_values:
+        raise ShapeError(f"{what} has {arr.size} values; the server accepts at most {max_values}")
+    arr = arr.astype(np.float32)
+    if not np.isfinite(arr).all():
+        raise DataFormatError(f"{what} contains NaN or Inf ({int((~np.isfinite(arr)).sum())} values)")
+    return arr
+
+
+def load_dataset_file(path: Path, name: str) -> DatasetEntry:
+    """Read and validate one ``.npz`` data set (never unpickles)."""
+    from tsexplain.exceptions import DataFormatError
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "X" not in z.files:
+                raise DataFormatError(f"data set {name!r}: the .npz has no array 'X' (found {z.files})")
+            X = validate_series(z["X"], f"data set {name!r}: X")
+            y = np.asarray(z["y"]) if "y" in z.files else None
+            mask = np.asarray(z["mask"]).astype(bool) if "mask" in z.files else None
+            time = np.asarray(z["time"], dtype=np.float64) if "time" in z.files else None
+            channel_names = _npz_strs(z, "channel_names")
+            class_names = _npz_strs(z, "class_names")
+            value_unit = _npz_str(z, "value_unit", "value")
+            time_unit = _npz_str(z, "time_unit", "step")
+    except (OSError, ValueError, EOFError) as err:
+        if isinstance(err, DataFormatError | WorkspaceError):
+            raise
+        raise DataFormatError(f"data set {name!r}: not a readable .npz file ({err})") from None
+    n, c, t = X.shape
+    if y is not None and (y.shape[:1] != (n,) or not np.issubdtype(y.dtype, np.number)):
+        raise DataFormatError(f"data set {name!r}: y must be numeric with {n} rows, got {y.shape} {y.dtype}")
+    if mask is not None and mask.shape != X.shape:
+        mask = None
+    if time is not None and time.shape != (t,):
+        time = None
+    if channel_names is None or len(channel_names) != c:
+        channel_names = [f"channel {i}" for i in range(c)]
+    return DatasetEntry(name, X, y, channel_names, class_names, time, mask, value_unit, time_unit)
+
+
+@dataclass
+class ModelEntry:
+    """A model file and its lazily built replicas (each request borrows one exclusively)."""
+
+    name: str
+    path: Path
+    kind: str
+    info: dict[str, Any]
+    loader: Callable[[], Any]
+    max_replicas: int
+    _pool: queue.Queue[Any] = field(default_factory=queue.Queue)
+    _made: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _first: Any = None
+
+    def first(self) -> Any:
+        """A loaded model for metadata only (never run concurrently)."""
+        with self._lock:
+            if self._first is None:
+                self._first = self.loader()
+            return self._first
+
+    @contextlib.contextmanager
+    def borrow(self) -> Iterator[Any]:
+        """One replica of the model, for this thread alone."""
+        model = None
+        try:
+            model = self._pool.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                make = self._made < self.max_replicas
+                if make:
+                    self._made += 1
+            if make:
+                try:
+                    model = copy.deepcopy(self.first())
+                except Exception:
+                    with self._lock:
+                        self._made -= 1
+                    raise
+            else:
+                model = self._pool.get()
+        try:
+            yield model
+        finally:
+            self._pool.put(model)
+
+    def copy(self) -> Any:
+        """A private copy (for long jobs)."""
+        return copy.deepcopy(self.first())
+
+
+class ResultCache:
+    """A bounded LRU cache of computed results, keyed by model, data, method and parameters."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> tuple[Any, bool]:
+        """``(value, was_cached)``; ``compute`` runs outside the lock."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key], True
+            self.misses += 1
+        value = compute()
+        if self.max_entries > 0:
+            with self._lock:
+                self._data[key] = value
+                self._data.move_to_end(key)
+                while len(self._data) > self.max_entries:
+                    self._data.popitem(last=False)
+        return value, False
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def params_key(params: dict[str, Any] | None) -> str:
+    """A canonical string for a parameter dict (part of cache keys)."""
+    return json.dumps(params or {}, sort_keys=True, default=str)
+
+
+class Workspace:
+    """Models and data sets of one folder, loaded on first use, plus the results cache."""
+
+    def __init__(self, root: str | Path, *, model_replicas: int = 3, cache_entries: int = 512) -> None:
+        self.root = Path(root).expanduser().resolve()
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"workspace {self.root} is not a folder")
+        self.model_replicas = model_replicas
+        self.cache = ResultCache(cache_entries)
+        self._models: dict[str, ModelEntry] = {}
+        self._datasets: dict[str, DatasetEntry] = {}
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ models
+    @property
+    def models_dir(self) -> Path:
+        return confined(self.root, "models")
+
+    @property
+    def datasets_dir(self) -> Path:
+        return confined(self.root, "datasets")
+
+    def model_names(self) -> list[str]:
+        d = self.models_dir
+        if not d.is_dir():
+            return []
+        names = {p.name[: -len(p.suffix)] for p in d.iterdir()
+                 if p.suffix in MODEL_SUFFIXES and p.is_file() and _NAME.match(p.stem)}
+        return sorted(names | set(self._models))
+
+    def add_model(self, name: str, model: Any, info: dict[str, Any] | None = None) -> ModelEntry:
+        """Register an in-memory model (tests, ensembles); not written to disk."""
+        check_name(name, "model")
+        with self._lock:
+            entry = ModelEntry(name, self.root, "memory", dict(info or {}), lambda: model,
+                               self.model_replicas)
+            self._models[name] = entry
+            return entry
+
+    def model(self, name: str) -> ModelEntry:
+        """The entry of model ``name`` (404 when absent)."""
+        check_name(name, "model")
+        with self._lock:
+            if name in self._models:
+                return self._models[name]
+            for suffix in MODEL_SUFFIXES:
+                path = confined(self.models_dir, name + suffix)
+                if path.is_file():
+                    break
+            else:
+                raise NotFoundError(f"no model {name!r} in the workspace; available: "
+                                    f"{', '.join(self.model_names()) or 'none'}")
+            info_path = confined(self.models_dir, name + ".info.json")
+            info: dict[str, Any] = {}
+            if info_path.is_file():
+                try:
+                    info = json.loads(info_path.read_text())
+                except (OSError, ValueError) as err:
+                    raise WorkspaceError(f"model {name!r}: unreadable {info_path.name}: {err}") from None
+            kind = "safetensors" if suffix == ".safetensors" else "torchscript"
+            entry = ModelEntry(name, path, kind, info, lambda p=path, k=kind: _load_model(p, k),
+                               self.model_replicas)
+            self._models[name] = entry
+            return entry
+
+    # ------------------------------------------------------------------ data sets
+    def dataset_names(self) -> list[str]:
+        d = self.datasets_dir
+        found = set()
+        if d.is_dir():
+            found = {p.stem for p in d.iterdir() if p.suffix == ".npz" and _NAME.match(p.stem)}
+        return sorted(found | set(self._datasets))
+
+    def dataset(self, name: str) -> DatasetEntry:
+        """The data set ``name``, loaded and validated on first use (404 when absent)."""
+        check_name(name, "data set")
+        with self._lock:
+            if name in self._datasets:
+                return self._datasets[name]
+            path = confined(self.datasets_dir, name + ".npz")
+            if not path.is_file():
+                raise NotFoundError(f"no data set {name!r} in the workspace; available: "
+                                    f"{', '.join(self.dataset_names()) or 'none'}")
+            entry = load_dataset_file(path, name)
+            self._datasets[name] = entry
+            return entry
+
+    def save_dataset(self, name: str, X: np.ndarray, y: np.ndarray | None = None,
+                     channel_names: list[str] | None = None, **extra: Any) -> DatasetEntry:
+        """Write ``datasets/NAME.npz`` (refuses to overwrite) and return its entry."""
+        check_name(name, "data set")
+        with self._lock:
+            if name in self.dataset_names():
+                raise WorkspaceError(f"data set {name!r} exists already; choose another name")
+            self.datasets_dir.mkdir(parents=True, exist_ok=True)
+            path = confined(self.datasets_dir, name + ".npz")
+            arrays: dict[str, Any] = {"X": X}
+            if y is not None:
+                arrays["y"] = y
+            if channel_names is not None:
+                arrays["channel_names"] = np.asarray(channel_names, dtype=str)
+            arrays.update({k: v for k, v in extra.items() if v is not None})
+            tmp = path.with_name(f".{name}.tmp.npz")
+            np.savez_compressed(tmp, **arrays)
+            tmp.replace(path)
+            return self.dataset(name)
+
+
+def _load_model(path: Path, kind: str) -> Any:
+    import torch
+
+    if kind == "safetensors":
+        from tsexplain.training import load_model
+
+        model = load_model(path)
+    else:
+        try:
+            model = torch.jit.load(str(path), map_location="cpu")
+        except Exception as err:  # torch raises RuntimeError with a long trace text
+            raise WorkspaceError(f"model file {path.name!r} is not a TorchScript file: "
+                                 f"{str(err).splitlines()[0]}") from None
+    model.eval()
+    return model
