@@ -1,0 +1,169 @@
+"""``tsexplain.benchmark``: the papers' tables reproduced, every figure beside the paper's.
+
+One module per reproduction, each ``run(ctx) -> Section``:
+
+- ``time_smoothgrad``: AR(2)-states world, Tables 1-2, lift chart, window sweep, Figure 1;
+- ``agra``: quality-signals world, Tables I-IV and Figure 4 (``train_ensemble``);
+- ``anomaly``: TSViz anomaly world, share of attribution on pressure, localisation;
+- ``real_data``: FordA CNN + IG (deletion / insertion), internet traffic, PAMAP2 (when present);
+- ``ismail``: the Ismail et al. (NeurIPS 2020) layouts, precision of the top cells.
+
+:func:`run` runs them, prints the tables with progress and, with ``out``, writes ``report.md``
+(with PNG figures) and ``results.json``. ``tsexplain benchmark`` is the same from the shell.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tsexplain.benchmark._common import SIZES, Context, Section, resolve_data_dir
+
+#: Reproductions by name, in run order.
+REPRODUCTIONS = ("time_smoothgrad", "agra", "anomaly", "real_data", "ismail")
+
+__all__ = ["REPRODUCTIONS", "SIZES", "run", "run_one"]
+
+
+def run_one(name: str, ctx: Context, tried: Sequence[Path] = ()) -> Section:
+    """Run one reproduction (a name from :data:`REPRODUCTIONS`) and time it."""
+    if name not in REPRODUCTIONS:
+        raise ValueError(f"unknown reproduction {name!r}; available: {', '.join(REPRODUCTIONS)}")
+    module = importlib.import_module(f"tsexplain.benchmark.{name}")
+    t0 = time.perf_counter()
+    section = module.run(ctx, list(tried)) if name == "real_data" else module.run(ctx)
+    section.seconds = time.perf_counter() - t0
+    return section
+
+
+def run(
+    quick: bool = True,
+    data_dir: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    *,
+    only: Sequence[str] | None = None,
+    size: str | None = None,
+    threads: int | None = 1,
+) -> dict[str, Any]:
+    """Run the reproductions and return every figure.
+
+    Parameters
+    ----------
+    quick : bool
+        Smaller models, fewer epochs and samples: all of it in under 10 minutes on 2 CPUs. The
+        report says what was reduced.
+    data_dir : path, optional
+        Folder with the real data (``FordA/``, ``InternetTraffic_B5M/``, ``PAMAP2/``). Default:
+        ``$TSEXPLAIN_SHARED_DATA``, else ``../shared/data`` next to the repository, else
+        ``../shared/data`` from the working directory. Absent files skip their part with a
+        message saying what was looked for, and where.
+    out : path, optional
+        Folder for ``report.md``, ``results.json`` and the PNG figures (created). None writes
+        nothing.
+    seed : int
+        Seed of data generation and training.
+    progress : bool
+        Print progress and the tables.
+    only : sequence of str, optional
+        Names from :data:`REPRODUCTIONS` to run (default: all).
+    size : {"full", "quick", "tiny"}, optional
+        Overrides ``quick``; ``"tiny"`` runs in seconds for tests (the figures mean nothing).
+    threads : int or None
+        torch intra-op threads during the run (restored after). Default 1: on a shared 2-core
+        machine 2-thread torch slowed 2-15x when another process was busy (FINDINGS); None
+        leaves torch's setting.
+
+    Returns
+    -------
+    dict
+        ``{"meta": {...}, "sections": {name: {"tables", "floors", "metrics", "notes",
+        "figures", "skipped", "settings", "seconds"}}, "floors": [...]}``.
+    """
+    import torch
+
+    size = size or ("quick" if quick else "full")
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
+    names = list(REPRODUCTIONS) if not only else list(only)
+    for n in names:
+        if n not in REPRODUCTIONS:
+            raise ValueError(f"unknown reproduction {n!r}; available: {', '.join(REPRODUCTIONS)}")
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    ddir, tried = resolve_data_dir(data_dir)
+
+    from tqdm.auto import tqdm
+
+    from tsexplain.benchmark import report
+
+    bar = tqdm(names, desc="benchmark", unit="part", disable=not progress, file=sys.stderr)
+
+    def say(msg: str = "") -> None:
+        if progress:
+            tqdm.write(msg, file=sys.stdout)
+
+    ctx = Context(size=size, seed=seed, data_dir=ddir, out=out_dir, say=say)
+    old_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    t0 = time.perf_counter()
+    sections: dict[str, dict[str, Any]] = {}
+    try:
+        for name in bar:
+            bar.set_postfix_str(name)
+            say(f"-- {name} ({size})")
+            sec = _run_section(name, ctx, tried)
+            sections[name] = sec.as_dict()
+            if progress:
+                report.print_section(sections[name], say)
+    finally:
+        torch.set_num_threads(old_threads)
+        bar.close()
+    seconds = time.perf_counter() - t0
+    floors = [{"section": n, **f} for n, s in sections.items() for f in s["floors"]]
+    results = {
+        "meta": {
+            "size": size, "seed": seed, "seconds": round(seconds, 1),
+            "data_dir": str(ddir) if ddir else None,
+            "command": "tsexplain benchmark" + (" --quick" if size == "quick" else "")
+            + (f" --only {' '.join(names)}" if only else ""),
+            "cpus": os.cpu_count(), "torch_threads": threads or old_threads,
+            "torch": torch.__version__, "python": platform.python_version(),
+            "when": time.strftime("%Y-%m-%d %H:%M"),
+        },
+        "sections": sections,
+        "floors": floors,
+    }
+    if progress:
+        print(f"\nbenchmark ({size}) finished in {seconds:.0f} s ({seconds / 60:.1f} min); floors met: "
+              f"{sum(f['met'] for f in floors)}/{len(floors)}")
+        for f in floors:
+            if not f["met"]:
+                print(f"  NOT MET [{f['section']}] {f['name']}: {f['detail']}")
+    if out_dir is not None:
+        report.write_json(results, out_dir / "results.json")
+        report.write_markdown(results, out_dir / "report.md", _discussion(sections))
+        if progress:
+            print(f"wrote {out_dir / 'report.md'} and {out_dir / 'results.json'}")
+    return results
+
+
+def _run_section(name: str, ctx: Context, tried: Sequence[Path]) -> Section:
+    sec = run_one(name, Context(ctx.size, ctx.seed, ctx.data_dir, ctx.out, ctx.say), tried)
+    return sec
+
+
+def _discussion(sections: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """Where we differ from the papers, by how much, and why we think so."""
+    from tsexplain.benchmark import discussion
+
+    return discussion.discuss(sections)
