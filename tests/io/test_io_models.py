@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from tsexplain.exceptions import DataFormatError, ParameterError
+from tsexplain.exceptions import DataFormatError, ParameterError, ShapeError, TargetError
 from tsexplain.io import PickleRefusedError, load_any_model
 from tsexplain.io.checks import check_memory, check_model_data
-from tsexplain.exceptions import ShapeError, TargetError
 
 FACTORY_SRC = textwrap.dedent(
     """
@@ -29,10 +28,10 @@ FACTORY_SRC = textwrap.dedent(
 
 @pytest.fixture()
 def factory(tmp_path):
-    (tmp_path / "usernets.py").write_text(FACTORY_SRC)
+    (tmp_path / "usernets_io.py").write_text(FACTORY_SRC)
     ns: dict = {}
     exec(FACTORY_SRC, ns)
-    return tmp_path / "usernets.py", ns["make_net"]
+    return tmp_path / "usernets_io.py", ns["make_net"]
 
 
 def out(model, x):
@@ -87,17 +86,17 @@ def test_factory_module_and_file_with_pt_and_safetensors_weights(tmp_path, facto
     torch.save(trained.state_dict(), tmp_path / "w.pt")
     save_file(trained.state_dict(), str(tmp_path / "w.safetensors"))
     monkeypatch.chdir(tmp_path)
-    a = load_any_model("usernets:make_net", weights="w.pt")
+    a = load_any_model("usernets_io:make_net", weights="w.pt")
     b = load_any_model(f"{path}:make_net", weights=tmp_path / "w.safetensors")
-    c = load_any_model("usernets:make_net", weights="w.pt",
+    c = load_any_model("usernets_io:make_net", weights="w.pt",
                        factory_kwargs={"n_channels": 2, "n_classes": 3})
     for loaded in (a, b, c):
         assert loaded.kind == "factory"
         np.testing.assert_allclose(out(loaded.module, X), out(trained.eval(), X), rtol=1e-6)
     with pytest.raises(DataFormatError, match="do not fit"):
-        load_any_model("usernets:make_net", weights="w.pt", factory_kwargs={"n_classes": 5})
+        load_any_model("usernets_io:make_net", weights="w.pt", factory_kwargs={"n_classes": 5})
     with pytest.raises(ParameterError, match="no attribute"):
-        load_any_model("usernets:nope", weights="w.pt")
+        load_any_model("usernets_io:nope", weights="w.pt")
     with pytest.raises(ParameterError, match="cannot import"):
         load_any_model("not_a_module_xyz:make", weights="w.pt")
 
@@ -109,9 +108,9 @@ def test_pickles_are_refused_never_loaded(tmp_path, factory, monkeypatch):
     with pytest.raises(PickleRefusedError, match="never unpickles"):
         load_any_model(tmp_path / "whole.pt")
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "usernets.py").write_text(FACTORY_SRC)
+    (tmp_path / "usernets_io.py").write_text(FACTORY_SRC)
     with pytest.raises(PickleRefusedError, match="state_dict"):
-        load_any_model("usernets:make_net", weights=tmp_path / "whole.pt")
+        load_any_model("usernets_io:make_net", weights=tmp_path / "whole.pt")
     import pickle
 
     (tmp_path / "m.pkl").write_bytes(pickle.dumps({"a": 1}))

@@ -16,7 +16,13 @@ This is what ``tsexplain explain`` and ``tsexplain report`` run.
 from tsexplain.io.checks import ModelProbe, available_memory, check_memory, check_model_data
 from tsexplain.io.data import DATA_FORMATS, LoadedData, load_any_data
 from tsexplain.io.models import LoadedModel, PickleRefusedError, load_any_model
-from tsexplain.io.results import SavedResults, read_attribution, read_results, to_xarray, write_results
+from tsexplain.io.results import (
+    SavedResults,
+    read_attribution,
+    read_results,
+    to_xarray,
+    write_results,
+)
 
 __all__ = [
     "DATA_FORMATS",

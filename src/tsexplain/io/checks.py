@@ -47,7 +47,7 @@ def _forward(model: Any, x: np.ndarray) -> tuple[Any, str | None]:
         dtype = torch.float32
     try:
         with torch.no_grad():
-            return model(torch.as_tensor(np.asarray(x), dtype=dtype)), None
+            return model(torch.tensor(np.asarray(x), dtype=dtype)), None
     except Exception as exc:  # any error of the user's forward is a mismatch to report
         lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
         return None, (lines[-1] if lines else type(exc).__name__)[:200]

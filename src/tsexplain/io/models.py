@@ -78,6 +78,29 @@ def _refuse_pickle(path: Path, what: str) -> PickleRefusedError:
     )
 
 
+def _script_wrapper(script: Any) -> Any:
+    """A plain ``nn.Module`` calling a ScriptModule that it hides from ``modules()``.
+
+    The attribution engine measures activation sizes with forward hooks, which ScriptModules do
+    not support; behind this wrapper the hooks see one leaf module (the model's output).
+    """
+    import torch
+
+    class TorchScriptModel(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.__dict__["script"] = inner  # not registered as a submodule on purpose
+
+        def forward(self, x: torch.Tensor) -> Any:
+            return self.script(x)
+
+        def train(self, mode: bool = True) -> TorchScriptModel:
+            self.script.train(mode)
+            return super().train(mode)
+
+    return TorchScriptModel(script.eval())
+
+
 def _load_torchscript(path: Path) -> LoadedModel:
     import torch
 
@@ -86,7 +109,7 @@ def _load_torchscript(path: Path) -> LoadedModel:
     except Exception as exc:  # torch raises RuntimeError with long C++ traces
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataFormatError(f"{path} is not a loadable TorchScript file: {first}") from None
-    return LoadedModel(module.eval(), "torchscript", str(path))
+    return LoadedModel(_script_wrapper(module).eval(), "torchscript", str(path))
 
 
 def _load_onnx(path: Path) -> LoadedModel:
@@ -125,12 +148,11 @@ def _read_state_dict(weights: Path) -> dict[str, Any]:
         )
     try:
         state = torch.load(str(weights), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except Exception:
         raise PickleRefusedError(
-            f"{weights} holds more than plain tensors and was not unpickled ({first[:160]}): "
-            f"save only the state dict, torch.save(model.state_dict(), '{weights.name}'), or "
-            f"use safetensors"
+            f"{weights} holds pickled Python objects (e.g. a whole model saved with "
+            f"torch.save(model)), which tsexplain never unpickles: save only the weights, "
+            f"torch.save(model.state_dict(), '{weights.name}'), or use safetensors"
         ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]  # a common checkpoint layout
@@ -285,7 +307,14 @@ def load_any_model(
         if _is_torchscript(names):
             return _load_torchscript(path)
         if any(n.endswith("data.pkl") for n in names):
-            raise _refuse_pickle(path, "a torch.save pickle, not TorchScript")
+            try:
+                _read_state_dict(path)
+            except (PickleRefusedError, DataFormatError):
+                raise _refuse_pickle(path, "a torch.save pickle, not TorchScript") from None
+            raise ParameterError(
+                f"{path} holds only weights (a state dict), not the architecture: pass the "
+                f"model's factory as MODEL, 'package.module:factory --weights {path}'"
+            )
         raise DataFormatError(f"{path} is a zip archive but not a TorchScript model")
     if _looks_like_pickle(path):
         raise _refuse_pickle(path, "a pickle")

@@ -27,7 +27,7 @@ _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:1150px;margin:auto;padding:0 1em;color:#222}"
     "img{max-width:100%;height:auto}figure{margin:1.2em 0}figcaption{color:#555;font-size:90%}"
     "table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
-    "text-align:right}td:first-child,th:first-child{text-align:left}"
+    "text-align:left}td.n{text-align:right}"
     ".note{background:#f5f5f0;border-left:4px solid #999;padding:.4em .8em}"
     "code{background:#f2f2f2;padding:0 .2em}"
 )
@@ -36,7 +36,7 @@ _STYLE = (
 def figure_png(fig: Any, *, dpi: int = 100, close: bool = True) -> bytes:
     """A matplotlib figure as PNG bytes (closed afterwards unless ``close=False``)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi)  # figures use constrained layout: no "tight" pass
     if close:
         import matplotlib.pyplot as plt
 
@@ -79,7 +79,14 @@ class HtmlReport:
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]], *, digits: int = 4) -> None:
         head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
         body = "".join(
-            "<tr>" + "".join(f"<td>{_cell(v, digits)}</td>" for v in row) + "</tr>" for row in rows
+            "<tr>"
+            + "".join(
+                f"<td class='n'>{_cell(v, digits)}</td>" if isinstance(v, int | float)
+                else f"<td>{_cell(v, digits)}</td>"
+                for v in row
+            )
+            + "</tr>"
+            for row in rows
         )
         self.parts.append(f"<table><tr>{head}</tr>{body}</table>")
 
