@@ -27,7 +27,7 @@ def _train(ctx: Context, n_states: int, lags: int) -> tuple[Any, Any, dict[str, 
     torch.manual_seed(ctx.seed)
     model = PointwiseMLP(n_channels=10, hidden=(64, 64), lags=lags)
     hist = fit(model, data, seed=ctx.seed, progress=False, epochs=ctx.pick(400, 300, 2),
-               patience=ctx.pick(20, 10, None))
+               patience=ctx.pick(40, 30, None))
     pred = predict(model, data.X)[0]
     test = ~data.train_mask
     y = data.y[0]

@@ -1,0 +1,167 @@
+"""The benchmark at a tiny size: structure and sanity of the figures, the report, the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tsexplain.benchmark as bench
+from tsexplain.benchmark import report
+from tsexplain.benchmark._common import Context, resolve_data_dir
+
+
+def _ctx(tmp_path: Path | None = None, data_dir: Path | None = None) -> Context:
+    return Context(size="tiny", seed=0, data_dir=data_dir, out=tmp_path, say=lambda *a: None)
+
+
+@pytest.fixture(scope="module")
+def tiny_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("bench")
+    res = bench.run(size="tiny", out=out, progress=False,
+                    only=["time_smoothgrad", "agra", "anomaly", "ismail"])
+    return res, out
+
+
+def test_run_structure(tiny_results: tuple[dict, Path]) -> None:
+    res, out = tiny_results
+    assert set(res) == {"meta", "sections", "floors"}
+    assert res["meta"]["size"] == "tiny"
+    for name, sec in res["sections"].items():
+        assert sec["tables"], name
+        for t in sec["tables"]:
+            assert all(len(r) == len(t["columns"]) for r in t["rows"]), t["title"]
+        for f in sec["floors"]:
+            assert isinstance(f["met"], bool) and f["detail"]
+    # every paper-comparison table carries ours, paper and the difference
+    tsg = res["sections"]["time_smoothgrad"]["tables"][0]
+    assert tsg["columns"] == ["", "ours", "paper", "ours - paper"]
+    row = tsg["rows"][0]
+    assert row[2] == 0.870 and row[3] == pytest.approx(row[1] - 0.870)
+    # the report and the JSON exist and parse
+    md = (out / "report.md").read_text()
+    assert "Table 2" in md and "Floors" in md and "paper" in md
+    data = json.loads((out / "results.json").read_text())
+    assert data["sections"].keys() == res["sections"].keys()
+    for sec in res["sections"].values():
+        for fig in sec["figures"]:
+            assert (out / fig["file"]).is_file()
+            assert fig["file"] in md
+
+
+def test_time_smoothgrad_figures(tiny_results: tuple[dict, Path]) -> None:
+    m = tiny_results[0]["sections"]["time_smoothgrad"]["metrics"]
+    assert len(m["ndcg_3_states"]["1"]) == 3 and len(m["ndcg_10_states"]["1"]) == 10
+    for v in m["ndcg_3_states"].values():
+        assert all(0 <= x <= 1 for x in v)
+    for n in ("3", "10"):
+        assert -1 <= m["table1"][n]["pearson"] <= 1 and m["table1"][n]["mse"] >= 0
+
+
+def test_agra_figures(tiny_results: tuple[dict, Path]) -> None:
+    sec = tiny_results[0]["sections"]["agra"]
+    m = sec["metrics"]
+    assert set(m["agra"]) == {"GRAD", "GRAD x Input", "SmoothGrad", "Integrated Gradients"}
+    assert len(m["single"]["GRAD"]) == sec["settings"]["n_models"]
+    curve = m["figure4"]
+    assert curve["n_models"] == list(range(1, sec["settings"]["n_models"] + 1))
+    # the curve's last point is AGRA over all models
+    assert curve["mse"][-1] == pytest.approx(m["agra"]["GRAD"][2])
+    assert curve["magnitude_pearson"][-1] == pytest.approx(m["agra"]["GRAD"][0])
+    assert [f["name"] for f in sec["floors"]][:1] == ["AGRA beats single-model GRAD on magnitude Pearson"]
+
+
+def test_anomaly_truth_and_random_rows(tiny_results: tuple[dict, Path]) -> None:
+    scores = tiny_results[0]["sections"]["anomaly"]["metrics"]["scores"]
+    truth = scores["truth (the anomaly mask itself)"]
+    assert truth["share_pressure"] == 0.0
+    assert truth["mass_on_anomalies"] == pytest.approx(1.0)
+    assert truth["pointing_game"] == pytest.approx(1.0)
+    rand = scores["random attribution"]
+    assert rand["share_pressure"] == pytest.approx(1 / 3, abs=0.05)
+    assert len(tiny_results[0]["sections"]["anomaly"]["floors"]) == 4
+
+
+def test_ismail_truth_scores_one(tiny_results: tuple[dict, Path]) -> None:
+    scores = tiny_results[0]["sections"]["ismail"]["metrics"]["scores"]
+    for layout in scores.values():
+        t = layout["truth (mask)"]
+        assert t["cell_precision"] == pytest.approx(1.0)
+        assert t["time_precision"] == pytest.approx(1.0)
+        assert t["feature_precision"] == pytest.approx(1.0)
+
+
+def test_perfect_agra_displacement_scores_perfectly() -> None:
+    from tsexplain.datasets import make_quality_signals
+    from tsexplain.metrics import magnitude_pearson, reconstruction_mse, signed_pearson
+
+    d = make_quality_signals(n_train=8, n_test=8, length=64, seed=1)
+    x, ideal = d.X, d.ideal_gradient
+    assert magnitude_pearson(ideal, ideal) == pytest.approx(1.0)
+    assert signed_pearson(ideal, ideal) == pytest.approx(1.0)
+    assert reconstruction_mse(None, x, d.clean, attribution=ideal) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_missing_data_dir_skips_clearly(tmp_path: Path) -> None:
+    from tsexplain.benchmark import real_data
+
+    missing = tmp_path / "nothing_here"
+    ddir, tried = resolve_data_dir(missing)
+    assert ddir is None and tried == [missing]
+    sec = real_data.run(_ctx(data_dir=None), tried)
+    assert len(sec.skipped) == 3
+    assert all(s.startswith("SKIPPED") and "--data-dir" in s and str(missing) in s for s in sec.skipped)
+    assert "FordA" in sec.skipped[0] and "PAMAP2" in sec.skipped[2]
+    assert not sec.tables
+
+
+def test_data_dir_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TSEXPLAIN_SHARED_DATA", str(tmp_path))
+    assert resolve_data_dir(None)[0] == tmp_path
+
+
+def test_unknown_part_and_size() -> None:
+    with pytest.raises(ValueError, match="unknown reproduction"):
+        bench.run(only=["nope"], progress=False)
+    with pytest.raises(ValueError, match="size"):
+        bench.run(size="huge", progress=False)
+
+
+def test_text_table_aligns() -> None:
+    t = {"title": "T", "columns": ["", "ours", "paper"], "rows": [["a", 0.5, None], ["bb", float("nan"), 1]],
+         "note": ""}
+    lines = report.text_table(t).splitlines()
+    assert lines[0] == "T" and "n/a" in lines[4] and "-" in lines[3]
+    assert "| a | 0.500 | - |" in report.markdown_table(t)
+
+
+def test_real_data_tiny_if_present(tmp_path: Path) -> None:
+    ddir, _ = resolve_data_dir(None)
+    if ddir is None or not (ddir / "FordA").is_dir():
+        pytest.skip("shared data folder absent (../shared/data or $TSEXPLAIN_SHARED_DATA)")
+    sec = bench.run_one("real_data", _ctx(tmp_path, ddir), [ddir])
+    m = sec.metrics
+    assert 0 <= m["forda"]["accuracy"] <= 1
+    curves = m["forda"]["curves"]
+    assert set(curves) == {"integrated_gradients", "saliency", "random"}
+    assert all(0 <= c["deletion_auc"] <= 1 for c in curves.values())
+    assert m["traffic"]["naive_mse"] >= 0
+    assert any("PAMAP2" in s for s in sec.skipped)
+
+
+def test_cli_writes_report(tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tsexplain.cli.main", "benchmark", "--size", "tiny", "--only",
+         "anomaly", "real_data", "--out", str(out), "--data-dir", str(tmp_path / "absent")],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "report.md").is_file() and (out / "results.json").is_file()
+    assert "SKIPPED FordA" in proc.stdout and "SKIPPED PAMAP2" in proc.stdout
+    data = json.loads((out / "results.json").read_text())
+    assert set(data["sections"]) == {"anomaly", "real_data"}
+    assert np.isfinite(data["meta"]["seconds"])
