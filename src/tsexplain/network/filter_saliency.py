@@ -169,11 +169,12 @@ def _readout(
     if isinstance(module, nn.Conv1d):
         with torch.no_grad():
             h1 = run_until_captured(model, xt[:1], [module], inputs=True)[module]
-        z = torch.zeros_like(h1, requires_grad=True)
+        # the convolution is affine: the gradient of <onehot_f, conv(z)> is the same at any z
+        z = torch.zeros((len(idx), *h1.shape[1:]), dtype=h1.dtype, requires_grad=True)
         with torch.enable_grad():
             out = module(z)
-            (lw,) = torch.autograd.grad(out, z, grad_outputs=onehot, is_grads_batched=True)
-        return lw[:, 0].detach(), True
+            (lw,) = torch.autograd.grad((out * onehot[:, 0]).sum(), z)
+        return lw.detach(), True
     return onehot[:, 0], False
 
 
@@ -266,7 +267,7 @@ def _saliency_jvp(
         for k, (c, j) in enumerate(group):
             keep = valid[j]
             # contrib[f, n, t'] = sum_c' L[f, c', t'] h_dot[n, c', t'], as T' small matmuls
-            hk = h_dot[k][:, :, keep].permute(2, 1, 0)  # (T'_kept, C_h, N)
+            hk = h_dot[k].permute(2, 1, 0)[keep].contiguous()  # (T'_kept, C_h, N)
             contrib = torch.bmm(lt[keep], hk).permute(1, 2, 0)  # (F_sel, N, T'_kept)
             out[:, :, c, :].index_add_(2, index[j][keep], contrib)
     return out
