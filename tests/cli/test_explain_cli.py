@@ -40,9 +40,14 @@ N, C, T = 100, 2, 40
 NAMES = ["pressure", "torque"]
 
 
+#: One intra-op thread per subprocess: these models are tiny, and on 2 shared cores the thread
+#: pools of concurrent processes only contend.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def tsx(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tsexplain.cli.main", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, env=ENV)
 
 
 def values(out: Path, method: str) -> np.ndarray:
@@ -85,6 +90,10 @@ def files(tmp_path_factory):
     np.savez(d / "data.npz", X=X, y=y, channel_names=np.array(NAMES))
     np.save(d / "data.npy", X)
     np.save(d / "data_cl.npy", X.transpose(0, 2, 1))
+    # 480 GB of float32 as a sparse file (a few KB on disk): read memory-mapped, refused unread
+    del_me = np.lib.format.open_memmap(d / "huge.npy", mode="w+", dtype=np.float32,
+                                       shape=(1_000_000, C, 60_000))
+    del del_me
     with open(d / "long.csv", "w") as fh:
         fh.write("id,sensor,step,reading,label\n")
         for n in range(N):
@@ -246,9 +255,10 @@ def test_channels_last_flag_transposes(files):
         (["cnn.safetensors", "data.npz", "-t", "0", "-p", "stepz=3"], r"no chosen method takes 'stepz'"),
         (["cnn.safetensors", "data.npz", "-t", "first"], r"--target must be"),
         (["cnn.safetensors", "data.npz", "-m", "lime"], r"unknown method 'lime'"),
+        (["cnn.safetensors", "huge.npy", "-t", "0"], r"TiB.*--max-samples \d+"),
     ],
     ids=["wrong-pairing", "channels-last", "classifier-no-target", "pickle-model",
-         "pickle-weights", "unknown-param", "bad-target", "unknown-method"],
+         "pickle-weights", "unknown-param", "bad-target", "unknown-method", "huge-data"],
 )
 def test_user_errors_are_one_line_and_exit_2(files, args, pattern, capsys, monkeypatch):
     monkeypatch.chdir(files["dir"])
@@ -279,7 +289,7 @@ def test_help_has_examples(capsys):
 def test_docs_copy_paste_example_runs(tmp_path):
     blocks = re.findall(r"```bash\n(.*?)```", DOCS.read_text(), flags=re.S)
     assert blocks, "no bash block in docs/your_own_model.md"
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {**ENV, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.run(["bash", "-euo", "pipefail", "-c", blocks[0]], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -92,11 +92,11 @@ def _as_3d(arr: np.ndarray, source: str) -> np.ndarray:
     return arr
 
 
-def _names(values: Any, c: int, source: str) -> list[str]:
+def _names(values: Any, c: int, source: str, last: int | None = None) -> list[str]:
     if values is None:
         return [f"ch{i}" for i in range(c)]
     names = [str(v) for v in np.asarray(values).ravel()]
-    if len(names) != c:
+    if len(names) != c and len(names) != last:  # == last: channels-last data, transposed later
         raise ShapeError(f"{source}: {len(names)} channel_names for {c} channels")
     return names
 
@@ -136,7 +136,7 @@ def _load_npz(path: Path, x_key: str | None, y_key: str | None) -> LoadedData:
             raise
     if y is not None and (y.ndim != 1 or y.shape[0] != X.shape[0]):
         raise ShapeError(f"{path}: y has shape {y.shape}, expected ({X.shape[0]},), one per sample")
-    return LoadedData(X, y, _names(names, X.shape[1], str(path)), np.arange(X.shape[0]), "npz",
+    return LoadedData(X, y, _names(names, X.shape[1], str(path), X.shape[2]), np.arange(X.shape[0]), "npz",
                       str(path), {"x_key": x_key, "y_key": y_key})
 
 

@@ -131,6 +131,10 @@ def explain_files(
     for m in methods:
         get_method(m)  # unknown names fail before loading anything
     per_method = split_params(methods, params or {})
+    if memory_budget is not None:
+        from tsexplain.attribution._memory import parse_bytes
+
+        parse_bytes(memory_budget)  # a malformed size fails before any loading
     if max_samples is not None and max_samples < 1:
         raise ParameterError(f"--max-samples must be at least 1, got {max_samples}")
 
@@ -138,6 +142,8 @@ def explain_files(
     ds = load_any_data(data, **(data_options or {}))
     if max_samples is not None and ds.X.shape[0] > max_samples:
         ds = ds.head(max_samples)
+    shape = ds.X.shape if not channels_last else (ds.X.shape[0], ds.X.shape[2], ds.X.shape[1])
+    check_memory(shape, n_methods=len(methods))  # before any copy of a memory-mapped .npy
     X = np.asarray(ds.X)
     if channels_last:
         X = np.swapaxes(X, 1, 2)
@@ -166,8 +172,8 @@ def explain_files(
         probe = check_model_data(loaded.module, X, target=target,
                                  method=m, channels_last=channels_last)
     assert probe is not None
-    check_memory(X.shape, n_methods=len(methods),
-                 n_outputs=probe.n_outputs if target == "all" else 1)
+    if target == "all":
+        check_memory(X.shape, n_methods=len(methods), n_outputs=probe.n_outputs)
 
     import tsexplain
 
