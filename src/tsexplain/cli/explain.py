@@ -47,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "explain",
         help="explain your own model on your own data; write arrays and a standalone report",
-        description="Load MODEL and DATA, check that they fit (one forward pass on one sample), "
-        "compute each --method's attribution, and write labelled arrays, faithfulness scores "
+        description="Load MODEL and DATA, check that they fit (one forward pass on one sample),\n"
+        "compute each --method's attribution, and write labelled arrays, faithfulness scores\n"
         "and report.html to --out.",
         epilog=EXPLAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -99,7 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser(
         "report",
         help="rebuild report.html from a results folder written by 'tsexplain explain'",
-        description="Read RESULTS (meta.json, inputs.npz, attributions_*.npz) and write the "
+        description="Read RESULTS (meta.json, inputs.npz, attributions_*.npz) and write the\n"
         "standalone HTML report again; the model is not needed.",
         epilog=REPORT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
