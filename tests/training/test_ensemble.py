@@ -38,7 +38,8 @@ def _assert_same_member(a, ha, b, hb, X, rtol=1e-4):
 @pytest.mark.parametrize("method", ["wide", "vmap"])
 def test_vectorized_member_matches_member_trained_alone(regression_data, method):
     X, y = regression_data
-    settings = {"epochs": 6, "lr": 3e-3, "batch_size": 16, "patience": 2}
+    settings = {"epochs": 6, "lr": 3e-3, "batch_size": 16, "patience": 2,
+                "lr_schedule": "cosine"}
     members = train_ensemble(_agra, X, y, n_models=3, method=method, n_workers=1,
                              progress=False, **settings)
     assert isinstance(members, EnsembleResult) and members.method == method
@@ -190,3 +191,24 @@ def test_grouped_linear_equals_separate_linears():
     x = torch.randn(7, 4, 5)
     expected = torch.cat([lay(x[:, i]) for i, lay in enumerate(layers)], dim=1)
     torch.testing.assert_close(grouped(x.reshape(7, 20)), expected)
+
+
+def test_interrupted_loop_returns_completed_members(regression_data, monkeypatch):
+    X, y = regression_data
+
+    class Interrupting(_CustomBatchNorm):
+        calls = 0
+
+        def forward(self, x):
+            if self.training:
+                Interrupting.calls += 1
+                if Interrupting.calls == 8:  # 6 batches per member: inside member 2
+                    raise KeyboardInterrupt
+            return super().forward(x)
+
+    with pytest.warns(RuntimeWarning) as record:
+        members = train_ensemble(Interrupting, X, y, n_models=3, epochs=1, batch_size=16,
+                                 progress=False)
+    assert members.method == "loop" and members.interrupted
+    assert len(members) == 1
+    assert any("1 member(s) completed" in str(w.message) for w in record)

@@ -89,6 +89,19 @@ def test_activity_regularisation_shrinks_outputs(binary_data):
     assert sizes[1] < 0.5 * sizes[0]
 
 
+def test_cosine_schedule_changes_later_epochs_only(regression_data):
+    X, y = regression_data
+    hists = {}
+    for schedule in (None, "cosine"):
+        torch.manual_seed(0)
+        model = AGRACNN(length=32, hidden=8, dropout=0.0)
+        hists[schedule] = fit(model, X, y, epochs=3, lr=1e-2, lr_schedule=schedule,
+                              progress=False)
+    assert hists["cosine"].settings["lr_schedule"] == "cosine"
+    assert hists["cosine"].train_loss[0] == hists[None].train_loss[0]
+    assert hists["cosine"].train_loss[1] != hists[None].train_loss[1]
+
+
 def test_model_training_defaults_are_used_and_overridable(regression_data):
     X, y = regression_data
     model = AGRACNN(length=32, hidden=8)
@@ -184,6 +197,7 @@ def test_fit_interrupted_keeps_weights_and_warns(regression_data):
         ({"epochs": 0}, ParameterError, "epochs must be >= 1"),
         ({"val_fraction": 1.0}, ParameterError, "val_fraction"),
         ({"lr": -1.0}, ParameterError, "lr must be > 0"),
+        ({"lr_schedule": "step"}, ParameterError, "lr_schedule must be one of"),
         ({"task": "binary"}, ParameterError, "labels 0/1"),
         ({"task": "multiclass"}, ShapeError, "K >= 2"),
     ],

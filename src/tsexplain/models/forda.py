@@ -50,9 +50,9 @@ class FordACNN(SequentialModel):
     default_task: ClassVar[str] = "multiclass"
     training_defaults: ClassVar[dict[str, Any]] = {
         "epochs": 40,
-        "lr": 1e-3,
+        "lr": 3e-3,
         "batch_size": 32,
-        "patience": 10,
+        "lr_schedule": "cosine",
     }
 
     def __init__(

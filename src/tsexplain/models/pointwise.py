@@ -69,11 +69,11 @@ class PointwiseMLP(SequentialModel):
     squeeze_output: ClassVar[bool] = True
     default_task: ClassVar[str] = "regression"
     training_defaults: ClassVar[dict[str, Any]] = {
-        "epochs": 60,
+        "epochs": 200,
         "lr": 3e-3,
         "batch_size": 16,
-        "patience": 10,
-        "window": 250,
+        "patience": 20,
+        "window": 100,
     }
 
     def __init__(

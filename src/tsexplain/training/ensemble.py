@@ -25,8 +25,14 @@ from tsexplain.training._data import (
     split_plan,
 )
 from tsexplain.training._losses import activity_penalty, correct_count, task_loss
-from tsexplain.training._wide import GroupedLinear, scatter, why_not_widenable, widen
-from tsexplain.training.fit import TrainingHistory, batches, fit, resolve_settings
+from tsexplain.training._wide import scatter, why_not_widenable, widen
+from tsexplain.training.fit import (
+    TrainingHistory,
+    batches,
+    fit,
+    make_scheduler,
+    resolve_settings,
+)
 
 __all__ = ["train_ensemble", "EnsembleResult", "METHODS"]
 
@@ -222,6 +228,7 @@ def train_ensemble(
     patience: int | None = None,
     weight_decay: float = 0.0,
     activity_l2: float = 0.0,
+    lr_schedule: str | None = None,
     seed: int = 0,
     restore_best: bool = True,
     window: int | None = None,
@@ -245,7 +252,7 @@ def train_ensemble(
     n_models : int
         Number of members.
     task, epochs, lr, batch_size, val_fraction, patience, weight_decay, activity_l2,
-    restore_best, window
+    lr_schedule, restore_best, window
         As in :func:`tsexplain.training.fit`, the same for every member.
     seed : int
         Base seed of the members' seeds.
@@ -298,6 +305,7 @@ def train_ensemble(
     s = resolve_settings(
         members[0], epochs=epochs, lr=lr, batch_size=batch_size, patience=patience,
         window=window, weight_decay=weight_decay, activity_l2=activity_l2, seed=seed,
+        lr_schedule=lr_schedule,
     )
     s.update(task=task, val_fraction=val_fraction, restore_best=bool(restore_best))
     data = prepare_training_data(members[0], X, y, task, s["window"])
@@ -331,17 +339,20 @@ def _train_loop(
         for model, sd in tqdm(list(zip(members, seeds, strict=True)), desc="ensemble (loop)",
                               disable=not progress, leave=False):
             with warnings.catch_warnings():
-                warnings.simplefilter("error", RuntimeWarning)  # an interrupted fit: stop here
+                warnings.filterwarnings("ignore", message="fit interrupted")
                 hist = fit(
                     model, data.X, data.y, task=s["task"], epochs=s["epochs"], lr=s["lr"],
                     batch_size=s["batch_size"], val_fraction=s["val_fraction"],
                     patience=s["patience"], weight_decay=s["weight_decay"],
-                    activity_l2=s["activity_l2"], seed=sd, restore_best=s["restore_best"],
+                    activity_l2=s["activity_l2"], lr_schedule=s["lr_schedule"], seed=sd,
+                    restore_best=s["restore_best"],
                     window=s["window"], progress=False,
                 )
+            if hist.interrupted:  # Ctrl-C inside fit: this member is incomplete
+                raise KeyboardInterrupt
             result.append(model)
             result.histories.append(hist)
-    except (KeyboardInterrupt, RuntimeWarning):
+    except KeyboardInterrupt:
         result.interrupted = True
         warnings.warn(
             f"train_ensemble interrupted: returning the {len(result)} member(s) completed.",
@@ -444,6 +455,7 @@ def _train_group(
     n_val = val_idx.shape[1]
     histories = [TrainingHistory(settings={**s, "seed": sd}) for sd in seeds]
     engine = engine_cls(members, task, s, masked)
+    scheduler = make_scheduler(engine.opt, s["lr_schedule"], s["epochs"])
     live = engine.state()
     keep: dict[str, torch.Tensor] | None = None
     best = torch.full((m,), float("inf"))
@@ -463,6 +475,8 @@ def _train_group(
                 total += loss * cols.numel()
                 count += cols.numel()
             train_loss = (total / count).tolist()
+            if scheduler is not None:
+                scheduler.step()
             for i in range(m):
                 if active[i]:
                     histories[i].train_loss.append(train_loss[i])
@@ -530,7 +544,3 @@ def _snapshot(
             for k, v in live.items():
                 keep[k].view(m, -1)[take] = v.detach().reshape(m, -1)[take]
     return keep
-
-
-# GroupedLinear is re-exported for type checkers reading wide models.
-_ = GroupedLinear

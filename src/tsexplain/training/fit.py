@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsexplain._validation import check_float, check_int, check_model
+from tsexplain._validation import check_choice, check_float, check_int, check_model
 from tsexplain.training._data import prepare_training_data, resolve_task, split_plan
 from tsexplain.training._losses import activity_penalty, correct_count, task_loss
 
@@ -23,7 +23,20 @@ GENERIC_DEFAULTS: dict[str, Any] = {
     "batch_size": 64,
     "patience": None,
     "window": 500,
+    "lr_schedule": None,
 }
+
+#: Accepted values of ``lr_schedule``.
+LR_SCHEDULES = (None, "cosine")
+
+
+def make_scheduler(
+    opt: torch.optim.Optimizer, schedule: str | None, epochs: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The per-epoch learning-rate scheduler of ``schedule`` (None: constant rate)."""
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    return None
 
 _EVAL_CHUNK = 1024
 
@@ -82,6 +95,7 @@ def resolve_settings(model: nn.Module, **given: Any) -> dict[str, Any]:
     settings["weight_decay"] = check_float(settings["weight_decay"], "weight_decay", minimum=0.0)
     settings["activity_l2"] = check_float(settings["activity_l2"], "activity_l2", minimum=0.0)
     settings["seed"] = check_int(settings["seed"], "seed", minimum=0)
+    check_choice(settings["lr_schedule"], "lr_schedule", LR_SCHEDULES)
     return settings
 
 
@@ -123,6 +137,7 @@ def fit(
     patience: int | None = None,
     weight_decay: float = 0.0,
     activity_l2: float = 0.0,
+    lr_schedule: str | None = None,
     seed: int = 0,
     restore_best: bool = True,
     window: int | None = None,
@@ -155,6 +170,9 @@ def fit(
     activity_l2 : float
         Weight of the mean squared model output added to the loss (TSViz's activity
         regularisation on the last layer, against saturated, over-confident outputs).
+    lr_schedule : {None, "cosine"}, optional
+        None: constant ``lr``; ``"cosine"``: cosine annealing from ``lr`` to 0 over ``epochs``.
+        Default: the model's ``training_defaults``, else None.
     seed : int
         Seeds the validation split, the batch order and dropout (the global torch RNG is
         restored afterwards). Initialise the model under your own seed before calling.
@@ -192,7 +210,7 @@ def fit(
     task = resolve_task(task, model)
     s = resolve_settings(
         model, epochs=epochs, lr=lr, batch_size=batch_size, patience=patience, window=window,
-        weight_decay=weight_decay, activity_l2=activity_l2, seed=seed,
+        weight_decay=weight_decay, activity_l2=activity_l2, seed=seed, lr_schedule=lr_schedule,
     )
     s.update(task=task, val_fraction=val_fraction)
     data = prepare_training_data(model, X, y, task, s["window"])
@@ -200,6 +218,7 @@ def fit(
     X_val, y_val = data.X[plan.val_idx], data.y[plan.val_idx]
     history = TrainingHistory(settings=s)
     opt = torch.optim.Adam(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
+    scheduler = make_scheduler(opt, s["lr_schedule"], s["epochs"])
     best_loss, best_state, wait = float("inf"), None, 0
     t0 = time.perf_counter()
     from tqdm.auto import tqdm
@@ -224,6 +243,8 @@ def fit(
                     total += float(loss.detach()) * idx.numel()
                     count += idx.numel()
                 history.train_loss.append(total / count)
+                if scheduler is not None:
+                    scheduler.step()
                 postfix = {"loss": f"{history.train_loss[-1]:.4g}"}
                 if X_val.shape[0]:
                     vloss, vacc = evaluate(model, X_val, y_val, task)
