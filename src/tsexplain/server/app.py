@@ -21,7 +21,8 @@ from tsexplain.server.workspace import Workspace
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).parent / "static"
-_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+# Plotly.js compiles some functions at run time, hence unsafe-eval (no inline scripts though).
+_CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
         "object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
 
@@ -148,7 +149,6 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
-        generate_unique_id_function=lambda route: route.name if isinstance(route, APIRoute) else "",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -156,6 +156,9 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
     app.state.jobs = jobs
     install_error_handlers(app)
     for router in ROUTERS:
+        for route in router.routes:  # operationId = the function's name (the browser client uses it)
+            if isinstance(route, APIRoute):
+                route.operation_id = route.name
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/", include_in_schema=False)

@@ -1,0 +1,102 @@
+// The explorer: a router over views, each drawing from the REST API; state in the URL hash.
+import * as api from './api.js';
+import { parse, build, update } from './state.js';
+import { status, errorBox } from './ui.js';
+import * as overview from './views/overview.js';
+import * as sample from './views/sample.js';
+import * as compare from './views/compare.js';
+import * as layer from './views/layer.js';
+import * as clusters from './views/clusters.js';
+import * as inverse from './views/inverse.js';
+import * as adversarial from './views/adversarial.js';
+import * as aggregates from './views/aggregates.js';
+
+const VIEWS = { overview, sample, compare, layer, clusters, inverse, adversarial, aggregates };
+const SHARED = ['model', 'dataset', 'index'];
+const ctx = { api, models: [], datasets: [], methods: [], params: {}, view: 'overview', renderId: 0 };
+
+function withDefaults(params) {
+  const p = { ...params };
+  const model = ctx.models.find((m) => m.name === p.model) || ctx.models[0];
+  if (model) p.model = model.name;
+  const compatible = (d) => !model || !model.input_shape || (d.shape[1] === model.input_shape[0] && d.shape[2] === model.input_shape[1]);
+  if (!ctx.datasets.find((d) => d.name === p.dataset && compatible(d))) {
+    const d = ctx.datasets.find((x) => x.name === (model && model.default_dataset)) || ctx.datasets.find(compatible) || ctx.datasets[0];
+    if (d) p.dataset = d.name;
+  }
+  const d = ctx.datasets.find((x) => x.name === p.dataset);
+  let idx = Number.parseInt(p.index ?? '0', 10);
+  if (!Number.isFinite(idx) || idx < 0) idx = 0;
+  if (d && idx >= d.shape[0]) idx = d.shape[0] - 1;
+  p.index = String(idx);
+  return p;
+}
+
+function syncHeader() {
+  const ms = document.getElementById('model-select');
+  const ds = document.getElementById('dataset-select');
+  const ix = document.getElementById('index-input');
+  ms.value = ctx.params.model; ds.value = ctx.params.dataset; ix.value = ctx.params.index;
+  const d = ctx.datasets.find((x) => x.name === ctx.params.dataset);
+  if (d) ix.max = d.shape[0] - 1;
+  for (const a of document.querySelectorAll('#nav a[data-view]')) {
+    const shared = Object.fromEntries(SHARED.map((k) => [k, ctx.params[k]]));
+    a.href = build(a.dataset.view, shared);
+    a.classList.toggle('active', a.dataset.view === ctx.view);
+  }
+}
+
+async function route() {
+  const { view, params } = parse();
+  const v = VIEWS[view] ? view : 'overview';
+  ctx.view = v;
+  ctx.params = withDefaults(params);
+  if (build(v, ctx.params) !== location.hash) history.replaceState(null, '', build(v, ctx.params));
+  syncHeader();
+  const root = document.getElementById('view');
+  root.innerHTML = '';
+  root.dataset.view = v;
+  const id = ++ctx.renderId;
+  ctx.isCurrent = () => id === ctx.renderId;
+  document.body.dataset.rendered = '';
+  status('loading…');
+  try {
+    await VIEWS[v].render(root, ctx);
+    if (ctx.isCurrent()) status('');
+  } catch (err) {
+    if (!ctx.isCurrent()) return;
+    console.error(err);
+    root.append(errorBox(err));
+    status('error', true);
+  }
+  if (ctx.isCurrent()) document.body.dataset.rendered = v;
+}
+
+function goShared(patch) {
+  const { view, params } = parse();
+  location.hash = build(view, withDefaults({ ...params, ...patch }));
+}
+
+async function main() {
+  try {
+    await api.init();
+    [ctx.models, ctx.datasets, ctx.methods] = await Promise.all([
+      api.call('list_models'), api.call('list_datasets'), api.call('list_methods')]);
+  } catch (err) {
+    document.getElementById('view').replaceChildren(errorBox(err));
+    return;
+  }
+  const ms = document.getElementById('model-select');
+  const ds = document.getElementById('dataset-select');
+  for (const m of ctx.models) ms.append(new Option(`${m.name} (${m.architecture || m.kind})`, m.name));
+  for (const d of ctx.datasets) ds.append(new Option(`${d.name} (${d.shape.join(' × ')})`, d.name));
+  ms.addEventListener('change', () => goShared({ model: ms.value }));
+  ds.addEventListener('change', () => goShared({ dataset: ds.value, index: '0' }));
+  document.getElementById('index-input').addEventListener('change', (e) => goShared({ index: e.target.value }));
+  window.addEventListener('hashchange', route);
+  ctx.update = update;
+  ctx.goShared = goShared;
+  await route();
+}
+
+main();

@@ -1,0 +1,44 @@
+// Every view's state lives in the URL hash: #/view?model=..&dataset=..&index=..&...
+export function parse() {
+  const h = location.hash.replace(/^#\/?/, '');
+  const [view, qs] = h.split('?');
+  return { view: view || 'overview', params: Object.fromEntries(new URLSearchParams(qs || '')) };
+}
+
+export function build(view, params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, v);
+  return `#/${view}?${q.toString()}`;
+}
+
+// Change the state without re-rendering (sliders, pickers that redraw themselves).
+export function update(patch) {
+  const { view, params } = parse();
+  const next = { ...params, ...patch };
+  for (const [k, v] of Object.entries(patch)) if (v === undefined || v === null || v === '') delete next[k];
+  history.replaceState(null, '', build(view, next));
+  return next;
+}
+
+// Go to a view (adds a history entry and re-renders through hashchange).
+export function go(view, params) { location.hash = build(view, params); }
+
+// Method parameters travel as p.NAME=value; values are parsed back to numbers/booleans.
+export function methodParams(params, defaults) {
+  const out = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (!k.startsWith('p.')) continue;
+    const name = k.slice(2);
+    if (!(name in defaults)) continue;
+    out[name] = coerce(v, defaults[name]);
+  }
+  return out;
+}
+
+export function coerce(v, like) {
+  if (typeof like === 'boolean') return v === true || v === 'true' || v === '1';
+  if (typeof like === 'number') { const n = Number(v); return Number.isFinite(n) ? n : like; }
+  if (v === 'null' || v === '') return null;
+  const n = Number(v);
+  return like === null && v !== '' && Number.isFinite(n) ? n : v;
+}

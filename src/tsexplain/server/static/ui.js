@@ -1,0 +1,100 @@
+// Small DOM helpers shared by the views.
+import * as api from './api.js';
+import { update, methodParams, coerce } from './state.js';
+
+export function h(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'html') e.innerHTML = v;
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) e.append(c.nodeType ? c : String(c));
+  return e;
+}
+
+export const card = (title, ...children) => h('section', { class: 'card' }, title ? h('h2', {}, title) : null, ...children);
+export const plotDiv = (id, cls = 'plot') => h('div', { id, class: cls });
+
+export function status(text, isError = false) {
+  const s = document.getElementById('status');
+  s.textContent = text;
+  s.classList.toggle('error', isError);
+}
+
+export function errorBox(err) {
+  return h('div', { class: 'error-box', role: 'alert' }, err && err.detail ? err.detail : String(err && err.message || err));
+}
+
+// Method picker + its parameters as inputs; state in the URL (method=, p.NAME=).
+export function methodPicker(ctx, { id = 'method', methodKey = 'method', onChange }) {
+  const methods = ctx.methods.filter((m) => !m.sequence_method);
+  const current = ctx.params[methodKey] || 'integrated_gradients';
+  const select = h('select', { id: `${id}-select`, 'aria-label': 'method' },
+    ...ctx.methods.map((m) => h('option', { value: m.name, selected: m.name === current, title: m.summary },
+      m.name + (m.sequence_method ? ' (sequence models)' : ''))));
+  const paramsBox = h('span', { class: 'params', id: `${id}-params` });
+  const info = () => ctx.methods.find((m) => m.name === select.value) || methods[0];
+  const values = () => methodParams(update({}), info().parameters);
+  function drawParams() {
+    paramsBox.innerHTML = '';
+    const m = info();
+    const vals = values();
+    for (const [name, def] of Object.entries(m.parameters)) {
+      const v = name in vals ? vals[name] : def;
+      let input;
+      if (typeof def === 'boolean') input = h('input', { type: 'checkbox', checked: !!v });
+      else if (typeof def === 'number') input = h('input', { type: 'number', value: v, step: Number.isInteger(def) ? 1 : 'any' });
+      else input = h('input', { type: 'text', value: v === null ? '' : v, size: 8, placeholder: def === null ? 'default' : '' });
+      input.dataset.param = name;
+      input.addEventListener('change', () => {
+        const raw = input.type === 'checkbox' ? input.checked : input.value;
+        const val = coerce(raw, def);
+        update({ [`p.${name}`]: val === def || val === null ? undefined : String(val) });
+        onChange();
+      });
+      paramsBox.append(h('label', { title: `default ${JSON.stringify(def)}` }, `${name} `, input));
+    }
+  }
+  select.addEventListener('change', () => {
+    const clear = {};
+    for (const k of Object.keys(update({}))) if (k.startsWith('p.')) clear[k] = undefined;
+    update({ ...clear, [methodKey]: select.value });
+    drawParams();
+    onChange();
+  });
+  drawParams();
+  return { element: h('span', { class: 'controls' }, h('label', {}, 'method ', select), paramsBox),
+    method: () => select.value, params: values };
+}
+
+// A job's run button, progress bar and cancel button.
+export function jobPanel(id, { label = 'Run', onRun }) {
+  const progress = h('progress', { id: `${id}-progress`, max: 1, value: 0 });
+  const message = h('span', { id: `${id}-message`, class: 'muted' });
+  const cancel = h('button', { class: 'secondary', id: `${id}-cancel`, disabled: true }, 'Cancel');
+  let controller = null;
+  const run = h('button', { id: `${id}-run` }, label);
+  run.addEventListener('click', async () => {
+    controller = new AbortController();
+    run.disabled = true; cancel.disabled = false;
+    try {
+      await onRun({ signal: controller.signal,
+        onProgress: (job) => { progress.value = job.progress; message.textContent = `${job.status}: ${job.message}`; } });
+    } finally { run.disabled = false; cancel.disabled = true; }
+  });
+  cancel.addEventListener('click', () => controller && controller.abort());
+  return h('span', { class: 'controls' }, run, cancel, progress, message);
+}
+
+export async function runJobInto(body, opts) {
+  const job = await api.runJob(body, opts);
+  if (job.status === 'failed') throw new api.ApiError(422, job.error);
+  if (job.status === 'cancelled') throw new api.ApiError(499, 'job cancelled');
+  return job;
+}
+
+export function predictionLine(prefix, pred) {
+  return h('span', { class: 'prediction' }, `${prefix}: `, h('b', {}, pred.predicted_name ?? ''), ` · ${pred.text}`);
+}

@@ -1,0 +1,39 @@
+// Adversarial examples (TSViz Eq. 27-28): FGSM / iterative FGSM with before/after overlays.
+import { h, card, plotDiv, jobPanel, runJobInto, errorBox, predictionLine } from '../ui.js';
+import { CONFIG, overlay, heatmap, fmt } from '../plots.js';
+
+const FIELDS = [['epsilon', 0.5, 'any'], ['alpha', 0.01, 'any'], ['steps', 300, 1]];
+
+export async function render(root, ctx) {
+  const { model, dataset } = ctx.params;
+  const index = Number(ctx.params.index);
+  const d = ctx.datasets.find((x) => x.name === dataset);
+  const inputs = Object.fromEntries(FIELDS.map(([name, def, step]) => [name, h('input', { type: 'number', id: `adv-${name}`, value: ctx.params[`adv.${name}`] ?? def, step })]));
+  const method = h('select', { id: 'adv-method' }, ...['iterative', 'fgsm'].map((o) => h('option', { value: o, selected: (ctx.params['adv.method'] || 'iterative') === o }, o === 'fgsm' ? 'FGSM (one step)' : 'iterative FGSM')));
+  const result = h('div', { id: 'adversarial-result' });
+  root.append(card(`Adversarial example for sample ${index} of ${dataset}: perturbation bounded by ε in every value (${d.value_unit})`,
+    h('div', { class: 'controls' }, h('label', {}, 'method ', method), ...FIELDS.map(([name]) => h('label', {}, `${name} `, inputs[name]))),
+    jobPanel('adversarial', { label: 'Search adversarial example', onRun: async (opts) => {
+      const body = { kind: 'adversarial', model, dataset, index, method: method.value, epsilon: Number(inputs.epsilon.value), alpha: Number(inputs.alpha.value), steps: Number(inputs.steps.value) };
+      ctx.update(Object.fromEntries([...FIELDS.map(([n]) => [`adv.${n}`, inputs[n].value]), ['adv.method', method.value]]));
+      try { const job = await runJobInto(body, opts); ctx.update({ job: job.id }); await show(job); } catch (err) { result.replaceChildren(errorBox(err)); }
+    } })));
+  root.append(result);
+
+  async function show(job) {
+    const r = job.result;
+    result.replaceChildren(
+      card(null, h('div', { id: 'adv-before' }, predictionLine('Original', r.prediction_before)), h('div', { id: 'adv-after' }, predictionLine('Adversarial', r.prediction_after)),
+        h('div', { id: 'adv-summary', class: r.flipped ? '' : 'muted' }, `${r.flipped ? 'Prediction flipped' : 'Prediction not flipped'} after ${r.steps} step(s); max |perturbation| ${fmt(r.max_abs_perturbation)} ${r.value_unit} (ε = ${r.epsilon}); share of the perturbation per channel: `,
+          r.channel_names.map((c, i) => `${c} ${(100 * r.channel_share[i]).toFixed(1)}%`).join(', '))),
+      card('Original (dotted) and adversarial (red) series', plotDiv('adv-overlay')),
+      h('div', { class: 'row' }, card('Perturbation x_adv − x', plotDiv('adv-perturbation')), card('Saliency before', plotDiv('adv-sal-before')), card('Saliency after', plotDiv('adv-sal-after'))));
+    await overlay('adv-overlay', r.x.data, r.x_adv.data, r.channel_names, { labels: ['original', 'adversarial'], valueUnit: r.value_unit });
+    await heatmap('adv-perturbation', r.perturbation.data, r.channel_names, { unit: r.value_unit });
+    await heatmap('adv-sal-before', r.saliency_before.data, r.channel_names, { unit: 'gradient' });
+    await heatmap('adv-sal-after', r.saliency_after.data, r.channel_names, { unit: 'gradient' });
+  }
+  if (ctx.params.job) {
+    try { const job = await ctx.api.call('get_job', { job_id: ctx.params.job }); if (job.status === 'done' && job.kind === 'adversarial') await show(job); } catch { ctx.update({ job: undefined }); }
+  }
+}
