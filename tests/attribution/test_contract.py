@@ -122,3 +122,14 @@ def test_target_all_stacks_every_output(model, x, name):
     for k in range(3):
         one = tsexplain.explain(model, x, name, target=k, **FAST.get(name, {})).values
         np.testing.assert_allclose(every[:, k], one, rtol=1e-5, atol=1e-7)
+
+
+def test_torchscript_model_gives_the_same_result(model, x):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.trace(model, x[:2])
+    a = tsexplain.explain(model, x, "integrated_gradients", target=1, steps=8).values
+    b = tsexplain.explain(scripted, x, "integrated_gradients", target=1, steps=8).values
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * np.abs(a).max())

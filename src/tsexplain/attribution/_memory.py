@@ -96,7 +96,15 @@ def activation_bytes(model: nn.Module, row: torch.Tensor) -> tuple[int, int]:
         if isinstance(out, torch.Tensor):
             sizes.append(out.numel() * out.element_size())
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
+    handles = []
+    try:
+        for m in model.modules():
+            if not list(m.children()):
+                handles.append(m.register_forward_hook(hook))
+    except RuntimeError:  # TorchScript modules refuse Python hooks: estimate from the output
+        for h in handles:
+            h.remove()
+        return _estimate_without_hooks(model, row)
     try:
         with torch.no_grad():
             out = model(row)
@@ -107,6 +115,20 @@ def activation_bytes(model: nn.Module, row: torch.Tensor) -> tuple[int, int]:
         sizes.append(out.numel() * out.element_size())
     sizes.append(row.numel() * row.element_size())
     return sum(sizes), max(sizes)
+
+
+#: Activation bytes assumed per input byte when a model cannot be hooked (e.g. TorchScript):
+#: a conservative guess, 64 channels of float32 activations per input value over 8 layers.
+_UNHOOKABLE_FACTOR = 512
+
+
+def _estimate_without_hooks(model: nn.Module, row: torch.Tensor) -> tuple[int, int]:
+    """Conservative activation sizes for a model whose layers cannot be observed."""
+    with torch.no_grad():
+        out = model(row)
+    in_bytes = row.numel() * row.element_size()
+    out_bytes = out.numel() * out.element_size() if isinstance(out, torch.Tensor) else 0
+    return max(_UNHOOKABLE_FACTOR * in_bytes, out_bytes), max(64 * in_bytes, out_bytes)
 
 
 def chunk_rows(
