@@ -288,15 +288,16 @@ def aggregates(ws: Workspace, settings: Settings, req: s.AggregateRequest) -> s.
     """Mean attribution per class (label or prediction) over the first ``max_samples`` samples."""
     from tsexplain.exceptions import ParameterError
 
-    if req.max_samples > settings.max_aggregate_samples:
+    if req.max_samples is not None and req.max_samples > settings.max_aggregate_samples:
         raise ParameterError(f"max_samples: at most {settings.max_aggregate_samples}, got {req.max_samples}")
+    max_samples = min(200, settings.max_aggregate_samples) if req.max_samples is None else req.max_samples
     summary = model_summary(ws, req.model)
     data = ws.dataset(req.dataset)
     check_compatible(summary, data)
     params = check_method_params(settings, req.method, req.params)
     if req.group_by == "label" and (data.y is None or data.y.ndim != 1):
         raise ParameterError(f"data set {req.dataset!r} has no per-sample labels y; use group_by='prediction'")
-    n = min(req.max_samples, data.shape[0])
+    n = min(max_samples, data.shape[0])
     x = data.X[:n]
     target = _target_arg(summary, req.target)
     key = ("aggregate", req.model, req.dataset, req.method, params_key(params), str(target), n)
@@ -346,7 +347,9 @@ def _conv_layers(ws: Workspace, entry: ModelEntry, summary: s.ModelSummary) -> A
 
 
 def _scaled(a: np.ndarray) -> np.ndarray:
-    lo, hi = float(a.min(initial=0.0)), float(a.max(initial=0.0))
+    if a.size == 0:
+        return a
+    lo, hi = float(a.min()), float(a.max())
     return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
 
 

@@ -24,13 +24,12 @@ class NDArray(BaseModel):
     data: list[Any]
 
     @classmethod
-    def of(cls, a: Any, decimals: int | None = 6) -> NDArray:
+    def of(cls, a: Any, decimals: int | None = None) -> NDArray:
+        """``a`` as nested lists (non-finite values become null); ``decimals`` rounds."""
         arr = np.asarray(a, dtype=np.float64)
-        arr = np.where(np.isfinite(arr), arr, np.nan)
         if decimals is not None:
-            # keep responses small; float32 precision is ~7 significant digits anyway
-            arr = np.round(arr, decimals) if np.abs(arr).max(initial=0) > 1e-3 else arr
-        data = arr.tolist()
+            arr = np.round(arr, decimals)
+        data = np.where(np.isfinite(arr), arr, None).tolist() if not np.isfinite(arr).all() else arr.tolist()
         return cls(shape=list(arr.shape), data=data if arr.ndim else [data])
 
 
@@ -163,7 +162,7 @@ class AggregateRequest(BaseModel):
     params: dict[Annotated[str, Field(max_length=64)], ParamValue] = Field(default_factory=dict, max_length=16)
     target: Target = "predicted"
     group_by: Literal["label", "prediction"] = "label"
-    max_samples: int = Field(200, ge=1, le=100_000)
+    max_samples: int | None = Field(None, ge=1, le=100_000, description="default: 200 or the server's limit")
 
 
 class AggregateGroup(BaseModel):
