@@ -1,0 +1,205 @@
+"""End to end in a real headless Chromium (Debian package) via Playwright.
+
+The test creates a small demo workspace, starts ``tsexplain serve`` on 127.0.0.1 on a free port
+(the CLI reuses the workspace), clicks overview -> sample -> layer -> cluster -> adversarial
+(plus compare, inverse, aggregates), checks what is drawn (Plotly traces, numbers, URL state) and
+saves screenshots to ``test-artifacts/``. Skipped when ``/usr/bin/chromium`` is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.slow,
+]
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from tsexplain.server.demo_workspace import ensure_demo_workspace
+
+    ws = tmp_path_factory.mktemp("demo") / "demo-workspace"
+    ensure_demo_workspace(ws, n_train=1500, say=lambda s: None)
+    port = free_port()
+    env = {**os.environ, "TSEXPLAIN_DEMO_WORKSPACE": str(ws)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tsexplain.cli.main", "serve", "--port", str(port), "--no-browser"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/v1/health", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"server did not start: {proc.stdout.read() if proc.stdout else ''}") from None
+                time.sleep(0.2)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def rendered(page, view: str, timeout: float = 60_000) -> None:
+    page.wait_for_function(f"document.body.dataset.rendered === '{view}'", timeout=timeout)
+
+
+def traces(page, div: str) -> list:
+    return page.evaluate(f"() => (document.getElementById('{div}').data || []).map(t => ({{type: t.type || 'scatter', n: (t.x || t.z || t.y || []).length, name: t.name || ''}}))")
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_cli_prints_the_url(server):
+    base, proc = server
+    line = proc.stdout.readline()
+    assert f"tsexplain explorer on {base}/" in line
+
+
+def test_click_through_the_explorer(server, browser):
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    # overview: model card, layer table, 3D filter stack
+    page.goto(f"{base}/")
+    rendered(page, "overview")
+    assert "112 in 3 conv layers" in page.inner_text("#n-filters")
+    (t3d,) = traces(page, "overview-3d")
+    assert t3d["type"] == "scatter3d" and t3d["n"] == 112
+    assert page.locator("#layer-table tbody tr").count() == 8
+    assert "model=anomaly_cnn" in page.url and "dataset=anomaly_test" in page.url
+    shot(page, "01-overview")
+
+    # sample: series coloured by attribution, heatmap, prediction with units
+    page.click("#nav a[data-view=sample]")
+    rendered(page, "sample")
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.includes('ms')")
+    assert "P(anomalous) = " in page.inner_text("#prediction")
+    assert "integrated_gradients(steps=50" in page.inner_text("#attr-meta")
+    assert "logit of the target" in page.inner_text("#attr-meta")
+    series = traces(page, "sample-series")
+    assert sum(t["n"] == 50 for t in series) >= 6
+    (hm,) = traces(page, "sample-heatmap")
+    assert hm["type"] == "heatmap" and hm["n"] == 50  # 50 time steps (z: 3 channels)
+    page.select_option("#sample-method-select", "saliency")
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.startsWith('saliency(')")
+    assert "method=saliency" in page.url
+    page.click("#next-sample")
+    rendered(page, "sample")
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.startsWith('saliency(')")
+    assert "index=1" in page.url
+    shot(page, "02-sample")
+
+    # layer: importance bars shaded by cluster, percentile slider
+    page.click("#nav a[data-view=layer]")
+    rendered(page, "layer")
+    (bars,) = traces(page, "layer-importance")
+    assert bars["type"] == "bar" and bars["n"] == 16
+    page.locator("#percentile").fill("50")
+    page.wait_for_function("document.querySelector('#percentile-label').textContent.includes('8 of 16 filters shown')")
+    assert "pct=50" in page.url
+    assert len(traces(page, "layer-activations")) == 8
+    assert traces(page, "layer-saliency")[0]["type"] == "heatmap"
+    shot(page, "03-layer")
+
+    # clusters: silhouette curve and dendrogram cut at k
+    page.click("#nav a[data-view=clusters]")
+    rendered(page, "clusters")
+    sil = traces(page, "cluster-silhouette")
+    assert sil[0]["n"] == 30  # k = 2..31 for the 32 filters of net.2
+    assert any(t["name"].startswith("cut at k=") for t in traces(page, "cluster-dendrogram"))
+    page.evaluate("() => { const s = document.getElementById('cluster-k'); s.value = 4; s.dispatchEvent(new Event('change')); }")
+    page.wait_for_function("document.querySelector('#cluster-summary').textContent.includes(': 4 clusters')")
+    assert "k=4" in page.url
+    assert any(t["name"] == "cut at k=4" for t in traces(page, "cluster-dendrogram"))
+    shot(page, "04-clusters")
+    shared = page.url
+
+    # adversarial: a job with a progress bar, before/after overlay
+    page.click("#nav a[data-view=adversarial]")
+    rendered(page, "adversarial")
+    page.click("#adversarial-run")
+    page.wait_for_selector("#adv-overlay .main-svg", timeout=90_000)
+    assert len(traces(page, "adv-overlay")) == 6
+    assert float(page.get_attribute("#adversarial-progress", "value") or page.evaluate("document.getElementById('adversarial-progress').value")) == 1.0
+    assert "Original: " in page.inner_text("#adv-before") and "Adversarial: " in page.inner_text("#adv-after")
+    assert "max |perturbation|" in page.inner_text("#adv-summary")
+    assert "job=" in page.url
+    shot(page, "05-adversarial")
+
+    # the shared URL restores the cluster view with k = 4
+    other = browser.new_page(viewport={"width": 1300, "height": 1000})
+    other.goto(shared)
+    rendered(other, "clusters")
+    other.wait_for_function("document.querySelector('#cluster-summary').textContent.includes(': 4 clusters')")
+    other.close()
+    assert errors == []
+
+
+def test_compare_inverse_and_aggregates(server, browser):
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/#/compare?index=3")
+    rendered(page, "compare")
+    page.wait_for_function("document.querySelectorAll('#compare-grid .main-svg').length >= 4")
+    assert all(traces(page, f"compare-{m}")[0]["type"] == "heatmap"
+               for m in ("saliency", "gradient_x_input", "smoothgrad", "integrated_gradients"))
+    shot(page, "06-compare")
+
+    page.goto(f"{base}/#/inverse?index=3")
+    rendered(page, "inverse")
+    page.click("#inverse-run")
+    page.wait_for_selector("#inverse-overlay .main-svg", timeout=90_000)
+    assert len(traces(page, "inverse-overlay")) == 6
+    assert "P(anomalous)" in page.inner_text("#inverse-after")
+    shot(page, "07-inverse")
+
+    page.goto(f"{base}/#/aggregates?method=saliency")
+    rendered(page, "aggregates")
+    assert [t["type"] for t in traces(page, "agg-0")] == ["heatmap"]
+    assert len(traces(page, "agg-share")) == 2
+    assert "grouped by label" in page.inner_text("#agg-meta")
+    shot(page, "08-aggregates")
+    assert errors == []
