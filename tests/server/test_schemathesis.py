@@ -6,8 +6,6 @@ stays fast); jobs started by random bodies are cancelled when the app shuts down
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")

@@ -62,7 +62,7 @@ export function heatmap(div, values, names, { unit = '', signed = true, title = 
   const trace = {
     type: 'heatmap', z: values, y: names, x: timeAxis(values[0].length, time),
     colorscale: signed ? 'RdBu' : 'Viridis', zmin: signed ? -m : 0, zmax: m,
-    colorbar: { title: { text: unit, side: 'right' } }, hovertemplate: '%{y}, t=%{x}: %{z:.4g}<extra></extra>',
+    colorbar: { title: { text: unit, side: 'right', font: { size: 10 } } }, hovertemplate: '%{y}, t=%{x}: %{z:.4g}<extra></extra>',
   };
   const layout = { title: title ? { text: title, font: { size: 13 } } : undefined, height: height || 90 + 36 * names.length,
     margin: { l: 90, r: 10, t: title ? 30 : 10, b: 36 }, xaxis: { title: { text: 'time step' } }, yaxis: { autorange: 'reversed' } };
