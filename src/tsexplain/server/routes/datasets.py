@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import numpy as np
@@ -13,6 +14,7 @@ from tsexplain.server.deps import SettingsDep, WorkspaceDep
 from tsexplain.server.workspace import DatasetEntry, validate_series
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
+log = logging.getLogger("tsexplain.server")
 
 DatasetName = Annotated[str, Path(max_length=64)]
 
@@ -32,8 +34,14 @@ def _summary(d: DatasetEntry) -> s.DatasetSummary:
 
 @router.get("", response_model=list[s.DatasetSummary])
 def list_datasets(ws: WorkspaceDep) -> list[s.DatasetSummary]:
-    """Every data set of the workspace."""
-    return [_summary(ws.dataset(n)) for n in ws.dataset_names()]
+    """Every readable data set of the workspace (an unreadable file answers 422 on its own URL)."""
+    out = []
+    for name in ws.dataset_names():
+        try:
+            out.append(_summary(ws.dataset(name)))
+        except ValueError as err:
+            log.warning("skipping data set %s: %s", name, err)
+    return out
 
 
 @router.get("/{dataset}", response_model=s.DatasetSummary)

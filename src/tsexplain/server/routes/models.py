@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -11,14 +12,21 @@ from tsexplain.server import schemas as s
 from tsexplain.server.deps import WorkspaceDep
 
 router = APIRouter(prefix="/models", tags=["models"])
+log = logging.getLogger("tsexplain.server")
 
 ModelName = Annotated[str, Path(max_length=64)]
 
 
 @router.get("", response_model=list[s.ModelSummary])
 def list_models(ws: WorkspaceDep) -> list[s.ModelSummary]:
-    """Every model of the workspace."""
-    return [explore.model_summary(ws, name) for name in ws.model_names()]
+    """Every loadable model of the workspace (an unreadable file answers 422 on its own URL)."""
+    out = []
+    for name in ws.model_names():
+        try:
+            out.append(explore.model_summary(ws, name))
+        except ValueError as err:
+            log.warning("skipping model %s: %s", name, err)
+    return out
 
 
 @router.get("/{model}", response_model=s.ModelSummary)
