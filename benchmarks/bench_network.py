@@ -11,6 +11,7 @@ Runs alternate (A B A B ...) and report medians: the machine is shared, so treat
 provisional. Usage: ``python benchmarks/bench_network.py [--repeats 3] [--quick]``.
 """
 
+# ruff: noqa: B023  (the timed closures run inside the loop iteration that defines them)
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,6 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-
 
 CPU_TIMES: list[str] = []
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import make_cnn, assert_unchanged, snapshot
+from conftest import assert_unchanged, make_cnn, snapshot
 
 from tsexplain.exceptions import ParameterError
 from tsexplain.network import fgsm, iterative_fgsm
@@ -57,3 +57,19 @@ def test_iterative_fgsm_flips_a_linear_classifier():
     res = iterative_fgsm(model, x, epsilon=0.5, alpha=0.01, steps=200, stop_on_flip=True)
     assert bool(res.flipped.all())
     assert res.steps < 200
+
+
+def test_saturated_binary_logit_still_attacked():
+    # sigmoid(40) == 1.0 in float32: the BCE gradient is exactly zero, the logit's is not
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(10, 1))
+    x = torch.randn(1, 1, 10)
+    with torch.no_grad():
+        model[1].bias.add_(40.0 - float(model(x)))
+    xg = x.clone().requires_grad_(True)
+    bce = F.binary_cross_entropy_with_logits(model(xg)[:, 0], torch.ones(1), reduction="sum")
+    (g,) = torch.autograd.grad(bce, xg)
+    assert float(g.abs().max()) == 0.0
+    res = fgsm(model, x, 0.1)
+    assert torch.equal(res.perturbation, -0.1 * torch.sign(model[1].weight.detach()).reshape(1, 1, 10))
+    assert float(res.output_after) < float(res.output_before)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import make_cnn, assert_unchanged, snapshot
+from conftest import assert_unchanged, make_cnn, snapshot
 
 from tsexplain.exceptions import TargetError
 from tsexplain.network import filter_importance, filter_importance_stats

@@ -9,10 +9,10 @@ from tsexplain.network import conv_activations, inspect
 
 def test_inspect_lists_layers_in_forward_order(cnn, x):
     summary = inspect(cnn, x)
-    assert [l.kind for l in summary.layers] == [
+    assert [info.kind for info in summary.layers] == [
         "Conv1d", "ReLU", "MaxPool1d", "Conv1d", "ReLU", "Flatten", "Linear"
     ]
-    assert [l.n_filters for l in summary.conv_layers] == [8, 12]
+    assert [info.n_filters for info in summary.conv_layers] == [8, 12]
     assert summary.layers[3].input_shape == (6, 8, 25)
     assert summary.layers[3].output_shape == (6, 12, 25)
     assert summary.output_shape == (6, 1)
@@ -23,7 +23,7 @@ def test_inspect_any_layout_and_activations():
     net = Nested()
     xx = torch.randn(2, 2, 30)
     summary = inspect(net, xx, activations=True)
-    assert [l.name for l in summary.layers] == ["blocks.a", "blocks.b", "head"]
+    assert [info.name for info in summary.layers] == ["blocks.a", "blocks.b", "head"]
     assert summary.activations["blocks.b"].shape == (2, 4, 30)
     expected = net.blocks["b"](torch.tanh(net.blocks["a"](xx)))
     torch.testing.assert_close(summary.activations["blocks.b"], expected.detach())

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import assert_unchanged, make_cnn, snapshot
+from conftest import assert_unchanged, snapshot
 
 from tsexplain.exceptions import ParameterError
 from tsexplain.network import (

@@ -10,7 +10,13 @@ import torch
 from torch import nn
 
 from tsexplain._typing import SeriesBatch
-from tsexplain._validation import check_choice, check_float, check_int, check_model, check_series_batch
+from tsexplain._validation import (
+    check_choice,
+    check_float,
+    check_int,
+    check_model,
+    check_series_batch,
+)
 from tsexplain.exceptions import ParameterError
 from tsexplain.network._hooks import frozen_eval
 from tsexplain.network._output import (
@@ -72,8 +78,19 @@ def _labels(y: Any, n: int, default: torch.Tensor) -> torch.Tensor:
 
 
 def _objective(out: torch.Tensor, y: torch.Tensor | None, task: str, probs: bool) -> torch.Tensor:
+    """The loss whose input gradient's sign drives the attack.
+
+    For a binary logit and 0/1 labels, d BCE(z, y) / dx = (sigmoid(z) - y) dz/dx, a positive
+    multiple of -(2y - 1) dz/dx: the sign is the same, so ``-(2y - 1) z`` is used. It gives
+    exactly TSViz's FGSM step but does not vanish when sigmoid(z) rounds to 0 or 1 (saturation,
+    TSViz Proposition 1), where the BCE gradient is exactly zero in floating point.
+    """
     if y is None:  # regression without a reference value: push the output up
         return as_2d(out).sum()
+    if task == "binary" and not probs:
+        yy = y.reshape(-1).to(out.dtype)
+        if bool(((yy == 0) | (yy == 1)).all()):
+            return -((2 * yy - 1) * as_2d(out)[:, 0]).sum()
     return task_loss(out, y, task, probabilities=probs, reduction="sum")
 
 

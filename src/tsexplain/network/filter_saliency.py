@@ -12,7 +12,7 @@ from torch import nn
 from tsexplain._typing import SeriesBatch
 from tsexplain._validation import check_choice, check_int, check_model, check_series_batch
 from tsexplain.exceptions import ParameterError
-from tsexplain.network._dependency import color_plan
+from tsexplain.network._dependency import ColorPlan, color_plan
 from tsexplain.network._hooks import (
     LayerRef,
     check_filter_output,
@@ -236,14 +236,12 @@ def _saliency_jvp(
     xt: torch.Tensor,
     readout: torch.Tensor,
     at_input: bool,
-    plan: object,
+    plan: ColorPlan,
     chunk_size: int,
 ) -> torch.Tensor:
     from torch.func import jvp, vmap
 
-    width: int = plan.width  # type: ignore[attr-defined]
-    index: torch.Tensor = plan.index  # type: ignore[attr-defined]
-    valid: torch.Tensor = plan.valid  # type: ignore[attr-defined]
+    width, index, valid = plan.width, plan.index, plan.valid
     n, n_channels, n_steps = xt.shape
     n_sel = readout.shape[0]
     colours = [(c, j) for c in range(n_channels) for j in range(width)]

@@ -198,23 +198,47 @@ def plot_before_after(
     return fig
 
 
-def plot_inverse_result(result: InverseResult, *, channel_names: Sequence[str] | None = None, sample: int = 0) -> Figure:
-    """Start and end of :func:`~tsexplain.network.inverse_optimize` (TSViz Figures 5-6)."""
+def _describe(out: Any, sample: int, probability: str | None) -> str:
+    o = _np(out)[sample].astype(float)
+    if probability == "sigmoid":
+        return f"p = {1.0 / (1.0 + np.exp(-o[0])):.4f}"
+    if probability == "softmax":
+        e = np.exp(o - o.max())
+        return "p = " + str((e / e.sum()).round(4).tolist())
+    return f"output {o.round(4).tolist()}"
+
+
+def plot_inverse_result(
+    result: InverseResult,
+    *,
+    channel_names: Sequence[str] | None = None,
+    sample: int = 0,
+    probability: str | None = None,
+) -> Figure:
+    """Start and end of :func:`~tsexplain.network.inverse_optimize` (TSViz Figures 5-6).
+
+    ``probability="sigmoid"``/``"softmax"`` labels the curves with probabilities from logits.
+    """
     return plot_before_after(
         result.start, result.x, channel_names=channel_names, sample=sample,
-        title_before=f"start (output {_np(result.output_before)[sample].round(4).tolist()})",
-        title_after=f"end (output {_np(result.output_after)[sample].round(4).tolist()})",
+        title_before=f"start ({_describe(result.output_before, sample, probability)})",
+        title_after=f"end ({_describe(result.output_after, sample, probability)})",
     )
 
 
 def plot_adversarial_result(
-    result: AdversarialResult, x: Any, *, channel_names: Sequence[str] | None = None, sample: int = 0
+    result: AdversarialResult,
+    x: Any,
+    *,
+    channel_names: Sequence[str] | None = None,
+    sample: int = 0,
+    probability: str | None = None,
 ) -> Figure:
     """Original and adversarial series (TSViz Figures 7-8), with each channel's perturbation share."""
     fig = plot_before_after(
         x, result.x_adv, channel_names=channel_names, sample=sample,
-        title_before=f"original (output {_np(result.output_before)[sample].round(4).tolist()})",
-        title_after=f"adversarial (output {_np(result.output_after)[sample].round(4).tolist()})",
+        title_before=f"original ({_describe(result.output_before, sample, probability)})",
+        title_after=f"adversarial ({_describe(result.output_after, sample, probability)})",
     )
     share = _np(result.channel_share)[sample]
     for c, ax in enumerate(fig.axes):
