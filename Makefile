@@ -1,5 +1,5 @@
 # tsexplain: the two commands of the README.
-#   make demo   set up .venv (CPU torch first) and run the built-in demo
+#   make demo   set up .venv (CPU torch first), write the demo report, open the explorer
 #   make test   set up .venv and run the whole test suite
 PYTHON ?= python3
 VENV   := .venv
@@ -7,7 +7,10 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 OUT    ?= reports/demo
 
-.PHONY: setup demo test lint bench clean
+HOST   ?= 127.0.0.1
+PORT   ?= 8050
+
+.PHONY: setup demo report serve test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +21,15 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-demo: setup
+# The main job: the explanation report of the built-in demo, then the explorer on the demo
+# workspace (created on first start, reused afterwards). Ctrl-C stops the server.
+demo: report serve
+
+report: setup
 	$(VENV)/bin/tsexplain demo --out $(OUT)
+
+serve: setup
+	$(VENV)/bin/tsexplain serve --host $(HOST) --port $(PORT) --no-browser
 
 # pytest exits 5 when it collected no test: that is a failure here, as is any other non-zero exit.
 test: setup
