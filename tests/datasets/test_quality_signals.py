@@ -59,17 +59,32 @@ def test_isolated_bump_has_gaussian_shape():
 
 
 def test_score_is_linear_in_mse_within_range(world):
-    lo, hi = world.score_range
-    assert (lo, hi) == (0.0, 10.0)
-    assert world.y.min() >= lo and world.y.max() <= hi
-    np.testing.assert_array_equal(world.y[world.n_perturbations == 0], hi)
+    worst, best = world.score_range
+    assert (worst, best) == (10.0, 0.0)  # ideal signal scores 0, the score rises with the error
+    assert world.y.min() >= best and world.y.max() <= worst
+    np.testing.assert_array_equal(world.y[world.n_perturbations == 0], best)
     np.testing.assert_allclose(world.mse, ((world.X - world.clean) ** 2).mean(axis=(1, 2)))
-    inside = world.y > lo
+    inside = world.y < worst
     slope = np.polyfit(world.mse[inside], world.y[inside], 1)
     np.testing.assert_allclose(world.y[inside], np.polyval(slope, world.mse[inside]), atol=1e-9)
-    assert slope[0] < 0
-    # more perturbations, lower score on average
-    assert world.y[world.n_perturbations >= 6].mean() < world.y[world.n_perturbations <= 2].mean()
+    # independent slope: 10 / mse_max, mse_max = MSE of 8 disjoint bumps of amplitude 1.5
+    # (sum of a Gaussian's squares ~ width * sqrt(pi) for width 1.5, truncated at 3 widths)
+    k = np.arange(-4, 5)
+    mse_max = 8 * 1.5**2 * np.sum(np.exp(-(k**2) / 1.5**2)) / (2 * 200)
+    assert mse_max == pytest.approx(1.5 * np.sqrt(np.pi) * 8 * 1.5**2 / 400, rel=1e-2)
+    np.testing.assert_allclose(slope, [10.0 / mse_max, 0.0], atol=1e-9)
+    # more perturbations, higher (worse) score on average
+    assert world.y[world.n_perturbations >= 6].mean() > world.y[world.n_perturbations <= 2].mean()
+
+
+def test_score_range_orientation_is_a_choice():
+    kw = {"n_train": 40, "n_test": 0, "length": 64, "seed": 2}
+    down = make_quality_signals(**kw)
+    up = make_quality_signals(score_range=(0.0, 10.0), **kw)
+    np.testing.assert_array_equal(up.X, down.X)
+    np.testing.assert_allclose(up.y, 10.0 - down.y)  # same MSE, mirrored score
+    np.testing.assert_array_equal(up.y[up.n_perturbations == 0], 10.0)
+    assert up.score_range == (0.0, 10.0)
 
 
 def test_clean_signal_is_a_noisy_sinusoid(world):
