@@ -62,6 +62,44 @@ def test_sign_convention_matches_the_gradient_of_a_good_score():
     assert signed_pearson(grad, ideal) == pytest.approx(1.0)
 
 
+class SquaredError(torch.nn.Module):
+    """f(x) = ||x - clean||^2 per sample: a perfect score whose ideal (0) is the bottom."""
+
+    def __init__(self, clean: torch.Tensor) -> None:
+        super().__init__()
+        self.clean = clean
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x - self.clean) ** 2).sum(dim=(1, 2))
+
+
+def test_displacement_repairs_when_the_ideal_score_is_the_bottom():
+    # Descent on f^2 with f = ||x - c||^2 scales x - c by (1 - 4 lr f) at every step, so the
+    # displacement stays a positive multiple of c - x: signed and magnitude Pearson +1, while
+    # the plain gradient 2 (x - c) points the other way (signed Pearson -1).
+    rng = np.random.default_rng(6)
+    clean = torch.from_numpy(rng.standard_normal((1, 2, 30)))
+    x = (clean + torch.from_numpy(rng.standard_normal((4, 2, 30)))).numpy()
+    model = SquaredError(clean)
+    truth = ideal_gradient(x, clean.expand(4, 2, 30).numpy())
+    res = agra_reconstruct(model, x, ideal_score=0.0, lr=2e-3, tol=1e-2, max_iter=5000)
+    assert res.converged.all()
+    assert signed_pearson(res.displacement, truth) == pytest.approx(1.0)
+    assert magnitude_pearson(res.displacement, truth) == pytest.approx(1.0)
+    assert signed_pearson(2 * (x - clean.numpy()), truth) == pytest.approx(-1.0)
+    # stopped at f < 0.1, i.e. a remaining squared error below 0.1 over 60 cells
+    mse = reconstruction_mse(model, x, np.broadcast_to(clean.numpy(), x.shape), ideal_score=0.0,
+                             lr=2e-3, tol=1e-2, max_iter=5000)
+    assert 0.0 < mse < 0.1 / 60
+
+
+def test_divergence_warns(linear_world):
+    model, _, x = linear_world
+    with pytest.warns(RuntimeWarning, match="smaller lr"):
+        res = agra_reconstruct(model, x, ideal_score=1.0, lr=10.0, tol=0.0, max_iter=1000)
+    assert not np.isfinite(res.displacement).all()
+
+
 def test_algorithm1_on_a_linear_model_reaches_the_closed_form(linear_world):
     model, w, x = linear_world
     model.train()

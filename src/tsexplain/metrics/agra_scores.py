@@ -8,17 +8,30 @@ predicted score reaches the ideal one; the accumulated move ``x_final - x`` is t
 gradient, and ``x_final`` the reconstruction, compared with the clean signal by MSE. AGRA
 (Algorithm 2) averages that move over models trained from different initialisations.
 
-Sign convention throughout (the sign of the gradient of the score, and that of
-``tsexplain.datasets`` ``QualitySignalsDataset.ideal_gradient``): ideal gradient ``clean - x``,
-the move that repairs the signal; method displacement ``reconstruction - x``. The paper calls the
-ideal gradient "the difference between perturbed signals and ideal ones" without fixing its
-sign; we take the one under which a plain gradient ``d f / d x`` of a good model correlates
-positively (raising the score moves the input toward the clean signal). A perfect method has
-displacement == ideal gradient and MSE 0. Magnitude Pearson and MSE do not depend on the choice.
+Sign convention throughout (that of ``tsexplain.datasets`` ``QualitySignalsDataset.ideal_gradient``):
+ideal gradient ``clean - x``, the move that repairs the signal; method displacement
+``reconstruction - x``. The paper calls the ideal gradient "the difference between perturbed
+signals and ideal ones" without fixing its sign; we take the repairing one, which is the sign of
+Algorithm 1's displacement whichever end of the score range the ideal score is (the descent
+always moves toward the ideal). A plain ``d f / d x`` has that sign only when the ideal is the
+top of the range; with ``make_quality_signals``' default (ideal 0, score rising with the error)
+it has the opposite one, which is why the paper's scores are computed on the displacement ("the
+gradient ... obtained with model k, as described in the algorithm 1"). A perfect method has
+displacement == ideal gradient and MSE 0. Magnitude Pearson and MSE do not depend on the sign.
+
+Algorithm 1's learning rate and tolerance did not survive in our copy of the paper. Our defaults
+(``lr=0.01``, ``tol=1e-2``, ``max_iter=200``) are measured on ``make_quality_signals()`` with
+``AGRACNN`` members: there ``|d f / d x|^2`` reaches about 25, and a step on
+``(f - ideal)^2`` is stable only for ``lr < 1 / |d f / d x|^2`` (``lr=0.1`` sent some samples to
+infinity); ``tol=1e-2`` stops once the score is within 0.1 of the ideal (1 % of the 0-10 range,
+well below the members' regression error), which 88 % of the runs reach in about 100 steps. The
+scores hardly depend on these choices (lr 0.01-0.05, tol 1e-4 or 1e-2: single-model magnitude
+Pearson 0.57-0.60).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -159,8 +172,8 @@ def agra_reconstruct(
     *,
     ideal_score: float,
     target: Any = None,
-    lr: float = 0.1,
-    tol: float = 1e-4,
+    lr: float = 0.01,
+    tol: float = 1e-2,
     max_iter: int = 200,
     gradient_fn: GradientFn | None = None,
 ) -> AGRAReconstruction:
@@ -183,11 +196,14 @@ def agra_reconstruct(
     ideal_score : float
         The score of a perfect signal; required (e.g. ``dataset.score_range[1]`` for
         ``tsexplain.datasets.make_quality_signals``).
-    lr : float
-        Step size (the paper's learning rate).
-    tol : float
-        Stop a sample once its loss is below ``tol``.
-    max_iter : int
+    lr : float, default 0.01
+        Step size (the paper's learning rate; its value is lost in our copy). The step on
+        ``(f - ideal_score)^2`` is stable for ``lr < 1 / |d f / d x|^2``; a non-finite
+        displacement raises a ``RuntimeWarning`` asking for a smaller ``lr``.
+    tol : float, default 1e-2
+        Stop a sample once its loss is below ``tol`` (the default: score within 0.1 of the
+        ideal).
+    max_iter : int, default 200
         At most this many steps per model.
     gradient_fn : callable, optional
         ``gradient_fn(model, x) -> d f / d x`` of shape (N, C, T) replacing the plain autograd
@@ -228,7 +244,16 @@ def agra_reconstruct(
                 max_iter=max_iter,
                 gradient_fn=gradient_fn,
             )
-        disp += (xf - x0).cpu().double().numpy()
+        move = (xf - x0).cpu().double().numpy()
+        bad = ~np.isfinite(move).reshape(len(move), -1).all(axis=1)
+        if bad.any():
+            warnings.warn(
+                f"Algorithm 1 diverged for {int(bad.sum())} of {len(move)} samples with "
+                f"models[{len(n_iters)}] (non-finite input); use a smaller lr (now {lr}).",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        disp += move
         n_iters.append(it)
         conv.append(ok)
         finals.append(fs)
@@ -251,8 +276,8 @@ def reconstruction_mse(
     gradient_fn: GradientFn | None = None,
     target: Any = None,
     ideal_score: float | None = None,
-    lr: float = 0.1,
-    tol: float = 1e-4,
+    lr: float = 0.01,
+    tol: float = 1e-2,
     max_iter: int = 200,
     reduction: Reduction = "mean",
 ) -> np.ndarray | float:
