@@ -1,4 +1,25 @@
-"""AGRA reproduction (Morel et al.): quality-signals world, Tables I-IV, Figure 4."""
+"""AGRA reproduction (Morel et al.): quality-signals world, Tables I-IV, Figure 4.
+
+Choices where our copy of the paper lost the numbers, with what we measured (3-model pilots,
+1 torch thread, 100 signals; details in the docstrings of ``make_quality_signals`` and
+``tsexplain.metrics.agra_scores``):
+
+- Score orientation: the ideal signal scores 0 and the score rises with the error (the
+  generator's default). The other orientation, with a bias-free CNN, gave single-model GRAD
+  magnitude Pearson 0.05 and a reconstruction 20x worse than doing nothing (the previous run of
+  this benchmark: 0.055 -> 0.063 and MSE 0.365 vs 0.027 for doing nothing).
+- Training: Adam, lr 1e-3, dropout 0.25 (``AGRACNN``'s own defaults; the paper uses a dropout
+  layer too), 60 epochs in --quick (the model's default 30 gave test MSE 0.35, 60 gave 0.29;
+  ``fit`` keeps the epoch of lowest validation loss). With the score oriented this way, lr 3e-3
+  without dropout was no better (0.30).
+- Algorithm 1: lr 0.01, tol 1e-2 (score within 0.1 of the ideal), 200 steps at most; lr 0.1
+  diverged on some signals; lr 0.01-0.05 and tol 1e-4-1e-2 moved the Pearsons by <= 0.03.
+- Metrics on training signals, per signal, then averaged ("The training examples have been
+  averaged to obtain these metrics"); --quick uses the first 250 of them. Train and test
+  signals scored alike in the pilot (magnitude Pearson 0.591 vs 0.588).
+- Magnitude Pearson: on ``|displacement|`` per cell (``magnitude="abs"``); the paper's
+  "norms" may also mean the norm over the two channels at each step, reported beside it.
+"""
 
 from __future__ import annotations
 
@@ -40,20 +61,22 @@ def run(ctx: Context) -> Section:
     sec = ctx.section("agra", "AGRA on the quality-signals world")
     n_models = ctx.pick(50, 12, 3)
     epochs = ctx.pick(100, 60, 1)
-    # AGRACNN.training_defaults (30 epochs, lr 1e-3, dropout 0.25) left the members worse than
-    # predicting the mean score here (test MSE 3.2 vs var 2.8); lr 3e-3 without dropout reached
-    # 0.54 in 100 epochs (paper 0.619)
-    lr, dropout = 3e-3, 0.0
+    # AGRACNN's defaults (lr 1e-3, dropout 0.25) but 60 epochs instead of 30 (test MSE 0.35 ->
+    # 0.29 with the ideal score at 0; with the old orientation, ideal 10, they underfit)
+    lr, dropout = 1e-3, 0.25
     n_train, n_test = ctx.pick((750, 250), (750, 250), (64, 16))
+    n_eval = ctx.pick(750, 250, 16)  # training signals scored, as in the paper
     n_sg_models = ctx.pick(50, 3, 2)
     sg_samples = ctx.pick(16, 4, 2)
     sg_noise = 0.05
     ig_steps = ctx.pick(32, 16, 4)
     max_iter = ctx.pick(200, 200, 20)
+    alg1 = {"lr": 0.01, "tol": 1e-2, "max_iter": max_iter}
     sec.settings = {"n_models": n_models, "epochs": epochs, "lr": lr, "dropout": dropout, "n_train": n_train, "n_test": n_test,
                     "smoothgrad_models": n_sg_models, "smoothgrad_samples": sg_samples,
                     "smoothgrad_noise": sg_noise, "ig_steps": ig_steps,
-                    "algorithm1": {"lr": 0.1, "tol": 1e-4, "max_iter": max_iter},
+                    "algorithm1": alg1, "evaluated_on": f"first {n_eval} training signals",
+                    "score_orientation": "ideal signal 0, worst 10",
                     "paper": {"n_models": 50, "n_train": 750, "n_test": 250}}
 
     data = make_quality_signals(n_train=n_train, n_test=n_test, seed=ctx.seed)
@@ -63,24 +86,30 @@ def run(ctx: Context) -> Section:
                              n_models=n_models, epochs=epochs, lr=lr, seed=ctx.seed, progress=False)
     models = list(ens)
     test = ~data.train_mask
-    x = data.X[test].astype(np.float32)
-    clean, truth = data.clean[test], data.ideal_gradient[test]
-    reg_mse = np.array([np.mean((predict(m, x).reshape(len(x)) - data.y[test]) ** 2) for m in models])
+    x_test = data.X[test].astype(np.float32)
+    reg_mse = np.array([np.mean((predict(m, x_test).reshape(len(x_test)) - data.y[test]) ** 2)
+                        for m in models])
+    score_var = to_float(np.var(data.y[test]))
     ctx.say(f"  trained {n_models} AGRA CNNs ({ens.method}, {epochs} epochs) in {tm.seconds:.1f} s; "
-            f"test regression MSE {reg_mse.mean():.3f} +- {reg_mse.std():.3f} "
-            f"(paper {PAPER_REGRESSION_MSE[0]} +- {PAPER_REGRESSION_MSE[1]})")
+            f"test regression MSE {reg_mse.mean():.3f} +- {reg_mse.std():.3f} (score variance "
+            f"{score_var:.2f}; paper {PAPER_REGRESSION_MSE[0]} +- {PAPER_REGRESSION_MSE[1]})")
+    # the paper scores the explanations on the training signals
+    ev = np.flatnonzero(data.train_mask)[:n_eval]
+    x = data.X[ev].astype(np.float32)
+    clean, truth = data.clean[ev], data.ideal_gradient[ev]
 
     def rec_mse(disp: np.ndarray) -> float:
         return to_float(np.mean((x + disp - clean) ** 2))
 
-    def scores(a: np.ndarray, signed: bool, mse: bool) -> tuple[float, float | None, float | None]:
+    def scores(a: np.ndarray, signed: bool, mse: bool) -> tuple[float, float | None, float | None, float]:
         return (to_float(magnitude_pearson(a, truth)),
                 to_float(signed_pearson(a, truth)) if signed else None,
-                rec_mse(a) if mse else None)
+                rec_mse(a) if mse else None,
+                to_float(magnitude_pearson(a, truth, magnitude="channel_norm")))
 
     # GRAD: Algorithm 1 per model; AGRA = mean of the displacements (Algorithm 2)
     with Timer() as tm:
-        disp = np.stack([agra_reconstruct(m, x, ideal_score=ideal, max_iter=max_iter).displacement
+        disp = np.stack([agra_reconstruct(m, x, ideal_score=ideal, **alg1).displacement
                          for m in models])
     ctx.say(f"  Algorithm 1 (GRAD) on {n_models} models: {tm.seconds:.1f} s")
     single: dict[str, list[tuple[Any, ...]]] = {"GRAD": [scores(d, True, True) for d in disp]}
@@ -89,8 +118,8 @@ def run(ctx: Context) -> Section:
     # SmoothGrad as the gradient of Algorithm 1 (fewer models in --quick: it costs n_samples x)
     with Timer() as tm:
         gfn = _smoothgrad_fn(sg_samples, sg_noise, ctx.seed)
-        sg_disp = np.stack([agra_reconstruct(m, x, ideal_score=ideal, max_iter=max_iter,
-                                             gradient_fn=gfn).displacement
+        sg_disp = np.stack([agra_reconstruct(m, x, ideal_score=ideal, gradient_fn=gfn,
+                                             **alg1).displacement
                             for m in models[:n_sg_models]])
     ctx.say(f"  Algorithm 1 with SmoothGrad on {n_sg_models} models: {tm.seconds:.1f} s")
     single["SmoothGrad"] = [scores(d, True, True) for d in sg_disp]
@@ -124,7 +153,15 @@ def run(ctx: Context) -> Section:
     for label in PAPER:
         rows.append((label, mean_single(label, 0), PAPER[label][0][0]))
         rows.append((f"AGRA ({label})", agra[label][0], PAPER[label][1][0]))
-    sec.compare("Table II / IV: Pearson of magnitudes |attribution| vs |ideal gradient|", rows)
+    sec.compare("Table II / IV: Pearson of magnitudes |attribution| vs |ideal gradient|", rows,
+                note="Per signal over its 2 x T cells, then averaged over the signals (those "
+                     "without a perturbation have no defined correlation and are skipped).")
+    rows = []
+    for label in PAPER:
+        rows.append((label, mean_single(label, 3), PAPER[label][0][0]))
+        rows.append((f"AGRA ({label})", agra[label][3], PAPER[label][1][0]))
+    sec.compare("Table II / IV, other reading of 'norms': Pearson of the norm over the 2 channels "
+                "at each step", rows)
     rows = []
     for label in ("GRAD", "SmoothGrad"):
         rows.append((label, mean_single(label, 1), PAPER[label][0][1]))
@@ -146,27 +183,35 @@ def run(ctx: Context) -> Section:
 
     g1, ga = single["GRAD"], agra["GRAD"]
     mean1 = [mean_single("GRAD", i) for i in range(3)]
+    nothing = rec_mse(np.zeros_like(x))
     sec.floor("AGRA beats single-model GRAD on magnitude Pearson", ga[0] > mean1[0],
               f"{ga[0]:.3f} vs {mean1[0]:.3f} (mean of {len(g1)} single models)")
     sec.floor("AGRA beats single-model GRAD on signed Pearson", ga[1] > mean1[1],
               f"{ga[1]:.3f} vs {mean1[1]:.3f}")
     sec.floor("AGRA beats single-model GRAD on reconstruction MSE", ga[2] < mean1[2],
-              f"{ga[2]:.3f} vs {mean1[2]:.3f}")
+              f"{ga[2]:.4f} vs {mean1[2]:.4f}")
+    sec.floor("AGRA's reconstruction is closer to the clean signal than the input", ga[2] < nothing,
+              f"{ga[2]:.4f} vs {nothing:.4f} (doing nothing)")
+    sec.floor("single-model GRAD magnitude Pearson > 0.5", mean1[0] > 0.5, f"{mean1[0]:.3f} (paper 0.81)")
 
     sec.metrics = {
         "regression_mse_mean": to_float(reg_mse.mean()), "regression_mse_std": to_float(reg_mse.std()),
+        "test_score_variance": score_var, "do_nothing_mse": nothing,
         "single": {k: [list(s) for s in v] for k, v in single.items()},
         "agra": {k: list(v) for k, v in agra.items()},
         "figure4": curve,
-        "score_columns": ["magnitude_pearson", "signed_pearson", "reconstruction_mse"],
+        "score_columns": ["magnitude_pearson", "signed_pearson", "reconstruction_mse",
+                          "magnitude_pearson_channel_norm"],
     }
     if ctx.size != "full":
         sec.notes.append(
             f"--quick: {n_models} models (paper 50), SmoothGrad reconstruction on the first "
             f"{n_sg_models} models with {sg_samples} noise samples, IG with {ig_steps} steps.")
     sec.notes.append(
-        f"Regression MSE of the members: {reg_mse.mean():.3f} +- {reg_mse.std():.3f} (paper "
-        f"{PAPER_REGRESSION_MSE[0]} +- {PAPER_REGRESSION_MSE[1]}) after {epochs} epochs.")
+        f"Regression MSE of the members: {reg_mse.mean():.3f} +- {reg_mse.std():.3f} on the test "
+        f"signals (score variance {score_var:.2f}; paper {PAPER_REGRESSION_MSE[0]} +- "
+        f"{PAPER_REGRESSION_MSE[1]}) after {epochs} epochs. Scores 0 (ideal) to 10; explanations "
+        f"scored on the first {n_eval} training signals.")
 
     if ctx.out is not None:
         import matplotlib
