@@ -49,8 +49,8 @@ class FordACNN(SequentialModel):
 
     default_task: ClassVar[str] = "multiclass"
     training_defaults: ClassVar[dict[str, Any]] = {
-        "epochs": 40,
-        "lr": 3e-3,
+        "epochs": 100,
+        "lr": 1e-3,
         "batch_size": 32,
         "lr_schedule": "cosine",
     }
