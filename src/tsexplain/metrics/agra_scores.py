@@ -367,7 +367,12 @@ def magnitude_pearson(
 
     AGRA's Table II score: "computed between the norms of both ideal gradient and gradient from
     the methods", so that methods which lose the sign (Gradient x Input, IG) are not penalised.
-    Per sample, over all cells, then averaged over samples.
+    Per sample, over all cells, then averaged over samples ("The training examples have been
+    averaged to obtain these metrics"). Which "norms" the paper means is not said: the absolute
+    value of each cell (our default, ``"abs"``) or the norm over the channels at each step
+    (``"channel_norm"``; the paper's Table III, by contrast, is said to be computed "for each of
+    the two dimensions and then averaged"). The second reading scores higher on the AGRA world
+    (quick benchmark, single-model GRAD: 0.67 vs 0.59); the benchmark reports both.
 
     Parameters
     ----------
