@@ -19,6 +19,16 @@ Choices where our copy of the paper lost the numbers, with what we measured (3-m
   signals scored alike in the pilot (magnitude Pearson 0.591 vs 0.588).
 - Magnitude Pearson: on ``|displacement|`` per cell (``magnitude="abs"``); the paper's
   "norms" may also mean the norm over the two channels at each step, reported beside it.
+
+Still below the paper by about 0.2 on every Pearson (quick: GRAD 0.59 -> AGRA 0.71 vs 0.81 ->
+0.94). Pilots that did not close it (3 models, 100 training signals, single / AGRA magnitude
+Pearson): wider bumps (width 3: 0.38 / 0.56), a score linear in the RMSE instead of the MSE
+(0.63 / 0.70), twice the filters (0.64 / 0.70), pooling 3 (0.64 / 0.71), kernel 3 or 9 (0.62 /
+0.67-0.70); the AGRA curve is flat from about 5 models. Gradient x Input and Integrated Gradients
+score identically here, and that is exact, not a bug: a bias-free ReLU network is positively
+homogeneous, so its gradient is constant along the ray from the zero baseline and IG equals
+Gradient x Input; the paper's different values (0.82 vs 0.55) suggest its network or its IG was
+not exactly that.
 """
 
 from __future__ import annotations
