@@ -86,6 +86,12 @@ def _agra(sec: dict[str, Any]) -> list[str]:
         parts.append(f"{label} {s:.2f} -> {a:.2f} (paper {paper_single[label]:.2f} -> "
                      f"{paper_agra[label]:.2f})")
     notes.append("Magnitude Pearson, single model -> AGRA: " + "; ".join(parts) + ".")
+    gi, ig = mean("GRAD x Input", 0), mean("Integrated Gradients", 0)
+    if abs(gi - ig) < 1e-3:
+        notes.append(
+            f"Gradient x Input and IG score the same ({gi:.3f}): exact for a bias-free ReLU "
+            f"network with a zero baseline (positively homogeneous, so the gradient is constant "
+            f"along the path); the paper's 0.82 vs 0.55 means its network or IG differed.")
     notes.append(
         "The score's orientation decides everything here: the paper's network has no bias, so "
         "f(x) = grad f(x) . x. With the ideal signal at the top of the range the network must "
