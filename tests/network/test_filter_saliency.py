@@ -101,3 +101,12 @@ def test_jvp_falls_back_when_dependency_probe_is_fooled():
         got = filter_saliency(net, xx, "2", scale="none", method="jvp")
     ref = _loop_reference(net, xx, net, 16)
     torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-7)
+
+
+def test_jvp_on_a_non_conv_layer(cnn, x):
+    # the ReLU after the second convolution: one-hot readout, 3 channels x small window
+    got = filter_saliency(cnn, x, "4", scale="none", method="jvp")
+    ref = _loop_reference(cnn, x, cnn[:5], 12)
+    torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-7)
+    auto = filter_saliency(cnn, x, "4", scale="none")
+    torch.testing.assert_close(auto, ref, rtol=1e-5, atol=1e-7)

@@ -45,11 +45,11 @@ def dependency_pattern(
         for start in range(0, n_steps, chunk):
             stop = min(start + chunk, n_steps)
             probe = sample[:1].detach().expand(stop - start, n_channels, n_steps).clone()
-            steps = torch.arange(start, stop)
-            probe[torch.arange(stop - start), :, steps] = float("nan")
+            steps = torch.arange(start, stop, device=sample.device)
+            probe[torch.arange(stop - start, device=sample.device), :, steps] = float("nan")
             h = run_until_captured(model, probe, [module], inputs=inputs)[module]
             rows.append(torch.isnan(h).flatten(1, -2).any(dim=1) if h.ndim == 3 else torch.isnan(h))
-    return torch.cat(rows, dim=0)
+    return torch.cat(rows, dim=0).cpu()
 
 
 def color_plan(

@@ -170,7 +170,7 @@ def _readout(
         with torch.no_grad():
             h1 = run_until_captured(model, xt[:1], [module], inputs=True)[module]
         # the convolution is affine: the gradient of <onehot_f, conv(z)> is the same at any z
-        z = torch.zeros((len(idx), *h1.shape[1:]), dtype=h1.dtype, requires_grad=True)
+        z = torch.zeros((len(idx), *h1.shape[1:]), dtype=h1.dtype, device=h1.device, requires_grad=True)
         with torch.enable_grad():
             out = module(z)
             (lw,) = torch.autograd.grad((out * onehot[:, 0]).sum(), z)
@@ -241,12 +241,13 @@ def _saliency_jvp(
 ) -> torch.Tensor:
     from torch.func import jvp, vmap
 
-    width, index, valid = plan.width, plan.index, plan.valid
+    dev = xt.device
+    width, index, valid = plan.width, plan.index.to(dev), plan.valid.to(dev)
     n, n_channels, n_steps = xt.shape
     n_sel = readout.shape[0]
     colours = [(c, j) for c in range(n_channels) for j in range(width)]
-    residue = torch.arange(n_steps) % width
-    out = torch.zeros(n_sel, n, n_channels, n_steps, dtype=xt.dtype)
+    residue = torch.arange(n_steps, device=dev) % width
+    out = torch.zeros(n_sel, n, n_channels, n_steps, dtype=xt.dtype, device=dev)
 
     def captured(inp: torch.Tensor) -> torch.Tensor:
         return run_until_captured(model, inp, [module], inputs=at_input)[module]
@@ -258,7 +259,7 @@ def _saliency_jvp(
     step = max(1, chunk_size // 2)
     for s in range(0, len(colours), step):
         group = colours[s : s + step]
-        tangents = torch.zeros(len(group), n, n_channels, n_steps, dtype=xt.dtype)
+        tangents = torch.zeros(len(group), n, n_channels, n_steps, dtype=xt.dtype, device=dev)
         for k, (c, j) in enumerate(group):
             tangents[k, :, c, residue == j] = 1.0
         h_dot = vmap(tangent_out)(tangents)  # (k, N, C_h, T_h)

@@ -10,6 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+__all__ = [
+    "plot_adversarial_result",
+    "plot_before_after",
+    "plot_dendrogram",
+    "plot_filter_grid",
+    "plot_inverse_result",
+    "plot_pruning_curve",
+    "plot_silhouette",
+]
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
