@@ -151,8 +151,10 @@ class QualitySignalsDataset(SeriesDataset):
     X : numpy.ndarray of shape (N, 2, T)
         The perturbed signals (the model's input).
     y : numpy.ndarray of shape (N,)
-        The quality score, within ``score_range``: ``score_range[1]`` for an unperturbed signal,
-        falling linearly with the MSE between ``X`` and ``clean``.
+        The quality score, within ``score_range = (worst, best)``: ``best`` for an unperturbed
+        signal, moving linearly toward ``worst`` with the MSE between ``X`` and ``clean`` (by
+        default best = 0 and worst = 10, so the score rises with the error; see
+        :func:`make_quality_signals`).
     train_mask : numpy.ndarray of bool, shape (N,)
     clean : numpy.ndarray of shape (N, 2, T)
         The ideal signals (sinusoids plus their small noise) before perturbation.
@@ -176,7 +178,7 @@ class QualitySignalsDataset(SeriesDataset):
     n_perturbations: np.ndarray
     perturbations: np.ndarray
     mse: np.ndarray
-    score_range: tuple[float, float] = (0.0, 10.0)
+    score_range: tuple[float, float] = (10.0, 0.0)
 
     _per_sample: ClassVar[tuple[str, ...]] = (
         *SeriesDataset._per_sample,
