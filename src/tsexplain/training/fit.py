@@ -24,6 +24,8 @@ GENERIC_DEFAULTS: dict[str, Any] = {
     "patience": None,
     "window": 500,
     "lr_schedule": None,
+    "weight_decay": 0.0,
+    "activity_l2": 0.0,
 }
 
 #: Accepted values of ``lr_schedule``.
@@ -135,8 +137,8 @@ def fit(
     batch_size: int | None = None,
     val_fraction: float = 0.1,
     patience: int | None = None,
-    weight_decay: float = 0.0,
-    activity_l2: float = 0.0,
+    weight_decay: float | None = None,
+    activity_l2: float | None = None,
     lr_schedule: str | None = None,
     seed: int = 0,
     restore_best: bool = True,
@@ -160,9 +162,9 @@ def fit(
     task : {"regression", "binary", "multiclass"}, optional
         Loss: MSE, binary cross-entropy on one logit, cross-entropy on K logits. Default: the
         model's ``default_task`` (reference models), else ``"regression"``.
-    epochs, lr, batch_size, patience, window : optional
+    epochs, lr, batch_size, patience, window, weight_decay, activity_l2 : optional
         Default: the model's ``training_defaults``, else 20, 1e-3, 64, None (no early stopping),
-        500. ``patience`` stops after that many epochs without a lower validation loss.
+        500, 0, 0. ``patience`` stops after that many epochs without a lower validation loss.
     val_fraction : float
         Fraction of the (training) samples held out for validation; 0 disables validation.
     weight_decay : float
