@@ -1,7 +1,8 @@
+# ruff: noqa: F811  (fixtures imported from network_helpers are redefined as test arguments)
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import assert_unchanged, make_cnn, snapshot
+from network_helpers import assert_unchanged, cnn, make_cnn, snapshot, x  # noqa: F401  (pytest fixtures)
 
 from tsexplain.exceptions import ParameterError
 from tsexplain.network import fgsm, iterative_fgsm

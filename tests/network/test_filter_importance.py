@@ -1,7 +1,8 @@
+# ruff: noqa: F811  (fixtures imported from network_helpers are redefined as test arguments)
 import numpy as np
 import pytest
 import torch
-from conftest import assert_unchanged, make_cnn, snapshot
+from network_helpers import assert_unchanged, cnn, make_cnn, snapshot, x  # noqa: F401  (pytest fixtures)
 
 from tsexplain.exceptions import TargetError
 from tsexplain.network import filter_importance, filter_importance_stats

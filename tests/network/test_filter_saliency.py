@@ -1,7 +1,8 @@
+# ruff: noqa: F811  (fixtures imported from network_helpers are redefined as test arguments)
 import pytest
 import torch
 from captum.attr import NeuronGradient
-from conftest import Nested, assert_unchanged, snapshot
+from network_helpers import Nested, assert_unchanged, cnn, snapshot, x  # noqa: F401  (pytest fixtures)
 
 from tsexplain.exceptions import ParameterError, ShapeError
 from tsexplain.network import filter_saliency

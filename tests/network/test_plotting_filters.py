@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import make_cnn
+from network_helpers import make_cnn
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")

@@ -1,8 +1,9 @@
+# ruff: noqa: F811  (fixtures imported from network_helpers are redefined as test arguments)
 import warnings
 
 import pytest
 import torch
-from conftest import make_cnn
+from network_helpers import cnn, make_cnn, x  # noqa: F401  (pytest fixtures)
 
 from tsexplain.exceptions import SaturationWarning
 from tsexplain.network import detect_saturation, filter_importance, with_temperature

@@ -1,4 +1,5 @@
-"""Small CNNs built here (the project's reference models are not needed for these tests)."""
+"""Helpers and fixtures for tests/network (no conftest.py here: a second module named
+`conftest` would shadow the one other test folders import with `from conftest import ...`)."""
 
 from __future__ import annotations
 
@@ -37,16 +38,6 @@ class Nested(nn.Module):
         return self.head(h.mean(dim=2))
 
 
-@pytest.fixture
-def cnn() -> nn.Module:
-    return make_cnn()
-
-
-@pytest.fixture
-def x() -> torch.Tensor:
-    return torch.randn(6, 3, 50, generator=torch.Generator().manual_seed(3))
-
-
 def snapshot(model: nn.Module) -> tuple:
     return (
         model.training,
@@ -63,3 +54,15 @@ def assert_unchanged(model: nn.Module, before: tuple) -> None:
         assert k == k2 and torch.equal(v, v2), k
     assert [p.requires_grad for p in model.parameters()] == req
     assert all(p.grad is None for p in model.parameters()) == all(g is None for g in grads)
+
+
+@pytest.fixture
+def cnn() -> nn.Module:
+    """A small 2-conv CNN, 3 channels x 50 steps, one output."""
+    return make_cnn()
+
+
+@pytest.fixture
+def x() -> torch.Tensor:
+    """Six series of shape (3, 50)."""
+    return torch.randn(6, 3, 50, generator=torch.Generator().manual_seed(3))
