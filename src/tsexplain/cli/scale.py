@@ -1,0 +1,94 @@
+"""``tsexplain explain-dataset``: one method over a whole .npy data set, chunked, resumable."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+EPILOG = """\
+MODEL is a .safetensors file saved by tsexplain.training.save_model (its model.json beside it);
+repeat --model for AGRA (gradients averaged over the models). DATA is a .npy file of shape
+(N, C, T), read memory-mapped one chunk at a time (convert other formats once with numpy.save).
+
+OUT is a chunk store: OUT/manifest.json and OUT/values/NNNNNNNNN.npy (one file per chunk; also
+predictions/ and target/). Run the same command again after a crash or Ctrl-C: finished chunks
+are kept, only the missing ones are computed.
+
+examples:
+  tsexplain explain-dataset --model forda.safetensors plant.npy --method saliency \\
+      --target predicted --out attributions/
+  tsexplain explain-dataset --model m0.safetensors --model m1.safetensors plant.npy \\
+      --method integrated_gradients --param steps=32 --target 1 --chunk-size 2048 \\
+      --backend ray --address auto --out attributions/
+  tsexplain explain-dataset --model forda.safetensors plant.npy --method smoothgrad \\
+      --param n_samples=32 --backend ray --address auto --num-cpus 2 --out sg/ --npy sg.npy
+
+With --backend ray and --address auto the command joins the Ray cluster this machine belongs to
+(started with 'ray start'); without --address it starts a local Ray instance. DATA must be
+readable at the same path on every node (see docs/scaling.md).
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "explain-dataset",
+        help="attribute a whole .npy data set in chunks (resumable; local or Ray)",
+        description="Compute one attribution method for every series of DATA, chunk by chunk,\n"
+        "into an on-disk chunk store; in this process or on a Ray cluster.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("data", metavar="DATA", help=".npy file of shape (N, C, T)")
+    p.add_argument("--model", action="append", required=True, metavar="MODEL",
+                   help=".safetensors model (repeat for AGRA)")
+    p.add_argument("--method", "-m", default="integrated_gradients", metavar="NAME",
+                   help="attribution method (default integrated_gradients)")
+    p.add_argument("--param", "-p", action="append", metavar="K=V",
+                   help="method parameter (e.g. steps=32); repeatable")
+    p.add_argument("--target", "-t", metavar="T",
+                   help="output index, 'predicted', 'all' or 'none' (default: none)")
+    p.add_argument("--out", "-o", required=True, help="chunk store folder (created or resumed)")
+    p.add_argument("--chunk-size", type=int, default=1024, metavar="N",
+                   help="series per chunk: unit of work, writing and crash loss (default 1024)")
+    p.add_argument("--npy", metavar="FILE", help="also consolidate the values into one .npy file")
+    p.add_argument("--no-resume", action="store_true",
+                   help="refuse to continue an existing store (default: resume it)")
+    g = p.add_argument_group("backend")
+    g.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="where to run (default local: this process)")
+    g.add_argument("--address", metavar="ADDR",
+                   help="Ray cluster: 'auto' or 'ray://host:10001' (default: a local Ray)")
+    g.add_argument("--actors", type=int, metavar="N",
+                   help="Ray actor pool size (default: as many as the resources allow)")
+    g.add_argument("--num-cpus", type=float, default=1, metavar="X",
+                   help="CPUs per Ray actor (default 1)")
+    g.add_argument("--num-gpus", type=float, default=0, metavar="X",
+                   help="GPUs per Ray actor (default 0)")
+    p.set_defaults(run=run_explain_dataset)
+
+
+def run_explain_dataset(args: argparse.Namespace) -> int:
+    from tsexplain.io.pipeline import parse_params, parse_target
+    from tsexplain.scale import attribute_dataset
+    from tsexplain.training import load_model
+
+    if args.backend != "ray" and (args.address or args.actors):
+        raise ValueError("--address and --actors need --backend ray")
+    target = parse_target(args.target)
+    if target == "label":
+        raise ValueError("--target label: a .npy file has no labels; use an index or 'predicted'")
+    models = [load_model(m) for m in args.model]
+    t0 = time.perf_counter()
+    run = attribute_dataset(
+        models if len(models) > 1 else models[0], args.data, args.method, out=args.out,
+        target=target, chunk_size=args.chunk_size, backend=args.backend, address=args.address,
+        num_actors=args.actors, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
+        resume=not args.no_resume, progress=True, **parse_params(args.param),
+    )
+    n = run.store.n_rows
+    print(f"{args.method}: {n} series in {run.store.n_chunks} chunks -> {run.store.path} "
+          f"({len(run.computed)} computed, {len(run.skipped)} already done; "
+          f"{time.perf_counter() - t0:.1f} s on {run.backend})")
+    if args.npy:
+        print(f"values -> {run.store.to_npy(args.npy)}")
+    return 0
