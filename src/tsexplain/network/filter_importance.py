@@ -92,7 +92,7 @@ def _importance_chunks(
             y = select_output(apply_output(out, output, temperature), _slice_target(target, start, stop))
             grads = torch.autograd.grad(y.sum(), acts, allow_unused=True)
             yield [
-                torch.zeros(a.shape[:2], dtype=a.dtype) if g is None else g.abs().sum(dim=2)
+                torch.zeros(a.shape[:2], dtype=a.dtype) if g is None else torch.linalg.vector_norm(g, ord=1, dim=2)
                 for a, g in zip(acts, grads, strict=True)
             ]
             if bar is not None:
