@@ -29,6 +29,11 @@ class AttributionWork:
         self.method, self.target, self.params = method, target, dict(params)
         self.params.setdefault("progress", False)
 
+    def to(self, device: str) -> AttributionWork:
+        """Move the models (a Ray actor with a GPU moves them to ``cuda``)."""
+        self.models = [m.to(device) for m in self.models]
+        return self
+
     def __call__(self, x: np.ndarray, target: Any = None) -> dict[str, np.ndarray]:
         t = self.target if target is None else target
         res = self.cls(self.models if len(self.models) > 1 else self.models[0],

@@ -335,6 +335,7 @@ def train_ensemble_distributed(
     backend: str | Backend | None = "local",
     address: str | None = None,
     threads_per_group: int = 1,
+    num_cpus_per_group: float | None = None,
     num_gpus: float = 0,
     ray_options: dict[str, Any] | None = None,
     **train_options: Any,
@@ -364,6 +365,9 @@ def train_ensemble_distributed(
         ``num_gpus`` GPUs.
     threads_per_group : int
         Torch intra-op threads of each group (on every backend: keeps the arithmetic the same).
+    num_cpus_per_group : float, optional
+        CPUs each Ray task declares (default ``threads_per_group``); declaring more limits how
+        many groups run at once on a node without changing the arithmetic.
     **train_options
         ``task``, ``epochs``, ``lr``, ``batch_size``, ``val_fraction``, ``patience``,
         ``weight_decay``, ``activity_l2``, ``lr_schedule``, ``restore_best``, ``window``,
@@ -393,7 +397,8 @@ def train_ensemble_distributed(
     shared = {"model_factory": model_factory, "X": X, "y": y, "seed": seed,
               "threads": threads_per_group, "options": train_options}
     outs = be.map_tasks(_train_members, [{"indices": g} for g in groups], shared,
-                        num_cpus=threads_per_group)
+                        num_cpus=threads_per_group if num_cpus_per_group is None
+                        else num_cpus_per_group)
     result = EnsembleResult()
     result.histories, result.seeds = [], []
     for o in outs:

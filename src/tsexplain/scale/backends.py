@@ -99,6 +99,8 @@ class _ChunkActor:
         torch.set_num_threads(max(1, int(threads)))
         cls, kwargs = ray.get(work_ref)  # the model bytes: fetched once per actor
         self.worker = cls(**kwargs)
+        if ray.get_gpu_ids() and torch.cuda.is_available() and hasattr(self.worker, "to"):
+            self.worker.to("cuda")  # attribution follows the device of the model's parameters
         self.source: SeriesSource = ray.get(source_ref)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -170,6 +172,10 @@ class RayBackend(Backend):
             return
         self._connect()
         ray = self.ray
+        if not self.progress:
+            import logging
+
+            logging.getLogger("ray.data").setLevel(logging.WARNING)
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = self.progress
         ctx.execution_options.verbose_progress = False
