@@ -80,7 +80,7 @@ def _importance_chunks(
     try:
         for start in starts:
             stop = min(start + batch_size, n)
-            xb = xt[start:stop].clone().requires_grad_(True)
+            xb = xt[start:stop].detach().requires_grad_(True)  # a view: no copy
             with capture_outputs([m for _, m in modules]) as store:
                 out = model(xb)
             acts = []
@@ -220,8 +220,7 @@ def filter_importance_stats(
             model, xt, mods, target, output, temperature, batch_size, progress
         ):
             for i, imp in enumerate(chunk):
-                imp64 = imp.double()
-                lo, hi, s = imp64.amin(0), imp64.amax(0), imp64.sum(0)
+                lo, hi, s = imp.amin(0).double(), imp.amax(0).double(), imp.sum(0, dtype=torch.float64)
                 mins[i] = lo if mins[i] is None else torch.minimum(mins[i], lo)  # type: ignore[arg-type]
                 maxs[i] = hi if maxs[i] is None else torch.maximum(maxs[i], hi)  # type: ignore[arg-type]
                 sums[i] = s if sums[i] is None else sums[i] + s
