@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import training_fixtures  # a module, not a conftest.py: see its docstring
 from torch import nn
 
 from tsexplain.exceptions import ParameterError
@@ -13,6 +14,10 @@ from tsexplain.training import EnsembleResult, fit, train_ensemble
 from tsexplain.training._data import member_seed
 from tsexplain.training._wide import FastMaxPool1d, GroupedLinear
 from tsexplain.training.ensemble import init_member
+
+_one_thread = training_fixtures.one_thread
+regression_data = training_fixtures.regression_data
+binary_data = training_fixtures.binary_data
 
 
 def _agra():

@@ -7,10 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 import torch
+import training_fixtures  # a module, not a conftest.py: see its docstring
 
 from tsexplain.exceptions import ParameterError, ShapeError
 from tsexplain.models import AGRACNN, FordACNN, PointwiseMLP, TSVizAnomalyCNN
 from tsexplain.training import TrainingHistory, fit
+
+_one_thread = training_fixtures.one_thread
+regression_data = training_fixtures.regression_data
+binary_data = training_fixtures.binary_data
 
 
 def test_fit_reduces_regression_loss(regression_data):

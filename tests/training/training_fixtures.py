@@ -1,4 +1,5 @@
-"""Tiny learnable problems shared by the training tests."""
+"""Tiny learnable problems shared by the training tests (imported, not a conftest.py: a
+second conftest module would shadow other folders' ``from conftest import``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def one_thread():
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
