@@ -103,6 +103,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="where the input and stores go (default: a temp dir)")
     parser.add_argument("--nodes", type=int, default=16)
     parser.add_argument("--cores-per-node", type=int, default=16)
+    parser.add_argument("--driver-mbps", type=float, default=200,
+                        help="assumed rate (MB/s) at which one driver receives and writes results")
     parser.add_argument("--json", type=Path, help="write the results here")
     # internal: one measured run
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -160,9 +162,12 @@ def main() -> None:
           f"{best['backend']}, {args.cpus} CPUs here), assuming linear scaling:")
     for total in (args.n, 1_000_000, 10_000_000):
         secs = total * per_series_cpu / cores
-        print(f"  {total:>10,d} series: {secs:8.1f} s compute + ~10-30 s actor start-up; "
-              f"results {total * T * 4 / 2**30:.1f} GB through the driver "
-              f"({cores / per_series_cpu * T * 4 / 2**20:.0f} MB/s needed to keep up)")
+        sink = total * T * 4 / 2**20 / args.driver_mbps
+        print(f"  {total:>10,d} series: {secs:7.1f} s of compute; results {total * T * 4 / 2**30:5.1f} GB "
+              f"through one driver: {sink:6.1f} s at {args.driver_mbps:.0f} MB/s; expect "
+              f"~{max(secs, sink) + 20:.0f} s with ~20 s of actor start-up")
+    print(f"  (keeping 256 actors busy needs {cores / per_series_cpu * T * 4 / 2**20:.0f} MB/s of "
+          f"results into the driver: above ~{args.driver_mbps:.0f} MB/s, run several drivers)")
     if args.json:
         args.json.write_text(json.dumps({"results": results, "per_series_cpu_seconds": per_series_cpu}, indent=2))
 
