@@ -30,6 +30,7 @@ from tsexplain.training.fit import (
     TrainingHistory,
     batches,
     fit,
+    make_optimizer,
     make_scheduler,
     resolve_settings,
 )
@@ -102,9 +103,7 @@ class _WideEngine:
         self.task, self.s, self.masked = task, s, masked
         self.wide, self.pairs = widen(members)
         self.squeeze = bool(getattr(members[0], "squeeze_output", False))
-        self.opt = torch.optim.Adam(
-            self.wide.parameters(), lr=s["lr"], weight_decay=s["weight_decay"]
-        )
+        self.opt = make_optimizer(self.wide.parameters(), s)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         m, b, c, t = x.shape
@@ -165,9 +164,7 @@ class _VmapEngine:
 
         self._grad = vmap(grad_and_value(loss_one, has_aux=True), randomness="different")
         self._out = vmap(out_one, randomness="different")
-        self.opt = torch.optim.Adam(
-            list(self.params.values()), lr=s["lr"], weight_decay=s["weight_decay"]
-        )
+        self.opt = make_optimizer(list(self.params.values()), s)
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         self.base.train()
@@ -229,6 +226,7 @@ def train_ensemble(
     weight_decay: float | None = None,
     activity_l2: float | None = None,
     lr_schedule: str | None = None,
+    optimizer: str | None = None,
     seed: int = 0,
     restore_best: bool = True,
     window: int | None = None,
@@ -252,7 +250,7 @@ def train_ensemble(
     n_models : int
         Number of members.
     task, epochs, lr, batch_size, val_fraction, patience, weight_decay, activity_l2,
-    lr_schedule, restore_best, window
+    lr_schedule, optimizer, restore_best, window
         As in :func:`tsexplain.training.fit`, the same for every member.
     seed : int
         Base seed of the members' seeds.
@@ -306,6 +304,7 @@ def train_ensemble(
         members[0], epochs=epochs, lr=lr, batch_size=batch_size, patience=patience,
         window=window, weight_decay=weight_decay, activity_l2=activity_l2, seed=seed,
         lr_schedule=lr_schedule,
+        optimizer=optimizer,
     )
     s.update(task=task, val_fraction=val_fraction, restore_best=bool(restore_best))
     data = prepare_training_data(members[0], X, y, task, s["window"])
@@ -344,7 +343,7 @@ def _train_loop(
                     model, data.X, data.y, task=s["task"], epochs=s["epochs"], lr=s["lr"],
                     batch_size=s["batch_size"], val_fraction=s["val_fraction"],
                     patience=s["patience"], weight_decay=s["weight_decay"],
-                    activity_l2=s["activity_l2"], lr_schedule=s["lr_schedule"], seed=sd,
+                    activity_l2=s["activity_l2"], lr_schedule=s["lr_schedule"], optimizer=s["optimizer"], seed=sd,
                     restore_best=s["restore_best"],
                     window=s["window"], progress=False,
                 )

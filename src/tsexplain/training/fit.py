@@ -1,4 +1,4 @@
-"""``fit``: train one model with Adam, a validation split and early stopping."""
+"""``fit``: train one model with Adam (or AdamW), a validation split and early stopping."""
 
 from __future__ import annotations
 
@@ -26,10 +26,24 @@ GENERIC_DEFAULTS: dict[str, Any] = {
     "lr_schedule": None,
     "weight_decay": 0.0,
     "activity_l2": 0.0,
+    "optimizer": "adam",
 }
 
 #: Accepted values of ``lr_schedule``.
 LR_SCHEDULES = (None, "cosine")
+
+#: Accepted values of ``optimizer``: Adam with an L2 penalty added to the gradient, or AdamW
+#: (Loshchilov & Hutter) with decoupled weight decay that shrinks every weight directly.
+OPTIMIZERS = ("adam", "adamw")
+
+
+def make_optimizer(params: Any, s: dict[str, Any]) -> torch.optim.Optimizer:
+    """The optimizer named by ``s["optimizer"]`` with ``s["lr"]`` and ``s["weight_decay"]``.
+
+    Both are element-wise, so members of a vectorized ensemble are updated exactly as alone.
+    """
+    cls = torch.optim.AdamW if s["optimizer"] == "adamw" else torch.optim.Adam
+    return cls(params, lr=s["lr"], weight_decay=s["weight_decay"])
 
 
 def make_scheduler(
@@ -98,6 +112,7 @@ def resolve_settings(model: nn.Module, **given: Any) -> dict[str, Any]:
     settings["activity_l2"] = check_float(settings["activity_l2"], "activity_l2", minimum=0.0)
     settings["seed"] = check_int(settings["seed"], "seed", minimum=0)
     check_choice(settings["lr_schedule"], "lr_schedule", LR_SCHEDULES)
+    check_choice(settings["optimizer"], "optimizer", OPTIMIZERS)
     return settings
 
 
@@ -140,6 +155,7 @@ def fit(
     weight_decay: float | None = None,
     activity_l2: float | None = None,
     lr_schedule: str | None = None,
+    optimizer: str | None = None,
     seed: int = 0,
     restore_best: bool = True,
     window: int | None = None,
@@ -168,7 +184,12 @@ def fit(
     val_fraction : float
         Fraction of the (training) samples held out for validation; 0 disables validation.
     weight_decay : float
-        L2 penalty of Adam.
+        Weight decay: an L2 penalty in the gradient with ``optimizer="adam"``, decoupled
+        shrinkage with ``"adamw"``.
+    optimizer : {"adam", "adamw"}, optional
+        Default: the model's ``training_defaults``, else ``"adam"``. Adam normalises each
+        weight's step, so weights that only ever see noise (inputs the task does not need) keep
+        moving by about ``lr``; AdamW's decoupled decay pulls them to zero.
     activity_l2 : float
         Weight of the mean squared model output added to the loss (TSViz's activity
         regularisation on the last layer, against saturated, over-confident outputs).
@@ -213,13 +234,14 @@ def fit(
     s = resolve_settings(
         model, epochs=epochs, lr=lr, batch_size=batch_size, patience=patience, window=window,
         weight_decay=weight_decay, activity_l2=activity_l2, seed=seed, lr_schedule=lr_schedule,
+        optimizer=optimizer,
     )
     s.update(task=task, val_fraction=val_fraction)
     data = prepare_training_data(model, X, y, task, s["window"])
     plan = split_plan(data.X.shape[0], val_fraction, s["seed"])
     X_val, y_val = data.X[plan.val_idx], data.y[plan.val_idx]
     history = TrainingHistory(settings=s)
-    opt = torch.optim.Adam(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
+    opt = make_optimizer(model.parameters(), s)
     scheduler = make_scheduler(opt, s["lr_schedule"], s["epochs"])
     best_loss, best_state, wait = float("inf"), None, 0
     t0 = time.perf_counter()
