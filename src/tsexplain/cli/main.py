@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 #: Subcommand modules, each providing register(subparsers) which sets a `run(args)` default.
 SUBCOMMANDS = ("tsexplain.cli.demo", "tsexplain.cli.methods", "tsexplain.cli.benchmark",
-               "tsexplain.cli.explain", "tsexplain.cli.serve")
+               "tsexplain.cli.explain", "tsexplain.cli.serve", "tsexplain.cli.scale")
 
 
 def build_parser() -> argparse.ArgumentParser:
