@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Union
 
 import numpy as np
 import torch
 
 #: A batch of series of shape (N, C, T), as a tensor or an array.
-SeriesBatch = Union[torch.Tensor, np.ndarray]
+SeriesBatch = torch.Tensor | np.ndarray
 
 #: What to explain: None (single output), a class/output index, one index per sample,
 #: "predicted" (argmax of the output) or "all" (every output at once).
-Target = Union[None, int, str, Sequence[int], np.ndarray, torch.Tensor]
+Target = None | int | str | Sequence[int] | np.ndarray | torch.Tensor
 
 #: IG baseline: "zeros", a scalar, or an array broadcastable to (N, C, T).
-Baseline = Union[str, float, int, np.ndarray, torch.Tensor]
+Baseline = str | float | int | np.ndarray | torch.Tensor

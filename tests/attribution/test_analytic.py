@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import Linear, Quadratic, fordA_cnn
+from attribution_models import Linear, Quadratic
 
 import tsexplain
 from tsexplain.attribution import IntegratedGradients

@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from conftest import fordA_cnn
+from attribution_models import fordA_cnn
 
 import tsexplain
 from tsexplain.attribution import METHODS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import Linear, fordA_cnn
+from attribution_models import Linear, fordA_cnn
 from torch import nn
 
 import tsexplain

@@ -14,8 +14,8 @@ from tsexplain._typing import Target
 from tsexplain._validation import check_choice, check_float, check_int
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
-from tsexplain.attribution.gradient_x_input import times_input
 from tsexplain.attribution._targets import Selection
+from tsexplain.attribution.gradient_x_input import times_input
 
 
 def sample_generator(seed: int, series: torch.Tensor) -> torch.Generator:
