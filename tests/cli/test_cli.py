@@ -40,6 +40,10 @@ def test_demo_writes_a_report_with_every_method(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["accuracy"] > 0.95
+    # Time-SmoothGrad recovers the switching coefficients (per-step Pearson with the truth)
+    assert summary["methods"]["time_smoothgrad"]["per_step_correlation_with_truth"] > 0.9
+    for name in ("saliency", "gradient_x_input", "smoothgrad", "integrated_gradients"):
+        assert summary["methods"][name]["share_pressure"] < 0.05, name  # a channel never needed
     assert set(summary["methods"]) == set(METHODS)
     for name in ("saliency", "gradient_x_input", "smoothgrad", "integrated_gradients"):
         assert (out / f"heatmap_{name}.png").stat().st_size > 10_000

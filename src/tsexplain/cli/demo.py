@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-train", type=int, default=20000, help="training sequences (default 20000)")
     p.add_argument("--n-explain", type=int, default=200, help="sequences to explain (default 200)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (default 1: the demo's models are small)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run)
 
@@ -25,5 +27,5 @@ def run(args: argparse.Namespace) -> int:
     from tsexplain.demo import run_demo
 
     run_demo(args.out, seed=args.seed, n_train=args.n_train, n_explain=args.n_explain,
-             progress=not args.quiet)
+             progress=not args.quiet, threads=args.threads)
     return 0
