@@ -36,7 +36,7 @@ def test_no_command_prints_help_and_fails():
 @pytest.mark.slow
 def test_demo_writes_a_report_with_every_method(tmp_path):
     out = tmp_path / "demo"
-    proc = tsexplain("demo", "--out", str(out), "--n-train", "6000", "--n-explain", "50", "--quiet")
+    proc = tsexplain("demo", "--out", str(out), "--n-explain", "50", "--quiet")
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["accuracy"] > 0.95
