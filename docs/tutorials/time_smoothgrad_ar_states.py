@@ -42,13 +42,13 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(0)
 
     # 1. the world: X (1, 10, T), y (1, T), true coefficients (10, T), state of each step (T,)
-    steps = 2000 if args.quick else 5000
+    steps = 2500 if args.quick else 5000
     data = make_ar_states(n_states=3, n_features=10, steps_per_state=steps, seed=0)
     print(f"AR-states world: X {data.X.shape}, y {data.y.shape}, 3 states of {steps} steps")
 
     # 2. a sequence regressor (1, C, T) -> (1, T), trained on the first half of every state
     model = PointwiseMLP(n_channels=10, hidden=(64, 64), lags=LAGS)
-    hist = fit(model, data, epochs=100 if args.quick else 400, patience=400,
+    hist = fit(model, data, epochs=150 if args.quick else 400, patience=400,
                progress=False, seed=0)
     test = ~data.train_mask
     with torch.no_grad():
