@@ -2,7 +2,9 @@
 
 Layout: member m's features occupy the channel block ``[m * C, (m + 1) * C)`` of a wide tensor
 ``(B, M * C, T)`` (or ``(B, M * F)`` after ``Flatten``). Convolutions become grouped convolutions
-(groups multiplied by M), ``Linear`` a batched matrix product, ``BatchNorm1d`` one BatchNorm over
+(groups multiplied by M) run as 2-D convolutions on channels-last tensors ``(B, M * C, 1, T)``
+(oneDNN's grouped NCW kernels are 2-6x slower for a few dozen channels per group), a ``ReLU``
+followed by ``MaxPool1d(2)`` one fused pool-then-ReLU step, ``Linear`` a batched matrix product, ``BatchNorm1d`` one BatchNorm over
 ``M * C`` channels (its statistics are per channel, so per member: running statistics included),
 and per-channel or element-wise layers (activations, pooling, dropout, padding) stay as they are.
 Every wide tensor keeps member m's slice as block m of axis 0, so ``t.view(M, -1)[m]`` is member
@@ -72,6 +74,108 @@ class _MaxPoolFirstMax(torch.autograd.Function):
             gview[..., j] = g * hit
             taken = hit if taken is None else taken | hit
         return gx, None
+
+
+class _PoolPairsReLU(torch.autograd.Function):
+    """``relu`` then max-pooling over pairs of steps, on channels-last ``(B, C, 1, T)``.
+
+    Pooling first and rectifying the half-length result is the same function
+    (``relu(max(a, b)) == max(relu(a), relu(b))``) and routes the same gradients: to the first
+    maximal input of each pair, and nowhere when the pair's maximum is <= 0. The forward keeps
+    two float 0/1 masks (the first input won and is positive; the second won and is positive),
+    so the backward is two plain multiplications written straight into the input gradient.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        b, c, _, length = x.shape
+        n = length // 2
+        ctx.length = length
+        with torch.no_grad():
+            xt = x.permute(0, 2, 3, 1)  # (B, 1, T, C), contiguous for a channels-last x
+            pairs = xt[:, :, : 2 * n].unflatten(2, (n, 2))
+            first, second = pairs[:, :, :, 0], pairs[:, :, :, 1]
+            y = torch.maximum(first, second)  # (B, 1, n, C)
+            y.clamp_min_(0)
+            w1 = torch.empty_like(y)
+            torch.gt(y, 0, out=w1)
+            w0 = torch.empty_like(y)
+            torch.ge(first, second, out=w0)
+            w0.mul_(w1)  # first won and is positive
+            w1.sub_(w0)  # second won (strictly) and is positive
+        ctx.save_for_backward(w0, w1)
+        return y.permute(0, 3, 1, 2)  # (B, C, 1, n), channels-last
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        w0, w1 = ctx.saved_tensors
+        b, n, c = w0.shape[0], w0.shape[2], w0.shape[3]
+        length = ctx.length
+        gt = g.permute(0, 2, 3, 1)  # (B, 1, n, C)
+        gx = g.new_empty((b, 1, length, c)) if length == 2 * n else g.new_zeros((b, 1, length, c))
+        pairs = gx[:, :, : 2 * n].unflatten(2, (n, 2))
+        torch.mul(gt, w0, out=pairs[:, :, :, 0])
+        torch.mul(gt, w1, out=pairs[:, :, :, 1])
+        return gx.permute(0, 3, 1, 2)
+
+
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, T)`` or ``(B, C, 1, T)`` as a channels-last ``(B, C, 1, T)``."""
+    if x.ndim == 3:
+        x = x.unsqueeze(2)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+class WideReLUMaxPool(nn.Module):
+    """``ReLU`` followed by ``MaxPool1d(2)`` on the wide channels-last activations, fused."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim not in (3, 4):
+            return F.max_pool1d(torch.relu(x), 2)
+        x = _channels_last(x)
+        if not torch.is_grad_enabled() or not x.requires_grad:
+            return F.max_pool2d(torch.relu(x), (1, 2))
+        return _PoolPairsReLU.apply(x)
+
+
+class WideConv1d(nn.Module):
+    """A grouped ``Conv1d`` (M members' blocks) run as ``conv2d`` on channels-last tensors.
+
+    The parameters keep the ``Conv1d`` shapes (``weight (M * out, in / groups, k)``), so member
+    m's block is still block m of axis 0. Takes ``(B, M * in, T)`` or ``(B, M * in, 1, T)``,
+    returns a channels-last ``(B, M * out, 1, T')``.
+    """
+
+    def __init__(self, conv: nn.Conv1d) -> None:
+        super().__init__()
+        self.weight = conv.weight
+        self.bias = conv.bias
+        self.stride = (1, int(conv.stride[0]))
+        self.padding = (0, int(conv.padding[0]))  # type: ignore[index]
+        self.dilation = (1, int(conv.dilation[0]))
+        self.groups = conv.groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(_channels_last(x), self.weight.unsqueeze(2), self.bias, self.stride,
+                        self.padding, self.dilation, self.groups)
+
+
+#: Wide layers that take (and keep) the channels-last 4-D layout; others get ``(B, C, T)``.
+_FOUR_D = (
+    WideConv1d, WideReLUMaxPool, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.ELU, nn.LeakyReLU,
+    nn.SiLU, nn.Identity, nn.Dropout, nn.Flatten,
+)
+
+
+class WideSequential(nn.Sequential):
+    """``nn.Sequential`` that hands 4-D channels-last activations only to layers that take them."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        for layer in self:
+            if x.ndim == 4 and not isinstance(layer, _FOUR_D):
+                x = x.squeeze(2)
+            x = layer(x)
+        return x.squeeze(2) if x.ndim == 4 else x
 
 
 class FastMaxPool1d(nn.Module):
@@ -171,9 +275,19 @@ def widen(members: Sequence[nn.Module]) -> tuple[nn.Sequential, list[tuple[nn.Mo
     assert all(p is not None for p in per_member)
     wide_layers: list[nn.Module] = []
     pairs: list[tuple[nn.Module, list[nn.Module]]] = []
-    for layers in zip(*per_member, strict=True):  # type: ignore[call-overload]
+    columns = list(zip(*per_member, strict=True))  # type: ignore[call-overload]
+    fused_pool = False
+    for j, layers in enumerate(columns):
         first = layers[0]
-        if isinstance(first, nn.Conv1d):
+        if fused_pool:  # this MaxPool1d(2) runs inside the preceding WideReLUMaxPool
+            w, fused_pool = nn.Identity(), False
+        elif (
+            type(first) is nn.ReLU and j + 1 < len(columns)
+            and isinstance(columns[j + 1][0], nn.MaxPool1d)
+            and _plain_pool_size(columns[j + 1][0]) == 2
+        ):
+            w, fused_pool = WideReLUMaxPool(), True
+        elif isinstance(first, nn.Conv1d):
             w = nn.Conv1d(
                 first.in_channels * m, first.out_channels * m, first.kernel_size,
                 stride=first.stride, padding=first.padding, dilation=first.dilation,
@@ -183,6 +297,7 @@ def widen(members: Sequence[nn.Module]) -> tuple[nn.Sequential, list[tuple[nn.Mo
                 w.weight.copy_(torch.cat([lay.weight for lay in layers]))
                 if first.bias is not None:
                     w.bias.copy_(torch.cat([lay.bias for lay in layers]))
+            w = WideConv1d(w)
         elif isinstance(first, nn.Linear):
             w = GroupedLinear(
                 torch.stack([lay.weight.detach() for lay in layers]).clone(),
@@ -206,7 +321,7 @@ def widen(members: Sequence[nn.Module]) -> tuple[nn.Sequential, list[tuple[nn.Mo
             w = copy.deepcopy(first)
         wide_layers.append(w)
         pairs.append((w, list(layers)))
-    return nn.Sequential(*wide_layers), pairs
+    return WideSequential(*wide_layers), pairs
 
 
 @torch.no_grad()
