@@ -47,7 +47,7 @@ class TimeSmoothGrad(Attribution):
     """Moving-window average of the per-time-step gradients of a sequence regressor.
 
     For one long series ``x`` of shape (1, C, T) and a model that returns one prediction per
-    time step, shape (1, T), Time-SmoothGrad (Saito et al.) is
+    time step, shape (1, T), Time-SmoothGrad (Kiritoshi and Izumitani) is
 
     ``A[c, t] = 1/m sum_{i=0}^{m-1} d y(t-i) / d x_c(t-i)``,  ``m = min(k, t + 1)``,
 
@@ -89,7 +89,7 @@ class TimeSmoothGrad(Attribution):
 
     References
     ----------
-    Saito, Tanaka et al., Time-Smoothgrad: a method extracting time-varying attribution for
+    Kiritoshi, Izumitani (NTT Communications), Time-Smoothgrad: a method extracting time-varying attribution for
     neural networks (see ``papers/000`` and the Japanese full version ``papers/002``).
 
     Examples

@@ -475,8 +475,13 @@ def plot_heatmap(
 
     Examples
     --------
+    >>> import numpy as np, torch, tsexplain
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12 * 20, 2))
+    >>> x = np.random.default_rng(0).standard_normal((4, 12, 20)).astype("float32")
     >>> res = tsexplain.explain(model, x, "integrated_gradients", target="predicted")
     >>> fig = plot_heatmap(res, x, sample=3, top_k=10)
+    >>> len(fig.axes[0].get_yticklabels())  # the 10 channels of largest total |attribution|
+    10
     """
     values = _values_3d(result_or_array, output)
     n, n_channels, n_steps = values.shape
