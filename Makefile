@@ -10,7 +10,9 @@ OUT    ?= reports/demo
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
 
-.PHONY: setup demo report serve test lint bench clean
+DOCS_OUT ?= site
+
+.PHONY: setup demo report serve test lint docs bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +36,20 @@ serve: setup
 # pytest exits 5 when it collected no test: that is a failure here, as is any other non-zero exit.
 test: setup
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules src/tsexplain
+	$(VENV)/bin/ruff check src tests benchmarks docs/tutorials
+
+# the user guide: every tutorial in --quick mode (writes docs/tutorials/figures/), then the site
+docs: setup
+	@for t in docs/tutorials/*.py; do echo "tutorial $$t --quick"; \
+	  OMP_NUM_THREADS=1 MPLBACKEND=Agg $(PY) $$t --quick || exit 1; done
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict -d $(DOCS_OUT)
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks docs/tutorials
 
 bench: setup
 	$(PY) benchmarks/bench_attribution.py
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache
+	rm -rf $(VENV) reports .pytest_cache $(DOCS_OUT)

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     fig, axes = plt.subplots(3, 1, figsize=(8, 5), sharex=True)
     for ax, (title, a) in zip(axes, [("ideal gradient (clean - signal)", truth[i]),
                                     ("one model's gradient", grads[0, i]),
-                                    (f"AGRA, {n_models} models", grads[:, i].mean(0))]):
+                                    (f"AGRA, {n_models} models", grads[:, i].mean(0))], strict=False):
         for c in range(2):
             ax.plot(a[c], label=f"channel {c}")
         ax.set_title(title, fontsize=9)

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     adv = fgsm(model, anomalous[:64], epsilon=0.3)
     share = adv.channel_share.numpy().mean(0)
     print(f"FGSM eps=0.3: {int(adv.flipped.sum())} of 64 predictions flipped; perturbation share "
-          + ", ".join(f"{c} {s:.0%}" for c, s in zip(data.channel_names, share)))
+          + ", ".join(f"{c} {s:.0%}" for c, s in zip(data.channel_names, share, strict=False)))
 
     # 5. pruning, least important first (on a copy; `model` is not changed)
     curve = pruning_curve(model, layer, test.X.astype(np.float32), test.y,

@@ -74,12 +74,12 @@ def main(argv: list[str] | None = None) -> None:
     fig, axes = plt.subplots(3, 1, figsize=(9, 6), sharex=True)
     panels = [("true coefficients F_s", data.coefficients), ("per-step saliency (k=1)", attrs[1]),
               (f"Time-SmoothGrad (k={k_big})", attrs[k_big])]
-    for ax, (title, m) in zip(axes, panels):
+    for ax, (title, m) in zip(axes, panels, strict=False):
         lim = np.nanmax(np.abs(m))
         ax.imshow(m, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.set_ylabel("feature")
-    axes[-1].set_xlabel("time step (states change every %d steps)" % steps)
+    axes[-1].set_xlabel(f"time step (states change every {steps} steps)")
     save_figure(fig, out / "tsg_maps.png", dpi=70, close=True)
 
     fig, ax = plt.subplots(figsize=(6, 3.2))
