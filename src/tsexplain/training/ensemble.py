@@ -403,7 +403,8 @@ def _train_vectorized(
 
     Each group runs with one intra-op thread: the members are independent, so the groups never
     wait for one another, and large grouped operations on one core each use the cores better
-    than small operations spread over both.
+    than small operations spread over both (20 AGRA CNNs, 2 cores: 2 groups 1.07 s, one
+    group on 2 threads 1.42 s, a loop of ``fit`` 5.7 s).
     """
     from tqdm.auto import tqdm
 
