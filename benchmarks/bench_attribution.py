@@ -62,8 +62,8 @@ def main() -> None:
     from captum.attr import NoiseTunnel
     from captum.attr import Saliency as CaptumSaliency
 
+    from tsexplain._allocator import tune_allocator
     from tsexplain.attribution import IntegratedGradients, SmoothGrad
-    from tsexplain.attribution._memory import tune_allocator
 
     torch.set_num_threads(args.threads)
     tuned = tune_allocator()

@@ -7,7 +7,7 @@ speed-up of the loop's median over the method's median.
 
     python benchmarks/bench_ensemble.py                 # 20 models, 5 epochs, 2 threads
     python benchmarks/bench_ensemble.py --repeats 3 --methods wide,vmap,loop
-    TSEXPLAIN_KEEP_HEAP=0 python benchmarks/bench_ensemble.py   # glibc's default malloc
+    TSEXPLAIN_TUNE_ALLOCATOR=0 python benchmarks/bench_ensemble.py   # glibc's default malloc
 
 The untimed warm-up trains a small wide ensemble first, which raises glibc's malloc thresholds
 for the whole process (see ``train_ensemble``), so every method, the loop included, runs with
@@ -66,9 +66,9 @@ def main() -> None:
     # warm-up (first-call overheads), not timed
     train_ensemble(lambda: AGRACNN(length=length), X[:64], y[:64], n_models=2, epochs=1,
                    val_fraction=0.0, method="wide", progress=False)
-    from tsexplain.training._heap import keep_freed_memory
+    from tsexplain._allocator import tune_allocator
 
-    print(f"glibc malloc thresholds raised for all methods: {keep_freed_memory()}")
+    print(f"glibc malloc thresholds raised for all methods: {tune_allocator()}")
     times: dict[str, list[float]] = {m: [] for m in methods}
     losses: dict[str, float] = {}
     for r in range(args.repeats):

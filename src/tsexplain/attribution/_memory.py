@@ -6,31 +6,26 @@ model's activation sizes, measured once per call with forward hooks on a single 
 
 glibc serves allocations above its mmap threshold with fresh ``mmap`` calls, so every pass over
 a large chunk page-faults its activations afresh; raising the threshold (``mallopt``) lets the
-heap reuse them. ``tune_allocator()`` does this once per process (set the environment variable
-``TSEXPLAIN_TUNE_ALLOCATOR=0`` to opt out); the chunk size is then capped so that no single
-activation exceeds the threshold. See ``benchmarks/bench_attribution.py`` for the measurement.
+heap reuse them. ``tsexplain._allocator.tune_allocator()`` does this once per process (set the
+environment variable ``TSEXPLAIN_TUNE_ALLOCATOR=0`` to opt out); the chunk size is then capped
+so that no single activation exceeds the threshold. See ``benchmarks/bench_attribution.py`` for the measurement.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import re
 
 import torch
 from torch import nn
 
+from tsexplain._allocator import MMAP_THRESHOLD, tune_allocator
 from tsexplain.exceptions import ParameterError
 
 _DEFAULT_BUDGET = 1 << 30  # 1 GiB
 _budget: int | None = None
 
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 32 << 20  # the largest value glibc accepts on 64-bit systems
 _STOCK_LARGEST_ACTIVATION = 8 << 20
-_allocator_tuned: bool | None = None
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
           "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
@@ -68,24 +63,6 @@ def get_memory_budget() -> int:
         return _budget
     env = os.environ.get("TSEXPLAIN_MEMORY_BUDGET")
     return parse_bytes(env) if env else _DEFAULT_BUDGET
-
-
-def tune_allocator() -> bool:
-    """Raise glibc's mmap and trim thresholds once per process; return whether it is in effect."""
-    global _allocator_tuned
-    if _allocator_tuned is not None:
-        return _allocator_tuned
-    _allocator_tuned = False
-    if os.environ.get("TSEXPLAIN_TUNE_ALLOCATOR", "1") == "0":
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        ok1 = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-        ok2 = libc.mallopt(_M_TRIM_THRESHOLD, 4 * MMAP_THRESHOLD)
-        _allocator_tuned = bool(ok1) and bool(ok2)
-    except (OSError, AttributeError):
-        _allocator_tuned = False
-    return _allocator_tuned
 
 
 def activation_bytes(model: nn.Module, row: torch.Tensor) -> tuple[int, int]:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsexplain._allocator import tune_allocator
 from tsexplain._validation import check_choice, check_int
 from tsexplain.exceptions import ParameterError
 from tsexplain.training._data import (
@@ -25,7 +26,6 @@ from tsexplain.training._data import (
     resolve_task,
     split_plan,
 )
-from tsexplain.training._heap import keep_freed_memory
 from tsexplain.training._losses import activity_penalty, correct_count, task_loss
 from tsexplain.training._wide import scatter, why_not_widenable, widen
 from tsexplain.training.fit import (
@@ -310,7 +310,7 @@ def train_ensemble(
     The vectorized methods raise glibc's malloc mmap and trim thresholds once per process
     (32 MB, 256 MB), so the activations freed after a step are reused by the next one instead
     of being returned to the OS and faulted in again (15-25% of a wide step otherwise). Set
-    ``TSEXPLAIN_KEEP_HEAP=0`` (or glibc's ``MALLOC_*_THRESHOLD_`` variables) to opt out.
+    ``TSEXPLAIN_TUNE_ALLOCATOR=0`` (or glibc's ``MALLOC_*_THRESHOLD_`` variables) to opt out.
 
     Examples
     --------
@@ -408,7 +408,7 @@ def _train_vectorized(
     """
     from tqdm.auto import tqdm
 
-    keep_freed_memory()
+    tune_allocator()
     m = len(members)
     n_groups = max(1, min(n_workers, m))
     bounds = np.linspace(0, m, n_groups + 1).round().astype(int)
