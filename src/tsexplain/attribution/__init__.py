@@ -32,7 +32,29 @@ METHODS: dict[str, type[Attribution]] = {
 
 
 def get_method(name: str) -> type[Attribution]:
-    """The method class registered under ``name``."""
+    """The method class registered under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`METHODS`, e.g. ``"saliency"`` or ``"integrated_gradients"``.
+
+    Returns
+    -------
+    type[Attribution]
+        The class; instantiate it with a model and call ``attribute(x)`` on (N, C, T) input.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tsexplain.attribution import get_method
+    >>> cls = get_method("integrated_gradients")
+    >>> cls.__name__, cls.parameters()["steps"]
+    ('IntegratedGradients', 50)
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 1))
+    >>> cls(model, steps=8).attribute(torch.randn(2, 2, 3)).shape
+    (2, 2, 3)
+    """
     try:
         return METHODS[name]
     except (KeyError, TypeError):

@@ -64,6 +64,19 @@ class Attribution(ABC):
     fold_batchnorm : bool
         Fold eval-mode BatchNorm into the preceding convolution (same function, faster
         gradients). The caller's model is never modified.
+
+    Examples
+    --------
+    Every registered method is an ``Attribution``; ``attribute`` maps (N, C, T) to (N, C, T):
+
+    >>> import torch
+    >>> from tsexplain.attribution import Attribution, Saliency
+    >>> issubclass(Saliency, Attribution), Saliency.parameters()
+    (True, {'absolute': False})
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 2))
+    >>> method = Saliency(model, memory_budget="64MB")
+    >>> method.attribute(torch.randn(4, 2, 3), target=1).shape
+    (4, 2, 3)
     """
 
     #: Registered name of the method.

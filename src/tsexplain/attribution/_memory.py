@@ -52,13 +52,38 @@ def parse_bytes(value: int | str) -> int:
 
 
 def set_memory_budget(value: int | str | None) -> None:
-    """Set the default memory budget of every attribution (None restores the default, 1 GiB)."""
+    """Set the default memory budget of every attribution (None restores the default, 1 GiB).
+
+    Parameters
+    ----------
+    value : int, str or None
+        Bytes, or a string such as ``"512MB"`` or ``"2 GiB"`` (at least 1 MiB); None resets.
+
+    Examples
+    --------
+    >>> from tsexplain.attribution import get_memory_budget, set_memory_budget
+    >>> set_memory_budget("512MB")
+    >>> get_memory_budget() == 512 * 2**20
+    True
+    >>> set_memory_budget(None)
+    """
     global _budget
     _budget = None if value is None else parse_bytes(value)
 
 
 def get_memory_budget() -> int:
-    """The default budget in bytes: set_memory_budget(), else $TSEXPLAIN_MEMORY_BUDGET, else 1 GiB."""
+    """The default budget in bytes: set_memory_budget(), else $TSEXPLAIN_MEMORY_BUDGET, else 1 GiB.
+
+    Examples
+    --------
+    >>> from tsexplain.attribution import get_memory_budget, set_memory_budget
+    >>> set_memory_budget(2**26)
+    >>> get_memory_budget()
+    67108864
+    >>> set_memory_budget(None)
+    >>> get_memory_budget() >= 2**20
+    True
+    """
     if _budget is not None:
         return _budget
     env = os.environ.get("TSEXPLAIN_MEMORY_BUDGET")

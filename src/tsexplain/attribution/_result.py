@@ -36,6 +36,19 @@ class AttributionResult:
         Integrated Gradients.
     seconds : float
         Wall-clock time of the computation.
+
+    Examples
+    --------
+    Every method's ``attribute`` returns one:
+
+    >>> import numpy as np, torch
+    >>> from tsexplain.attribution import Saliency
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 3))
+    >>> res = Saliency(model).attribute(torch.randn(4, 2, 3), target="predicted")
+    >>> res.method, res.shape, res.target.shape, res.predictions.shape
+    ('saliency', (4, 2, 3), (4,), (4, 3))
+    >>> np.asarray(res).shape
+    (4, 2, 3)
     """
 
     values: np.ndarray
