@@ -62,6 +62,15 @@ def default_ar_coefficients(n_states: int) -> np.ndarray:
     -------
     numpy.ndarray of shape (n_states, 2)
         ``(alpha_1s, alpha_2s)`` per state; every row is stationary.
+
+    Examples
+    --------
+    >>> from tsexplain.datasets import default_ar_coefficients
+    >>> default_ar_coefficients(3).tolist()
+    [[1.7, -0.8], [0.0, 0.0], [-0.9, 0.0]]
+    >>> a = default_ar_coefficients(5)
+    >>> a.shape, a[3:].round(3).tolist()
+    ((5, 2), [[0.424, -0.09], [-0.849, -0.36]])
     """
     n_states = check_int(n_states, "n_states", minimum=1)
     rows = [_BASE_AR[i] for i in range(min(n_states, len(_BASE_AR)))]

@@ -39,6 +39,17 @@ class SeriesDataset:
         True for training samples, False for test samples.
     channel_names : tuple of str, length C
         A name per channel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsexplain.datasets import SeriesDataset
+    >>> d = SeriesDataset(X=np.zeros((4, 2, 5)), y=np.array([0, 1, 0, 1]),
+    ...                   train_mask=np.array([True, True, True, False]), channel_names=("a", "b"))
+    >>> d
+    SeriesDataset(X shape (4, 2, 5), y shape (4,), 3 train / 1 test, channels ['a', 'b'])
+    >>> d.train.X.shape, d.test.y.tolist(), d.subset([0, 2]).n_samples
+    ((3, 2, 5), [1], 2)
     """
 
     X: np.ndarray
@@ -118,6 +129,17 @@ class ARStatesDataset(SeriesDataset):
     -----
     Here the split runs along time, so ``train``/``test``/``subset`` select time steps: the result
     keeps ``X`` of shape ``(1, C, T')``.
+
+    Examples
+    --------
+    :func:`~tsexplain.datasets.make_ar_states` returns one:
+
+    >>> from tsexplain.datasets import make_ar_states
+    >>> d = make_ar_states(n_states=2, n_features=3, steps_per_state=50, seed=0)
+    >>> d.n_states, d.X.shape, d.coefficients.shape, d.ar_coefficients.tolist()
+    (2, (1, 3, 100), (3, 100), [[1.7, -0.8], [0.0, 0.0]])
+    >>> d.train.X.shape, d.test.states.shape
+    ((1, 3, 50), (50,))
     """
 
     coefficients: np.ndarray
@@ -170,6 +192,18 @@ class QualitySignalsDataset(SeriesDataset):
         Mean squared difference between ``X`` and ``clean`` per signal.
     score_range : tuple of float
         ``(worst, best)`` score.
+
+    Examples
+    --------
+    :func:`~tsexplain.datasets.make_quality_signals` returns one:
+
+    >>> import numpy as np
+    >>> from tsexplain.datasets import make_quality_signals
+    >>> d = make_quality_signals(n_train=3, n_test=1, length=32, seed=0)
+    >>> d.X.shape, d.train.X.shape, d.score_range
+    ((4, 2, 32), (3, 2, 32), (10.0, 0.0))
+    >>> bool(np.allclose(d.ideal_gradient, d.clean - d.X))
+    True
     """
 
     clean: np.ndarray
@@ -204,6 +238,17 @@ class AnomalySequencesDataset(SeriesDataset):
     train_mask : numpy.ndarray of bool, shape (N,)
     mask : numpy.ndarray of bool, shape (N, 3, T)
         True at every anomalous (channel, step); never true in the pressure channel.
+
+    Examples
+    --------
+    :func:`~tsexplain.datasets.make_anomaly_sequences` returns one:
+
+    >>> from tsexplain.datasets import make_anomaly_sequences
+    >>> d = make_anomaly_sequences(n_train=6, n_test=2, length=20, seed=0)
+    >>> d.X.shape, d.test.mask.shape
+    ((8, 3, 20), (2, 3, 20))
+    >>> bool((d.y == d.mask.any(axis=(1, 2))).all()), bool(d.mask[:, 0].any())
+    (True, False)
     """
 
     mask: np.ndarray
@@ -226,6 +271,15 @@ class IsmailLayoutDataset(SeriesDataset):
         True on the informative box.
     layout : str
         The layout's name.
+
+    Examples
+    --------
+    :func:`~tsexplain.datasets.make_ismail_layouts` returns one:
+
+    >>> from tsexplain.datasets import make_ismail_layouts
+    >>> d = make_ismail_layouts("middle", n=4, n_features=10, n_timesteps=10, seed=0)
+    >>> d.layout, d.X.shape, d.mask.shape, d.y.shape
+    ('middle', (4, 10, 10), (4, 10, 10), (4,))
     """
 
     mask: np.ndarray
@@ -252,6 +306,19 @@ class LabeledSeriesDataset(SeriesDataset):
         The true length of each series (T unless padded).
     source : tuple of str
         The files read.
+
+    Examples
+    --------
+    :func:`~tsexplain.datasets.load_ucr` returns one:
+
+    >>> import pathlib, tempfile
+    >>> from tsexplain.datasets import load_ucr
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = pathlib.Path(tmp) / "Toy_TRAIN.tsv"
+    ...     _ = p.write_text("b\\t0.1\\t0.2\\t0.3\\na\\t1.0\\t0.5\\t0.0\\n")
+    ...     d = load_ucr(p)
+    >>> d.X.shape, d.y.tolist(), d.classes.tolist(), d.labels.tolist(), d.lengths.tolist()
+    ((2, 1, 3), [1, 0], ['a', 'b'], ['b', 'a'], [3, 3])
     """
 
     classes: np.ndarray

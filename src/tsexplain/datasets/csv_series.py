@@ -39,6 +39,21 @@ class ForecastingDataset(SeriesDataset):
         Position in ``series`` of each target.
     times : tuple of str
         The time column's text per row, if the file has one (else empty).
+
+    Examples
+    --------
+    :func:`~tsexplain.datasets.load_csv_series` returns one:
+
+    >>> import pathlib, tempfile
+    >>> from tsexplain.datasets import load_csv_series
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = pathlib.Path(tmp) / "s.csv"
+    ...     _ = p.write_text("t,v\\n" + "".join(f"{i},{10 * i}\\n" for i in range(6)))
+    ...     d = load_csv_series(p, "v", window=2, train_fraction=0.5)
+    >>> d.X.shape, d.y.tolist(), d.target_index.tolist(), d.times[:2]
+    ((4, 1, 2), [20.0, 30.0, 40.0, 50.0], [2, 3, 4, 5], ('0', '1'))
+    >>> d.train.y.tolist(), d.test.y.tolist()
+    ([20.0], [30.0, 40.0, 50.0])
     """
 
     series: np.ndarray

@@ -67,6 +67,22 @@ class Pamap2Recording:
         Activity id per row (:data:`PAMAP2_ACTIVITIES`).
     subject : numpy.ndarray of int, shape (T,)
         Subject id per row (from ``subjectNNN`` in the file name, else the file's position).
+
+    Examples
+    --------
+    :func:`load_pamap2` returns one; here from a two-row file:
+
+    >>> import pathlib, tempfile
+    >>> from tsexplain.datasets import load_pamap2
+    >>> rows = [[0.01 * t, 4, 100 + t] + [t + k for k in range(51)] for t in range(2)]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = pathlib.Path(tmp) / "subject105.dat"
+    ...     _ = p.write_text("".join(" ".join(map(str, r)) + "\\n" for r in rows))
+    ...     rec = load_pamap2(p, columns=["heart_rate", "hand_acc16_x"])
+    >>> rec.values.shape, rec.X.shape, rec.subject.tolist(), rec.activity.tolist()
+    ((2, 2), (1, 2, 2), [105, 105], [4, 4])
+    >>> rec.column("heart_rate").tolist(), rec.timestamp.tolist()
+    ([100.0, 101.0], [0.0, 0.01])
     """
 
     values: np.ndarray
@@ -181,6 +197,22 @@ def load_pamap2(
         (the message names the file and the line), or a folder holds no ``.dat`` file.
     ParameterError
         Unknown column name or option.
+
+    Examples
+    --------
+    A three-row file (54 columns) whose first row is transient (activity 0):
+
+    >>> import pathlib, tempfile
+    >>> rows = [[0.01 * t, 4 if t else 0, 100] + [t + k for k in range(51)] for t in range(3)]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = pathlib.Path(tmp) / "subject101.dat"
+    ...     _ = p.write_text("".join(" ".join(map(str, r)) + "\\n" for r in rows))
+    ...     rec = load_pamap2(p)
+    ...     raw = load_pamap2(p, columns=["hand_acc16_x"], drop_transient=False)
+    >>> rec.values.shape, rec.X.shape, rec.activity.tolist(), rec.columns[:2]
+    ((2, 40), (1, 40, 2), [4, 4], ('heart_rate', 'hand_temperature'))
+    >>> raw.X.tolist()
+    [[[1.0, 2.0, 3.0]]]
     """
     nan = check_choice(nan, "nan", ("interpolate", "drop", "keep"))
     if isinstance(path_or_paths, str | Path) or hasattr(path_or_paths, "__fspath__"):
