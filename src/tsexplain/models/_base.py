@@ -45,6 +45,23 @@ class SequentialModel(nn.Module):
     training_defaults : dict
         Class attribute: ``fit`` settings (epochs, lr, batch_size, patience, ...) that train this
         architecture well on its paper's data; explicit ``fit`` arguments override them.
+
+    Examples
+    --------
+    A minimal subclass: a 1x1 convolution giving one prediction per step, (N, C, T) -> (N, T):
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.models import SequentialModel
+    >>> class StepwiseLinear(SequentialModel):
+    ...     squeeze_output = True
+    ...     def __init__(self, n_channels=2):
+    ...         super().__init__()
+    ...         self.net = nn.Sequential(nn.Conv1d(n_channels, 1, kernel_size=1))
+    ...         self._record_config(n_channels=n_channels)
+    >>> model = StepwiseLinear(3)
+    >>> model(torch.zeros(4, 3, 10)).shape, model.get_config()
+    (torch.Size([4, 10]), {'n_channels': 3})
     """
 
     squeeze_output: ClassVar[bool] = False

@@ -17,7 +17,14 @@ SPEC_FORMAT = 1
 
 
 def available_architectures() -> list[str]:
-    """Names accepted by :func:`build_model` (``spec["architecture"]``)."""
+    """Names accepted by :func:`build_model` (``spec["architecture"]``).
+
+    Examples
+    --------
+    >>> from tsexplain.models import available_architectures
+    >>> available_architectures()
+    ['AGRACNN', 'FordACNN', 'PointwiseMLP', 'TSVizAnomalyCNN', 'TSVizRegressionCNN']
+    """
     return sorted(ARCHITECTURES)
 
 
@@ -39,6 +46,12 @@ def model_spec(model: nn.Module) -> dict[str, Any]:
     ParameterError
         ``model`` is not a registered architecture (a custom module has no spec: save its
         weights and rebuild it yourself, see ``tsexplain.training.load_model(model=...)``).
+
+    Examples
+    --------
+    >>> from tsexplain.models import PointwiseMLP, model_spec
+    >>> model_spec(PointwiseMLP(n_channels=3, hidden=(8,), lags=1))
+    {'format': 1, 'architecture': 'PointwiseMLP', 'config': {'n_channels': 3, 'hidden': [8], 'lags': 1, 'activation': 'relu', 'dropout': 0.0}}
     """
     name = type(model).__name__
     if not isinstance(model, SequentialModel) or ARCHITECTURES.get(name) is not type(model):
@@ -67,6 +80,16 @@ def build_model(spec: dict[str, Any]) -> SequentialModel:
     ------
     ParameterError
         Not a dict, unknown architecture, unknown format, or a config the constructor rejects.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tsexplain.models import build_model, model_spec
+    >>> model = build_model({"architecture": "FordACNN", "config": {"filters": 8, "n_layers": 2}})
+    >>> model(torch.zeros(4, 1, 20)).shape
+    torch.Size([4, 2])
+    >>> build_model(model_spec(model)).get_config() == model.get_config()
+    True
     """
     if not isinstance(spec, dict):
         raise ParameterError(f"spec must be a dict, got {type(spec).__name__}.")
