@@ -15,7 +15,15 @@ __all__ = ["ModelProbe", "check_model_data", "check_memory", "available_memory"]
 
 @dataclass
 class ModelProbe:
-    """What one forward pass on one sample told: K outputs per sample, the output's shape."""
+    """What one forward pass on one sample told: K outputs per sample, the output's shape.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 3))
+    >>> check_model_data(model, np.zeros((4, 2, 8)), target="predicted")  # X (N, C, T)
+    ModelProbe(n_outputs=3, output_shape=(1, 3))
+    """
 
     n_outputs: int
     output_shape: tuple[int, ...]
@@ -76,6 +84,23 @@ def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: s
         pass ``--channels-last``.
     TargetError
         Several outputs per sample and no target.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> model = torch.nn.Sequential(torch.nn.Conv1d(3, 4, 5), torch.nn.AdaptiveAvgPool1d(1),
+    ...                             torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    >>> X = np.zeros((10, 3, 50), dtype=np.float32)  # (N, C, T)
+    >>> check_model_data(model, X, target="predicted").n_outputs
+    2
+    >>> check_model_data(model, X)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tsexplain.exceptions.TargetError: the model has 2 outputs per sample (a classifier?): ...
+    >>> check_model_data(model, X.transpose(0, 2, 1), target=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tsexplain.exceptions.ShapeError: the data look channels-last: ... pass --channels-last ...
     """
     n, c, t = X.shape
     one = X[:1]
@@ -122,7 +147,14 @@ def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: s
 
 
 def available_memory() -> int | None:
-    """Bytes of memory available now (Linux MemAvailable), or None when unknown."""
+    """Bytes of memory available now (Linux MemAvailable), or None when unknown.
+
+    Examples
+    --------
+    >>> free = available_memory()
+    >>> free is None or free > 0
+    True
+    """
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
@@ -155,6 +187,15 @@ def check_memory(shape: tuple[int, int, int], *, n_methods: int, n_outputs: int 
     ------
     ParameterError
         With the number of samples that would fit (``--max-samples``).
+
+    Examples
+    --------
+    >>> check_memory((100, 3, 50), n_methods=2, available=10**9)  # shape (N, C, T); bytes
+    360000
+    >>> check_memory((100, 3, 50), n_methods=2, available=100_000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tsexplain.exceptions.ParameterError: 100 samples x 3 channels x 50 steps ... --max-samples 13 ...
     """
     n, c, t = shape
     per_sample = c * t * 4 * (1 + n_methods * max(1, n_outputs)) * 2  # x2: float64 copies, curves

@@ -49,6 +49,15 @@ class LoadedData:
 
     X : float array (N, C, T); y : labels (N,) or None; channel_names : C strings;
     sample_ids : an id per sample (its index or its ``sample`` column value); fmt, source.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = LoadedData(np.zeros((4, 2, 10)), np.array([0, 1, 0, 1]), ["a", "b"],
+    ...                   np.arange(4), "npz", "in memory")
+    >>> first = data.head(2)
+    >>> first.X.shape, first.y.tolist(), first.channel_names, first.details
+    ((2, 2, 10), [0, 1], ['a', 'b'], {'n_samples_in_file': 4})
     """
 
     X: np.ndarray
@@ -401,6 +410,26 @@ def load_any_data(
     Raises
     ------
     FileNotFoundError, DataFormatError, ShapeError, ParameterError
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     npz = os.path.join(d, "series.npz")
+    ...     np.savez(npz, X=np.zeros((5, 2, 30)), y=np.arange(5))
+    ...     data = load_any_data(npz)
+    ...     csv_path = os.path.join(d, "long.csv")
+    ...     with open(csv_path, "w") as fh:
+    ...         _ = fh.write("sample,time,value\\na,0,1\\na,1,2\\nb,0,3\\nb,1,4\\n")
+    ...     table = load_any_data(csv_path)  # long layout: one row per value
+    >>> data.X.shape, data.y.shape, data.channel_names, data.fmt
+    ((5, 2, 30), (5,), ['ch0', 'ch1'], 'npz')
+    >>> table.X.shape, table.sample_ids.tolist(), table.details["layout"]
+    ((2, 1, 2), ['a', 'b'], 'long')
+    >>> table.X[:, 0]
+    array([[1., 2.],
+           [3., 4.]])
     """
     p = Path(os.fspath(path))
     if not p.exists():

@@ -37,12 +37,37 @@ _FACTORY_HINT = (
 
 
 class PickleRefusedError(DataFormatError):
-    """The file is a pickle (e.g. ``torch.save(model)``); tsexplain never unpickles."""
+    """The file is a pickle (e.g. ``torch.save(model)``); tsexplain never unpickles.
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "whole_model.pt")
+    ...     torch.save(torch.nn.Conv1d(2, 4, 3), path)  # a pickle of the module, not weights
+    ...     try:
+    ...         load_any_model(path)
+    ...     except PickleRefusedError as exc:
+    ...         print("never unpickles" in str(exc))
+    True
+    """
 
 
 @dataclass
 class LoadedModel:
-    """A model ready to explain (eval mode) and how it was loaded (for the results' metadata)."""
+    """A model ready to explain (eval mode) and how it was loaded (for the results' metadata).
+
+    Examples
+    --------
+    >>> import torch
+    >>> loaded = load_any_model("tsexplain.models:AGRACNN", factory_kwargs={"length": 32})
+    >>> loaded.kind, loaded.source, loaded.module.training
+    ('factory', 'tsexplain.models:AGRACNN', False)
+    >>> loaded.details["factory_kwargs"], loaded.details["weights"]
+    ({'length': 32}, None)
+    >>> loaded.module(torch.zeros(3, 2, 32)).shape  # (N, C, T) -> (N, 1)
+    torch.Size([3, 1])
+    """
 
     module: Any
     kind: str
@@ -260,6 +285,24 @@ def load_any_model(
         The file is a pickle (``torch.save(model)``).
     ParameterError, DataFormatError, FileNotFoundError
         With a message saying what to do.
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> from tsexplain.models import AGRACNN
+    >>> net = torch.nn.Sequential(torch.nn.Conv1d(2, 4, 3), torch.nn.AdaptiveAvgPool1d(1),
+    ...                           torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "model.pt")
+    ...     torch.jit.script(net).save(path)
+    ...     scripted = load_any_model(path)  # TorchScript: the file carries the architecture
+    ...     weights = os.path.join(d, "weights.pt")
+    ...     torch.save(AGRACNN(length=32).state_dict(), weights)  # a state dict: plain tensors
+    ...     built = load_any_model("tsexplain.models:AGRACNN", weights, {"length": 32})
+    >>> scripted.kind, scripted.module(torch.zeros(5, 2, 16)).shape  # (N, C, T) -> (N, K)
+    ('torchscript', torch.Size([5, 3]))
+    >>> built.kind, built.details["weights"].endswith("weights.pt"), built.module.training
+    ('factory', True, False)
     """
     factory_kwargs = dict(factory_kwargs or {})
     text = os.fspath(spec)

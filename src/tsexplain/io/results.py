@@ -102,6 +102,23 @@ def write_results(
     -------
     Path
         ``out_dir``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np, torch, tsexplain
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 3))
+    >>> x = np.random.default_rng(0).standard_normal((4, 2, 8)).astype("float32")  # (N, C, T)
+    >>> res = tsexplain.explain(model, x, "saliency", target="predicted")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     out = write_results(d, {"saliency": res}, x, y=np.array([0, 1, 0, 1]),
+    ...                         channel_names=["a", "b"], meta={"target": "predicted"})
+    ...     files = sorted(os.listdir(out))
+    ...     saved = read_results(out)
+    >>> files
+    ['attributions_saliency.npz', 'inputs.npz', 'meta.json']
+    >>> saved.results["saliency"].values.shape, saved.meta["target"]
+    ((4, 2, 8), 'predicted')
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -157,7 +174,23 @@ def write_results(
 
 
 def read_attribution(path: str | os.PathLike[str]) -> Any:
-    """One ``attributions_<method>.npz`` back as an :class:`AttributionResult`."""
+    """One ``attributions_<method>.npz`` back as an :class:`AttributionResult`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np, torch, tsexplain
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 3))
+    >>> x = np.random.default_rng(0).standard_normal((4, 2, 8)).astype("float32")  # (N, C, T)
+    >>> res = tsexplain.explain(model, x, "saliency", target="predicted")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     out = write_results(d, {"saliency": res}, x, channel_names=["a", "b"])
+    ...     back = read_attribution(out / "attributions_saliency.npz")
+    >>> back.method, back.values.shape, back.values.dtype  # values (N, C, T)
+    ('saliency', (4, 2, 8), dtype('float32'))
+    >>> bool(np.array_equal(back.target, res.target)), back.predictions.shape  # (N, K)
+    (True, (4, 3))
+    """
     from tsexplain.attribution import AttributionResult
 
     try:
@@ -177,7 +210,26 @@ def read_attribution(path: str | os.PathLike[str]) -> Any:
 
 
 def to_xarray(path: str | os.PathLike[str]) -> Any:
-    """An ``attributions_<method>.npz`` as an ``xarray.DataArray`` (needs xarray)."""
+    """An ``attributions_<method>.npz`` as an ``xarray.DataArray`` (needs xarray).
+
+    Examples
+    --------
+    xarray is an optional dependency, absent from the test environment: the lines that need it
+    are skipped (without it, ``to_xarray`` raises ``ModuleNotFoundError: No module named
+    'xarray'``).
+
+    >>> import os, tempfile
+    >>> import numpy as np, torch, tsexplain
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 3))
+    >>> x = np.random.default_rng(0).standard_normal((4, 2, 8)).astype("float32")  # (N, C, T)
+    >>> res = tsexplain.explain(model, x, "saliency", target="predicted")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> out = write_results(tmp.name, {"saliency": res}, x, channel_names=["a", "b"])
+    >>> da = to_xarray(out / "attributions_saliency.npz")  # doctest: +SKIP
+    >>> da.dims, da.shape, da.coords["channel"].values.tolist()  # doctest: +SKIP
+    (('sample', 'channel', 'time'), (4, 2, 8), ['a', 'b'])
+    >>> tmp.cleanup()
+    """
     import xarray as xr  # type: ignore[import-not-found]
 
     with np.load(path, allow_pickle=False) as f:
@@ -191,7 +243,26 @@ def to_xarray(path: str | os.PathLike[str]) -> Any:
 
 @dataclass
 class SavedResults:
-    """A results folder read back: inputs, each method's result, and the metadata."""
+    """A results folder read back: inputs, each method's result, and the metadata.
+
+    ``x`` (N, C, T); ``y`` (N,) or None; ``predictions`` (N, K) or None; ``channel_names`` (C);
+    ``sample_ids`` (N,); ``results`` {method: AttributionResult}; ``meta`` (``meta.json``).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np, torch, tsexplain
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 3))
+    >>> x = np.random.default_rng(0).standard_normal((4, 2, 8)).astype("float32")  # (N, C, T)
+    >>> res = tsexplain.explain(model, x, "saliency", target="predicted")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     saved = read_results(write_results(d, {"saliency": res}, x, channel_names=["a", "b"],
+    ...                                        sample_ids=np.array([10, 11, 12, 13])))
+    >>> saved.x.shape, saved.y, saved.predictions.shape, saved.sample_ids.tolist()
+    ((4, 2, 8), None, (4, 3), [10, 11, 12, 13])
+    >>> list(saved.results), saved.meta["n_channels"], saved.meta["methods"]["saliency"]["file"]
+    (['saliency'], 2, 'attributions_saliency.npz')
+    """
 
     x: np.ndarray
     y: np.ndarray | None
@@ -203,7 +274,21 @@ class SavedResults:
 
 
 def read_results(results_dir: str | os.PathLike[str]) -> SavedResults:
-    """Read a folder written by :func:`write_results`."""
+    """Read a folder written by :func:`write_results`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np, torch, tsexplain
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 3))
+    >>> x = np.random.default_rng(0).standard_normal((4, 2, 8)).astype("float32")  # (N, C, T)
+    >>> res = tsexplain.explain(model, x, "saliency", target="predicted")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = write_results(d, {"saliency": res}, x, channel_names=["a", "b"])
+    ...     saved = read_results(d)
+    >>> saved.x.shape, saved.channel_names, saved.results["saliency"].values.shape
+    ((4, 2, 8), ['a', 'b'], (4, 2, 8))
+    """
     d = Path(results_dir)
     if not d.is_dir():
         raise FileNotFoundError(f"no results folder at {d}")
