@@ -52,6 +52,23 @@ class AdversarialResult:
         ``channel_mass`` divided by its row sum.
     steps : int
         Iterations actually run.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import fgsm
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> res = fgsm(net, x, epsilon=0.05)  # returns an AdversarialResult
+    >>> tuple(res.x_adv.shape), tuple(res.channel_share.shape), res.steps
+    ((3, 2, 16), (3, 2), 1)
+    >>> torch.allclose(res.x_adv - x, res.perturbation)
+    True
+    >>> res.label_before.tolist(), res.flipped.tolist()  # one logit: binary classes 0/1
+    ([0, 0, 0], [False, False, False])
     """
 
     x_adv: torch.Tensor
@@ -206,6 +223,21 @@ def fgsm(
     -------
     AdversarialResult
         ``perturbation`` equals ``epsilon * sign(gradient)`` exactly (unless ``clip`` bites).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import fgsm
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> res = fgsm(net, x, epsilon=0.05)
+    >>> bool((res.perturbation.abs() <= 0.05).all())  # the perturbation is within epsilon
+    True
+    >>> bool((res.output_after > res.output_before).all())  # class 0 predicted: logits pushed up
+    True
     """
     epsilon = check_float(epsilon, "epsilon", minimum=0.0)
     return _run(model, x, epsilon, epsilon, 1, y, targeted, task, probabilities, False, clip)
@@ -245,6 +277,21 @@ def iterative_fgsm(
     Returns
     -------
     AdversarialResult
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import iterative_fgsm
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> res = iterative_fgsm(net, x, epsilon=0.05, alpha=0.01, steps=20)
+    >>> res.steps, bool((res.perturbation.abs() <= 0.05).all())  # every iterate within epsilon
+    (20, True)
+    >>> bool((res.output_after > res.output_before).all())
+    True
     """
     epsilon = check_float(epsilon, "epsilon", minimum=0.0)
     alpha = check_float(alpha, "alpha", minimum=0.0, strict=True)

@@ -37,6 +37,14 @@ def dtw_distances(
     -------
     numpy.ndarray of shape (F, F)
         Symmetric, zero diagonal, float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsexplain.network import dtw_distances
+    >>> d = dtw_distances(np.array([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0], [0.0, 0.0, 0.0]]))
+    >>> d.shape, float(d[0, 1]), round(float(d[0, 2]), 4)  # identical rows: 0; sqrt(0 + 1 + 4)
+    ((3, 3), 0.0, 2.2361)
     """
     from dtaidistance import dtw
 
@@ -64,6 +72,20 @@ class FilterClusters:
         SciPy complete-linkage matrix (for :func:`scipy.cluster.hierarchy.dendrogram`).
     silhouette : dict of int to float
         Silhouette score (precomputed DTW distances) for each candidate k.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsexplain.network import cluster_filters
+    >>> t = np.linspace(0, 2 * np.pi, 20)
+    >>> acts = np.stack([np.sin(t), np.sin(t), np.cos(t), np.cos(t), t / np.pi - 1])  # (F, T')
+    >>> res = cluster_filters(acts)  # returns a FilterClusters
+    >>> res.k, res.labels.tolist(), res.distances.shape, res.linkage.shape
+    (3, [1, 1, 2, 2, 3], (5, 5), (4, 4))
+    >>> {c: m.tolist() for c, m in res.members().items()}
+    {1: [0, 1], 2: [2, 3], 3: [4]}
+    >>> res.cut(2).tolist()  # the same hierarchy cut into 2 clusters
+    [1, 1, 1, 1, 2]
     """
 
     labels: np.ndarray
@@ -138,6 +160,24 @@ def cluster_filters(
     ------
     ShapeError
         Activations not (F, T'), or fewer than 3 filters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import cluster_filters, conv_activations
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> with torch.no_grad():  # plant two identical filters, 0 and 3
+    ...     net[0].weight[3] = net[0].weight[0]
+    ...     net[0].bias[3] = net[0].bias[0]
+    >>> acts = conv_activations(net, torch.randn(1, 2, 16), "0")["0"][0]  # (F, T') = (4, 16)
+    >>> res = cluster_filters(acts)
+    >>> bool(res.labels[0] == res.labels[3])  # planted identical filters share a cluster
+    True
+    >>> res.distances.shape, float(res.distances[0, 3])
+    ((4, 4), 0.0)
     """
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform

@@ -40,6 +40,22 @@ class FilterImportanceStats:
     layer : str
     min, mean, max : numpy.ndarray of shape (F,)
     n_samples : int
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import filter_importance_stats
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> stats = filter_importance_stats(net, torch.randn(5, 2, 16), progress=False)["2"]
+    >>> stats.layer, stats.n_samples, stats.mean.shape
+    ('2', 5, (3,))
+    >>> bool((stats.min <= stats.mean).all() and (stats.mean <= stats.max).all())
+    True
+    >>> sorted(stats.ranking("max").tolist())  # filter indices, most important first
+    [0, 1, 2]
     """
 
     layer: str
@@ -151,6 +167,21 @@ def filter_importance(
     See Also
     --------
     filter_importance_stats : min / mean / max over a data set, for several layers at once.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import filter_importance
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> imp = filter_importance(net, x, "2")  # one logit: target=None
+    >>> tuple(imp.shape), bool((imp >= 0).all())  # (N, F)
+    ((3, 3), True)
+    >>> tuple(filter_importance(net, x, net[0], output="sigmoid").shape)
+    (3, 4)
     """
     model = check_model(model)
     xt = check_series_batch(x, "x")
@@ -197,6 +228,22 @@ def filter_importance_stats(
     -------
     dict of str to FilterImportanceStats
         Keyed by dotted layer name, in the order given.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import filter_importance, filter_importance_stats
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> stats = filter_importance_stats(net, x, progress=False)  # every Conv1d
+    >>> {name: s.mean.shape for name, s in stats.items()}
+    {'0': (4,), '2': (3,)}
+    >>> mean = filter_importance(net, x, "2").mean(0)
+    >>> torch.allclose(torch.from_numpy(stats["2"].mean).float(), mean)
+    True
     """
     model = check_model(model)
     xt = check_series_batch(x, "x")

@@ -36,7 +36,15 @@ def _filter_indices(filters: Sequence[int] | None, n_filters: int) -> list[int]:
 
 
 def min_max_scale(s: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
-    """TSViz Eq. 14: ``(s - min) / (max - min)`` over ``dims``; constant maps become zeros."""
+    """TSViz Eq. 14: ``(s - min) / (max - min)`` over ``dims``; constant maps become zeros.
+
+    Examples
+    --------
+    >>> import torch
+    >>> min_max_scale(torch.tensor([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]]), (1,))  # per row
+    tensor([[0.0000, 0.5000, 1.0000],
+            [0.0000, 0.0000, 0.0000]])
+    """
     lo = s.amin(dim=dims, keepdim=True)
     hi = s.amax(dim=dims, keepdim=True)
     span = hi - lo
@@ -128,6 +136,23 @@ def filter_saliency(
     ----------
     S. A. Siddiqui et al., "TSViz: Demystification of Deep Learning Models for Time-Series
     Analysis", IEEE Access 7, 2019, Section IV-B.1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import filter_saliency
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> sal = filter_saliency(net, x, "0")  # every filter of the first Conv1d
+    >>> tuple(sal.shape)  # (N, F, C, T)
+    (3, 4, 2, 16)
+    >>> float(sal.amin()), float(sal.amax())  # each map min-max scaled to [0, 1]
+    (0.0, 1.0)
+    >>> tuple(filter_saliency(net, x, "2", filters=[1], position=5, scale="none").shape)
+    (3, 1, 2, 16)
     """
     model = check_model(model)
     xt = check_series_batch(x, "x")

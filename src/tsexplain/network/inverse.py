@@ -46,6 +46,20 @@ class InverseResult:
     losses : numpy.ndarray of shape (iterations + 1,)
         Objective (target loss + penalties, summed over samples) at every iteration.
     output_before, output_after : torch.Tensor of shape (N, K)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import inverse_optimize
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> res = inverse_optimize(net, 1.0, shape=(1, 2, 16), iterations=50, alpha=0.1)
+    >>> tuple(res.path.shape), res.path_steps.tolist(), res.losses.shape  # every 10th iterate
+    ((6, 1, 2, 16), [0, 10, 20, 30, 40, 50], (51,))
+    >>> torch.equal(res.path[0], res.start) and torch.equal(res.path[-1], res.x)
+    True
     """
 
     x: torch.Tensor
@@ -124,6 +138,22 @@ def inverse_optimize(
     Returns
     -------
     InverseResult
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import inverse_optimize
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> res = inverse_optimize(net, 1.0, shape=(1, 2, 16), iterations=50, alpha=0.1)  # toward class 1
+    >>> bool(res.losses[-1] < res.losses[0]), bool(res.output_after > res.output_before)
+    (True, True)
+    >>> x0 = torch.zeros(2, 2, 16)
+    >>> res = inverse_optimize(net, [0, 1], x0=x0, iterations=5, smoothness=0.1)
+    >>> tuple(res.x.shape), bool((x0 == 0).all())  # x0 is not modified
+    ((2, 2, 16), True)
     """
     model = check_model(model)
     check_choice(task, "task", TASKS)

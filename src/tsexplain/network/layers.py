@@ -49,6 +49,21 @@ class LayerInfo:
         Number of parameters owned directly by the module.
     call_index : int
         0 for the first call of this module, 1 for a second call of a re-used module, ...
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import inspect
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> info = inspect(net, x).layers[2]  # the second Conv1d, named "2"
+    >>> info.name, info.kind, info.input_shape, info.output_shape
+    ('2', 'Conv1d', (3, 4, 16), (3, 3, 16))
+    >>> info.n_filters, info.kernel_size, info.n_params, info.call_index  # 3*4*3 weights + 3 biases
+    (3, 3, 39, 0)
     """
 
     name: str
@@ -73,6 +88,23 @@ class NetworkSummary:
         Shapes of the sample input and the model's output.
     activations : dict of str to torch.Tensor of shape (N, F, T')
         Output of every ``Conv1d`` layer, filled when ``activations=True``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import inspect
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> summary = inspect(net, x, activations=True)
+    >>> summary.input_shape, summary.output_shape
+    ((3, 2, 16), (3, 1))
+    >>> [layer.name for layer in summary.conv_layers]
+    ['0', '2']
+    >>> {name: tuple(a.shape) for name, a in summary.activations.items()}  # (N, F, T')
+    {'0': (3, 4, 16), '2': (3, 3, 16)}
     """
 
     layers: list[LayerInfo]
@@ -195,6 +227,21 @@ def conv_activations(
         A layer name does not exist.
     ShapeError
         ``x`` is not (N, C, T), or a layer's output is not (N, F, T').
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import conv_activations
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> {name: tuple(a.shape) for name, a in conv_activations(net, x).items()}  # (N, F, T')
+    {'0': (3, 4, 16), '2': (3, 3, 16)}
+    >>> relu = conv_activations(net, x, layers="1")["1"]  # the ReLU after the first conv
+    >>> tuple(relu.shape), bool((relu >= 0).all())
+    ((3, 4, 16), True)
     """
     model = check_model(model)
     xt = check_series_batch(x, "x")

@@ -74,6 +74,20 @@ def prune_filters(
     -------
     torch.nn.Module
         The pruned copy, with the same training flag as ``model``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import conv_activations, prune_filters
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> pruned = prune_filters(net, "0", [1])
+    >>> acts = conv_activations(pruned, x, "0")["0"]  # (N, F, T')
+    >>> bool((acts[:, 1] == 0).all()), bool(net[0].weight[1].abs().sum() > 0)  # model untouched
+    (True, True)
     """
     model = check_model(model)
     name, module = resolve_layer(model, layer)
@@ -121,6 +135,22 @@ def evaluate_loss(
     """Mean loss of ``model`` on ``(x, y)`` in eval mode (the model's flags are restored).
 
     ``loss="auto"`` uses the task's loss: binary cross-entropy, cross-entropy or squared error.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import evaluate_loss
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x, y = torch.randn(3, 2, 16), torch.tensor([0.0, 1.0, 1.0])
+    >>> import torch.nn.functional as F
+    >>> loss = evaluate_loss(net, x, y)  # one logit: binary cross-entropy
+    >>> abs(loss - F.binary_cross_entropy_with_logits(net(x)[:, 0], y).item()) < 1e-6
+    True
+    >>> evaluate_loss(net, x, y, loss=lambda out, yb: (out[:, 0] - out[:, 0]).abs().mean())
+    0.0
     """
     model = check_model(model)
     xt = check_series_batch(x, "x")
@@ -201,6 +231,21 @@ class PruningCurve:
         Filter indices in the order they are removed.
     importance : numpy.ndarray of shape (F,)
         Mean importance used for the ranking.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import pruning_curve
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x, y = torch.randn(3, 2, 16), torch.tensor([0.0, 1.0, 1.0])
+    >>> curve = pruning_curve(net, "2", x, y, x_importance=x)  # returns a PruningCurve
+    >>> curve.layer, curve.order, curve.n_pruned.tolist(), curve.loss.shape
+    ('2', 'least', [0, 1, 2], (3,))
+    >>> sorted(curve.removal_order.tolist()), curve.importance.shape
+    ([0, 1, 2], (3,))
     """
 
     layer: str
@@ -281,6 +326,27 @@ def pruning_curve(
     Returns
     -------
     PruningCurve
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import evaluate_loss, pruning_curve
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x, y = torch.randn(3, 2, 16), torch.tensor([0.0, 1.0, 1.0])
+    >>> curve = pruning_curve(net, "2", x, y, x_importance=x)
+    >>> curve.n_pruned.tolist()  # 0 .. F - 1 filters removed
+    [0, 1, 2]
+    >>> bool(curve.loss[0] == evaluate_loss(net, x, y))  # step 0 is the unpruned model
+    True
+    >>> bool(curve.importance[curve.removal_order[0]] == curve.importance.min())  # least first
+    True
+    >>> tuned = pruning_curve(net, "2", x, y, importance=curve.importance,
+    ...                       fine_tune_epochs=1, train=(x, y))
+    >>> tuned.loss.shape
+    (3,)
     """
     model = check_model(model)
     check_choice(order, "order", ("least", "most"))
@@ -330,7 +396,34 @@ class FaithfulnessRow:
 
 @dataclass
 class FaithfulnessTable:
-    """TSViz Table 1: test loss with the most vs the least influential filter of each layer removed."""
+    """TSViz Table 1: test loss with the most vs the least influential filter of each layer removed.
+
+    Attributes
+    ----------
+    baseline_loss : float
+        Test loss of the unpruned model.
+    rows : list of FaithfulnessRow
+        One per layer: ``layer``, ``n_filters``, ``most_filter``, ``least_filter``,
+        ``loss_without_most``, ``loss_without_least``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import evaluate_loss, faithfulness_table
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x, y = torch.randn(3, 2, 16), torch.tensor([0.0, 1.0, 1.0])
+    >>> table = faithfulness_table(net, x, y)  # returns a FaithfulnessTable
+    >>> table.baseline_loss == evaluate_loss(net, x, y), len(table.rows)
+    (True, 2)
+    >>> row = table.rows[0]  # layer "0", 4 filters
+    >>> row.layer, row.n_filters, row.most_filter != row.least_filter
+    ('0', 4, True)
+    >>> str(table).splitlines()[1].split()[:2]
+    ['layer', 'filters']
+    """
 
     baseline_loss: float
     rows: list[FaithfulnessRow]
@@ -370,6 +463,22 @@ def faithfulness_table(
     -------
     FaithfulnessTable
         ``.rows`` per layer; ``str(table)`` prints it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import faithfulness_table, filter_importance_stats
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x, y = torch.randn(3, 2, 16), torch.tensor([0.0, 1.0, 1.0])
+    >>> table = faithfulness_table(net, x, y)
+    >>> [(row.layer, row.n_filters) for row in table.rows]
+    [('0', 4), ('2', 3)]
+    >>> stats = filter_importance_stats(net, x, progress=False)
+    >>> [row.most_filter for row in table.rows] == [int(s.mean.argmax()) for s in stats.values()]
+    True
     """
     model = check_model(model)
     xt = check_series_batch(x_test, "x_test")

@@ -33,6 +33,21 @@ class SaturationReport:
     suggested_temperature : float or None
         Smallest tried temperature (1.5, 2, 3, 5, 10, ...) that brings every sample below
         ``1 - tol``; ``None`` if nothing is saturated.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import detect_saturation
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> report = detect_saturation(net, x, warn=False)  # returns a SaturationReport
+    >>> report.activation, report.fraction, tuple(report.probability.shape)
+    ('sigmoid', 0.0, (3,))
+    >>> print(report)
+    no saturated predictions
     """
 
     probability: torch.Tensor
@@ -103,6 +118,21 @@ def detect_saturation(
     Returns
     -------
     SaturationReport
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import detect_saturation, with_temperature
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> report = detect_saturation(net, 300 * x, warn=False)  # large inputs, large logits
+    >>> report.saturated.tolist(), report.suggested_temperature
+    ([False, False, True], 2.0)
+    >>> detect_saturation(with_temperature(net, 2.0), 300 * x, warn=False).fraction
+    0.0
     """
     model = check_model(model)
     xt = check_series_batch(x, "x")
@@ -152,6 +182,20 @@ class TemperatureScaled(nn.Module):
     ``T`` through a hook that exists only during this wrapper's forward; otherwise the model's
     output is taken as logits and ``activation`` is applied to ``z / T``. The wrapped model is
     shared, not copied, and never changed.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import with_temperature
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> from tsexplain.network.saturation import TemperatureScaled
+    >>> scaled = TemperatureScaled(nn.Sequential(net, nn.Sigmoid()), 2.0)  # divides the Sigmoid's input
+    >>> torch.allclose(scaled(x), torch.sigmoid(net(x) / 2)), scaled.model[0] is net
+    (True, True)
     """
 
     def __init__(self, model: nn.Module, temperature: float, activation: str = "auto") -> None:
@@ -190,6 +234,20 @@ def with_temperature(
     -------
     TemperatureScaled
         Outputs probabilities (sigmoid: shape (N,) or (N, 1) as the logits; softmax: (N, K)).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network import with_temperature
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> x = torch.randn(3, 2, 16)
+    >>> soft = with_temperature(net, 2.0)  # net has one logit z: sigmoid(z / 2)
+    >>> p = soft(x)
+    >>> tuple(p.shape), torch.allclose(p, torch.sigmoid(net(x) / 2))
+    ((3, 1), True)
     """
     model = check_model(model)
     temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
