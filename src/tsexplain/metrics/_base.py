@@ -14,6 +14,21 @@ class Metric(ABC):
     ``update(...)`` takes one batch and adds it to the state, ``compute()`` returns the value over
     every batch seen since the last ``reset()``. Each metric also exists as a plain function for
     one-off use (see the subclass's ``See Also``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsexplain.metrics import MassShare, Metric
+    >>> mask = np.array([[False, False], [True, True]])  # (C, T): channel 1 is informative
+    >>> metric = MassShare()
+    >>> isinstance(metric, Metric)
+    True
+    >>> metric.update(np.array([[[0.0, 0.0], [1.0, 3.0]]]), mask)  # all mass on the mask: 1.0
+    >>> metric.update(np.ones((1, 2, 2)), mask)  # half of it: 0.5
+    >>> metric.compute()
+    0.75
+    >>> metric.reset(); metric.compute()
+    nan
     """
 
     def __init__(self) -> None:

@@ -84,6 +84,12 @@ def ideal_gradient(x: Any, clean: Any) -> np.ndarray:
     numpy.ndarray of shape (N, C, T)
         Signed (same sign as the gradient of the quality score); zero where the signal is
         unperturbed.
+
+    Examples
+    --------
+    >>> from tsexplain.metrics import ideal_gradient
+    >>> ideal_gradient([[[0.0, 1.0, 0.0]]], [[[0.0, 0.0, 0.0]]]).tolist()  # (1, 1, 3)
+    [[[0.0, -1.0, 0.0]]]
     """
     xa = as_batch(x, "x")
     ca = as_batch(clean, "clean")
@@ -108,6 +114,21 @@ class AGRAReconstruction:
         Whether the loss went below ``tol`` within ``max_iter`` steps.
     final_scores : numpy.ndarray of shape (M, N)
         Each model's explained output at its final input.
+
+    Examples
+    --------
+    :func:`agra_reconstruct` returns one. For ``f(x) = 0.5 * sum(x)`` and ``lr=0.5`` one step
+    reaches the ideal score exactly:
+
+    >>> import numpy as np, torch
+    >>> from tsexplain.metrics import agra_reconstruct
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1, bias=False))
+    >>> _ = torch.nn.init.constant_(model[1].weight, 0.5)
+    >>> r = agra_reconstruct(model, np.zeros((2, 1, 4)), ideal_score=2.0, lr=0.5)
+    >>> r.displacement.shape, r.displacement[0].tolist()
+    ((2, 1, 4), [[1.0, 1.0, 1.0, 1.0]])
+    >>> r.n_iter.tolist(), r.converged.tolist(), r.final_scores.tolist()
+    ([[1, 1]], [[True, True]], [[2.0, 2.0]])
     """
 
     reconstruction: np.ndarray
@@ -218,6 +239,23 @@ def agra_reconstruct(
     ----------
     AGRA: Accurate GRAdient, a method that averages input gradients over independently trained
     models (Algorithm 1: gradient descent on the input; Algorithm 2: the average).
+
+    Examples
+    --------
+    Two linear models, each reaching the ideal score in one step; AGRA averages their moves
+    (``2 * w`` for weights ``w`` with ``|w| = 1``):
+
+    >>> import numpy as np, torch
+    >>> from tsexplain.metrics import agra_reconstruct
+    >>> def linear(w):
+    ...     m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1, bias=False))
+    ...     with torch.no_grad():
+    ...         m[1].weight.copy_(torch.tensor([w]))
+    ...     return m
+    >>> models = [linear([0.5, 0.5, 0.5, 0.5]), linear([1.0, 0.0, 0.0, 0.0])]
+    >>> r = agra_reconstruct(models, np.zeros((2, 1, 4)), ideal_score=2.0, lr=0.5)
+    >>> r.displacement[0].tolist(), r.n_iter.shape
+    ([[1.5, 0.5, 0.5, 0.5]], (2, 2))
     """
     model_list = [models] if isinstance(models, torch.nn.Module) else list(models)
     if not model_list:
@@ -319,6 +357,23 @@ def reconstruction_mse(
     ------
     ShapeError
         ``x``, ``clean`` and ``attribution`` do not share one shape.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from tsexplain.metrics import ideal_gradient, reconstruction_mse
+    >>> x, clean = np.zeros((2, 1, 4)), np.ones((2, 1, 4))
+    >>> reconstruction_mse(None, x, clean, attribution=ideal_gradient(x, clean))  # perfect
+    0.0
+    >>> reconstruction_mse(None, x, clean, attribution=np.zeros_like(x))  # do nothing
+    1.0
+
+    Algorithm 1 with ``f(x) = 0.5 * sum(x)``, whose ideal score 2 is reached at ``clean``:
+
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1, bias=False))
+    >>> _ = torch.nn.init.constant_(model[1].weight, 0.5)
+    >>> reconstruction_mse(model, x, clean, ideal_score=2.0, lr=0.5)
+    0.0
     """
     xa = as_batch(x, "x")
     ca = as_batch(clean, "clean")
@@ -391,6 +446,17 @@ def magnitude_pearson(
     float or numpy.ndarray of shape (N,)
         In [-1, 1]; NaN for a sample whose attribution or ideal gradient is constant (e.g. a
         signal without perturbation).
+
+    Examples
+    --------
+    A sign-flipped copy of the ideal gradient has the same magnitudes:
+
+    >>> import numpy as np
+    >>> g = np.array([[[0, 1, 0, -2, 0], [0, 0, 3, 0, 0]],
+    ...               [[1, 0, 0, 0, -1], [0, 2, 0, 0, 1]]], dtype=float)  # (N, C, T) = (2, 2, 5)
+    >>> from tsexplain.metrics import magnitude_pearson
+    >>> round(magnitude_pearson(-g, g), 6), round(magnitude_pearson(-g, g, magnitude="channel_norm"), 6)
+    (1.0, 1.0)
     """
     a, g = _pair(attribution, ideal_gradient)
     check_choice(magnitude, "magnitude", ("abs", "channel_norm"))
@@ -423,6 +489,15 @@ def signed_pearson(
     -------
     float or numpy.ndarray of shape (N,)
         In [-1, 1]; NaN for a sample where no channel has a defined correlation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.array([[[0, 1, 0, -2, 0], [0, 0, 3, 0, 0]],
+    ...               [[1, 0, 0, 0, -1], [0, 2, 0, 0, 1]]], dtype=float)  # (N, C, T) = (2, 2, 5)
+    >>> from tsexplain.metrics import signed_pearson
+    >>> signed_pearson(2 * g, g, reduction="none").round(6).tolist(), round(signed_pearson(-g, g), 6)
+    ([1.0, 1.0], -1.0)
     """
     a, g = _pair(attribution, ideal_gradient)
     r = pearson_rows(a, g)  # (N, C)
@@ -437,7 +512,19 @@ def signed_pearson(
 
 
 class MagnitudePearson(SampleMeanMetric):
-    """Accumulating :func:`magnitude_pearson`: ``update(attribution, ideal_gradient)`` per batch."""
+    """Accumulating :func:`magnitude_pearson`: ``update(attribution, ideal_gradient)`` per batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.array([[[0, 1, 0, -2, 0], [0, 0, 3, 0, 0]],
+    ...               [[1, 0, 0, 0, -1], [0, 2, 0, 0, 1]]], dtype=float)  # (N, C, T) = (2, 2, 5)
+    >>> from tsexplain.metrics import MagnitudePearson
+    >>> metric = MagnitudePearson()
+    >>> metric.update(-g[:1], g[:1]); metric.update(-g[1:], g[1:])
+    >>> round(metric.compute(), 6), metric.n_samples
+    (1.0, 2)
+    """
 
     def __init__(self, *, magnitude: Magnitude = "abs") -> None:
         self.magnitude = check_choice(magnitude, "magnitude", ("abs", "channel_norm"))
@@ -452,7 +539,19 @@ class MagnitudePearson(SampleMeanMetric):
 
 
 class SignedPearson(SampleMeanMetric):
-    """Accumulating :func:`signed_pearson`: ``update(attribution, ideal_gradient)`` per batch."""
+    """Accumulating :func:`signed_pearson`: ``update(attribution, ideal_gradient)`` per batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.array([[[0, 1, 0, -2, 0], [0, 0, 3, 0, 0]],
+    ...               [[1, 0, 0, 0, -1], [0, 2, 0, 0, 1]]], dtype=float)  # (N, C, T) = (2, 2, 5)
+    >>> from tsexplain.metrics import SignedPearson
+    >>> metric = SignedPearson()
+    >>> metric.update(g[:1], g[:1]); metric.update(-g[1:], g[1:])
+    >>> round(metric.compute(), 6)  # mean of 1 and -1
+    0.0
+    """
 
     def update(self, attribution: Any, ideal_gradient: Any) -> None:
         self._add(signed_pearson(attribution, ideal_gradient, reduction="none"))  # type: ignore[arg-type]

@@ -62,6 +62,12 @@ def area_under_curve(fractions: Any, scores: Any) -> np.ndarray:
     -------
     numpy.ndarray of shape () or (N,)
         The area; on a normalised x axis, the mean height of the curve.
+
+    Examples
+    --------
+    >>> from tsexplain.metrics import area_under_curve
+    >>> area_under_curve([0.0, 0.5, 1.0], [[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]]).tolist()
+    [1.0, 0.25]
     """
     f = to_numpy(fractions, "fractions")
     s = to_numpy(scores, "scores")
@@ -90,6 +96,22 @@ class PerturbationCurve:
         Name of the baseline ("array" for a user-given one).
     target : numpy.ndarray of shape (N,)
         The output index followed for each sample.
+
+    Examples
+    --------
+    :func:`deletion_curve` returns one; here for ``f(x) = sum(x)``, deleting the largest value
+    first (4, then 3, 2, 1):
+
+    >>> import numpy as np, torch
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1, bias=False))
+    >>> _ = torch.nn.init.ones_(model[1].weight)  # f(x) = sum of x
+    >>> x = np.array([[[1.0, 2.0, 3.0, 4.0]]])  # (N, C, T) = (1, 1, 4); attribution = x
+    >>> from tsexplain.metrics import deletion_curve
+    >>> curve = deletion_curve(model, x, x, n_steps=4)
+    >>> curve.kind, curve.fractions.tolist(), curve.scores.tolist()
+    ('deletion', [0.0, 0.25, 0.5, 0.75, 1.0], [[10.0, 6.0, 3.0, 1.0, 0.0]])
+    >>> curve.auc(), curve.normalized_auc()
+    (3.75, 0.375)
     """
 
     kind: str
@@ -141,6 +163,13 @@ def perturbation_baseline(
     Returns
     -------
     numpy.ndarray of shape (N, C, T)
+
+    Examples
+    --------
+    >>> from tsexplain.metrics import perturbation_baseline
+    >>> x = [[[1.0, 2.0, 3.0, 6.0]]]  # (1, 1, 4)
+    >>> perturbation_baseline(x, "mean").tolist(), perturbation_baseline(x, "zeros").shape
+    ([[[3.0, 3.0, 3.0, 3.0]]], (1, 1, 4))
     """
     xa = as_batch(x, "x")
     if isinstance(baseline, str):
@@ -378,6 +407,19 @@ deletion_curve.__doc__ = (
     ----------
     Petsiuk, V., Das, A. & Saenko, K. (2018). RISE: Randomized Input Sampling for Explanation of
     Black-box Models. BMVC.
+
+    Examples
+    --------
+    For ``f(x) = sum(x)`` and attribution ``x``, the cells 4, 3, 2, 1 are zeroed in turn:
+
+    >>> import numpy as np, torch
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1, bias=False))
+    >>> _ = torch.nn.init.ones_(model[1].weight)  # f(x) = sum of x
+    >>> x = np.array([[[1.0, 2.0, 3.0, 4.0]]])  # (N, C, T) = (1, 1, 4); attribution = x
+    >>> from tsexplain.metrics import deletion_curve
+    >>> curve = deletion_curve(model, x, x, n_steps=4)
+    >>> curve.scores.tolist(), curve.auc()
+    ([[10.0, 6.0, 3.0, 1.0, 0.0]], 3.75)
 """
 )
 
@@ -394,6 +436,19 @@ insertion_curve.__doc__ = (
     See Also
     --------
     deletion_curve, area_under_curve, InsertionCurve
+
+    Examples
+    --------
+    For ``f(x) = sum(x)`` and attribution ``x``, the cells 4, 3, 2, 1 are restored in turn:
+
+    >>> import numpy as np, torch
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1, bias=False))
+    >>> _ = torch.nn.init.ones_(model[1].weight)  # f(x) = sum of x
+    >>> x = np.array([[[1.0, 2.0, 3.0, 4.0]]])  # (N, C, T) = (1, 1, 4); attribution = x
+    >>> from tsexplain.metrics import insertion_curve
+    >>> curve = insertion_curve(model, x, x, baseline="zeros", n_steps=4)
+    >>> curve.scores.tolist(), curve.auc()
+    ([[0.0, 4.0, 7.0, 9.0, 10.0]], 6.25)
 """
 )
 
@@ -445,6 +500,19 @@ class DeletionCurve(_CurveMetric):
     """Accumulating :func:`deletion_curve`: ``update(model, x, attribution, target=...)`` per batch.
 
     Keyword arguments of the constructor are passed to :func:`deletion_curve`.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1, bias=False))
+    >>> _ = torch.nn.init.ones_(model[1].weight)  # f(x) = sum of x
+    >>> x = np.array([[[1.0, 2.0, 3.0, 4.0]]])  # (N, C, T) = (1, 1, 4); attribution = x
+    >>> from tsexplain.metrics import DeletionCurve
+    >>> metric = DeletionCurve(n_steps=4)
+    >>> metric.update(model, x, x); metric.update(model, 2 * x, x)
+    >>> curve = metric.compute()
+    >>> curve.scores.tolist(), curve.auc()  # areas 3.75 and 7.5
+    ([[10.0, 6.0, 3.0, 1.0, 0.0], [20.0, 12.0, 6.0, 2.0, 0.0]], 5.625)
     """
 
     _kind = "deletion"
@@ -454,6 +522,19 @@ class InsertionCurve(_CurveMetric):
     """Accumulating :func:`insertion_curve`: ``update(model, x, attribution, target=...)`` per batch.
 
     Keyword arguments of the constructor are passed to :func:`insertion_curve`.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1, bias=False))
+    >>> _ = torch.nn.init.ones_(model[1].weight)  # f(x) = sum of x
+    >>> x = np.array([[[1.0, 2.0, 3.0, 4.0]]])  # (N, C, T) = (1, 1, 4); attribution = x
+    >>> from tsexplain.metrics import InsertionCurve
+    >>> metric = InsertionCurve(n_steps=4, baseline="zeros")
+    >>> metric.update(model, x, x); metric.update(model, 2 * x, x)
+    >>> curve = metric.compute()
+    >>> curve.scores.shape, curve.auc()  # areas 6.25 and 12.5
+    ((2, 5), 9.375)
     """
 
     _kind = "insertion"

@@ -66,6 +66,15 @@ def mass_share(
     ------
     ShapeError
         ``mask`` has neither the shape of ``attribution`` nor that of one of its samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask = np.zeros((2, 4), dtype=bool); mask[1, 2:] = True  # (C, T): 2 of 8 cells
+    >>> from tsexplain.metrics import mass_share
+    >>> on_mask = np.where(mask, 5.0, 0.0)[None]  # (1, 2, 4)
+    >>> mass_share(on_mask, mask), mass_share(np.ones((3, 2, 4)), mask)
+    (1.0, 0.25)
     """
     a, m = _inputs(attribution, mask)
     w = _importance(a, absolute).reshape(a.shape[0], -1)
@@ -96,6 +105,14 @@ def channel_mass_share(
     -------
     numpy.ndarray of shape (C,) or (N, C)
         Each row sums to 1 (NaN rows for samples with zero total mass, skipped by the mean).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsexplain.metrics import channel_mass_share
+    >>> a = np.array([[[3.0, 3.0, 3.0], [-1.0, -1.0, -1.0]]])  # (1, 2, 3)
+    >>> channel_mass_share(a).tolist(), channel_mass_share(a, absolute=False).tolist()
+    ([0.75, 0.25], [1.0, 0.0])
     """
     a = as_batch(attribution, "attribution")
     w = _importance(a, absolute).sum(axis=2)
@@ -132,6 +149,15 @@ def pointing_game(
     float or numpy.ndarray of shape (N,)
         Hit (1) or miss (0) per sample; NaN for a sample whose mask is empty. A random
         attribution hits with probability equal to the mask's fraction of cells.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask = np.zeros((2, 4), dtype=bool); mask[1, 2:] = True  # (C, T): 2 of 8 cells
+    >>> from tsexplain.metrics import pointing_game
+    >>> a = np.zeros((2, 2, 4)); a[0, 1, 3] = 1.0; a[1, 0, 0] = -2.0  # hit, then miss
+    >>> pointing_game(a, mask, reduction="none").tolist(), pointing_game(a, mask)
+    ([1.0, 0.0], 0.5)
     """
     a, m = _inputs(attribution, mask)
     s = (np.abs(a) if absolute else a).reshape(a.shape[0], -1)
@@ -198,6 +224,20 @@ def top_k_precision_recall(
     ----------
     Ismail, A. A., Gunady, M., Corrada Bravo, H. & Feizi, S. (2020). Benchmarking Deep Learning
     Interpretability in Time Series Predictions. NeurIPS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask = np.zeros((2, 4), dtype=bool); mask[1, 2:] = True  # (C, T): 2 of 8 cells
+    >>> from tsexplain.metrics import top_k_precision_recall
+    >>> a = np.array([[[0.1, 0.0, 0.2, 0.0], [0.0, 0.0, 0.9, 0.5]]])  # (1, 2, 4)
+    >>> top_k_precision_recall(a, mask)  # k = 2 true cells, both ranked first
+    (1.0, 1.0)
+    >>> p, r = top_k_precision_recall(a, mask, k=3)
+    >>> round(p, 4), r
+    (0.6667, 1.0)
+    >>> top_k_precision_recall(a, mask, k=1, axis="time")  # step 2 of the true steps 2 and 3
+    (1.0, 0.5)
     """
     a, m = _inputs(attribution, mask)
     check_choice(axis, "axis", _AXES)
@@ -227,7 +267,19 @@ def top_k_precision_recall(
 
 
 class MassShare(SampleMeanMetric):
-    """Accumulating :func:`mass_share`: ``update(attribution, mask)`` per batch."""
+    """Accumulating :func:`mass_share`: ``update(attribution, mask)`` per batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask = np.zeros((2, 4), dtype=bool); mask[1, 2:] = True  # (C, T): 2 of 8 cells
+    >>> from tsexplain.metrics import MassShare
+    >>> metric = MassShare()
+    >>> metric.update(np.where(mask, 1.0, 0.0)[None], mask)  # share 1.0
+    >>> metric.update(np.ones((1, 2, 4)), mask)  # share 0.25
+    >>> metric.compute(), metric.n_samples
+    (0.625, 2)
+    """
 
     def __init__(self, *, absolute: bool = True) -> None:
         self.absolute = absolute
@@ -238,7 +290,21 @@ class MassShare(SampleMeanMetric):
 
 
 class PointingGame(SampleMeanMetric):
-    """Accumulating :func:`pointing_game`: ``update(attribution, mask)``; compute = hit rate."""
+    """Accumulating :func:`pointing_game`: ``update(attribution, mask)``; compute = hit rate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask = np.zeros((2, 4), dtype=bool); mask[1, 2:] = True  # (C, T): 2 of 8 cells
+    >>> from tsexplain.metrics import PointingGame
+    >>> hit = np.zeros((1, 2, 4)); hit[0, 1, 2] = 1.0
+    >>> miss = np.zeros((1, 2, 4)); miss[0, 0, 2] = 1.0
+    >>> metric = PointingGame()
+    >>> for a in (hit, hit, miss, hit):
+    ...     metric.update(a, mask)
+    >>> metric.compute()
+    0.75
+    """
 
     def __init__(self, *, absolute: bool = True) -> None:
         self.absolute = absolute
@@ -249,7 +315,19 @@ class PointingGame(SampleMeanMetric):
 
 
 class TopKPrecisionRecall(Metric):
-    """Accumulating :func:`top_k_precision_recall`; ``compute()`` returns (precision, recall)."""
+    """Accumulating :func:`top_k_precision_recall`; ``compute()`` returns (precision, recall).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask = np.zeros((2, 4), dtype=bool); mask[1, 2:] = True  # (C, T): 2 of 8 cells
+    >>> from tsexplain.metrics import TopKPrecisionRecall
+    >>> metric = TopKPrecisionRecall(k=2, axis="time")
+    >>> metric.update(np.where(mask, 1.0, 0.0)[None], mask)  # steps 2, 3: both true
+    >>> metric.update(np.array([[[1.0, 1.0, 0, 0], [0, 0, 0, 0]]]), mask)  # steps 0, 1: none
+    >>> metric.compute()
+    (0.5, 0.5)
+    """
 
     def __init__(self, *, k: int | None = None, axis: Axis = "cell", absolute: bool = True) -> None:
         self.k = k

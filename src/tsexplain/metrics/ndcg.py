@@ -278,6 +278,15 @@ def per_step_correlation(
     ------
     ShapeError
         ``attribution`` and ``coefficients`` differ in shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> F = np.arange(12.0).reshape(3, 4)  # (C, T) = (3, 4)
+    >>> round(per_step_correlation(2 * F, F), 6)
+    1.0
+    >>> per_step_correlation(-F, F, reduction="none").round(6).tolist()
+    [-1.0, -1.0, -1.0, -1.0]
     """
     a = as_single_map(attribution, "attribution")
     f = as_single_map(coefficients, "coefficients")

@@ -44,6 +44,21 @@ class RandomizationResult:
         Whether magnitudes were compared.
     explanations : numpy.ndarray of shape (L + 1, N, C, T) or None
         The original explanation followed by one per step, when asked for.
+
+    Examples
+    --------
+    :func:`model_randomization_check` returns one:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(16, 1))
+    >>> from tsexplain.metrics import model_randomization_check
+    >>> res = model_randomization_check(net, torch.randn(3, 2, 6), keep_explanations=True)
+    >>> res.layers, res.spearman.shape, res.per_sample["ssim"].shape, res.explanations.shape
+    (['3', '0'], (2,), (2, 3), (3, 3, 2, 6))
+    >>> [row["layer"] for row in res.as_table()], bool((abs(res.pearson) <= 1).all())
+    (['3', '0'], True)
     """
 
     layers: list[str]
@@ -70,6 +85,15 @@ def randomizable_layers(model: torch.nn.Module) -> list[str]:
     "From the output down" is the reverse of registration order, which is the order of the
     forward pass for sequential models and the usual ``__init__`` style; pass ``layers=``
     explicitly to :func:`model_randomization_check` for other architectures.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(16, 1))
+    >>> from tsexplain.metrics import randomizable_layers
+    >>> randomizable_layers(net)  # the Linear, then the Conv1d (ReLU, Flatten hold no parameters)
+    ['3', '0']
     """
     names = [
         name
@@ -173,6 +197,24 @@ def model_randomization_check(
     ----------
     Adebayo, J., Gilmer, J., Muelly, M., Goodfellow, I., Hardt, M. & Kim, B. (2018). Sanity
     Checks for Saliency Maps. NeurIPS.
+
+    Examples
+    --------
+    A model whose explanation does not depend on the weights (here a constant ``explain_fn``)
+    fails the check: every similarity stays 1.
+
+    >>> import torch
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(16, 1))
+    >>> from tsexplain.metrics import model_randomization_check
+    >>> x = torch.randn(4, 2, 6)
+    >>> res = model_randomization_check(net, x, explain_fn=lambda m, xs: xs)  # an "edge detector"
+    >>> res.layers, res.spearman.round(6).tolist(), res.pearson.round(6).tolist()
+    (['3', '0'], [1.0, 1.0], [1.0, 1.0])
+    >>> res = model_randomization_check(net, x, method="saliency")  # depends on the weights
+    >>> res.spearman.shape, bool((res.spearman < 1).all())
+    ((2,), True)
     """
     model = check_model(model)
     xa = as_batch(x, "x")
