@@ -45,6 +45,19 @@ class DatasetRun:
         Chunks already finished by an earlier call (resumed, not recomputed).
     backend : str
     seconds : float
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, torch
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 4, 1))
+    >>> x = np.random.default_rng(0).standard_normal((10, 2, 4)).astype("float32")  # (N, C, T)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     run = attribute_dataset(model, x, "saliency", out=d, chunk_size=4)
+    ...     print(run.values[:].shape, run.computed, run.skipped, run.backend)
+    ...     again = attribute_dataset(model, x, "saliency", out=d, chunk_size=4)  # resumed
+    ...     print(again.computed, again.skipped)
+    (10, 2, 4) [0, 1, 2] [] local
+    [] [0, 1, 2]
     """
 
     store: ChunkStore
@@ -146,9 +159,10 @@ def attribute_dataset(
     --------
     >>> import numpy as np, torch, tempfile
     >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8, 1))
-    >>> run = attribute_dataset(model, np.random.randn(10, 2, 4), "saliency",
-    ...                         out=tempfile.mkdtemp() + "/attr", chunk_size=4)
-    >>> run.values[:].shape, run.computed
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     run = attribute_dataset(model, np.random.randn(10, 2, 4), "saliency",
+    ...                             out=d + "/attr", chunk_size=4)
+    ...     print((run.values[:].shape, run.computed))
     ((10, 2, 4), [0, 1, 2])
     """
     from tsexplain.attribution import get_method
@@ -240,6 +254,18 @@ def dataset_filter_importance(
     Returns
     -------
     dict of str to FilterImportanceStats
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> model = torch.nn.Sequential(torch.nn.Conv1d(2, 3, 3), torch.nn.ReLU(),
+    ...                             torch.nn.AdaptiveAvgPool1d(1), torch.nn.Flatten(),
+    ...                             torch.nn.Linear(3, 1))
+    >>> x = np.random.default_rng(0).standard_normal((10, 2, 16)).astype("float32")  # (N, C, T)
+    >>> stats = dataset_filter_importance(model, x, chunk_size=4)  # 3 chunks, one per task
+    >>> s = stats["0"]  # the Conv1d, by its dotted name
+    >>> s.mean.shape, s.n_samples, bool((s.min <= s.mean).all() and (s.mean <= s.max).all())
+    ((3,), 10, True)
     """
     from tsexplain.network.filter_importance import FilterImportanceStats
 
@@ -378,6 +404,18 @@ def train_ensemble_distributed(
     tsexplain.training.EnsembleResult
         The members in index order with ``method``, ``histories``, ``seeds``, ``seconds`` and
         ``groups`` (the index lists trained together).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tsexplain.models import AGRACNN
+    >>> X, y = torch.randn(32, 2, 16), torch.randn(32)  # X (N, C, T), y (N,)
+    >>> members = train_ensemble_distributed(lambda: AGRACNN(length=16), X, y, n_models=2,
+    ...                                      group_size=1, epochs=1)
+    >>> len(members), members.groups, members.backend
+    (2, [[0], [1]], 'local')
+    >>> members[0](torch.zeros(3, 2, 16)).shape
+    torch.Size([3, 1])
     """
     from tsexplain.training import EnsembleResult
 

@@ -51,7 +51,19 @@ def require_ray() -> Any:
 
 
 class Backend(ABC):
-    """Where chunks and tasks run."""
+    """Where chunks and tasks run.
+
+    Examples
+    --------
+    A backend runs tasks (``map_tasks``) and chunks of a data set (``map_chunks``); the public
+    functions of :mod:`tsexplain.scale` take one by name or as an instance:
+
+    >>> backend = get_backend("local")
+    >>> isinstance(backend, Backend), backend.name
+    (True, 'local')
+    >>> backend.map_tasks(lambda base, k: base + k, [{"k": 1}, {"k": 2}], {"base": 10})
+    [11, 12]
+    """
 
     name = ""
 
@@ -71,7 +83,22 @@ class Backend(ABC):
 
 
 class LocalBackend(Backend):
-    """Everything in this process, chunk after chunk."""
+    """Everything in this process, chunk after chunk.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, torch
+    >>> from tsexplain.scale import attribute_dataset
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 1))
+    >>> x = np.zeros((6, 2, 8), dtype=np.float32)  # (N, C, T)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     run = attribute_dataset(model, x, "saliency", out=d, chunk_size=4,
+    ...                             backend=LocalBackend())
+    ...     print(run.backend, run.computed, run.values[:].shape)
+    local [0, 1] (6, 2, 8)
+    >>> LocalBackend().map_tasks(pow, [{"exp": 2}, {"exp": 3}], {"base": 2})
+    [4, 8]
+    """
 
     name = "local"
 
@@ -135,6 +162,27 @@ class RayBackend(Backend):
         Show Ray Data's progress bars.
     init_kwargs
         Passed to ``ray.init`` when this backend starts Ray itself.
+
+    Examples
+    --------
+    Constructing the backend imports Ray (``pip install 'tsexplain[scale]'``) but does not start
+    it; Ray starts (or ``address`` is joined) at the first ``map_chunks`` / ``map_tasks``:
+
+    >>> backend = RayBackend(num_actors=2, num_cpus=1)
+    >>> backend.name, backend.num_actors, backend.ray.is_initialized()
+    ('ray', 2, False)
+
+    Running on it starts Ray (a local instance here), which takes seconds and spawns worker
+    processes, so the doctest skips it:
+
+    >>> import numpy as np, tempfile, torch
+    >>> from tsexplain.scale import attribute_dataset
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 1))
+    >>> with tempfile.TemporaryDirectory() as d:  # doctest: +SKIP
+    ...     run = attribute_dataset(model, np.zeros((6, 2, 8), np.float32), "saliency", out=d,
+    ...                             chunk_size=4, backend=backend)
+    ...     print(run.backend, run.computed, run.values[:].shape)
+    ray [0, 1] (6, 2, 8)
     """
 
     name = "ray"
@@ -236,6 +284,18 @@ def get_backend(backend: str | Backend | None = "local", address: str | None = N
 
     ``address`` and ``options`` (``num_actors``, ``num_cpus``, ``num_gpus``, ...) go to
     :class:`RayBackend`; the environment variable ``TSEXPLAIN_BACKEND`` sets the default name.
+
+    Examples
+    --------
+    >>> type(get_backend("local")).__name__
+    'LocalBackend'
+    >>> ray_backend = get_backend("ray", num_actors=2)  # imports Ray, does not start it
+    >>> ray_backend.name, get_backend(ray_backend) is ray_backend
+    ('ray', True)
+    >>> get_backend("dask")
+    Traceback (most recent call last):
+    ...
+    tsexplain.exceptions.ParameterError: backend must be one of local, ray, got 'dask'.
     """
     if isinstance(backend, Backend):
         return backend

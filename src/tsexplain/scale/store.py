@@ -51,7 +51,20 @@ _PRIMARY = "values"
 
 
 class StoreMismatchError(ParameterError):
-    """An existing store was made for other data, another method or other parameters."""
+    """An existing store was made for other data, another method or other parameters.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> arrays = {"values": ((2, 8), "float32")}  # per row: (C, T)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = ChunkStore.create(d, 10, 5, arrays, {"method": "saliency"})
+    ...     try:
+    ...         ChunkStore.open_or_create(d, 10, 5, arrays, {"method": "integrated_gradients"})
+    ...     except StoreMismatchError as exc:
+    ...         print("(meta differ)" in str(exc))
+    True
+    """
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -91,6 +104,21 @@ class ChunkStore:
     ----------
     path : pathlib.Path
     manifest : dict
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     store = ChunkStore.create(d, n_rows=5, chunk_size=2,
+    ...                               arrays={"values": ((3, 4), "float32")})  # rows (C, T)
+    ...     store.write_chunk(0, {"values": np.ones((2, 3, 4))})
+    ...     print(store.n_chunks, store.finished(), store.missing())
+    ...     for i in store.missing():
+    ...         a, b = store.bounds(i)
+    ...         store.write_chunk(i, {"values": np.zeros((b - a, 3, 4))})
+    ...     print(store.complete, store["values"][1:3].shape, store["values"][1:3].sum())
+    3 [0] [1, 2]
+    True (2, 3, 4) 12.0
     """
 
     def __init__(self, path: str | os.PathLike[str], manifest: dict[str, Any]) -> None:
