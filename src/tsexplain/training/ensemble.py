@@ -80,6 +80,21 @@ class EnsembleResult(list[nn.Module]):
         Ctrl-C stopped the training (see :func:`train_ensemble`).
     seconds : float
         Wall-clock training time.
+
+    Examples
+    --------
+    :func:`train_ensemble` returns one:
+
+    >>> import torch
+    >>> from tsexplain.models import AGRACNN
+    >>> from tsexplain.training import train_ensemble
+    >>> X, y = torch.randn(32, 2, 16), torch.randn(32)  # (N, C, T), (N,)
+    >>> members = train_ensemble(lambda: AGRACNN(length=16), X, y, n_models=2, epochs=1,
+    ...                          batch_size=8, progress=False)
+    >>> len(members), members.method, len(members.histories), len(members.seeds)
+    (2, 'wide', 2, 2)
+    >>> members.interrupted, members[0](X[:4]).shape
+    (False, torch.Size([4, 1]))
     """
 
     method: str

@@ -80,6 +80,20 @@ class TrainingHistory:
         Wall-clock training time.
     settings : dict
         The resolved settings (task, epochs, lr, batch_size, ...).
+
+    Examples
+    --------
+    :func:`fit` returns one:
+
+    >>> import torch
+    >>> from tsexplain.models import AGRACNN
+    >>> from tsexplain.training import fit
+    >>> X, y = torch.randn(32, 2, 16), torch.randn(32)  # (N, C, T), (N,)
+    >>> hist = fit(AGRACNN(length=16), X, y, epochs=3, batch_size=8, progress=False)
+    >>> hist.epochs_run, len(hist.val_loss), hist.best_epoch in range(3), hist.stopped_early
+    (3, 3, True, False)
+    >>> hist.settings["task"], hist.settings["epochs"]
+    ('regression', 3)
     """
 
     train_loss: list[float] = field(default_factory=list)

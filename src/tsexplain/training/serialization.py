@@ -44,6 +44,17 @@ def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     -------
     pathlib.Path
         The weights file written.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from tsexplain.models import PointwiseMLP
+    >>> from tsexplain.training import save_model
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_model(PointwiseMLP(n_channels=3, hidden=(8,)), pathlib.Path(tmp) / "mlp")
+    ...     files = sorted(p.name for p in path.parent.iterdir())
+    >>> path.name, files
+    ('mlp.safetensors', ['mlp.json', 'mlp.safetensors'])
     """
     from safetensors.torch import save_file
 
@@ -92,6 +103,27 @@ def load_model(path: str | os.PathLike[str], model: nn.Module | None = None) -> 
         fit the architecture.
     ParameterError
         The spec names an architecture this version does not know.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, torch
+    >>> from tsexplain.models import PointwiseMLP
+    >>> from tsexplain.training import load_model, save_model
+    >>> model = PointwiseMLP(n_channels=3, hidden=(8,)).eval()
+    >>> x = torch.randn(2, 3, 10)  # (N, C, T)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     loaded = load_model(save_model(model, pathlib.Path(tmp) / "mlp"))
+    >>> type(loaded).__name__, loaded(x).shape, torch.equal(loaded(x), model(x))
+    ('PointwiseMLP', torch.Size([2, 10]), True)
+
+    A custom module has no spec: pass one to fill.
+
+    >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 1))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_model(net, pathlib.Path(tmp) / "custom")
+    ...     back = load_model(path, model=torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 1)))
+    >>> torch.equal(back[1].weight, net[1].weight)
+    True
     """
     from safetensors import safe_open
     from safetensors.torch import load_file
