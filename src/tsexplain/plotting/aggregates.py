@@ -62,6 +62,18 @@ def channel_importance(
     -------
     numpy.ndarray of shape (C,)
         ``mean over n, t of |A[n, c, t]|`` (float64).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsexplain.plotting import channel_importance
+    >>> a = np.zeros((2, 3, 4))  # (N, C, T)
+    >>> a[:, 1] = -2.0
+    >>> a[0, 2] = 1.0
+    >>> channel_importance(a)
+    array([0. , 2. , 0.5])
+    >>> channel_importance(a, absolute=False)
+    array([ 0. , -2. ,  0.5])
     """
     values = _values_3d(result, output)
     return _reduce(values, absolute).mean(axis=(0, 2))
@@ -85,6 +97,16 @@ def time_importance(
     -------
     numpy.ndarray of shape (T,)
         ``mean over n, c of |A[n, c, t]|`` (float64).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsexplain.plotting import time_importance
+    >>> a = np.zeros((2, 3, 4))  # (N, C, T)
+    >>> a[:, :, 0] = 3.0
+    >>> a[0, 0, 3] = -6.0
+    >>> time_importance(a)  # mean over the 2 x 3 (sample, channel) cells
+    array([3., 0., 0., 1.])
     """
     values = _values_3d(result, output)
     return _reduce(values, absolute).mean(axis=(0, 1))
@@ -136,6 +158,21 @@ def class_importance(
         ``labels`` is not one label per sample; labels out of [0, K) with ``output="label"``.
     ParameterError
         4-D values without ``output``, empty ``classes``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsexplain.plotting import class_importance
+    >>> a = np.stack([np.full((2, 3), v) for v in (1.0, 3.0, -4.0)])  # (N, C, T) = (3, 2, 3)
+    >>> maps = class_importance(a, ["b", "a", "b"])  # classes sorted: "a", "b"
+    >>> maps.shape, maps[:, 0, 0].tolist()
+    ((2, 2, 3), [3.0, 2.5])
+    >>> float(class_importance(a, [0, 1, 0], classes=[0, 1, 2])[2, 0, 0])  # class 2 has no sample
+    nan
+    >>> a4 = np.zeros((2, 2, 1, 3))  # (N, K, C, T), target="all"
+    >>> a4[0, 0], a4[1, 1] = 1.0, 5.0
+    >>> class_importance(a4, [0, 1], output="label")[:, 0, 0].tolist()  # each sample's own label
+    [1.0, 5.0]
     """
     if isinstance(output, str):
         if output != "label":
@@ -209,6 +246,20 @@ def plot_aggregates(
         ``fig.axes[0]``: bars of :func:`channel_importance`; ``fig.axes[1]``: the curve of
         :func:`time_importance`; then the class maps (``images[0]`` of each is the class's
         (rows, T) map) and their colourbar.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from tsexplain.plotting import channel_importance, plot_aggregates
+    >>> attr = np.random.default_rng(0).standard_normal((6, 3, 20))  # (N, C, T)
+    >>> fig = plot_aggregates(attr, labels=[0, 1, 0, 1, 0, 1], channel_names=["x", "y", "z"])
+    >>> len(fig.axes)  # channel bars, time curve, 2 class maps, colourbar
+    5
+    >>> np.allclose([bar.get_height() for bar in fig.axes[0].patches], channel_importance(attr))
+    True
+    >>> plt.close(fig)
     """
     values = _values_3d(result, output)
     n, n_channels, n_steps = values.shape

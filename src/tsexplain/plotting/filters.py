@@ -70,6 +70,21 @@ def plot_filter_grid(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from tsexplain.plotting import plot_filter_grid
+    >>> acts = np.random.default_rng(0).standard_normal((6, 20))  # (F, T')
+    >>> fig = plot_filter_grid(acts, labels=[1, 1, 2, 2, 3, 3], importance=np.arange(6),
+    ...                        saliency=np.ones((6, 2, 10)), n_cols=4)
+    >>> len(fig.axes)  # 2 rows x 4 columns
+    8
+    >>> fig.axes[0].get_title()  # most important filter first, with its cluster
+    'f5 c3 I=1.00'
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -118,7 +133,31 @@ def plot_filter_grid(
 
 
 def plot_silhouette(clusters: FilterClusters, *, ax: Axes | None = None) -> Figure:
-    """Silhouette score against the number of clusters, best k marked (TSViz Figure 4)."""
+    """Silhouette score against the number of clusters, best k marked (TSViz Figure 4).
+
+    Parameters
+    ----------
+    clusters : FilterClusters
+        From :func:`~tsexplain.network.cluster_filters`.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from tsexplain.network import cluster_filters
+    >>> t = np.linspace(0, 2 * np.pi, 20)
+    >>> clusters = cluster_filters(np.stack([np.sin(t), np.sin(t), np.cos(t), np.cos(t), t / np.pi - 1]))
+    >>> fig = plot_silhouette(clusters)
+    >>> [int(k) for k in fig.axes[0].lines[0].get_xdata()]  # the candidate k
+    [2, 3]
+    >>> plt.close(fig)
+    """
     import matplotlib.pyplot as plt
 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
@@ -135,7 +174,33 @@ def plot_silhouette(clusters: FilterClusters, *, ax: Axes | None = None) -> Figu
 def plot_dendrogram(
     clusters: FilterClusters, *, k: int | None = None, ax: Axes | None = None
 ) -> Figure:
-    """Complete-linkage dendrogram of the filters, cut (coloured) at ``k`` (default: the best k)."""
+    """Complete-linkage dendrogram of the filters, cut (coloured) at ``k`` (default: the best k).
+
+    Parameters
+    ----------
+    clusters : FilterClusters
+        From :func:`~tsexplain.network.cluster_filters` (F filters).
+    k : int, optional
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Leaves labelled ``f0`` .. ``f{F-1}``.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from tsexplain.network import cluster_filters
+    >>> t = np.linspace(0, 2 * np.pi, 20)
+    >>> clusters = cluster_filters(np.stack([np.sin(t), np.sin(t), np.cos(t), np.cos(t), t / np.pi - 1]))
+    >>> fig = plot_dendrogram(clusters)  # coloured at the best k = 3
+    >>> sorted(label.get_text() for label in fig.axes[0].get_xticklabels())
+    ['f0', 'f1', 'f2', 'f3', 'f4']
+    >>> plt.close(fig)
+    """
     import matplotlib.pyplot as plt
     from scipy.cluster.hierarchy import dendrogram
 
@@ -150,7 +215,37 @@ def plot_dendrogram(
 
 
 def plot_pruning_curve(curves: PruningCurve | Sequence[PruningCurve], *, ax: Axes | None = None) -> Figure:
-    """Test loss against the number of pruned filters, one line per curve (TSViz Figure 10)."""
+    """Test loss against the number of pruned filters, one line per curve (TSViz Figure 10).
+
+    Parameters
+    ----------
+    curves : PruningCurve or sequence of PruningCurve
+        From :func:`~tsexplain.network.pruning_curve`.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> import torch
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> from tsexplain.network import pruning_curve
+    >>> from tsexplain.plotting import plot_pruning_curve
+    >>> x, y = torch.randn(3, 2, 16), torch.tensor([0.0, 1.0, 1.0])
+    >>> curves = [pruning_curve(net, "2", x, y, x_importance=x, order=o) for o in ("least", "most")]
+    >>> fig = plot_pruning_curve(curves)
+    >>> len(fig.axes[0].lines), fig.axes[0].lines[1].get_label()
+    (2, '2 (most influential first)')
+    >>> plt.close(fig)
+    """
     import matplotlib.pyplot as plt
 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
@@ -187,6 +282,18 @@ def plot_before_after(
     -------
     matplotlib.figure.Figure
         One panel per channel, the difference shaded.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from tsexplain.plotting import plot_before_after
+    >>> before = np.zeros((2, 3, 20))  # (N, C, T)
+    >>> fig = plot_before_after(before, before + 0.1, channel_names=["a", "b", "c"], sample=1)
+    >>> len(fig.axes), fig.axes[0].get_ylabel()
+    (3, 'a')
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -228,6 +335,37 @@ def plot_inverse_result(
     """Start and end of :func:`~tsexplain.network.inverse_optimize` (TSViz Figures 5-6).
 
     ``probability="sigmoid"``/``"softmax"`` labels the curves with probabilities from logits.
+
+    Parameters
+    ----------
+    result : InverseResult
+        Start and end series of shape (N, C, T).
+    channel_names, sample
+        As in :func:`plot_before_after`.
+    probability : {"sigmoid", "softmax"}, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per channel.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> import torch
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> from tsexplain.network import inverse_optimize
+    >>> from tsexplain.plotting import plot_inverse_result
+    >>> res = inverse_optimize(net, 1.0, shape=(1, 2, 16), iterations=10, alpha=0.1)
+    >>> fig = plot_inverse_result(res, probability="sigmoid")
+    >>> len(fig.axes), [line.get_label().split()[0] for line in fig.axes[0].lines]
+    (2, ['start', 'end'])
+    >>> plt.close(fig)
     """
     return plot_before_after(
         result.start, result.x, channel_names=channel_names, sample=sample,
@@ -244,7 +382,41 @@ def plot_adversarial_result(
     sample: int = 0,
     probability: str | None = None,
 ) -> Figure:
-    """Original and adversarial series (TSViz Figures 7-8), with each channel's perturbation share."""
+    """Original and adversarial series (TSViz Figures 7-8), with each channel's perturbation share.
+
+    Parameters
+    ----------
+    result : AdversarialResult
+        From :func:`~tsexplain.network.fgsm` or :func:`~tsexplain.network.iterative_fgsm`.
+    x : array of shape (N, C, T)
+        The attacked input.
+    channel_names, sample
+        As in :func:`plot_before_after`.
+    probability : {"sigmoid", "softmax"}, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per channel.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> import torch
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+    ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
+    >>> from tsexplain.network import fgsm
+    >>> from tsexplain.plotting import plot_adversarial_result
+    >>> x = torch.randn(3, 2, 16)
+    >>> fig = plot_adversarial_result(fgsm(net, x, epsilon=0.05), x, sample=2)
+    >>> len(fig.axes), fig.axes[0].texts[0].get_text()  # FGSM: +-epsilon everywhere
+    (2, '50% of |perturbation|')
+    >>> plt.close(fig)
+    """
     fig = plot_before_after(
         x, result.x_adv, channel_names=channel_names, sample=sample,
         title_before=f"original ({_describe(result.output_before, sample, probability)})",

@@ -592,6 +592,22 @@ def plot_colored_series(
         out of range, wrong number of axes.
     ParameterError
         ``top_k < 1``, 4-D values without ``output``.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from tsexplain.plotting import plot_colored_series
+    >>> x = np.random.default_rng(0).standard_normal((2, 3, 20))  # (N, C, T)
+    >>> attr = x * np.linspace(0, 1, 20)  # an AttributionResult or any (N, C, T) array
+    >>> fig = plot_colored_series(attr, x, sample=1, top_k=2)
+    >>> len(fig.axes)  # 2 panels (the 2 most important channels) + the colourbar
+    3
+    >>> top = np.abs(attr[1]).sum(axis=1).argmax()
+    >>> np.allclose(fig.axes[0].collections[0].get_array(), attr[1, top])  # one colour per step
+    True
+    >>> plt.close(fig)
     """
     values = _values_3d(result, output)
     n, n_channels, n_steps = values.shape
@@ -705,6 +721,24 @@ def plot_method_comparison(
         Results of different shapes, ``x`` of another shape, ``sample`` out of range.
     ParameterError
         Empty ``results``, ``top_k < 1``, a bad ``kind``, 4-D values without ``output``.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> import torch, tsexplain
+    >>> from tsexplain.plotting import plot_method_comparison
+    >>> _ = torch.manual_seed(0)
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 20, 2))
+    >>> x = np.random.default_rng(0).standard_normal((2, 3, 20)).astype("float32")
+    >>> results = [tsexplain.explain(model, x, m, target=0) for m in ("saliency", "gradient_x_input")]
+    >>> fig = plot_method_comparison(results, x, sample=1)
+    >>> len(fig.axes)  # one heatmap and one colourbar per method
+    4
+    >>> [ax.get_title(loc="left").split()[0] for ax in fig.axes[:2]]
+    ['saliency', 'gradient_x_input']
+    >>> plt.close(fig)
     """
     items = _named_results(results)
     if kind not in ("auto", "heatmap", "series"):
@@ -791,6 +825,22 @@ def save_figure(
     -------
     pathlib.Path
         The written file.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from tsexplain.plotting import save_figure
+    >>> fig, ax = plt.subplots(figsize=(2, 1))
+    >>> with tempfile.TemporaryDirectory() as tmp:  # nothing is left behind
+    ...     path = save_figure(fig, Path(tmp) / "figs" / "example", dpi=50, close=True)
+    ...     print(path.name, path.read_bytes()[1:4] == b"PNG")
+    example.png True
+    >>> plt.fignum_exists(fig.number)  # close=True closed it
+    False
     """
     if isinstance(dpi, bool) or not isinstance(dpi, int | float) or dpi <= 0:
         raise ParameterError(f"dpi must be a positive number, got {dpi!r}.")
