@@ -51,6 +51,18 @@ def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
     dict
         ``{"n_samples", "n_steps", "methods": {name: {"deletion_auc", "insertion_auc"} or
         {"skipped": reason}}, "random": {...}}``.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, tsexplain
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 3))
+    >>> x = np.random.default_rng(0).standard_normal((6, 2, 8)).astype("float32")  # (N, C, T)
+    >>> results = {"saliency": tsexplain.explain(model, x, "saliency", target="predicted")}
+    >>> scores = faithfulness_scores(model, x, results, n_steps=5)
+    >>> sorted(scores), scores["n_samples"]
+    (['methods', 'n_samples', 'n_steps', 'random'], 6)
+    >>> sorted(scores["methods"]["saliency"]), sorted(scores["random"])
+    (['deletion_auc', 'insertion_auc', 'output_on_input'], ['deletion_auc', 'insertion_auc'])
     """
     from tsexplain.metrics import deletion_curve, insertion_curve
 
@@ -141,6 +153,21 @@ def write_explanation_report(results_dir: str | os.PathLike[str], path: str | os
     -------
     Path
         The report written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np, torch, tsexplain
+    >>> from tsexplain.io import write_results
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 3))
+    >>> x = np.random.default_rng(0).standard_normal((4, 2, 8)).astype("float32")  # (N, C, T)
+    >>> res = tsexplain.explain(model, x, "saliency", target="predicted")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = write_results(d, {"saliency": res}, x, channel_names=["a", "b"])
+    ...     report = write_explanation_report(d, n_samples=1, dpi=30)
+    ...     text = report.read_text()
+    >>> report.name, text.count("<figure>") >= 3, "saliency" in text
+    ('report.html', True, True)
     """
     import matplotlib
 

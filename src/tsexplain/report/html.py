@@ -34,7 +34,17 @@ _STYLE = (
 
 
 def figure_png(fig: Any, *, dpi: int = 100, close: bool = True) -> bytes:
-    """A matplotlib figure as PNG bytes (closed afterwards unless ``close=False``)."""
+    """A matplotlib figure as PNG bytes (closed afterwards unless ``close=False``).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure(figsize=(2, 1))
+    >>> _ = fig.add_subplot().plot([0, 1, 0])
+    >>> png = figure_png(fig, dpi=50)
+    >>> png[1:4], len(png) > 100
+    (b'PNG', True)
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)  # figures use constrained layout: no "tight" pass
     if close:
@@ -59,6 +69,23 @@ class HtmlReport:
         The page title and first heading.
     dpi : int
         Resolution of embedded figures (100 keeps a page of a dozen figures near 1 MB).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from matplotlib.figure import Figure
+    >>> page = HtmlReport("Run 3", dpi=50)
+    >>> page.heading("Scores")
+    >>> page.table(["method", "deletion AUC"], [["saliency", 0.123456]])
+    >>> fig = Figure(figsize=(3, 2))
+    >>> _ = fig.add_subplot().plot([0, 1, 0])
+    >>> page.figure(fig, "a triangle")  # embedded as a base64 PNG
+    >>> page.n_figures, "<td class='n'>0.1235</td>" in page.render()
+    (1, True)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = page.write(os.path.join(d, "report.html"))
+    ...     print(path.name, path.read_text().startswith("<!doctype html>"))
+    report.html True
     """
 
     def __init__(self, title: str, *, dpi: int = 100) -> None:
