@@ -32,7 +32,20 @@ __all__ = ["REPRODUCTIONS", "SIZES", "run", "run_one"]
 
 
 def run_one(name: str, ctx: Context, tried: Sequence[Path] = ()) -> Section:
-    """Run one reproduction (a name from :data:`REPRODUCTIONS`) and time it."""
+    """Run one reproduction (a name from :data:`REPRODUCTIONS`) and time it.
+
+    Examples
+    --------
+    ``size="tiny"`` is the smallest size, seconds at most (the figures mean nothing at that size):
+
+    >>> from tsexplain.benchmark._common import Context
+    >>> section = run_one("anomaly", Context(size="tiny", say=lambda msg: None))
+    >>> section.name, section.settings["n_train"], section.seconds > 0
+    ('anomaly', 400, True)
+    >>> sorted(section.as_dict())  # doctest: +NORMALIZE_WHITESPACE
+    ['figures', 'floors', 'metrics', 'name', 'notes', 'seconds', 'settings', 'skipped',
+     'tables', 'title']
+    """
     if name not in REPRODUCTIONS:
         raise ValueError(f"unknown reproduction {name!r}; available: {', '.join(REPRODUCTIONS)}")
     module = importlib.import_module(f"tsexplain.benchmark.{name}")
@@ -86,6 +99,17 @@ def run(
     dict
         ``{"meta": {...}, "sections": {name: {"tables", "floors", "metrics", "notes",
         "figures", "skipped", "settings", "seconds"}}, "floors": [...]}``.
+
+    Examples
+    --------
+    One section at the smallest size, nothing printed or written (about a second, mostly imports):
+
+    >>> results = run(size="tiny", only=["ismail"], progress=False)
+    >>> sorted(results), list(results["sections"]), results["meta"]["size"]
+    (['floors', 'meta', 'sections'], ['ismail'], 'tiny')
+    >>> sorted(results["sections"]["ismail"])  # doctest: +NORMALIZE_WHITESPACE
+    ['figures', 'floors', 'metrics', 'name', 'notes', 'seconds', 'settings', 'skipped',
+     'tables', 'title']
     """
     import torch
 
