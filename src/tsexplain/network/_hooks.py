@@ -62,6 +62,23 @@ def conv1d_layer_names(model: nn.Module) -> list[str]:
     return [n for n, m in model.named_modules() if isinstance(m, nn.Conv1d)]
 
 
+def resolve_layers(model: nn.Module, layers: Any) -> list[tuple[str, nn.Module]]:
+    """``(dotted_name, module)`` for each layer of a ``layers`` argument.
+
+    ``None`` means every ``nn.Conv1d`` of ``model`` (ValueError if it has none); a name or a
+    module means that one layer; anything else is an iterable of names or modules.
+    """
+    if layers is None:
+        refs: list[LayerRef] = list(conv1d_layer_names(model))
+        if not refs:
+            raise ValueError("the model has no Conv1d layer; pass `layers` explicitly.")
+    elif isinstance(layers, str | nn.Module):
+        refs = [layers]
+    else:
+        refs = list(layers)
+    return [resolve_layer(model, r, "layers") for r in refs]
+
+
 @contextmanager
 def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
     """Run ``model`` in eval mode with parameters not requiring grad; restore both afterwards.

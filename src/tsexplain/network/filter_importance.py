@@ -22,9 +22,9 @@ from tsexplain.network._hooks import (
     LayerRef,
     capture_outputs,
     check_filter_output,
-    conv1d_layer_names,
     frozen_eval,
     resolve_layer,
+    resolve_layers,
 )
 from tsexplain.network._output import OUTPUTS, apply_output, select_output
 
@@ -250,15 +250,7 @@ def filter_importance_stats(
     check_choice(output, "output", OUTPUTS)
     temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    if layers is None:
-        refs: list[LayerRef] = list(conv1d_layer_names(model))
-        if not refs:
-            raise ValueError("the model has no Conv1d layer; pass `layers` explicitly.")
-    elif isinstance(layers, str | nn.Module):
-        refs = [layers]
-    else:
-        refs = list(layers)
-    mods = [resolve_layer(model, r, "layers") for r in refs]
+    mods = resolve_layers(model, layers)
     mins: list[torch.Tensor | None] = [None] * len(mods)
     maxs: list[torch.Tensor | None] = [None] * len(mods)
     sums: list[torch.Tensor | None] = [None] * len(mods)

@@ -14,9 +14,8 @@ from tsexplain._validation import check_model, check_series_batch
 from tsexplain.network._hooks import (
     LayerRef,
     check_filter_output,
-    conv1d_layer_names,
     frozen_eval,
-    resolve_layer,
+    resolve_layers,
     run_until_captured,
 )
 
@@ -245,15 +244,7 @@ def conv_activations(
     """
     model = check_model(model)
     xt = check_series_batch(x, "x")
-    if layers is None:
-        refs: list[LayerRef] = list(conv1d_layer_names(model))
-        if not refs:
-            raise ValueError("the model has no Conv1d layer; pass `layers` explicitly.")
-    elif isinstance(layers, str | nn.Module):
-        refs = [layers]
-    else:
-        refs = list(layers)
-    resolved = [resolve_layer(model, r, "layers") for r in refs]
+    resolved = resolve_layers(model, layers)
     with frozen_eval(model), torch.no_grad():
         store = run_until_captured(model, xt, [m for _, m in resolved])
     result = {}
