@@ -9,7 +9,6 @@ embedded), ``attributions.npz`` and the trained model (safetensors + JSON spec).
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from pathlib import Path
@@ -166,45 +165,42 @@ def run_demo(out_dir: str | Path = "reports/demo", *, seed: int = 0, n_train: in
     return out
 
 
+def _table_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """One row per method: name, seconds, share on pressure, mass on the true anomaly cells."""
+    rows = []
+    for name, m in summary["methods"].items():
+        if "share_pressure" in m:
+            rows.append([name, f"{m['seconds']:.2f}", f"{m['share_pressure']:.1%}",
+                         f"{m['mass_on_anomalies']:.1%}"])
+        else:
+            rows.append([name, f"{m['seconds']:.2f}", "-", "per-step correlation with the true "
+                         f"coefficients {m['per_step_correlation_with_truth']:.3f}"])
+    return rows
+
+
+_HEADERS = ["method", "seconds", "share on pressure", "mass on true anomaly cells"]
+
+
 def _write_report(out: Path, summary: dict[str, Any], figures: list[tuple[str, str]]) -> None:
-    rows = "\n".join(
-        f"| {name} | {m['seconds']:.2f} | "
-        + (f"{m['share_pressure']:.1%} | {m['mass_on_anomalies']:.1%} |" if "share_pressure" in m
-           else f"- | per-step correlation with the true coefficients {m['per_step_correlation_with_truth']:.3f} |")
-        for name, m in summary["methods"].items()
-    )
-    md = [
-        "# tsexplain demo report",
-        "",
+    """Write report.md (figures linked) and report.html (figures embedded, stands alone)."""
+    from tsexplain.report import HtmlReport
+
+    intro = (
         f"Anomaly CNN (TSViz) trained on generated pressure/temperature/torque sequences: test "
-        f"accuracy **{summary['accuracy']:.3f}**. Anomalies are only ever injected in temperature "
-        f"and torque, so attribution on pressure is attribution the data never justifies.",
-        "",
-        "| method | seconds | share on pressure | mass on true anomaly cells |",
-        "|---|---|---|---|",
-        rows,
-        "",
-    ]
+        f"accuracy {summary['accuracy']:.3f}; {summary['n_explained']} detected anomalies "
+        f"explained. Anomalies are only ever injected in temperature and torque, so attribution "
+        f"on pressure is attribution the data never justifies."
+    )
+    rows = _table_rows(summary)
+    md = ["# tsexplain demo report", "", intro, "", "| " + " | ".join(_HEADERS) + " |",
+          "|---|---|---|---|", *("| " + " | ".join(r) + " |" for r in rows), ""]
     for file, caption in figures:
         md += [f"![{caption}]({file})", "", f"*{caption}*", ""]
     (out / "report.md").write_text("\n".join(md))
-    html = ["<!doctype html><meta charset='utf-8'><title>tsexplain demo report</title>",
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:100%}"
-            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}</style>",
-            "<h1>tsexplain demo report</h1>",
-            f"<p>Anomaly CNN test accuracy <b>{summary['accuracy']:.3f}</b>; "
-            f"{summary['n_explained']} detected anomalies explained.</p>",
-            "<table><tr><th>method</th><th>seconds</th><th>share on pressure</th><th>mass on true anomaly cells</th></tr>"]
-    for name, m in summary["methods"].items():
-        if "share_pressure" in m:
-            html.append(f"<tr><td>{name}</td><td>{m['seconds']:.2f}</td><td>{m['share_pressure']:.1%}</td>"
-                        f"<td>{m['mass_on_anomalies']:.1%}</td></tr>")
-        else:
-            html.append(f"<tr><td>{name}</td><td>{m['seconds']:.2f}</td><td>-</td><td>per-step correlation "
-                        f"with the true coefficients {m['per_step_correlation_with_truth']:.3f}</td></tr>")
-    html.append("</table>")
+
+    page = HtmlReport("tsexplain demo report")
+    page.paragraph(intro)
+    page.table(_HEADERS, rows)
     for file, caption in figures:
-        data = base64.b64encode((out / file).read_bytes()).decode()
-        html.append(f"<figure><img alt='{caption}' src='data:image/png;base64,{data}'>"
-                    f"<figcaption>{caption}</figcaption></figure>")
-    (out / "report.html").write_text("\n".join(html))
+        page.figure(None, caption, png=(out / file).read_bytes())
+    page.write(out / "report.html")
