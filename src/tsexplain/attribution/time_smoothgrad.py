@@ -159,8 +159,12 @@ class TimeSmoothGrad(Attribution):
             return out[0, int(target)], int(target)
         raise ModelOutputError(f"time_smoothgrad: unexpected output shape {tuple(out.shape)}")
 
-    def _diagonal_sequence(self, model: nn.Module, x: torch.Tensor, target: Target, budget: int) -> tuple[torch.Tensor, torch.Tensor, int | None]:
-        """g[c, t] = d y(t) / d x_c(t) for one series x (1, C, T); returns (g (C, T), y (T,), k)."""
+    def _diagonal_sequence(self, model: nn.Module, x: torch.Tensor, target: Target, pass_bytes: dict[int, int], budget: int) -> tuple[torch.Tensor, torch.Tensor, int | None]:
+        """g[c, t] = d y(t) / d x_c(t) for one series x (1, C, T); returns (g (C, T), y (T,), k).
+
+        ``pass_bytes`` caches the memory of one backward pass per model (all series of a call
+        have one shape), so the sizing forward runs once per model, not once per series.
+        """
         t_len = x.shape[2]
         if self.receptive_field is None:
             period = t_len
@@ -175,8 +179,10 @@ class TimeSmoothGrad(Attribution):
             if period == 1:
                 (g,) = torch.autograd.grad(y.sum(), xg)
                 return g[0], y.detach(), k
-            total, _ = activation_bytes(model, x)
-            per_pass = 3 * total + 2 * x.numel() * x.element_size()
+            if id(model) not in pass_bytes:
+                total, _ = activation_bytes(model, x)
+                pass_bytes[id(model)] = 3 * total + 2 * x.numel() * x.element_size()
+            per_pass = pass_bytes[id(model)]
             passes_per_chunk = max(1, min(period, budget // max(per_pass, 1)))
             phase = torch.arange(t_len, device=x.device) % period
             diag = torch.zeros_like(x[0])
@@ -222,6 +228,7 @@ class TimeSmoothGrad(Attribution):
                 f"index, got {target!r}"
             )
         diags, preds, lags = [], [], []
+        pass_bytes: dict[int, int] = {}
         sel: Selection | None = None
         for n in range(x.shape[0]):
             xn = x[n : n + 1]
@@ -229,7 +236,8 @@ class TimeSmoothGrad(Attribution):
                 g, y, lag, sel = self._diagonal_windows(engine, xn, target)
                 lags.append(lag)
             else:
-                parts = [self._diagonal_sequence(m, xn, target, engine.budget) for m in engine.models]
+                parts = [self._diagonal_sequence(m, xn, target, pass_bytes, engine.budget)
+                         for m in engine.models]
                 g = torch.stack([p[0] for p in parts]).mean(0)
                 y = torch.stack([p[1] for p in parts]).mean(0)
             diags.append(g)
