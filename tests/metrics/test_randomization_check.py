@@ -80,9 +80,6 @@ def test_deep_layers_randomised_cumulatively(x):
 
 
 def test_default_explain_fn_uses_tsexplain_explain(x):
-    attribution = pytest.importorskip("tsexplain.attribution")
-    if not hasattr(attribution, "explain"):
-        pytest.skip("tsexplain.attribution.explain not available yet")
     model = _cnn()
     a = model_randomization_check(model, x, method="saliency")
     b = model_randomization_check(model, x, explain_fn=_gradient)

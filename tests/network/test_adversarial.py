@@ -23,7 +23,7 @@ def test_fgsm_step_is_exactly_epsilon_sign_gradient(cnn, x):
 
 def test_fgsm_multiclass_targeted_and_regression():
     model = make_cnn(n_out=3)
-    x = torch.randn(4, 3, 50)
+    x = torch.randn(4, 3, 50, generator=torch.Generator().manual_seed(0))
     xg = x.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(F.cross_entropy(model(xg), torch.full((4,), 2), reduction="sum"), xg)
     res = fgsm(model, x, 0.1, y=2, targeted=True)

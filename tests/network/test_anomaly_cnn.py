@@ -11,9 +11,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def trained():
-    datasets = pytest.importorskip("tsexplain.datasets")
-    models = pytest.importorskip("tsexplain.models")
-    training = pytest.importorskip("tsexplain.training")
+    from tsexplain import datasets, models, training
+
     data = datasets.make_anomaly_sequences(n_train=4000, n_test=1000, seed=0)
     X = torch.as_tensor(data.X, dtype=torch.float32)
     y = torch.as_tensor(data.y)

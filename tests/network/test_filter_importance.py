@@ -50,7 +50,7 @@ def test_matches_literal_gradient_per_sample(cnn, x):
 
 def test_multiclass_targets():
     model = make_cnn(n_out=4)
-    x = torch.randn(5, 3, 50)
+    x = torch.randn(5, 3, 50, generator=torch.Generator().manual_seed(0))
     with pytest.raises(TargetError, match="4 outputs"):
         filter_importance(model, x, "3")
     per = filter_importance(model, x, "3", target=[0, 1, 2, 3, 0])

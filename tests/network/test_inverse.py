@@ -9,7 +9,7 @@ from tsexplain.network import inverse_optimize
 
 
 def test_sgd_step_is_eq_26_literally(cnn):
-    x0 = torch.randn(2, 3, 50)
+    x0 = torch.randn(2, 3, 50, generator=torch.Generator().manual_seed(0))
     res = inverse_optimize(cnn, 1.0, x0=x0, alpha=0.1, iterations=1, record_every=1)
     xg = x0.clone().requires_grad_(True)
     loss = torch.nn.functional.binary_cross_entropy_with_logits(cnn(xg)[:, 0], torch.ones(2), reduction="sum")

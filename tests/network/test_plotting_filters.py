@@ -29,7 +29,7 @@ def test_all_plots_draw(tmp_path):
     import matplotlib.pyplot as plt
 
     model = make_cnn()
-    x = torch.randn(4, 3, 50)
+    x = torch.randn(4, 3, 50, generator=torch.Generator().manual_seed(0))
     acts = conv_activations(model, x[:1], "3")["3"][0]
     clusters = cluster_filters(acts)
     imp = filter_importance(model, x[:1], "3")[0]

@@ -39,7 +39,7 @@ def test_non_conv_layer_needs_sample_and_masks(cnn, x):
 
 
 def test_pruning_curve_and_fine_tuning_keep_caller_model(cnn, x):
-    y = (torch.rand(6) > 0.5).float()
+    y = (torch.rand(6, generator=torch.Generator().manual_seed(0)) > 0.5).float()
     before = snapshot(cnn)
     curve = pruning_curve(cnn, "3", x, y, x_importance=x, max_pruned=3, fine_tune_epochs=1, train=(x, y))
     assert_unchanged(cnn, before)

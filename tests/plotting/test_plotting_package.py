@@ -32,10 +32,6 @@ def test_public_names():
 
 
 def test_filter_plots_are_reexported():
-    import importlib.util
-
-    if importlib.util.find_spec("tsexplain.plotting.filters") is None:
-        pytest.skip("tsexplain.plotting.filters not written yet")
     from tsexplain.plotting import _filters_public, filters
 
     names = _filters_public(filters)

@@ -181,7 +181,8 @@ def test_ensemble_groups_and_seeds() -> None:
     from tsexplain.models import AGRACNN
     from tsexplain.training._data import member_seed
 
-    X, y = torch.randn(48, 2, 32), torch.randn(48)
+    gen = torch.Generator().manual_seed(0)
+    X, y = torch.randn(48, 2, 32, generator=gen), torch.randn(48, generator=gen)
     a = train_ensemble_distributed(lambda: AGRACNN(length=32), X, y, n_models=5, group_size=2,
                                    epochs=1, seed=7)
     assert len(a) == 5 and a.groups == [[0, 1], [2, 3], [4]]

@@ -119,7 +119,8 @@ def test_ray_filter_importance_equals_local() -> None:
 def test_ensemble_independent_of_the_number_of_workers() -> None:
     from tsexplain.models import AGRACNN
 
-    X, y = torch.randn(64, 2, 32), torch.randn(64)
+    gen = torch.Generator().manual_seed(0)
+    X, y = torch.randn(64, 2, 32, generator=gen), torch.randn(64, generator=gen)
     kw = {"n_models": 5, "group_size": 2, "epochs": 2, "seed": 3}
     local = train_ensemble_distributed(lambda: AGRACNN(length=32), X, y, **kw)  # 1 worker
     two = train_ensemble_distributed(lambda: AGRACNN(length=32), X, y, backend="ray", **kw)
