@@ -1,13 +1,20 @@
-"""Load a user's model from a file or a Python reference, never by unpickling arbitrary objects.
+"""Load a user's model in any saved form, never by unpickling arbitrary objects.
 
-Accepted model references (``load_any_model``):
+One loading layer for every door (Python, ``tsexplain explain``, ``explain-dataset``, the
+explorer's workspace, the network analysis). Accepted model references (``load_any_model``):
 
-* a TorchScript file (``torch.jit.script(model).save("model.pt")``);
-* ``model.safetensors`` with the architecture JSON written by
-  :func:`tsexplain.training.save_model` (``model.json`` beside it, or in the file's header);
+* an ``nn.Module`` (Python only), kept as it is;
 * ``package.module:factory`` or ``path/to/file.py:factory`` -- a callable returning an
   ``nn.Module`` -- plus ``weights``: a ``.safetensors`` file or a ``.pt``/``.pth`` state dict
   read with ``torch.load(weights_only=True)`` (plain tensors only);
+* ``model.safetensors`` with the architecture JSON written by
+  :func:`tsexplain.training.save_model` (``model.json`` beside it, or in the file's header);
+* a ``torch.export`` program (``torch.export.save(program, "model.pt2")``), rebuilt with
+  :func:`torch.export.unflatten` so that its layers keep their names and can be hooked
+  (``Conv1d``, ``Linear`` and ``ReLU`` layers come back as those torch classes);
+* a TorchScript file (``torch.jit.script(model).save("model.pt")``) -- attributions only: a
+  TorchScript model has no module tree for hooks, so the network analysis refuses it in one
+  line saying how to save the model instead;
 * ``model.onnx`` only when the maintained converter ``onnx2torch`` is installed.
 
 A file made by ``torch.save(model)`` (a pickle of the whole module) is refused: unpickling runs
@@ -27,12 +34,15 @@ from typing import Any
 
 from tsexplain.exceptions import DataFormatError, ParameterError
 
-__all__ = ["LoadedModel", "load_any_model", "PickleRefusedError"]
+__all__ = ["LoadedModel", "load_any_model", "PickleRefusedError", "MODEL_FORMS"]
+
+#: The forms a model can arrive in, as ``LoadedModel.kind`` names them.
+MODEL_FORMS = ("module", "factory", "safetensors", "export", "torchscript", "onnx")
 
 _FACTORY_HINT = (
-    "save it as TorchScript (torch.jit.script(model).save('model.pt')), with "
-    "tsexplain.training.save_model, or pass 'package.module:factory' with --weights "
-    "(a state_dict saved with torch.save(model.state_dict(), ...) or safetensors)"
+    "save it with torch.export.save (a .pt2 file), with tsexplain.training.save_model, or pass "
+    "'package.module:factory' with --weights (a state_dict saved with "
+    "torch.save(model.state_dict(), ...) or safetensors)"
 )
 
 
@@ -57,6 +67,17 @@ class PickleRefusedError(DataFormatError):
 class LoadedModel:
     """A model ready to explain (eval mode) and how it was loaded (for the results' metadata).
 
+    Attributes
+    ----------
+    module : torch.nn.Module
+        The model, mapping (N, C, T) to its outputs.
+    kind : str
+        One of :data:`MODEL_FORMS`.
+    source : str
+        The file or factory reference it came from.
+    details : dict
+        Factory keyword arguments, weights file, converter.
+
     Examples
     --------
     >>> import torch
@@ -67,12 +88,23 @@ class LoadedModel:
     ({'length': 32}, None)
     >>> loaded.module(torch.zeros(3, 2, 32)).shape  # (N, C, T) -> (N, 1)
     torch.Size([3, 1])
+    >>> loaded.has_module_tree
+    True
     """
 
     module: Any
     kind: str
     source: str
     details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_module_tree(self) -> bool:
+        """Whether the network analysis (hooks on named layers) can run on this model."""
+        return self.kind != "torchscript"
+
+    def describe(self) -> dict[str, Any]:
+        """``kind``, ``source`` and the details, as written into results' metadata."""
+        return {"kind": self.kind, "source": self.source, **self.details}
 
 
 def _zip_names(path: Path) -> list[str] | None:
@@ -90,6 +122,13 @@ def _is_torchscript(names: list[str]) -> bool:
     return any("/code/" in n for n in names) and any(n.endswith("constants.pkl") for n in names)
 
 
+def _is_exported(names: list[str]) -> bool:
+    """A ``torch.export.save`` archive (``.pt2``) holds a serialized exported program."""
+    return any(n.endswith("archive_format") for n in names) or any(
+        "serialized_exported_program" in n or n.endswith("models/model.json") for n in names
+    )
+
+
 def _looks_like_pickle(path: Path) -> bool:
     with open(path, "rb") as fh:
         head = fh.read(2)
@@ -103,25 +142,33 @@ def _refuse_pickle(path: Path, what: str) -> PickleRefusedError:
     )
 
 
-def _script_wrapper(script: Any) -> Any:
-    """A plain ``nn.Module`` calling a ScriptModule that it hides from ``modules()``.
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
-    The attribution engine measures activation sizes with forward hooks, which ScriptModules do
-    not support; behind this wrapper the hooks see one leaf module (the model's output).
+
+# --------------------------------------------------------------------------- TorchScript
+def _script_wrapper(script: Any) -> Any:
+    """A plain ``nn.Module`` around a ScriptModule, registered as its child ``script``.
+
+    The attribution engine sizes its chunks from the activations of one probe row; it cannot
+    hook a ScriptModule's layers, so it measures the tensors autograd saves during the probe's
+    forward instead (the memory a backward pass needs). The network analysis sees the
+    ScriptModule child and says in one line that this form has no module tree for hooks.
     """
     import torch
 
     class TorchScriptModel(torch.nn.Module):
+        """A TorchScript model: attributions work; layer hooks do not."""
+
+        _tsexplain_torchscript = True
+
         def __init__(self, inner: Any) -> None:
             super().__init__()
-            self.__dict__["script"] = inner  # not registered as a submodule on purpose
+            self.script = inner
 
         def forward(self, x: torch.Tensor) -> Any:
             return self.script(x)
-
-        def train(self, mode: bool = True) -> TorchScriptModel:
-            self.script.train(mode)
-            return super().train(mode)
 
     return TorchScriptModel(script.eval())
 
@@ -132,11 +179,136 @@ def _load_torchscript(path: Path) -> LoadedModel:
     try:
         module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:  # torch raises RuntimeError with long C++ traces
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataFormatError(f"{path} is not a loadable TorchScript file: {first}") from None
+        raise DataFormatError(f"{path} is not a loadable TorchScript file: {_first_line(exc)}") from None
     return LoadedModel(_script_wrapper(module).eval(), "torchscript", str(path))
 
 
+# --------------------------------------------------------------------------- torch.export
+def _restore_leaf(sub: Any) -> Any:
+    """A torch ``Conv1d``/``Linear``/``ReLU`` equal to an unflattened leaf, or None.
+
+    The leaf's graph must be exactly one call of the matching ATen operator on its input, with
+    its own ``weight``/``bias``; the returned module shares those parameters.
+    """
+    import torch
+
+    graph = getattr(sub, "graph", None)
+    ty = getattr(sub, "_ty", None) or ""
+    if graph is None or any(True for _ in sub.children()):
+        return None
+    calls = [n for n in graph.nodes if n.op == "call_function"]
+    if len(calls) != 1:
+        return None
+    node = calls[0]
+    args = list(node.args) + [None] * 7
+    target = node.target
+    params = dict(sub.named_parameters(recurse=False))
+    weight, bias = params.get("weight"), params.get("bias")
+    try:
+        if target is torch.ops.aten.conv1d.default and ty.endswith("Conv1d") and weight is not None:
+            stride, padding, dilation = (args[3] or [1]), (args[4] or [0]), (args[5] or [1])
+            groups = int(args[6] or 1)
+            out_ch, in_per_group, k = weight.shape
+            conv = torch.nn.Conv1d(in_per_group * groups, out_ch, k, stride=tuple(stride),
+                                   padding=tuple(padding), dilation=tuple(dilation),
+                                   groups=groups, bias=bias is not None)
+            conv.weight = weight
+            if bias is not None:
+                conv.bias = bias
+            return conv
+        if target is torch.ops.aten.linear.default and ty.endswith("Linear") and weight is not None:
+            lin = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
+            lin.weight = weight
+            if bias is not None:
+                lin.bias = bias
+            return lin
+        if target is torch.ops.aten.relu.default and ty.endswith("ReLU") and not params:
+            return torch.nn.ReLU()
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return None
+
+
+_NAMED_CLASSES: dict[tuple[type, str], type] = {}
+
+
+def _named_interpreter_class(base: type, original: str) -> type:
+    """A subclass of an unflattened module class named after the original layer's class.
+
+    Layer lists then read ``AdaptiveAvgPool1d`` rather than ``InterpreterModule``.
+    """
+    short = original.rpartition(".")[2] or base.__name__
+    key = (base, short)
+    if key not in _NAMED_CLASSES:
+        _NAMED_CLASSES[key] = type(short, (base,), {"__module__": base.__module__})
+    return _NAMED_CLASSES[key]
+
+
+def _module_from_exported(program: Any, source: str) -> Any:
+    """An ``nn.Module`` tree from an ``ExportedProgram``: unflattened, hookable, deep-copyable."""
+    import torch
+
+    try:
+        tree = torch.export.unflatten(program)
+    except Exception as exc:
+        raise DataFormatError(f"{source}: torch.export.unflatten failed: {_first_line(exc)}") from None
+    # the exported graph is generic in the batch size when exported with a dynamic batch
+    # dimension; the constraint check would refuse batch sizes it was not traced with
+    tree.check_input_constraints = False
+    for sub in tree.modules():
+        if hasattr(sub, "_run_with_interpreter"):
+            sub._run_with_interpreter = False  # the generated code, not the slower interpreter
+        graph = getattr(sub, "graph", None)
+        if graph is not None:  # fake tensors in the metadata make the module impossible to copy
+            for node in graph.nodes:
+                for key in ("val", "tensor_meta", "example_value", "unbacked_bindings"):
+                    node.meta.pop(key, None)
+    for name, sub in list(tree.named_modules()):
+        if not name:
+            continue
+        restored = _restore_leaf(sub)
+        if restored is not None:
+            parent_name, _, child = name.rpartition(".")
+            setattr(tree.get_submodule(parent_name) if parent_name else tree, child, restored)
+        elif getattr(sub, "_ty", None):
+            sub.__class__ = _named_interpreter_class(type(sub), str(sub._ty))
+    tree.eval()
+    return tree
+
+
+def _check_batch_dynamic(program: Any, source: str) -> None:
+    """Refuse a program exported with a fixed batch size (it would run only on that size)."""
+    sig = program.graph_signature
+    user_inputs = set(sig.user_inputs)
+    for node in program.graph.nodes:
+        if node.op == "placeholder" and node.name in user_inputs:
+            val = node.meta.get("val")
+            shape = getattr(val, "shape", None)
+            if shape is not None and len(shape) >= 1 and isinstance(shape[0], int):
+                raise DataFormatError(
+                    f"{source} was exported with a fixed batch size of {shape[0]}; export it with "
+                    f"a dynamic batch dimension: torch.export.export(model, (x,), dynamic_shapes="
+                    f"({{0: torch.export.Dim('batch')}},))"
+                )
+            return
+
+
+def _from_exported(program: Any, source: str) -> LoadedModel:
+    _check_batch_dynamic(program, source)
+    return LoadedModel(_module_from_exported(program, source), "export", source)
+
+
+def _load_exported(path: Path) -> LoadedModel:
+    import torch
+
+    try:
+        program = torch.export.load(str(path))
+    except Exception as exc:
+        raise DataFormatError(f"{path} is not a loadable torch.export program: {_first_line(exc)}") from None
+    return _from_exported(program, str(path))
+
+
+# --------------------------------------------------------------------------- ONNX
 def _load_onnx(path: Path) -> LoadedModel:
     try:
         from onnx2torch import convert  # type: ignore[import-not-found]
@@ -144,15 +316,16 @@ def _load_onnx(path: Path) -> LoadedModel:
         raise ParameterError(
             f"{path} is an ONNX model: tsexplain needs gradients, so it converts ONNX to PyTorch "
             f"with the onnx2torch package, which is not installed (pip install onnx2torch), or "
-            f"export TorchScript from the original PyTorch model instead"
+            f"export a torch.export program (.pt2) from the original PyTorch model instead"
         ) from None
     try:
         module = convert(str(path))
     except Exception as exc:
-        raise DataFormatError(f"onnx2torch could not convert {path}: {exc}") from None
+        raise DataFormatError(f"onnx2torch could not convert {path}: {_first_line(exc)}") from None
     return LoadedModel(module.eval(), "onnx", str(path), {"converter": "onnx2torch"})
 
 
+# --------------------------------------------------------------------------- factory + weights
 def _read_state_dict(weights: Path) -> dict[str, Any]:
     """A state dict from ``.safetensors`` or from a ``torch.save``'d dict of tensors (weights_only)."""
     import torch
@@ -171,6 +344,10 @@ def _read_state_dict(weights: Path) -> dict[str, Any]:
         raise ParameterError(
             f"{weights} is a TorchScript model, not weights: pass it as MODEL without --weights"
         )
+    if names is not None and _is_exported(names):
+        raise ParameterError(
+            f"{weights} is a torch.export program, not weights: pass it as MODEL without --weights"
+        )
     try:
         state = torch.load(str(weights), map_location="cpu", weights_only=True)
     except Exception:
@@ -188,6 +365,14 @@ def _read_state_dict(weights: Path) -> dict[str, Any]:
     return state
 
 
+def is_factory_reference(spec: Any) -> bool:
+    """Whether ``spec`` names Python code (``package.module:factory`` or ``file.py:factory``)."""
+    if not isinstance(spec, str | os.PathLike):
+        return False
+    text = os.fspath(spec)
+    return ":" in text and not Path(text).exists()
+
+
 def _resolve_factory(ref: str) -> Any:
     """``package.module:attr`` or ``path/to/file.py:attr`` -> the attribute."""
     target, _, attr = ref.rpartition(":")
@@ -199,7 +384,8 @@ def _resolve_factory(ref: str) -> Any:
             raise FileNotFoundError(f"no Python file at {path} (model factory {ref!r})")
         name = f"_tsexplain_user_model_{abs(hash(str(path.resolve())))}"
         spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
+        if spec is None or spec.loader is None:
+            raise ParameterError(f"cannot import {path} (model factory {ref!r})")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         sys.path.insert(0, str(path.resolve().parent))  # let it import its neighbours
@@ -237,7 +423,7 @@ def _load_factory(ref: str, weights: Path | None, kwargs: dict[str, Any]) -> Loa
     except TypeError as exc:
         raise ParameterError(f"calling {ref}({', '.join(kwargs)}) failed: {exc}") from None
     if not isinstance(module, torch.nn.Module):
-        raise TypeError(f"model factory {ref!r} returned {type(module).__name__}, not a torch.nn.Module")
+        raise ParameterError(f"model factory {ref!r} returned {type(module).__name__}, not a torch.nn.Module")
     details: dict[str, Any] = {"factory": ref, "factory_kwargs": kwargs}
     if weights is None:
         details["weights"] = None
@@ -254,30 +440,63 @@ def _load_factory(ref: str, weights: Path | None, kwargs: dict[str, Any]) -> Loa
     return LoadedModel(module.eval(), "factory", ref, details)
 
 
+def _load_safetensors(path: Path) -> LoadedModel:
+    from tsexplain.training import load_model
+
+    try:
+        module = load_model(path)
+    except DataFormatError as exc:
+        if "carries no architecture spec" in str(exc):
+            raise DataFormatError(
+                f"{path} has no architecture JSON (it holds weights only): pass your model's "
+                f"factory as MODEL, 'package.module:factory --weights {path}'"
+            ) from None
+        raise
+    return LoadedModel(module, "safetensors", str(path))
+
+
+def _from_module(module: Any) -> LoadedModel:
+    import torch
+
+    if isinstance(module, torch.jit.ScriptModule):
+        return LoadedModel(_script_wrapper(module).eval(), "torchscript", type(module).__name__)
+    if getattr(module, "_tsexplain_torchscript", False):
+        return LoadedModel(module, "torchscript", type(module).__name__)
+    return LoadedModel(module, "module", type(module).__name__)
+
+
 def load_any_model(
-    spec: str | os.PathLike[str],
+    spec: Any,
     weights: str | os.PathLike[str] | None = None,
     factory_kwargs: dict[str, Any] | None = None,
+    *,
+    allow_code: bool = True,
 ) -> LoadedModel:
-    """Load a model for explanation from a file or a factory reference.
+    """Load a model for explanation from a module, a file or a factory reference.
 
     Parameters
     ----------
-    spec : str or path-like
-        A TorchScript file, a ``.safetensors`` file saved by ``tsexplain.training.save_model``
-        (architecture JSON beside it or in its header), an ``.onnx`` file (needs ``onnx2torch``),
-        or ``package.module:factory`` / ``path/to/file.py:factory``.
+    spec : torch.nn.Module, torch.export.ExportedProgram, str or path-like
+        A module (kept as it is; a ScriptModule is wrapped as a file would be), an exported
+        program, a ``.pt2`` file (``torch.export.save``), a TorchScript file, a ``.safetensors``
+        file saved by ``tsexplain.training.save_model`` (architecture JSON beside it or in its
+        header), an ``.onnx`` file (needs ``onnx2torch``), or ``package.module:factory`` /
+        ``path/to/file.py:factory``.
     weights : str or path-like, optional
         With a factory: ``.safetensors``, or ``.pt``/``.pth`` holding a state dict (read with
         ``torch.load(weights_only=True)``). With a ``.safetensors`` spec that has no architecture
         JSON, pass the factory as ``spec`` and the file here instead.
     factory_kwargs : dict, optional
         Keyword arguments of the factory.
+    allow_code : bool
+        False refuses factory references (they import and run Python code); the explorer passes
+        False unless it was started with ``--trust-code``.
 
     Returns
     -------
     LoadedModel
-        ``.module`` in eval mode, ``.kind`` ("torchscript", "safetensors", "factory", "onnx").
+        ``.module`` in eval mode (a module given is returned unchanged), ``.kind`` one of
+        :data:`MODEL_FORMS`.
 
     Raises
     ------
@@ -293,27 +512,48 @@ def load_any_model(
     >>> net = torch.nn.Sequential(torch.nn.Conv1d(2, 4, 3), torch.nn.AdaptiveAvgPool1d(1),
     ...                           torch.nn.Flatten(), torch.nn.Linear(4, 3))
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     path = os.path.join(d, "model.pt")
-    ...     torch.jit.script(net).save(path)
-    ...     scripted = load_any_model(path)  # TorchScript: the file carries the architecture
+    ...     path = os.path.join(d, "model.pt2")
+    ...     program = torch.export.export(net, (torch.zeros(2, 2, 16),),
+    ...                                   dynamic_shapes=({0: torch.export.Dim("batch")},))
+    ...     torch.export.save(program, path)
+    ...     exported = load_any_model(path)  # the file carries the architecture and weights
     ...     weights = os.path.join(d, "weights.pt")
     ...     torch.save(AGRACNN(length=32).state_dict(), weights)  # a state dict: plain tensors
     ...     built = load_any_model("tsexplain.models:AGRACNN", weights, {"length": 32})
-    >>> scripted.kind, scripted.module(torch.zeros(5, 2, 16)).shape  # (N, C, T) -> (N, K)
-    ('torchscript', torch.Size([5, 3]))
+    >>> exported.kind, exported.module(torch.zeros(5, 2, 16)).shape  # (N, C, T) -> (N, K)
+    ('export', torch.Size([5, 3]))
+    >>> type(exported.module.get_submodule("0")).__name__  # layers keep their names and class
+    'Conv1d'
     >>> built.kind, built.details["weights"].endswith("weights.pt"), built.module.training
     ('factory', True, False)
     """
+    import torch
+
     factory_kwargs = dict(factory_kwargs or {})
+    if isinstance(spec, torch.nn.Module):
+        if weights is not None or factory_kwargs:
+            raise ParameterError("weights and factory arguments go with a factory reference, not a module")
+        return _from_module(spec)
+    if isinstance(spec, torch.export.ExportedProgram):
+        return _from_exported(spec, "ExportedProgram")
+    if not isinstance(spec, str | os.PathLike):
+        raise ParameterError(
+            f"a model is an nn.Module, a file or 'package.module:factory'; got {type(spec).__name__}"
+        )
     text = os.fspath(spec)
     path = Path(text)
     wpath = Path(os.fspath(weights)) if weights is not None else None
-    if ":" in text and not path.exists():
+    if is_factory_reference(text):
+        if not allow_code:
+            raise ParameterError(
+                f"model {text!r} is Python code (a factory); it runs only when its code is "
+                f"trusted: start the explorer with 'tsexplain serve --trust-code'"
+            )
         return _load_factory(text, wpath, factory_kwargs)
     if not path.exists():
         raise FileNotFoundError(
-            f"no model file at {path} (a model is a TorchScript file, a .safetensors file, or "
-            f"'package.module:factory')"
+            f"no model file at {path} (a model is a .pt2 file, a TorchScript file, a .safetensors "
+            f"file, or 'package.module:factory')"
         )
     if path.is_dir():
         raise ParameterError(f"{path} is a folder; pass the model file itself")
@@ -328,40 +568,31 @@ def load_any_model(
     if suffix == ".onnx":
         return _load_onnx(path)
     if suffix == ".safetensors":
-        from tsexplain.training import load_model
-
-        try:
-            module = load_model(path)
-        except DataFormatError as exc:
-            if "carries no architecture spec" in str(exc):
-                raise DataFormatError(
-                    f"{path} has no architecture JSON (it was not written by "
-                    f"tsexplain.training.save_model): pass your model's factory as MODEL, "
-                    f"'package.module:factory --weights {path}'"
-                ) from None
-            raise
-        return LoadedModel(module, "safetensors", str(path))
+        return _load_safetensors(path)
     if suffix == ".json":
         raise ParameterError(
             f"{path} is the architecture JSON; pass the .safetensors weights file beside it"
         )
     names = _zip_names(path)
     if names is not None:
+        if _is_exported(names) or (suffix == ".pt2" and not _is_torchscript(names)):
+            return _load_exported(path)
         if _is_torchscript(names):
             return _load_torchscript(path)
         if any(n.endswith("data.pkl") for n in names):
             try:
                 _read_state_dict(path)
             except (PickleRefusedError, DataFormatError):
-                raise _refuse_pickle(path, "a torch.save pickle, not TorchScript") from None
+                raise _refuse_pickle(path, "a torch.save pickle, not a saved program") from None
             raise ParameterError(
                 f"{path} holds only weights (a state dict), not the architecture: pass the "
                 f"model's factory as MODEL, 'package.module:factory --weights {path}'"
             )
-        raise DataFormatError(f"{path} is a zip archive but not a TorchScript model")
+        raise DataFormatError(f"{path} is a zip archive but neither a .pt2 nor a TorchScript model")
     if _looks_like_pickle(path):
         raise _refuse_pickle(path, "a pickle")
     raise DataFormatError(
-        f"{path} is not a model tsexplain reads: expected a TorchScript file, a .safetensors file "
-        f"from tsexplain.training.save_model, an .onnx file, or 'package.module:factory'"
+        f"{path} is not a model tsexplain reads: expected a .pt2 file (torch.export.save), a "
+        f"TorchScript file, a .safetensors file from tsexplain.training.save_model, an .onnx "
+        f"file, or 'package.module:factory'"
     )

@@ -17,6 +17,37 @@ from tsexplain.exceptions import ParameterError, ShapeError
 
 LayerRef = str | nn.Module
 
+#: The one line every network function answers for a model without a module tree.
+NO_MODULE_TREE = (
+    "this TorchScript model has no module tree for hooks; save it with torch.export.save "
+    "(a .pt2 file) or give the factory and weights"
+)
+
+
+def require_module_tree(model: nn.Module) -> None:
+    """Raise :class:`~tsexplain.exceptions.ParameterError` unless ``model``'s layers can be hooked.
+
+    TorchScript modules (loaded with ``torch.jit.load`` or wrapped by
+    :func:`tsexplain.io.load_any_model`) refuse Python forward hooks, which every network
+    analysis uses to reach a layer.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv1d(1, 2, 3), nn.Flatten(), nn.Linear(12, 1))
+    >>> require_module_tree(net)  # a plain module: nothing happens
+    >>> try:
+    ...     require_module_tree(torch.jit.script(net))
+    ... except ParameterError as err:
+    ...     print(str(err)[:41])
+    this TorchScript model has no module tree
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if getattr(model, "_tsexplain_torchscript", False) or any(
+        isinstance(m, torch.jit.ScriptModule) for m in model.modules()
+    ):
+        raise ParameterError(NO_MODULE_TREE)
+
 
 class _StopForward(Exception):
     """Raised inside a hook once every wanted output is captured: the rest of the forward is skipped."""
@@ -36,6 +67,7 @@ def resolve_layer(model: nn.Module, layer: LayerRef, name: str = "layer") -> tup
         The name does not exist in ``model`` or the module is not part of it; the message lists
         the convolutional layers that do exist.
     """
+    require_module_tree(model)
     named = dict(model.named_modules())
     if isinstance(layer, str):
         if layer in named and layer != "":
@@ -59,6 +91,7 @@ def resolve_layer(model: nn.Module, layer: LayerRef, name: str = "layer") -> tup
 
 def conv1d_layer_names(model: nn.Module) -> list[str]:
     """Dotted names of every ``nn.Conv1d`` in ``model`` (in registration order)."""
+    require_module_tree(model)
     return [n for n, m in model.named_modules() if isinstance(m, nn.Conv1d)]
 
 
@@ -86,6 +119,7 @@ def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
     Gradients with respect to inputs or activations then never touch ``param.grad`` and never
     build weight gradients; the caller's training flags and ``requires_grad`` come back as found.
     """
+    require_module_tree(model)
     modes = [(m, m.training) for m in model.modules()]
     flags = [(p, p.requires_grad) for p in model.parameters()]
     try:
@@ -141,6 +175,7 @@ def run_until_captured(
     model: nn.Module, x: torch.Tensor, modules: Sequence[nn.Module], *, inputs: bool = False
 ) -> dict[nn.Module, torch.Tensor]:
     """Forward ``x`` only as far as needed to capture the outputs (or ``inputs``) of ``modules``."""
+    require_module_tree(model)
     with capture_outputs(modules, stop_after=True, inputs=inputs) as store:
         try:
             model(x)

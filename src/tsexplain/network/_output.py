@@ -73,6 +73,9 @@ def select_output(out: torch.Tensor, target: Any) -> torch.Tensor:
 
 def last_leaf_kind(model: nn.Module, x: torch.Tensor) -> str | None:
     """Class name of the last leaf module that ran (to see whether the output is a probability)."""
+    from tsexplain.network._hooks import require_module_tree
+
+    require_module_tree(model)
     last: list[str] = []
     leaves = [m for m in model.modules() if not any(True for _ in m.children()) and m is not model]
 

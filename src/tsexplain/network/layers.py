@@ -15,6 +15,7 @@ from tsexplain.network._hooks import (
     LayerRef,
     check_filter_output,
     frozen_eval,
+    require_module_tree,
     resolve_layers,
     run_until_captured,
 )
@@ -163,6 +164,7 @@ def inspect(model: nn.Module, x: SeriesBatch, *, activations: bool = False) -> N
     [('Conv1d', (2, 4, 20), 4), ('ReLU', (2, 4, 20), None), ('Flatten', (2, 80), None), ('Linear', (2, 1), None)]
     """
     model = check_model(model)
+    require_module_tree(model)
     xt = check_series_batch(x, "x")
     names = {m: n for n, m in model.named_modules()}
     leaves = [m for m in model.modules() if not any(True for _ in m.children()) and m is not model]
