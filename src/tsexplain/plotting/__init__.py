@@ -9,7 +9,8 @@ Attribution figures (one call on an :class:`~tsexplain.attribution.AttributionRe
   :func:`class_importance` -- data-set aggregates (mean |attribution|);
 * :func:`save_figure` -- write a figure (PNG) to disk.
 
-Filter figures (TSViz) come from :mod:`tsexplain.plotting.filters` and are re-exported here.
+Filter figures (TSViz) come from :mod:`tsexplain.plotting.filters` and are re-exported here
+(:func:`plot_filter_grid`, :func:`plot_dendrogram`, :func:`plot_silhouette`, ...).
 
 ``import tsexplain.plotting`` does not import matplotlib (nor torch): the names load on first
 use. Every function returns a :class:`matplotlib.figure.Figure`.
@@ -22,15 +23,21 @@ from typing import TYPE_CHECKING, Any
 
 _SERIES = ("plot_heatmap", "plot_colored_series", "plot_method_comparison", "save_figure")
 _AGGREGATES = ("channel_importance", "time_importance", "class_importance", "plot_aggregates")
+_FILTERS = (
+    "plot_adversarial_result",
+    "plot_before_after",
+    "plot_dendrogram",
+    "plot_filter_grid",
+    "plot_inverse_result",
+    "plot_pruning_curve",
+    "plot_silhouette",
+)
 
 _LAZY: dict[str, str] = {
     **{name: "tsexplain.plotting.series" for name in _SERIES},
     **{name: "tsexplain.plotting.aggregates" for name in _AGGREGATES},
+    **{name: "tsexplain.plotting.filters" for name in _FILTERS},
 }
-
-# The filter plots (tsexplain.plotting.filters) are another module's; their public names are
-# read from its __all__ the first time one is asked for.
-_FILTERS_MODULE = "tsexplain.plotting.filters"
 
 __all__ = [
     "plot_heatmap",
@@ -41,6 +48,13 @@ __all__ = [
     "time_importance",
     "class_importance",
     "plot_aggregates",
+    "plot_adversarial_result",
+    "plot_before_after",
+    "plot_dendrogram",
+    "plot_filter_grid",
+    "plot_inverse_result",
+    "plot_pruning_curve",
+    "plot_silhouette",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,6 +64,15 @@ if TYPE_CHECKING:  # pragma: no cover
         plot_aggregates,
         time_importance,
     )
+    from tsexplain.plotting.filters import (
+        plot_adversarial_result,
+        plot_before_after,
+        plot_dendrogram,
+        plot_filter_grid,
+        plot_inverse_result,
+        plot_pruning_curve,
+        plot_silhouette,
+    )
     from tsexplain.plotting.series import (
         plot_colored_series,
         plot_heatmap,
@@ -58,43 +81,13 @@ if TYPE_CHECKING:  # pragma: no cover
     )
 
 
-def _filters() -> Any | None:
-    """The filters module, or None while it does not exist."""
-    try:
-        return importlib.import_module(_FILTERS_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name == _FILTERS_MODULE:
-            return None
-        raise
-
-
-def _filters_public(mod: Any) -> tuple[str, ...]:
-    """The filter module's public names: its ``__all__``, else its own public functions."""
-    names = getattr(mod, "__all__", None)
-    if names is not None:
-        return tuple(names)
-    return tuple(
-        n
-        for n, v in vars(mod).items()
-        if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == mod.__name__
-    )
-
-
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
-    if not name.startswith("_") and name not in ("series", "aggregates", "filters"):
-        mod = _filters()
-        if mod is not None and name in _filters_public(mod):
-            value = getattr(mod, name)
-            globals()[name] = value
-            return value
     raise AttributeError(f"module 'tsexplain.plotting' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    mod = _filters()
-    extra = _filters_public(mod) if mod is not None else ()
-    return sorted({*globals(), *__all__, *extra})
+    return sorted({*globals(), *__all__})
