@@ -12,9 +12,64 @@ from typing import Any
 import numpy as np
 import torch
 
-from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain.exceptions import (
+    InputTypeError,
+    NonFiniteError,
+    ParameterError,
+    ShapeError,
+)
 
-_SHAPE = "(N, C, T) = (samples, channels, time steps)"
+SERIES_SHAPE = "(N, C, T) = (samples, channels, time steps)"
+_SHAPE = SERIES_SHAPE
+
+
+def series_shape_problem(shape: tuple[int, ...], name: str, dtype: object = None) -> str | None:
+    """The one (N, C, T) message: ``None`` if ``shape`` is a valid batch shape, else the error text.
+
+    The text names the argument, the shape (and dtype) seen, the expected (N, C, T), and how to
+    fix the common mistakes (a 2-D or 1-D array; channels-last data is warned about separately
+    by :func:`warn_if_channels_last`).
+    """
+    shown = str(dtype).replace("torch.", "")
+    seen = f"shape {tuple(shape)}" + (f" of dtype {shown}" if dtype is not None else "")
+    if len(shape) != 3:
+        hint = ""
+        if len(shape) == 2:
+            hint = (
+                f" For univariate series of shape (N, T) add the channel axis: {name}[:, None, :]; "
+                f"for one multivariate series of shape (C, T) add the sample axis: {name}[None]."
+            )
+        elif len(shape) == 1:
+            hint = f" For one univariate series of shape (T,) use {name}[None, None, :]."
+        elif len(shape) == 4:
+            hint = " Per-output results (N, K, C, T) must be split per output first."
+        return f"{name} must have 3 dimensions {SERIES_SHAPE}, got {seen}.{hint}"
+    if min(shape) == 0:
+        return f"{name} has an empty dimension: {seen}; expected {SERIES_SHAPE} with N, C, T >= 1."
+    return None
+
+
+def warn_if_channels_last(shape: tuple[int, ...], name: str, *, stacklevel: int = 3) -> None:
+    """Warn when an (N, C, T) batch looks channels-last (many more channels than time steps)."""
+    _, c, steps = shape
+    if c > steps and c > 16:
+        warnings.warn(
+            f"{name} has shape {tuple(shape)}: more channels ({c}) than time steps ({steps}). "
+            f"If your data is channels-last (N, T, C), transpose it: {name}.transpose(1, 2).",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def _nonfinite_message(name: str, n_bad: int) -> str:
+    return (
+        f"{name} contains {n_bad} NaN or Inf value(s); expected finite numbers. "
+        f"Impute or drop them first."
+    )
+
+
+def _not_numeric_message(name: str, what: str) -> str:
+    return f"{name} must hold numbers, got {what}; expected a float array of shape {SERIES_SHAPE}."
 
 
 def check_series_batch(
@@ -27,9 +82,12 @@ def check_series_batch(
 ) -> torch.Tensor:
     """Return ``x`` as a float tensor of shape ``(N, C, T)``, or raise a clear error.
 
+    This is the one (N, C, T) check of the package (:func:`check_series_array` is the same check
+    returning a float64 numpy array).
+
     Parameters
     ----------
-    x : torch.Tensor or numpy.ndarray of shape (N, C, T)
+    x : torch.Tensor, numpy.ndarray or nested list of shape (N, C, T)
         The batch of series.
     name : str
         The argument's name, used in messages.
@@ -47,62 +105,87 @@ def check_series_batch(
 
     Raises
     ------
-    TypeError
-        ``x`` is not an array or tensor.
+    InputTypeError
+        ``x`` is not an array or tensor of numbers (a ``TypeError``).
     ShapeError
         ``x`` does not have three dimensions, or one of them is empty.
-    ValueError
-        ``x`` holds NaN or Inf.
+    NonFiniteError
+        ``x`` holds NaN or Inf (a ``ValueError``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_series_batch(np.zeros((2, 3, 8))).shape
+    torch.Size([2, 3, 8])
+    >>> check_series_batch(np.zeros((2, 8)))
+    Traceback (most recent call last):
+    ...
+    tsexplain.exceptions.ShapeError: x must have 3 dimensions (N, C, T) = (samples, channels, time steps), got shape (2, 8) of dtype float64. For univariate series of shape (N, T) add the channel axis: x[:, None, :]; for one multivariate series of shape (C, T) add the sample axis: x[None].
     """
     if isinstance(x, torch.Tensor):
         t = x.detach()
+        if t.dtype == torch.bool or t.is_complex():
+            raise InputTypeError(_not_numeric_message(name, f"a tensor of dtype {t.dtype}"))
     elif isinstance(x, np.ndarray | list | tuple):
-        arr = np.asarray(x)
-        if arr.dtype == object or not (
-            np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
-        ):
-            raise TypeError(
-                f"{name} must hold numbers, got an array of dtype {arr.dtype}; expected a float "
-                f"array of shape {_SHAPE}."
-            )
+        arr = _numeric_array(x, name)
         t = torch.from_numpy(np.ascontiguousarray(arr))
     else:
-        raise TypeError(
-            f"{name} must be a torch.Tensor or numpy.ndarray of shape {_SHAPE}, "
+        raise InputTypeError(
+            f"{name} must be a torch.Tensor or numpy.ndarray of shape {SERIES_SHAPE}, "
             f"got {type(x).__name__}."
         )
-    if t.ndim != 3:
-        hint = ""
-        if t.ndim == 2:
-            hint = (
-                f" For univariate series of shape (N, T) add the channel axis: "
-                f"{name}[:, None, :]. For one multivariate series of shape (C, T) add the sample "
-                f"axis: {name}[None]."
-            )
-        elif t.ndim == 1:
-            hint = f" For one univariate series of shape (T,) use {name}[None, None, :]."
-        raise ShapeError(
-            f"{name} must have 3 dimensions {_SHAPE}, got shape {tuple(t.shape)}.{hint}"
-        )
-    if min(t.shape) == 0:
-        raise ShapeError(f"{name} has an empty dimension: shape {tuple(t.shape)}; expected {_SHAPE}.")
+    problem = series_shape_problem(tuple(t.shape), name, t.dtype)
+    if problem:
+        raise ShapeError(problem)
     target_dtype = t.dtype if t.dtype in (torch.float32, torch.float64) else dtype
     t = t.to(dtype=target_dtype, device=device if device is not None else t.device)
     if not allow_nonfinite and not bool(torch.isfinite(t).all()):
-        n_bad = int((~torch.isfinite(t)).sum())
-        raise ValueError(
-            f"{name} contains {n_bad} NaN or Inf value(s); explanations need finite inputs. "
-            f"Impute or drop them first."
-        )
-    n, c, steps = t.shape
-    if c > steps and c > 16:
-        warnings.warn(
-            f"{name} has shape {tuple(t.shape)}: more channels ({c}) than time steps ({steps}). "
-            f"If your data is channels-last (N, T, C), transpose it: {name}.transpose(1, 2).",
-            UserWarning,
-            stacklevel=3,
-        )
+        raise NonFiniteError(_nonfinite_message(name, int((~torch.isfinite(t)).sum())))
+    warn_if_channels_last(tuple(t.shape), name)
     return t
+
+
+def _numeric_array(x: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError):
+        raise InputTypeError(_not_numeric_message(name, "a ragged or non-numeric sequence")) from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise InputTypeError(_not_numeric_message(name, f"an array of dtype {arr.dtype}"))
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise InputTypeError(_not_numeric_message(name, f"an array of dtype {arr.dtype}"))
+    return arr
+
+
+def to_float_array(a: Any, name: str) -> np.ndarray:
+    """``a`` (array, tensor, attribution result or nested list) as a float64 numpy array."""
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().numpy()
+    elif hasattr(a, "values") and hasattr(a, "method") and not isinstance(a, np.ndarray | dict):
+        a = a.values  # an AttributionResult
+        if isinstance(a, torch.Tensor):
+            a = a.detach().cpu().numpy()
+    return _numeric_array(a, name).astype(np.float64, copy=False)
+
+
+def check_series_array(a: Any, name: str = "x", *, allow_nonfinite: bool = False) -> np.ndarray:
+    """The (N, C, T) check of :func:`check_series_batch`, returning a float64 numpy array.
+
+    Accepts arrays, tensors, nested lists and attribution results (their ``values``).
+
+    Examples
+    --------
+    >>> check_series_array([[[1, 2, 3]]]).dtype
+    dtype('float64')
+    """
+    arr = to_float_array(a, name)
+    problem = series_shape_problem(arr.shape, name, arr.dtype)
+    if problem:
+        raise ShapeError(problem)
+    if not allow_nonfinite and not np.isfinite(arr).all():
+        raise NonFiniteError(_nonfinite_message(name, int((~np.isfinite(arr)).sum())))
+    warn_if_channels_last(arr.shape, name)
+    return arr
 
 
 def check_choice(value: Any, name: str, allowed: Iterable[Any]) -> Any:
@@ -144,7 +227,9 @@ def check_model(model: Any, name: str = "model") -> torch.nn.Module:
         return model
     if callable(model):
         return _CallableModule(model)
-    raise TypeError(f"{name} must be a torch.nn.Module or a callable, got {type(model).__name__}.")
+    raise InputTypeError(
+        f"{name} must be a torch.nn.Module or a callable, got {type(model).__name__}."
+    )
 
 
 class _CallableModule(torch.nn.Module):

@@ -1,25 +1,43 @@
-"""The few error and warning types of tsexplain, each subclassing a builtin."""
+"""The error and warning types of tsexplain.
+
+Every user error raised by the library is a :class:`TsExplainError`; each one also subclasses
+the builtin a caller would expect (``ValueError`` or ``TypeError``), so ``except ValueError``
+keeps working. The command line and the server turn exactly these into a one-line message
+(exit code 2 / HTTP 4xx); any other exception is a bug and is reported with its traceback.
+"""
 
 from __future__ import annotations
 
 
-class ShapeError(ValueError):
+class TsExplainError(Exception):
+    """Base of every user error raised by tsexplain (bad input, bad option, bad model output)."""
+
+
+class ShapeError(TsExplainError, ValueError):
     """An array does not have the expected shape, e.g. not ``(N, C, T)``."""
 
 
-class TargetError(ValueError):
+class InputTypeError(TsExplainError, TypeError):
+    """An argument is not of an accepted type (e.g. a string where an array is expected)."""
+
+
+class NonFiniteError(TsExplainError, ValueError):
+    """An input holds NaN or Inf values where finite numbers are required."""
+
+
+class TargetError(TsExplainError, ValueError):
     """A target does not fit the model's output (out of range, wrong length, missing)."""
 
 
-class ModelOutputError(ValueError):
+class ModelOutputError(TsExplainError, ValueError):
     """The model's output cannot be explained as asked (wrong shape, non-finite, ...)."""
 
 
-class ParameterError(ValueError):
+class ParameterError(TsExplainError, ValueError):
     """An option has a value outside its allowed set or range."""
 
 
-class DataFormatError(ValueError):
+class DataFormatError(TsExplainError, ValueError):
     """A data file is malformed or in an unexpected layout."""
 
 
@@ -33,3 +51,17 @@ class SaturationWarning(UserWarning):
     TSViz (Siddiqui et al. 2019), Proposition 1: the influence of the input dies off when the
     output saturates. Explain the logits instead, or soften the output with a temperature.
     """
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is an out-of-memory error (host ``MemoryError`` or a torch device OOM)."""
+    if isinstance(err, MemoryError):
+        return True
+    import torch
+
+    if isinstance(err, torch.OutOfMemoryError):
+        return True
+    text = str(err).lower()
+    return isinstance(err, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text or "not enough memory" in text
+    )

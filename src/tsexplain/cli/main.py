@@ -1,7 +1,13 @@
 """``tsexplain``: thin command line over the library.
 
-Each subcommand lives in its own module with ``register(subparsers)``; errors from the library
-(our ValueError/TypeError subclasses) print one line and exit with code 2, no traceback.
+Each subcommand lives in its own module with ``register(subparsers)``. Exit codes:
+
+- 0: success;
+- 2: a user error: a :class:`tsexplain.exceptions.TsExplainError` (bad input, option, target or
+  model output) or a missing input file; one line on stderr, no traceback;
+- 1: anything else. An out-of-memory error says so in one line (lower ``--memory-budget`` or
+  the number of series); any other exception is a bug and its traceback is printed;
+- 130: interrupted.
 """
 
 from __future__ import annotations
@@ -9,7 +15,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
+
+from tsexplain.exceptions import TsExplainError, is_out_of_memory
 
 #: Subcommand modules, each providing register(subparsers) which sets a `run(args)` default.
 SUBCOMMANDS = ("tsexplain.cli.demo", "tsexplain.cli.methods", "tsexplain.cli.benchmark",
@@ -48,12 +57,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.run(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (TsExplainError, FileNotFoundError) as err:
         print(f"tsexplain {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"tsexplain {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 - a bug or an out-of-memory: never exit 2
+        if is_out_of_memory(err):
+            print(
+                f"tsexplain {args.command}: out of memory: {type(err).__name__}: {err}. Lower the "
+                f"memory budget or pass fewer series.",
+                file=sys.stderr,
+            )
+            return 1
+        traceback.print_exc()
+        print(
+            f"tsexplain {args.command}: internal error ({type(err).__name__}); this is a bug in "
+            f"tsexplain, the traceback is above.",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":
