@@ -89,7 +89,7 @@ def test_wrong_channel_count_names_the_shape():
 
 
 def test_baseline_that_does_not_broadcast(linear):
-    with pytest.raises(ShapeError, match="does not broadcast"):
+    with pytest.raises(ShapeError, match=r"does not fit x of shape \(2, 3, 20\)"):
         tsexplain.explain(linear, torch.randn(2, 3, 20), "integrated_gradients", baseline=np.zeros((3, 7)))
 
 

@@ -1,14 +1,16 @@
-"""Gradient attribution methods for time-series models, all with one protocol.
+"""Attribution methods for time-series models, all with one protocol.
 
 Each method is a class, ``Method(model, **params).attribute(x, target=...)``, returning an
 :class:`AttributionResult` whose values have the shape of ``x``, ``(N, C, T)``. ``explain`` is the
 one-call form; a list of models gives AGRA (gradients averaged over independently trained
-models).
+models). :data:`METHODS` registers the (N, C, T) methods, :data:`SEQUENCE_METHODS` the methods
+for per-time-step outputs of long recordings; each class describes itself in
+:meth:`Attribution.metadata`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from torch import nn
@@ -17,32 +19,59 @@ from tsexplain._typing import SeriesBatch, Target
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._memory import get_memory_budget, set_memory_budget
 from tsexplain.attribution._result import AttributionResult
+from tsexplain.attribution._sequence import SequenceAttribution
 from tsexplain.attribution.gradient_x_input import GradientXInput
 from tsexplain.attribution.integrated_gradients import IntegratedGradients
+from tsexplain.attribution.noise_tunnel import NoiseTunnel
 from tsexplain.attribution.saliency import Saliency
 from tsexplain.attribution.smoothgrad import SmoothGrad
 from tsexplain.attribution.time_smoothgrad import TimeSmoothGrad
 from tsexplain.exceptions import ParameterError
 
-#: Registry of methods by name; the CLI, the server and the benchmarks read it.
+#: Options every method's constructor takes besides its own parameters.
+ENGINE_OPTIONS: tuple[str, ...] = ("memory_budget", "progress", "fold_batchnorm")
+
+#: Registry of the (N, C, T) -> (N, C, T) methods by name; the CLI, the server, the scale-out,
+#: the demo and the benchmarks read it (with each class's :meth:`Attribution.metadata`).
 METHODS: dict[str, type[Attribution]] = {
     cls.name: cls
-    for cls in (Saliency, GradientXInput, SmoothGrad, IntegratedGradients, TimeSmoothGrad)
+    for cls in (
+        Saliency,
+        GradientXInput,
+        SmoothGrad,
+        IntegratedGradients,
+    )
+}
+
+#: Registry of the sequence methods (one long recording, one prediction per time step).
+SEQUENCE_METHODS: dict[str, type[SequenceAttribution]] = {
+    cls.name: cls for cls in (TimeSmoothGrad,)
 }
 
 
+def all_methods() -> dict[str, type[Attribution]]:
+    """Every registered method by name: :data:`METHODS` then :data:`SEQUENCE_METHODS`."""
+    return {**METHODS, **SEQUENCE_METHODS}
+
+
 def get_method(name: str) -> type[Attribution]:
-    """The method class registered under ``name``.
+    """The method class registered under ``name`` (in :data:`METHODS` or :data:`SEQUENCE_METHODS`).
 
     Parameters
     ----------
     name : str
-        A key of :data:`METHODS`, e.g. ``"saliency"`` or ``"integrated_gradients"``.
+        A registered name, e.g. ``"saliency"``, ``"integrated_gradients"`` or
+        ``"time_smoothgrad"``.
 
     Returns
     -------
     type[Attribution]
         The class; instantiate it with a model and call ``attribute(x)`` on (N, C, T) input.
+
+    Raises
+    ------
+    ParameterError
+        An unknown name (the message lists the registered ones).
 
     Examples
     --------
@@ -55,12 +84,65 @@ def get_method(name: str) -> type[Attribution]:
     >>> cls(model, steps=8).attribute(torch.randn(2, 2, 3)).shape
     (2, 2, 3)
     """
+    registry = all_methods()
     try:
-        return METHODS[name]
+        return registry[name]
     except (KeyError, TypeError):
         raise ParameterError(
-            f"unknown method {name!r}; available: {', '.join(sorted(METHODS))}"
+            f"unknown method {name!r}; available: {', '.join(sorted(registry))}"
         ) from None
+
+
+def accepted_params(name: str, engine_options: Iterable[str] = ENGINE_OPTIONS) -> frozenset[str]:
+    """Keyword arguments the constructor of method ``name`` accepts.
+
+    Its own parameters, their deprecated former names, and ``engine_options``.
+    """
+    cls = get_method(name)
+    return frozenset(cls.parameters()) | frozenset(cls.deprecated_params) | frozenset(engine_options)
+
+
+def check_method_params(
+    name: str, params: Mapping[str, Any], engine_options: Iterable[str] = ENGINE_OPTIONS
+) -> dict[str, Any]:
+    """Check that method ``name`` takes every key of ``params``; return them as a dict.
+
+    The one check behind ``explain``, the CLI, the server and the scale-out.
+
+    Parameters
+    ----------
+    name : str
+        A registered method name.
+    params : mapping
+        Keyword arguments for the method's constructor.
+    engine_options : iterable of str
+        Engine options also allowed (default :data:`ENGINE_OPTIONS`; a caller that sets them
+        itself passes fewer, e.g. ``()``).
+
+    Raises
+    ------
+    ParameterError
+        An unknown method, or a parameter it does not take (the message lists those it takes).
+
+    Examples
+    --------
+    >>> from tsexplain.attribution import check_method_params
+    >>> check_method_params("integrated_gradients", {"steps": 16})
+    {'steps': 16}
+    >>> check_method_params("saliency", {"steps": 16})
+    Traceback (most recent call last):
+    ...
+    tsexplain.exceptions.ParameterError: saliency does not take steps; its parameters are: absolute, fold_batchnorm, memory_budget, progress
+    """
+    allowed = accepted_params(name, engine_options)
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        shown = sorted(allowed - frozenset(get_method(name).deprecated_params))
+        raise ParameterError(
+            f"{name} does not take {', '.join(unknown)}; its parameters are: "
+            f"{', '.join(shown) or 'none'}"
+        )
+    return dict(params)
 
 
 def explain(
@@ -68,6 +150,9 @@ def explain(
     inputs: SeriesBatch,
     method: str = "integrated_gradients",
     target: Target = None,
+    *,
+    additional_inputs: Sequence[SeriesBatch] | SeriesBatch | None = None,
+    attribute_additional: bool = False,
     **params: Any,
 ) -> AttributionResult:
     """Explain ``model`` on ``inputs`` with one method.
@@ -75,17 +160,22 @@ def explain(
     Parameters
     ----------
     model : torch.nn.Module or sequence of torch.nn.Module
-        The model, mapping (N, C, T) to (N,) or (N, K) (``time_smoothgrad``: one prediction per
-        time step). A list of models gives AGRA: the method's gradients averaged over them.
+        The model, mapping (N, C, T) to (N,) or (N, K) (sequence methods such as
+        ``time_smoothgrad``: one prediction per time step). A list of models gives AGRA: the
+        method's gradients averaged over them.
     inputs : torch.Tensor or numpy.ndarray of shape (N, C, T)
         The series to explain.
     method : str
-        A name from :data:`METHODS`: "saliency", "gradient_x_input", "smoothgrad",
-        "integrated_gradients", "time_smoothgrad".
+        A name from :data:`METHODS` ("saliency", "gradient_x_input", "smoothgrad",
+        "integrated_gradients", ...) or :data:`SEQUENCE_METHODS` ("time_smoothgrad").
     target : None, int, sequence of int, "predicted" or "all"
         Which output to explain (see :meth:`Attribution.attribute`).
+    additional_inputs : tensor or sequence of tensors, each of shape (N, ...), optional
+        Further model inputs: the model is called as ``model(x, *additional_inputs)``.
+    attribute_additional : bool
+        Also attribute the additional inputs (``result.extras["additional"]``).
     **params
-        The method's parameters (e.g. ``steps=50``, ``n_samples=50``, ``window=100``) and the
+        The method's parameters (e.g. ``steps=50``, ``n_draws=50``, ``window=100``) and the
         engine's (``memory_budget``, ``progress``, ``fold_batchnorm``).
 
     Returns
@@ -98,30 +188,35 @@ def explain(
     >>> import torch, numpy as np
     >>> import tsexplain
     >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(10, 3))
-    >>> res = tsexplain.explain(model, np.random.randn(5, 2, 5), "saliency", target="all")
+    >>> x = np.random.default_rng(0).normal(size=(5, 2, 5))
+    >>> res = tsexplain.explain(model, x, "saliency", target="all")
     >>> np.asarray(res).shape
     (5, 3, 2, 5)
     """
     cls = get_method(method)
-    allowed = set(cls.parameters()) | {"memory_budget", "progress", "fold_batchnorm"}
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ParameterError(
-            f"{method} does not take {', '.join(unknown)}; its parameters are: "
-            f"{', '.join(sorted(allowed))}"
-        )
-    return cls(model, **params).attribute(inputs, target=target)
+    check_method_params(method, params)
+    return cls(model, **params).attribute(
+        inputs, target=target, additional_inputs=additional_inputs,
+        attribute_additional=attribute_additional,
+    )
 
 
 __all__ = [
+    "ENGINE_OPTIONS",
     "METHODS",
+    "SEQUENCE_METHODS",
     "Attribution",
     "AttributionResult",
     "GradientXInput",
     "IntegratedGradients",
+    "NoiseTunnel",
     "Saliency",
+    "SequenceAttribution",
     "SmoothGrad",
     "TimeSmoothGrad",
+    "accepted_params",
+    "all_methods",
+    "check_method_params",
     "explain",
     "get_memory_budget",
     "get_method",

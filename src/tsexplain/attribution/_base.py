@@ -27,6 +27,7 @@ from tsexplain.attribution._result import AttributionResult
 from tsexplain.attribution._targets import Selection, resolve_target
 from tsexplain.exceptions import (
     ModelOutputError,
+    ParameterError,
     SaturationWarning,
     ShapeError,
     TargetError,
@@ -87,8 +88,20 @@ class Attribution(ABC):
     randomized: ClassVar[bool] = False
     #: Whether the method needs a baseline (reference input).
     uses_baseline: ClassVar[bool] = False
-    #: Whether the method works on one long series with per-time-step outputs.
+    #: Whether the method works on one long series with per-time-step outputs (kind "sequence";
+    #: such methods are registered in ``SEQUENCE_METHODS``, not ``METHODS``).
     sequence_method: ClassVar[bool] = False
+    #: Family: "gradient", "perturbation", "layer" or "sequence".
+    kind: ClassVar[str] = "gradient"
+    #: Unit of the values: "output per input unit" (a sensitivity) or "output" (a contribution
+    #: that sums towards an output difference).
+    unit: ClassVar[str] = "output per input unit"
+    #: Constructor parameters that scale the cost (e.g. ``("steps",)``); the others are cheap.
+    cost_params: ClassVar[tuple[str, ...]] = ()
+    #: Old keyword -> new keyword, still accepted with a DeprecationWarning.
+    deprecated_params: ClassVar[dict[str, str]] = {}
+    #: Whether ``attribute`` takes ``additional_inputs`` (extra model inputs).
+    accepts_additional_inputs: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -116,17 +129,71 @@ class Attribution(ABC):
         }
 
     @classmethod
+    def call_parameters(cls) -> dict[str, Any]:
+        """Per-call parameters of ``attribute`` and their defaults (e.g. IG's ``baseline``).
+
+        They are the keyword-only arguments of the method's ``_attribute``.
+        """
+        sig = inspect.signature(cls._attribute)
+        return {
+            n: (None if p.default is inspect.Parameter.empty else p.default)
+            for n, p in sig.parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        }
+
+    @classmethod
+    def metadata(cls) -> dict[str, Any]:
+        """What the registry says about the method, as one JSON-friendly dict.
+
+        Keys: ``name``, ``summary``, ``kind``, ``signed``, ``unit``, ``randomized``,
+        ``uses_baseline``, ``sequence``, ``parameters`` (defaults), ``cost_params``,
+        ``cheap_params``, ``call_params``, ``deprecated_params``, ``accepts_additional_inputs``.
+
+        Examples
+        --------
+        >>> from tsexplain.attribution import IntegratedGradients
+        >>> meta = IntegratedGradients.metadata()
+        >>> meta["unit"], meta["cost_params"], meta["call_params"]
+        ('output', ['steps'], ['baseline'])
+        """
+        params = cls.parameters()
+        return {
+            "name": cls.name,
+            "summary": cls.summary(),
+            "kind": cls.kind,
+            "signed": cls.signed,
+            "unit": cls.unit,
+            "randomized": cls.randomized,
+            "uses_baseline": cls.uses_baseline,
+            "sequence": cls.sequence_method,
+            "parameters": params,
+            "cost_params": [p for p in cls.cost_params if p in params],
+            "cheap_params": [p for p in params if p not in cls.cost_params],
+            "call_params": list(cls.call_parameters()),
+            "deprecated_params": dict(cls.deprecated_params),
+            "accepts_additional_inputs": cls.accepts_additional_inputs,
+        }
+
+    @classmethod
     def summary(cls) -> str:
         """First line of the class docstring."""
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
 
     def params(self) -> dict[str, Any]:
-        """The parameters of this instance (as used)."""
-        return {n: getattr(self, n) for n in self.parameters()}
+        """The parameters of this instance (as used); arrays are described by their shape."""
+        return {n: describe_param(getattr(self, n)) for n in self.parameters()}
 
     # ----------------------------------------------------------------- protocol
     @final
-    def attribute(self, x: SeriesBatch, target: Target = None) -> AttributionResult:
+    def attribute(
+        self,
+        x: SeriesBatch,
+        target: Target = None,
+        *,
+        additional_inputs: Sequence[SeriesBatch] | SeriesBatch | None = None,
+        attribute_additional: bool = False,
+        **call_params: Any,
+    ) -> AttributionResult:
         """Attribute the model's output to every channel and time step of ``x``.
 
         Parameters
@@ -137,6 +204,16 @@ class Attribution(ABC):
             Which output to explain: None for a single-output model, a class/output index
             (one for all samples or one per sample), ``"predicted"`` (argmax), or ``"all"``
             (every output at once, giving values of shape (N, K, C, T)).
+        additional_inputs : tensor or sequence of tensors, each of shape (N, ...), optional
+            Further model inputs (e.g. static covariates): the model is called as
+            ``model(x, *additional_inputs)``. They are held fixed (repeated with the rows the
+            method builds); only ``x`` is attributed unless ``attribute_additional``.
+        attribute_additional : bool
+            Also attribute the floating additional inputs; their values (same shapes as the
+            inputs, None for non-floating ones) are in ``result.extras["additional"]``.
+        **call_params
+            The method's per-call parameters (:meth:`call_parameters`), e.g. IG's ``baseline``;
+            they override the constructor's for this call.
 
         Returns
         -------
@@ -146,14 +223,21 @@ class Attribution(ABC):
         start = time.perf_counter()
         device, dtype = _model_device_dtype(self.models[0])
         x_t = check_series_batch(x, "x", device=device).to(dtype)
+        call = self._check_call_params(call_params)
+        additional = self._check_additional(additional_inputs, x_t, dtype)
+        if attribute_additional and not additional:
+            raise ParameterError("attribute_additional=True needs additional_inputs")
         try:
             with eval_mode(self.models):
                 probe = self._probe(x_t)
                 models = self.models
-                if self.fold_batchnorm:
+                if self.fold_batchnorm and not additional:
                     models = [fold_batchnorm(m, probe) for m in models]
-                engine = Engine(models, probe[:1], self.memory_budget, self.progress, self.name)
-                values, sel, preds, extras = self._attribute(x_t, target, engine)
+                engine = Engine(
+                    models, probe[:1], self.memory_budget, self.progress, self.name,
+                    additional, bool(attribute_additional),
+                )
+                values, sel, preds, extras = self._attribute(x_t, target, engine, **call)
         except (ShapeError, TargetError, ModelOutputError):
             raise
         except RuntimeError as err:
@@ -168,14 +252,18 @@ class Attribution(ABC):
             ) from err
         values_np = values.detach().cpu().float().numpy()
         self._check_gradients(values_np)
+        if attribute_additional:
+            extras = {**extras, "additional": [
+                None if v is None else v.detach().cpu().float().numpy() for v in engine.additional_values
+            ]}
         return AttributionResult(
             values=values_np,
             method=self.name,
-            params=self.params(),
+            params={**self.params(), **{k: describe_param(v) for k, v in call.items()}},
             target=sel.as_numpy() if sel is not None else None,
             predictions=None if preds is None else preds.detach().cpu().float().numpy(),
             n_models=len(self.models),
-            signed=self.signed and not getattr(self, "absolute", False),
+            signed=self._result_signed(),
             extras=extras,
             seconds=time.perf_counter() - start,
         )
@@ -184,7 +272,62 @@ class Attribution(ABC):
     def _attribute(
         self, x: torch.Tensor, target: Target, engine: Engine
     ) -> tuple[torch.Tensor, Selection | None, torch.Tensor | None, dict[str, Any]]:
-        """Compute the values; return ``(values, selection, predictions, extras)``."""
+        """Compute the values; return ``(values, selection, predictions, extras)``.
+
+        Per-call parameters are declared as keyword-only arguments after ``engine``
+        (e.g. ``*, baseline=None``); ``attribute`` passes only those the caller gave.
+        """
+
+    def _attribute_selected(
+        self, x: torch.Tensor, sel: Selection, engine: Engine, **call: Any
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Values for an already resolved selection (used by wrappers such as NoiseTunnel).
+
+        The default resolves the selection again through :meth:`_attribute`; methods override
+        it to skip that forward pass.
+        """
+        values, _, _, extras = self._attribute(x, selection_as_target(sel), engine, **call)
+        return values, extras
+
+    def _result_signed(self) -> bool:
+        """Whether this instance's values are signed (False once made absolute)."""
+        return self.signed and not getattr(self, "absolute", False)
+
+    def _check_call_params(self, call_params: dict[str, Any]) -> dict[str, Any]:
+        allowed = self.call_parameters()
+        unknown = sorted(set(call_params) - set(allowed))
+        if unknown:
+            raise ParameterError(
+                f"{self.name}.attribute does not take {', '.join(unknown)}; its per-call "
+                f"parameters are: {', '.join(sorted(allowed)) or 'none'} (besides x, target, "
+                f"additional_inputs, attribute_additional)"
+            )
+        return {k: v for k, v in call_params.items() if v is not None}
+
+    def _check_additional(
+        self, additional: Sequence[SeriesBatch] | SeriesBatch | None, x: torch.Tensor, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, ...]:
+        """Additional inputs as tensors on x's device, floating ones in the model's dtype."""
+        if additional is None:
+            return ()
+        if not self.accepts_additional_inputs:
+            raise ParameterError(f"{self.name} does not take additional_inputs")
+        items = [additional] if isinstance(additional, torch.Tensor | np.ndarray) else list(additional)
+        out = []
+        for i, a in enumerate(items):
+            if not isinstance(a, torch.Tensor | np.ndarray):
+                raise ParameterError(
+                    f"additional_inputs[{i}] must be a tensor or array with one row per series, "
+                    f"got {type(a).__name__}"
+                )
+            t = torch.as_tensor(a, device=x.device)
+            if t.ndim == 0 or t.shape[0] != x.shape[0]:
+                raise ShapeError(
+                    f"additional_inputs[{i}] has shape {tuple(t.shape)}; expected a leading "
+                    f"dimension of N={x.shape[0]} (one row per series of x {tuple(x.shape)})"
+                )
+            out.append(t.to(dtype) if t.is_floating_point() else t)
+        return tuple(out)
 
     # ----------------------------------------------------------------- helpers
     def _probe(self, x: torch.Tensor) -> torch.Tensor:
@@ -246,6 +389,22 @@ class Attribution(ABC):
                 ZeroGradientWarning,
                 stacklevel=3,
             )
+
+
+def selection_as_target(sel: Selection) -> Target:
+    """A ``target`` that resolves to ``sel`` again on the same model."""
+    if sel.mode == "all":
+        return "all"
+    if sel.mode == "index":
+        return sel.index
+    return None
+
+
+def describe_param(value: Any) -> Any:
+    """A parameter as recorded in a result: arrays become ``"array(shape)"``."""
+    if isinstance(value, np.ndarray | torch.Tensor):
+        return f"array{tuple(value.shape)}"
+    return value
 
 
 def _model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:

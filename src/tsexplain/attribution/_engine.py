@@ -16,49 +16,99 @@ from tqdm.auto import tqdm
 
 from tsexplain.attribution._memory import chunk_rows
 from tsexplain.attribution._targets import Selection, flatten_output
+from tsexplain.exceptions import ParameterError
 
 MakeRows = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Reduce = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+#: ``(extras of series idx, idx) -> extras of their rows``.
+MakeAdditional = Callable[[tuple[torch.Tensor, ...], torch.Tensor], tuple[torch.Tensor, ...]]
+#: ``(gradients of the rows' extras, extras of series idx, idx) -> per-series attributions``.
+ReduceAdditional = Callable[
+    [tuple[torch.Tensor | None, ...], tuple[torch.Tensor, ...], torch.Tensor],
+    tuple[torch.Tensor | None, ...],
+]
 
 #: Above this many rows in one call, a progress bar is shown (unless progress=False).
 PROGRESS_MIN_ROWS = 20_000
 
 
-def row_gradient(model: nn.Module, rows: torch.Tensor, sel: Selection) -> torch.Tensor:
+def row_gradient(
+    model: nn.Module, rows: torch.Tensor, sel: Selection, extras: tuple[torch.Tensor, ...] = ()
+) -> torch.Tensor:
     """Gradient of each row's selected output with respect to that row.
 
     Parameters
     ----------
     model : torch.nn.Module
-        A model whose rows do not interact (eval mode).
+        A model whose rows do not interact (eval mode), called as ``model(rows, *extras)``.
     rows : torch.Tensor of shape (R, C, T)
     sel : Selection
         Per-row selection (mode "single", "index" or "all").
+    extras : tuple of torch.Tensor, each with R rows
+        Additional model inputs, one row per row of ``rows``.
 
     Returns
     -------
     torch.Tensor of shape (R, C, T), or (R, K, C, T) for mode "all".
     """
+    return row_gradients(model, rows, sel, extras, wrt_extras=False)[0]
+
+
+def row_gradients(
+    model: nn.Module,
+    rows: torch.Tensor,
+    sel: Selection,
+    extras: tuple[torch.Tensor, ...] = (),
+    wrt_extras: bool = False,
+) -> tuple[torch.Tensor, tuple[torch.Tensor | None, ...]]:
+    """:func:`row_gradient`, and with ``wrt_extras`` the gradients of the floating extras too.
+
+    Returns ``(g, extra_grads)``: ``extra_grads[i]`` has the shape of ``extras[i]`` (with a K axis
+    after the rows for mode "all"), or is None for a non-floating extra or without ``wrt_extras``.
+    """
     rows = rows.detach().requires_grad_(True)
+    wrt = [rows]
+    extras_in = list(extras)
+    grad_pos: list[int | None] = []
+    for i, e in enumerate(extras):
+        if wrt_extras and e.is_floating_point():
+            extras_in[i] = e.detach().requires_grad_(True)
+            grad_pos.append(len(wrt))
+            wrt.append(extras_in[i])
+        else:
+            grad_pos.append(None)
     with torch.enable_grad():
-        out = flatten_output(model(rows), rows.shape[0])
-        if sel.mode == "single":
-            (g,) = torch.autograd.grad(out[:, 0].sum(), rows)
-            return g
-        if sel.mode == "index":
-            assert sel.index is not None
-            (g,) = torch.autograd.grad(out.gather(1, sel.index[:, None]).sum(), rows)
-            return g
-        k = out.shape[1]
-        eye = torch.eye(k, dtype=out.dtype, device=out.device)
-        cotangents = eye[:, None, :].expand(k, rows.shape[0], k)
-        try:
-            (g,) = torch.autograd.grad(out, rows, cotangents, is_grads_batched=True)
-        except RuntimeError:  # an op without a batching rule: one backward per output
-            g = torch.stack(
-                [torch.autograd.grad(out[:, j].sum(), rows, retain_graph=True)[0] for j in range(k)]
-            )
-        return g.movedim(0, 1)
+        out = flatten_output(model(rows, *extras_in), rows.shape[0])
+        if sel.mode in ("single", "index"):
+            if sel.mode == "single":
+                picked = out[:, 0].sum()
+            else:
+                assert sel.index is not None
+                picked = out.gather(1, sel.index[:, None]).sum()
+            grads = torch.autograd.grad(picked, wrt, allow_unused=True)
+        else:
+            k = out.shape[1]
+            eye = torch.eye(k, dtype=out.dtype, device=out.device)
+            cotangents = eye[:, None, :].expand(k, rows.shape[0], k)
+            try:
+                grads = torch.autograd.grad(out, wrt, cotangents, is_grads_batched=True, allow_unused=True)
+            except RuntimeError:  # an op without a batching rule: one backward per output
+                per_output = [
+                    torch.autograd.grad(out[:, j].sum(), wrt, retain_graph=True, allow_unused=True)
+                    for j in range(k)
+                ]
+                grads = tuple(
+                    None if per_output[0][i] is None else torch.stack([p[i] for p in per_output])  # type: ignore[misc]
+                    for i in range(len(wrt))
+                )
+            grads = tuple(None if g is None else g.movedim(0, 1) for g in grads)
+    lead = (out.shape[1],) if sel.mode == "all" else ()
+    filled = [
+        g if g is not None else w.new_zeros(w.shape[0], *lead, *w.shape[1:])
+        for g, w in zip(grads, wrt, strict=True)
+    ]
+    extra_grads = tuple(None if p is None else filled[p] for p in grad_pos)
+    return filled[0], extra_grads
 
 
 class Engine:
@@ -76,6 +126,13 @@ class Engine:
         Show a progress bar; None shows it for long runs only.
     desc : str
         Label of the progress bar.
+    additional : tuple of torch.Tensor
+        Additional model inputs, each with one row per series of the call's ``x`` (N, ...): the
+        model is called as ``model(rows, *extras)`` with each row's extras (the engine repeats
+        them with the rows, sample-major).
+    attribute_additional : bool
+        Also differentiate with respect to the floating extras; methods that support it leave
+        their per-series attributions in :attr:`additional_values`.
     """
 
     def __init__(
@@ -85,6 +142,8 @@ class Engine:
         budget: int,
         progress: bool | None,
         desc: str,
+        additional: tuple[torch.Tensor, ...] = (),
+        attribute_additional: bool = False,
     ) -> None:
         self.models = models
         self.budget = budget
@@ -92,21 +151,59 @@ class Engine:
         self.desc = desc
         self._probe = probe
         self._chunks: dict[int, int] = {}
+        self.additional = tuple(additional)
+        self.attribute_additional = bool(attribute_additional)
+        #: Attributions of the additional inputs after :meth:`map_samples` (None: not floating).
+        self.additional_values: tuple[torch.Tensor | None, ...] = ()
 
     def chunk(self, n_outputs: int = 1) -> int:
         """Rows per chunk when ``n_outputs`` outputs are differentiated at once."""
         if n_outputs not in self._chunks:
-            self._chunks[n_outputs] = chunk_rows(self.models, self._probe, self.budget, n_outputs)
+            extras = tuple(a[:1] for a in self.additional)
+            self._chunks[n_outputs] = chunk_rows(self.models, self._probe, self.budget, n_outputs, extras)
         return self._chunks[n_outputs]
 
-    def outputs(self, x: torch.Tensor) -> torch.Tensor:
-        """Model outputs of shape (N, K) on ``x`` (N, C, T), averaged over the models."""
+    def extras_for(self, idx: torch.Tensor | None = None, rows_per_sample: int = 1) -> tuple[torch.Tensor, ...]:
+        """The additional inputs of series ``idx`` (all when None), each repeated
+        ``rows_per_sample`` times (sample-major, like the rows of :meth:`map_samples`)."""
+        if not self.additional:
+            return ()
+        picked = self.additional if idx is None else tuple(a[idx] for a in self.additional)
+        if rows_per_sample == 1:
+            return picked
+        return tuple(a.repeat_interleave(rows_per_sample, dim=0) for a in picked)
+
+    def forward(self, model: nn.Module, rows: torch.Tensor, extras: tuple[torch.Tensor, ...] = ()) -> torch.Tensor:
+        """``model(rows, *extras)`` as (R, K): the one way methods call a model.
+
+        ``extras`` come from :meth:`extras_for` (empty for a single-input model).
+        """
+        return flatten_output(model(rows, *extras), rows.shape[0])
+
+    def outputs(
+        self,
+        x: torch.Tensor,
+        idx: torch.Tensor | None = None,
+        rows_per_sample: int = 1,
+        extras: tuple[torch.Tensor, ...] | None = None,
+    ) -> torch.Tensor:
+        """Model outputs of shape (R, K) on rows ``x`` (R, C, T), averaged over the models.
+
+        With additional inputs, row ``r`` gets the extras of series ``idx[r // rows_per_sample]``
+        (``idx`` None: all series of the call, in order), or ``extras`` (one row per row of
+        ``x``) when given.
+        """
         step = self.chunk()
+        if extras is None:
+            extras = self.extras_for(idx, rows_per_sample)
         total: torch.Tensor | None = None
         with torch.no_grad():
             for model in self.models:
                 parts = [
-                    flatten_output(model(x[i : i + step]), min(step, x.shape[0] - i))
+                    flatten_output(
+                        model(x[i : i + step], *(e[i : i + step] for e in extras)),
+                        min(step, x.shape[0] - i),
+                    )
                     for i in range(0, x.shape[0], step)
                 ]
                 out = torch.cat(parts)
@@ -114,20 +211,48 @@ class Engine:
         assert total is not None
         return total / len(self.models)
 
-    def gradients(self, rows: torch.Tensor, sel: Selection) -> torch.Tensor:
-        """Model-averaged gradients of ``rows`` (R, C, T) in chunks: (R, C, T) or (R, K, C, T)."""
+    def gradients(
+        self, rows: torch.Tensor, sel: Selection, extras: tuple[torch.Tensor, ...] = ()
+    ) -> torch.Tensor:
+        """Model-averaged gradients of ``rows`` (R, C, T) in chunks: (R, C, T) or (R, K, C, T).
+
+        ``extras``: the rows' additional inputs (each with R rows).
+        """
+        return self.gradients_and_extras(rows, sel, extras, wrt_extras=False)[0]
+
+    def gradients_and_extras(
+        self,
+        rows: torch.Tensor,
+        sel: Selection,
+        extras: tuple[torch.Tensor, ...] = (),
+        wrt_extras: bool = True,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor | None, ...]]:
+        """:meth:`gradients` and the gradients of the floating ``extras`` (None otherwise)."""
         step = self.chunk(sel.n_outputs if sel.mode == "all" else 1)
         parts = []
+        extra_parts: list[tuple[torch.Tensor | None, ...]] = []
         for i in range(0, rows.shape[0], step):
             part = rows[i : i + step]
+            ex = tuple(e[i : i + step] for e in extras)
             psel = sel.for_samples(torch.arange(i, i + part.shape[0]))
-            g = row_gradient(self.models[0], part, psel)
-            for model in self.models[1:]:
-                g += row_gradient(model, part, psel)
+            if not ex and not wrt_extras:
+                g = row_gradient(self.models[0], part, psel)
+                for model in self.models[1:]:
+                    g += row_gradient(model, part, psel)
+                eg: tuple[torch.Tensor | None, ...] = ()
+            else:
+                g, eg = row_gradients(self.models[0], part, psel, ex, wrt_extras)
+                for model in self.models[1:]:
+                    g2, eg2 = row_gradients(model, part, psel, ex, wrt_extras)
+                    g += g2
+                    eg = tuple(None if a is None or b is None else a + b for a, b in zip(eg, eg2, strict=True))
             if len(self.models) > 1:
                 g /= len(self.models)
+                eg = tuple(None if a is None else a / len(self.models) for a in eg)
             parts.append(g)
-        return torch.cat(parts) if len(parts) > 1 else parts[0]
+            extra_parts.append(eg)
+        grads = torch.cat(parts) if len(parts) > 1 else parts[0]
+        return grads, _cat_extras(extra_parts)
 
     def map_samples(
         self,
@@ -136,25 +261,59 @@ class Engine:
         rows_per_sample: int,
         make_rows: MakeRows,
         reduce: Reduce,
+        reduce_additional: ReduceAdditional | None = None,
+        make_additional: MakeAdditional | None = None,
     ) -> torch.Tensor:
         """Expand, differentiate and reduce every sample of ``x`` (N, C, T).
 
         ``make_rows(xs, idx)`` turns samples ``xs`` (n, C, T) with global indices ``idx`` (n,)
         into ``n * rows_per_sample`` rows, sample-major; ``reduce(grads, xs, idx)`` turns their
-        gradients into ``n`` attributions.
+        gradients into ``n`` attributions. With additional inputs, each row gets its series'
+        extras (``make_additional(extras, idx)`` builds them instead when given, e.g. to move
+        them along a path); with ``attribute_additional``, ``reduce_additional(extra_grads,
+        extras, idx)`` reduces their gradients into :attr:`additional_values`.
         """
+        if self.attribute_additional and reduce_additional is None:
+            raise ParameterError(
+                f"{self.desc} does not attribute additional inputs; use attribute_additional=False "
+                f"or a gradient method that does (saliency, gradient_x_input, smoothgrad, "
+                f"integrated_gradients)"
+            )
         n = x.shape[0]
         step = self.chunk(sel.n_outputs if sel.mode == "all" else 1)
         per_chunk = max(1, step // rows_per_sample)
         total_rows = n * rows_per_sample * len(self.models)
         disable = (not self.progress) if self.progress is not None else total_rows < PROGRESS_MIN_ROWS
         results = []
+        extra_results: list[tuple[torch.Tensor | None, ...]] = []
         with tqdm(total=n, desc=self.desc, unit="series", disable=disable, leave=False) as bar:
             for start in range(0, n, per_chunk):
                 idx = torch.arange(start, min(n, start + per_chunk))
                 xs = x[idx]
                 rows = make_rows(xs, idx)
-                grads = self.gradients(rows, sel.for_samples(idx).repeat(rows_per_sample))
+                rsel = sel.for_samples(idx).repeat(rows_per_sample)
+                if not self.additional:
+                    grads = self.gradients(rows, rsel)
+                else:
+                    own = self.extras_for(idx)
+                    ex = (make_additional(own, idx) if make_additional is not None
+                          else self.extras_for(idx, rows_per_sample))
+                    grads, eg = self.gradients_and_extras(rows, rsel, ex, self.attribute_additional)
+                    if self.attribute_additional:
+                        assert reduce_additional is not None
+                        extra_results.append(reduce_additional(eg, own, idx))
                 results.append(reduce(grads, xs, idx))
                 bar.update(len(idx))
+        if self.attribute_additional:
+            self.additional_values = _cat_extras(extra_results)
         return torch.cat(results) if len(results) > 1 else results[0]
+
+
+def _cat_extras(parts: list[tuple[torch.Tensor | None, ...]]) -> tuple[torch.Tensor | None, ...]:
+    """Concatenate per-chunk tuples of extras (None stays None)."""
+    if not parts or not parts[0]:
+        return ()
+    return tuple(
+        None if parts[0][i] is None else torch.cat([p[i] for p in parts])  # type: ignore[misc]
+        for i in range(len(parts[0]))
+    )

@@ -90,8 +90,13 @@ def get_memory_budget() -> int:
     return parse_bytes(env) if env else _DEFAULT_BUDGET
 
 
-def activation_bytes(model: nn.Module, row: torch.Tensor) -> tuple[int, int]:
-    """Total and largest activation size in bytes for one input row of shape (1, C, T)."""
+def activation_bytes(
+    model: nn.Module, row: torch.Tensor, extras: tuple[torch.Tensor, ...] = ()
+) -> tuple[int, int]:
+    """Total and largest activation size in bytes for one input row of shape (1, C, T).
+
+    ``extras``: the model's additional inputs for that row (``model(row, *extras)``).
+    """
     sizes: list[int] = []
 
     def hook(_m: nn.Module, _i: object, out: object) -> None:
@@ -106,10 +111,10 @@ def activation_bytes(model: nn.Module, row: torch.Tensor) -> tuple[int, int]:
     except RuntimeError:  # TorchScript modules refuse Python hooks: estimate from the output
         for h in handles:
             h.remove()
-        return _estimate_without_hooks(model, row)
+        return _estimate_without_hooks(model, row, extras)
     try:
         with torch.no_grad():
-            out = model(row)
+            out = model(row, *extras)
     finally:
         for h in handles:
             h.remove()
@@ -124,24 +129,30 @@ def activation_bytes(model: nn.Module, row: torch.Tensor) -> tuple[int, int]:
 _UNHOOKABLE_FACTOR = 512
 
 
-def _estimate_without_hooks(model: nn.Module, row: torch.Tensor) -> tuple[int, int]:
+def _estimate_without_hooks(
+    model: nn.Module, row: torch.Tensor, extras: tuple[torch.Tensor, ...] = ()
+) -> tuple[int, int]:
     """Conservative activation sizes for a model whose layers cannot be observed."""
     with torch.no_grad():
-        out = model(row)
+        out = model(row, *extras)
     in_bytes = row.numel() * row.element_size()
     out_bytes = out.numel() * out.element_size() if isinstance(out, torch.Tensor) else 0
     return max(_UNHOOKABLE_FACTOR * in_bytes, out_bytes), max(64 * in_bytes, out_bytes)
 
 
 def chunk_rows(
-    models: list[nn.Module], row: torch.Tensor, budget: int, n_outputs: int = 1
+    models: list[nn.Module],
+    row: torch.Tensor,
+    budget: int,
+    n_outputs: int = 1,
+    extras: tuple[torch.Tensor, ...] = (),
 ) -> int:
     """Rows per chunk so that a forward+backward stays inside ``budget`` bytes.
 
     ``n_outputs`` > 1 when every output is differentiated at once (``target="all"``): each
     row's backward then holds that many activation gradients.
     """
-    total, largest = max(activation_bytes(m, row) for m in models)
+    total, largest = max(activation_bytes(m, row, extras) for m in models)
     per_row = 3 * total + 2 * row.numel() * row.element_size() * max(1, n_outputs)
     per_row = max(per_row, (2 + n_outputs) * total if n_outputs > 1 else per_row)
     rows = max(1, budget // max(per_row, 1))

@@ -13,8 +13,8 @@ from tsexplain.attribution._targets import Selection
 
 
 def times_input(g: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
-    """Multiply gradients (n, C, T) or (n, K, C, T) by the inputs (n, C, T)."""
-    return g * (xs[:, None] if g.ndim == 4 else xs)
+    """Multiply gradients (n, ...) or (n, K, ...) by the inputs (n, ...)."""
+    return g * (xs[:, None] if g.ndim == xs.ndim + 1 else xs)
 
 
 class GradientXInput(Attribution):
@@ -46,10 +46,26 @@ class GradientXInput(Attribution):
     """
 
     name = "gradient_x_input"
+    kind = "gradient"
+    unit = "output"
 
     def _attribute(
         self, x: torch.Tensor, target: Target, engine: Engine
     ) -> tuple[torch.Tensor, Selection, torch.Tensor, dict[str, Any]]:
         sel, outputs = self._select(x, target, engine)
-        values = engine.map_samples(x, sel, 1, lambda xs, idx: xs, lambda g, xs, idx: times_input(g, xs))
-        return values, sel, outputs, {}
+        values, extras = self._attribute_selected(x, sel, engine)
+        return values, sel, outputs, extras
+
+    def _attribute_selected(
+        self, x: torch.Tensor, sel: Selection, engine: Engine, **call: Any
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        def reduce_additional(
+            eg: tuple[torch.Tensor | None, ...], extras: tuple[torch.Tensor, ...], idx: torch.Tensor
+        ) -> tuple[torch.Tensor | None, ...]:
+            return tuple(None if g is None else times_input(g, e) for g, e in zip(eg, extras, strict=True))
+
+        values = engine.map_samples(
+            x, sel, 1, lambda xs, idx: xs, lambda g, xs, idx: times_input(g, xs),
+            reduce_additional=reduce_additional,
+        )
+        return values, {}

@@ -15,35 +15,61 @@ from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._quadrature import RULES, quadrature
 from tsexplain.attribution._targets import Selection
+from tsexplain.attribution.gradient_x_input import times_input
 from tsexplain.exceptions import ParameterError, ShapeError
 
 
-def make_baseline(baseline: Baseline, x: torch.Tensor) -> torch.Tensor:
-    """The baseline as a tensor broadcast to x's shape (N, C, T).
-
-    ``"zeros"``, a scalar, or an array of shape (N, C, T), (1, C, T), (C, T) or anything that
-    broadcasts to x; ``"mean"`` uses each series' per-channel mean over time.
-    """
+def check_baseline(baseline: Baseline) -> Baseline:
+    """Check a baseline's form before any input is seen (a clear error early)."""
     if isinstance(baseline, str):
-        check_choice(baseline, "baseline", ("zeros", "mean"))
+        return check_choice(baseline, "baseline", ("zeros", "mean"))
+    if isinstance(baseline, bool):
+        raise ParameterError(f"baseline must be 'zeros', 'mean', a number or an array, got {baseline!r}")
+    if isinstance(baseline, int | float | np.integer | np.floating):
+        if not np.isfinite(float(baseline)):
+            raise ParameterError(f"baseline must be finite, got {baseline!r}")
+        return baseline
+    if isinstance(baseline, np.ndarray | torch.Tensor):
+        if baseline.ndim not in (0, 2, 3):
+            raise ShapeError(
+                f"baseline of shape {tuple(baseline.shape)}: expected a scalar, (C, T) (one "
+                f"baseline for every series), (1, C, T) or (N, C, T) (one per series)"
+            )
+        if not bool(torch.isfinite(torch.as_tensor(baseline)).all()):
+            raise ParameterError("baseline contains NaN or Inf")
+        return baseline
+    raise ParameterError(
+        f"baseline must be 'zeros', 'mean', a number or an array, got {type(baseline).__name__}"
+    )
+
+
+def make_baseline(baseline: Baseline, x: torch.Tensor) -> torch.Tensor:
+    """The baseline as a tensor of x's shape (N, C, T).
+
+    ``"zeros"``, ``"mean"`` (each series' per-channel mean over time), a scalar, or an array of
+    shape (C, T), (1, C, T) or (N, C, T).
+
+    Raises
+    ------
+    ShapeError
+        An array whose shape is none of these for ``x``.
+    """
+    baseline = check_baseline(baseline)
+    if isinstance(baseline, str):
         if baseline == "zeros":
             return torch.zeros_like(x)
         return x.mean(dim=2, keepdim=True).expand_as(x)
-    if isinstance(baseline, int | float | np.integer | np.floating) and not isinstance(baseline, bool):
+    if not isinstance(baseline, np.ndarray | torch.Tensor):
         return torch.full_like(x, float(baseline))
-    if isinstance(baseline, np.ndarray | torch.Tensor):
-        b = torch.as_tensor(baseline, dtype=x.dtype, device=x.device)
-        try:
-            if b.ndim > 3:
-                raise RuntimeError("too many dimensions")
-            return b.expand_as(x)
-        except RuntimeError as err:
-            raise ShapeError(
-                f"baseline of shape {tuple(b.shape)} does not broadcast to x's shape "
-                f"{tuple(x.shape)} (N, C, T); pass (N, C, T), (1, C, T), (C, T) or a scalar"
-            ) from err
-    raise ParameterError(
-        f"baseline must be 'zeros', 'mean', a number or an array, got {type(baseline).__name__}"
+    b = torch.as_tensor(baseline, dtype=x.dtype, device=x.device)
+    n, c, t = x.shape
+    if b.ndim == 0:
+        return b.expand_as(x)
+    if b.ndim == 2 and tuple(b.shape) == (c, t) or b.ndim == 3 and tuple(b.shape) in ((1, c, t), (n, c, t)):
+        return b.expand_as(x)
+    raise ShapeError(
+        f"baseline of shape {tuple(b.shape)} does not fit x of shape {tuple(x.shape)} (N, C, T); "
+        f"pass ({c}, {t}), (1, {c}, {t}), ({n}, {c}, {t}), a scalar, 'zeros' or 'mean'"
     )
 
 
@@ -89,7 +115,10 @@ class IntegratedGradients(Attribution):
     """
 
     name = "integrated_gradients"
+    kind = "gradient"
+    unit = "output"
     uses_baseline = True
+    cost_params = ("steps",)
 
     def __init__(
         self,
@@ -101,21 +130,48 @@ class IntegratedGradients(Attribution):
     ) -> None:
         super().__init__(model, **engine)
         self.steps = check_int(steps, "steps", minimum=1)
-        self.baseline = baseline
+        self.baseline = check_baseline(baseline)
         self.rule = check_choice(rule, "rule", RULES)
         quadrature(self.steps, self.rule)  # fails early on steps < 2 with the trapezoid rule
 
-    def params(self) -> dict[str, Any]:
-        p = super().params()
-        if not isinstance(p["baseline"], str | int | float):
-            p["baseline"] = f"array{tuple(np.shape(p['baseline']))}"
-        return p
-
     def _attribute(
-        self, x: torch.Tensor, target: Target, engine: Engine
+        self, x: torch.Tensor, target: Target, engine: Engine, *, baseline: Baseline | None = None
     ) -> tuple[torch.Tensor, Selection, torch.Tensor, dict[str, Any]]:
         sel, outputs = self._select(x, target, engine)
-        base = make_baseline(self.baseline, x)
+        base = make_baseline(self.baseline if baseline is None else baseline, x)
+        values, grads_extras = self._integrate(x, sel, engine, base)
+        joint = engine.attribute_additional
+        # the baseline of floating extras is zero when they are attributed (moved along the path)
+        base_extras = tuple(torch.zeros_like(e) if joint and e.is_floating_point() else e
+                            for e in engine.additional)
+        out_base = engine.outputs(base.contiguous(), extras=base_extras)
+        if sel.mode == "all":
+            diff = outputs - out_base
+            total = values.sum(dim=(-2, -1))
+            for v in grads_extras:
+                total = total + v.reshape(*v.shape[:2], -1).sum(-1)
+        else:
+            col = sel.index[:, None] if sel.index is not None else torch.zeros(len(x), 1, dtype=torch.long)
+            diff = (outputs.gather(1, col) - out_base.gather(1, col))[:, 0]
+            total = values.sum(dim=(1, 2))
+            for v in grads_extras:
+                total = total + v.reshape(v.shape[0], -1).sum(-1)
+        extras = {
+            "completeness_gap": (total - diff).detach().cpu().numpy(),
+            "output_difference": diff.detach().cpu().numpy(),
+        }
+        return values, sel, outputs, extras
+
+    def _attribute_selected(
+        self, x: torch.Tensor, sel: Selection, engine: Engine, *, baseline: Baseline | None = None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        base = make_baseline(self.baseline if baseline is None else baseline, x)
+        return self._integrate(x, sel, engine, base)[0], {}
+
+    def _integrate(
+        self, x: torch.Tensor, sel: Selection, engine: Engine, base: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Values (N, C, T) or (N, K, C, T), and the attributed extras (if asked for)."""
         alphas_np, weights_np = quadrature(self.steps, self.rule)
         alphas = torch.as_tensor(alphas_np, dtype=x.dtype, device=x.device)
         weights = torch.as_tensor(weights_np, dtype=x.dtype, device=x.device)
@@ -126,24 +182,36 @@ class IntegratedGradients(Attribution):
             rows = b[:, None] + alphas[None, :, None, None] * (xs - b)[:, None]
             return rows.reshape(-1, *xs.shape[1:])
 
-        def reduce(g: torch.Tensor, xs: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-            g = g.reshape(xs.shape[0], s, *g.shape[1:])
+        def weighted(g: torch.Tensor, n: int) -> torch.Tensor:
+            g = g.reshape(n, s, *g.shape[1:])
             w = weights.reshape(1, s, *([1] * (g.ndim - 2)))
-            avg = (g * w).sum(dim=1)
+            return (g * w).sum(dim=1)
+
+        def reduce(g: torch.Tensor, xs: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+            avg = weighted(g, xs.shape[0])
             delta = xs - base[idx]
             return avg * (delta[:, None] if avg.ndim == 4 else delta)
 
-        values = engine.map_samples(x, sel, s, make_rows, reduce)
-        out_base = engine.outputs(base.contiguous())
-        if sel.mode == "all":
-            diff = outputs - out_base
-            total = values.sum(dim=(-2, -1))
-        else:
-            col = sel.index[:, None] if sel.index is not None else torch.zeros(len(x), 1, dtype=torch.long)
-            diff = (outputs.gather(1, col) - out_base.gather(1, col))[:, 0]
-            total = values.sum(dim=(1, 2))
-        extras = {
-            "completeness_gap": (total - diff).detach().cpu().numpy(),
-            "output_difference": diff.detach().cpu().numpy(),
-        }
-        return values, sel, outputs, extras
+        def make_additional(extras: tuple[torch.Tensor, ...], idx: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            out = []
+            for e in extras:  # floating extras move from 0 to their value with the series
+                if e.is_floating_point():
+                    a = alphas.reshape(1, s, *([1] * (e.ndim - 1)))
+                    out.append((a * e[:, None]).reshape(-1, *e.shape[1:]))
+                else:
+                    out.append(e.repeat_interleave(s, dim=0))
+            return tuple(out)
+
+        def reduce_additional(
+            eg: tuple[torch.Tensor | None, ...], extras: tuple[torch.Tensor, ...], idx: torch.Tensor
+        ) -> tuple[torch.Tensor | None, ...]:
+            return tuple(None if g is None else times_input(weighted(g, e.shape[0]), e)
+                         for g, e in zip(eg, extras, strict=True))
+
+        joint = engine.attribute_additional
+        values = engine.map_samples(
+            x, sel, s, make_rows, reduce, reduce_additional=reduce_additional,
+            make_additional=make_additional if joint else None,
+        )
+        attributed = [v for v in engine.additional_values if v is not None] if joint else []
+        return values, attributed

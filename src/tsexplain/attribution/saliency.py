@@ -53,6 +53,8 @@ class Saliency(Attribution):
     """
 
     name = "saliency"
+    kind = "gradient"
+    unit = "output per input unit"
 
     def __init__(
         self, model: nn.Module | Sequence[nn.Module], absolute: bool = False, **engine: Any
@@ -64,5 +66,18 @@ class Saliency(Attribution):
         self, x: torch.Tensor, target: Target, engine: Engine
     ) -> tuple[torch.Tensor, Selection, torch.Tensor, dict[str, Any]]:
         sel, outputs = self._select(x, target, engine)
-        values = engine.map_samples(x, sel, 1, lambda xs, idx: xs, lambda g, xs, idx: g)
-        return (values.abs() if self.absolute else values), sel, outputs, {}
+        values, extras = self._attribute_selected(x, sel, engine)
+        return values, sel, outputs, extras
+
+    def _attribute_selected(
+        self, x: torch.Tensor, sel: Selection, engine: Engine, **call: Any
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        def reduce_additional(
+            eg: tuple[torch.Tensor | None, ...], extras: tuple[torch.Tensor, ...], idx: torch.Tensor
+        ) -> tuple[torch.Tensor | None, ...]:
+            return tuple(None if g is None else (g.abs() if self.absolute else g) for g in eg)
+
+        values = engine.map_samples(
+            x, sel, 1, lambda xs, idx: xs, lambda g, xs, idx: g, reduce_additional=reduce_additional
+        )
+        return (values.abs() if self.absolute else values), {}

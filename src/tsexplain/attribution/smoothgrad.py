@@ -1,50 +1,42 @@
-"""SmoothGrad: the gradient averaged over noisy copies of the input (Smilkov et al. 2017)."""
+"""SmoothGrad: the gradient averaged over noisy copies of the input (Smilkov et al. 2017).
+
+The registered ``"smoothgrad"`` is :class:`~tsexplain.attribution.NoiseTunnel` over saliency.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from tsexplain._typing import Target
-from tsexplain._validation import check_choice, check_float, check_int
 from tsexplain.attribution._base import Attribution
-from tsexplain.attribution._engine import Engine
-from tsexplain.attribution._targets import Selection
 from tsexplain.attribution.gradient_x_input import times_input
+from tsexplain.attribution.noise_tunnel import NoiseTunnel, pop_deprecated_draws, sample_generator
+from tsexplain.attribution.saliency import Saliency
+
+__all__ = ["SmoothGrad", "sample_generator"]
 
 
-def sample_generator(seed: int, series: torch.Tensor) -> torch.Generator:
-    """A noise generator that depends only on ``seed`` and the series' values (C, T).
-
-    Each series gets its own noise stream, so a series' result does not depend on the batch it
-    is in, on its position there, on the chunk size or on the number of workers.
-    """
-    digest = hashlib.blake2b(series.detach().cpu().numpy().tobytes(), digest_size=8).digest()
-    state = np.random.SeedSequence([seed, int.from_bytes(digest, "little")])
-    words = state.generate_state(2, dtype=np.uint32)
-    return torch.Generator().manual_seed(int(words[0]) << 31 | int(words[1]) >> 1)
-
-
-class SmoothGrad(Attribution):
-    """Mean gradient over ``n_samples`` noisy copies of each series.
+class SmoothGrad(NoiseTunnel):
+    """Mean gradient over ``n_draws`` noisy copies of each series.
 
     ``A[n] = 1/S sum_s grad f(x_n + e_s)``, ``e_s ~ N(0, sigma_n^2)`` with
     ``sigma_n = noise * (max(x_n) - min(x_n))`` (the sample's value range, as Smilkov et al.
     scale noise to the input range; ``noise_scope="channel"`` uses each channel's own range).
     Signed; ``absolute=True`` returns ``|A|``; ``multiply_by_inputs=True`` multiplies the mean
-    gradient by the input (SmoothGrad on gradient x input).
+    gradient by the input (SmoothGrad on gradient x input). ``strategy="smoothgrad_sq"`` gives
+    the mean squared gradient and ``"vargrad"`` its variance over the draws. This is
+    :class:`NoiseTunnel` over saliency; wrap any other method with ``NoiseTunnel``.
 
     Parameters
     ----------
     model : torch.nn.Module or list of torch.nn.Module
         Model(s) mapping (N, C, T) to (N,) or (N, K); a list gives AGRA.
-    n_samples : int
-        Noisy copies per series.
+    n_draws : int
+        Noisy copies per series (``n_samples``, its former name, still works with a
+        DeprecationWarning).
     noise : float
         Noise standard deviation as a fraction of each series' value range (>= 0; 0 gives
         plain saliency).
@@ -57,10 +49,12 @@ class SmoothGrad(Attribution):
         Return the absolute value of the mean gradient.
     multiply_by_inputs : bool
         Multiply the mean gradient by the (noise-free) input.
+    strategy : {"smoothgrad", "smoothgrad_sq", "vargrad"}
+        Reduction over the draws: mean, mean of squares, variance.
 
     Notes
     -----
-    Cost: ``n_samples`` forward and backward passes per series, batched and chunked.
+    Cost: ``n_draws`` forward and backward passes per series, batched and chunked.
 
     References
     ----------
@@ -71,55 +65,42 @@ class SmoothGrad(Attribution):
     >>> import torch
     >>> from tsexplain.attribution import SmoothGrad
     >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 1))
-    >>> res = SmoothGrad(model, n_samples=8, noise=0.1, seed=0).attribute(torch.randn(3, 2, 3))
+    >>> res = SmoothGrad(model, n_draws=8, noise=0.1, seed=0).attribute(torch.randn(3, 2, 3))
     >>> res.shape
     (3, 2, 3)
     """
 
     name = "smoothgrad"
-    randomized = True
+    kind = "gradient"
+    unit = "output per input unit"
 
     def __init__(
         self,
         model: nn.Module | Sequence[nn.Module],
-        n_samples: int = 50,
+        n_draws: int = 50,
         noise: float = 0.15,
         seed: int = 0,
         noise_scope: str = "sample",
         absolute: bool = False,
         multiply_by_inputs: bool = False,
+        strategy: str = "smoothgrad",
         **engine: Any,
     ) -> None:
-        super().__init__(model, **engine)
-        self.n_samples = check_int(n_samples, "n_samples", minimum=1)
-        self.noise = check_float(noise, "noise", minimum=0.0)
-        self.seed = check_int(seed, "seed")
-        self.noise_scope = check_choice(noise_scope, "noise_scope", ("sample", "channel"))
+        n_draws = pop_deprecated_draws(n_draws, engine, "SmoothGrad")
+        super().__init__(
+            Saliency, model, n_draws=n_draws, noise=noise, seed=seed, strategy=strategy,
+            noise_scope=noise_scope, **engine,
+        )
         self.absolute = bool(absolute)
         self.multiply_by_inputs = bool(multiply_by_inputs)
 
-    def _noisy_rows(self, xs: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        dims = (1, 2) if self.noise_scope == "sample" else (2,)
-        sigma = self.noise * (xs.amax(dim=dims, keepdim=True) - xs.amin(dim=dims, keepdim=True))
-        rows = []
-        for j in range(xs.shape[0]):
-            eps = torch.randn(
-                (self.n_samples, *xs.shape[1:]), generator=sample_generator(self.seed, xs[j])
-            ).to(dtype=xs.dtype, device=xs.device)
-            rows.append(xs[j] + sigma[j] * eps)
-        return torch.cat(rows)
+    def params(self) -> dict[str, Any]:
+        return Attribution.params(self)
 
-    def _attribute(
-        self, x: torch.Tensor, target: Target, engine: Engine
-    ) -> tuple[torch.Tensor, Selection, torch.Tensor, dict[str, Any]]:
-        sel, outputs = self._select(x, target, engine)
-        s = self.n_samples
+    def _result_signed(self) -> bool:
+        return self.strategy == "smoothgrad" and not self.absolute
 
-        def reduce(g: torch.Tensor, xs: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-            mean = g.reshape(xs.shape[0], s, *g.shape[1:]).mean(dim=1)
-            if self.multiply_by_inputs:
-                mean = times_input(mean, xs)
-            return mean.abs() if self.absolute else mean
-
-        values = engine.map_samples(x, sel, s, self._noisy_rows, reduce)
-        return values, sel, outputs, {}
+    def _finish(self, values: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+        if self.multiply_by_inputs:
+            values = times_input(values, xs)
+        return values.abs() if self.absolute else values

@@ -11,7 +11,7 @@ from torch import nn
 
 from tsexplain._typing import Target
 from tsexplain._validation import check_int
-from tsexplain.attribution._base import Attribution
+from tsexplain.attribution._sequence import SequenceAttribution
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._memory import activation_bytes
 from tsexplain.attribution._targets import Selection, resolve_target
@@ -43,7 +43,7 @@ def trailing_mean(g: np.ndarray | torch.Tensor, window: int) -> torch.Tensor:
     return torch.where(counts > 0, sums / counts.clamp(min=1), torch.full_like(sums, float("nan")))
 
 
-class TimeSmoothGrad(Attribution):
+class TimeSmoothGrad(SequenceAttribution):
     """Moving-window average of the per-time-step gradients of a sequence regressor.
 
     For one long series ``x`` of shape (1, C, T) and a model that returns one prediction per
@@ -105,7 +105,6 @@ class TimeSmoothGrad(Attribution):
     """
 
     name = "time_smoothgrad"
-    sequence_method = True
 
     def __init__(
         self,
