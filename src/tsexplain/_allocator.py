@@ -2,9 +2,8 @@
 
 Batched attribution and wide-ensemble training allocate and free tens of MB of activations on
 every pass. With glibc's default (dynamic) thresholds the large blocks are mmapped, or trimmed
-off the heap when freed, so every pass touches fresh pages again: Captum's default SmoothGrad
-on 64 FordA series page-faulted 2.8 M times; a 10-member AGRA ensemble step 500-2000 times
-(15-25% of its time on a 2-core VM). Raising the thresholds once per process removes that.
+off the heap when freed, so every pass page-faults on fresh pages again. Raising the thresholds
+once per process removes that.
 """
 
 from __future__ import annotations

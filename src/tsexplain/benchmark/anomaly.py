@@ -45,7 +45,7 @@ def run(ctx: Context) -> Section:
     n_explain = ctx.pick(1000, 300, 16)
     sec.settings = {"n_train": n_train, "n_test": ctx.pick(10000, 2000, 100),
                     "n_explained": n_explain, "model": "TSVizAnomalyCNN (16/32/64 filters)",
-                    "training": "fit() defaults of the model (another developer's settings)",
+                    "training": "TSVizAnomalyCNN.training_defaults (fit() with no overrides)",
                     "methods": METHODS}
     data = make_anomaly_sequences(n_train=n_train, n_test=ctx.pick(10000, 2000, 100), seed=ctx.seed)
     torch.manual_seed(ctx.seed)
@@ -91,9 +91,9 @@ def run(ctx: Context) -> Section:
                    "scores": scores}
     sec.notes.append(
         "Pressure is a channel the network never needs; its share measures how much of an "
-        "attribution is spent on an irrelevant input. FINDINGS measured 14.5% for saliency on a "
-        "CNN trained 10 epochs on noise-like data: the share is a property of training as much "
-        "as of the method.")
+        "attribution is spent on an irrelevant input. A CNN trained 10 epochs on noise-like data "
+        "puts 14.5% of its saliency there: the share is a property of training as much as of "
+        "the method.")
 
     if ctx.out is not None:
         from tsexplain.plotting import plot_method_comparison

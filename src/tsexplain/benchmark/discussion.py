@@ -96,15 +96,15 @@ def _agra(sec: dict[str, Any]) -> list[str]:
         "The score's orientation decides everything here: the paper's network has no bias, so "
         "f(x) = grad f(x) . x. With the ideal signal at the top of the range the network must "
         "produce the top score from the clean sinusoid itself, its gradient covers the whole "
-        "sinusoid, and Algorithm 1 partly rescales the signal (our earlier runs: GRAD magnitude "
-        "Pearson 0.06, reconstruction 13x worse than doing nothing). With the ideal at 0 "
-        "(our default now) the gradient sits on the bumps.")
+        "sinusoid, and Algorithm 1 partly rescales the signal (GRAD magnitude Pearson about "
+        "0.06, a reconstruction worse than doing nothing). With the ideal at 0 "
+        "(the default of make_quality_signals) the gradient sits on the bumps.")
     g_mse, a_mse = mean("GRAD", 2), agra["GRAD"][2]
     curve = m.get("figure4", {}).get("mse") or []
     notes.append(
         f"Reconstruction MSE: GRAD {g_mse:.4f} -> AGRA {a_mse:.4f} (ratio {a_mse / g_mse:.2f}; "
         f"paper 7.65 -> 5.06, ratio 0.66). The absolute MSE differs because the paper's "
-        f"signal amplitudes are not stated in our copy (ours: unit sinusoids, bumps 0.5-1.5). "
+        f"signal amplitudes are not stated in the paper (here: unit sinusoids, bumps 0.5-1.5). "
         f"Algorithm 1 stops as soon as the predicted score reaches the ideal, which a "
         f"piecewise-linear network does after removing only part of each bump (the score is "
         f"quadratic in the bump amplitude), so both reconstructions stay close to the input and "
@@ -113,7 +113,7 @@ def _agra(sec: dict[str, Any]) -> list[str]:
     notes.append(
         f"Regression MSE of the members {m['regression_mse_mean']:.3f} (paper 0.619) on a 0-10 "
         f"score of variance {m.get('test_score_variance', float('nan')):.2f}; the paper's score "
-        f"range is not legible in our copy. AGRA's gain does not need better members, only "
+        f"range is not legible in the paper. AGRA's gain does not need better members, only "
         f"members that disagree in their noise." + (f" Figure 4's MSE from 1 to {len(curve)} "
                                                     f"models: {curve[0]:.4f} -> {curve[-1]:.4f}."
                                                     if curve else ""))
@@ -128,7 +128,7 @@ def _anomaly(sec: dict[str, Any]) -> list[str]:
         f"Model accuracy {m['accuracy']:.3f} after {m['epochs']} epochs. The largest share on "
         f"pressure is {worst[0]:.1%} ({worst[1]}). TSViz reports no number, only that inverse "
         f"optimisation left pressure nearly untouched; a network trained longer (or with weight "
-        f"decay) spends less on a channel it never needs (FINDINGS: 14.5% after 10 epochs on "
+        f"decay) spends less on a channel it never needs (14.5% for saliency after 10 epochs on "
         f"noise-like data)."]
 
 

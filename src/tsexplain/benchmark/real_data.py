@@ -175,7 +175,7 @@ def _traffic(ctx: Context, sec: Section, tried: list[Any]) -> None:
     sec.table("Internet traffic (B5M), TSViz forecasting CNN on (value, first difference)",
               ["", "test MSE", "last-value forecast MSE"], [["one step ahead", mse, naive]],
               note="Standardised with the training part's mean and std. TSViz reports "
-                   "'state-of-the-art forecasting' without a number in our copy.")
+                   "'state-of-the-art forecasting' without a number.")
     sec.table("Internet traffic: where the attribution goes", ["method", "share on the "
               "first-difference channel", "share on the last 5 of 50 steps"], rows)
     sec.metrics["traffic"] = {"test_mse": mse, "naive_mse": naive, "epochs": len(hist.train_loss),

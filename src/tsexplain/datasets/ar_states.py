@@ -28,7 +28,7 @@ __all__ = ["make_ar_states", "default_ar_coefficients"]
 # about 26, 1 and 5) and their autocorrelation (a smooth slow oscillation, white noise, a fast
 # alternation): a model that sees x_t (and more so one that sees a few past steps) can tell the
 # states apart. AR coefficients that barely differ make the state invisible from the inputs, and a
-# point-wise model then learns the average F over states (see FINDINGS.md).
+# point-wise model then learns the average F over states.
 _BASE_AR = np.array(
     [
         [1.7, -0.8],  # roots 0.89 e^{+-0.32i}: smooth oscillation, variance 25.7

@@ -6,9 +6,8 @@ Gaussian noise; 0 to 8 high-frequency Gaussian perturbations are added at positi
 dimensions drawn uniformly; a score, rescaled to a fixed range, is given from the MSE between
 the perturbed and the ideal signal; 1000 signals, 750 for training and 250 for testing.
 
-Which end of the score range the ideal signal takes is not legible in our copy of the paper (the
-numbers were lost). We give the ideal signal the *lowest* score (0) and let the score grow with
-the error, see :func:`make_quality_signals` for the measurements behind that choice.
+The paper's text for the score range is not legible. We give the ideal signal the *lowest*
+score (0) and let the score grow with the error; :func:`make_quality_signals` says why.
 """
 
 from __future__ import annotations
@@ -53,23 +52,14 @@ def make_quality_signals(
     ``score_range = (10, 0)``: a perfect signal scores 0 and the score *rises* toward 10 as
     perturbations accumulate.
 
-    Why the ideal signal scores 0 (the paper's own numbers were lost in our copy: "A score,
-    rescaled between [?] and [?] ... [?] is attributed to ideal signals while score gets close
-    to [?] when many perturbations are present"; it also says Algorithm 1 changes the input "so
-    that its note increases", which reads as the ideal being the top of the range). The paper's
-    network has no bias anywhere, so it is positively homogeneous, ``f(x) = grad f(x) . x``.
-    With the ideal at the top (ideal 10), the network has to output 10 *from the clean sinusoid
-    itself*, so its gradient sits on the whole sinusoid and Algorithm 1 partly rescales the
-    signal instead of removing the bumps. With the ideal at 0, a bias-free network can compute
-    "high-frequency energy", which vanishes on a smooth sinusoid, and its gradient sits on the
-    bumps. Measured (3 ``AGRACNN`` per setting, 60 epochs, lr 3e-3, no dropout, 100 test
-    signals, Algorithm 1 run to the ideal score): ideal at the top gave a test regression MSE of
-    0.61 (score variance 2.8), single-model GRAD magnitude Pearson 0.05-0.06 on the Algorithm-1
-    displacement (0.20 on the raw gradient), and a reconstruction 20x *worse* than doing nothing
-    (0.54 vs 0.027); the ideal at 0 gave regression MSE 0.30, magnitude Pearson 0.59 (AGRA of 3
-    models 0.69), signed Pearson 0.47 (0.54), and a reconstruction better than doing nothing
-    (0.0235 vs 0.0297). Only the latter is compatible with the paper's Tables I-III, so we read
-    "its note increases" as "its note improves". ``score_range=(0, 10)`` gives the other
+    Why the ideal signal scores 0: the paper's network has no bias anywhere, so it is
+    positively homogeneous, ``f(x) = grad f(x) . x``. With the ideal at the top of the range,
+    the network has to output the top score *from the clean sinusoid itself*, so its gradient
+    sits on the whole sinusoid and Algorithm 1 partly rescales the signal instead of removing
+    the bumps. With the ideal at 0, a bias-free network can compute "high-frequency energy",
+    which vanishes on a smooth sinusoid, and its gradient sits on the bumps; only this
+    orientation is compatible with the paper's Tables I-III (the measurements are on the
+    "Measured behaviour" page of the documentation). ``score_range=(0, 10)`` gives the other
     orientation.
 
     Parameters
@@ -85,19 +75,16 @@ def make_quality_signals(
         Range of the absolute bump amplitude.
     width : float, default 1.5
         Standard deviation (in steps) of each bump; small means high frequency (the paper's
-        "high-frequency Gaussians"; its value did not survive in our copy). Wider bumps look
-        more like the sinusoid and are harder to score: with the ideal at 0 (set-up above),
-        widths 1.5 / 3 / 5 gave test regression MSE 0.30 / 0.70 / 1.60 and single-model GRAD
-        magnitude Pearson 0.59 / 0.39 / 0.36, so we keep narrow bumps.
+        "high-frequency Gaussians", width not stated). Wider bumps look more like the sinusoid
+        and are harder to score and to explain.
     noise : float, default 0.05
         Standard deviation of the small noise in the clean signals.
     period_range : (float, float), default (20, 100)
         Range of the sinusoid periods, in steps.
     score_range : (float, float), default (10, 0)
         ``(worst, best)`` score; ``best`` is the score of an unperturbed signal and may be the
-        lower number (the default: ideal 0, see above). The AGRA paper's numbers for the range
-        were lost in our copy; a range of width 10 is consistent with its reported regression
-        MSE of about 0.6 (our ``AGRACNN`` members reach about 0.3).
+        lower number (the default: ideal 0, see above). A range of width 10 is consistent with
+        the paper's reported regression MSE of about 0.6.
     seed : int, numpy.random.Generator or None, default 0
         Seed of the random draws.
 

@@ -1,6 +1,6 @@
 """AGRA's ground-truth scores: reconstruction MSE, Pearson of magnitudes, signed Pearson.
 
-In the AGRA world ("AGRA: Accurate GRAdient", the averaged-gradient paper of issue 4), a
+In the AGRA world (Morel et al., "AGRA: Accurate GRAdient", averaged gradients), a
 perturbed signal ``x`` is a clean signal plus local errors, a regression CNN predicts a quality
 score, and the *ideal gradient* says where the errors are and which way to repair them.
 Algorithm 1 moves the input down the gradient of ``(f(x) - ideal_score) ** 2`` until the
@@ -19,14 +19,11 @@ it has the opposite one, which is why the paper's scores are computed on the dis
 gradient ... obtained with model k, as described in the algorithm 1"). A perfect method has
 displacement == ideal gradient and MSE 0. Magnitude Pearson and MSE do not depend on the sign.
 
-Algorithm 1's learning rate and tolerance did not survive in our copy of the paper. Our defaults
-(``lr=0.01``, ``tol=1e-2``, ``max_iter=200``) are measured on ``make_quality_signals()`` with
-``AGRACNN`` members: there ``|d f / d x|^2`` reaches about 25, and a step on
-``(f - ideal)^2`` is stable only for ``lr < 1 / |d f / d x|^2`` (``lr=0.1`` sent some samples to
-infinity); ``tol=1e-2`` stops once the score is within 0.1 of the ideal (1 % of the 0-10 range,
-well below the members' regression error), which 88 % of the runs reach in about 100 steps. The
-scores hardly depend on these choices (lr 0.01-0.05, tol 1e-4 or 1e-2: single-model magnitude
-Pearson 0.57-0.60).
+The paper does not state Algorithm 1's learning rate and tolerance. The defaults
+(``lr=0.01``, ``tol=1e-2``, ``max_iter=200``) suit ``make_quality_signals()`` with ``AGRACNN``
+members: a step on ``(f - ideal)^2`` is stable only for ``lr < 1 / |d f / d x|^2``, and
+``tol=1e-2`` stops once the score is within 0.1 of the ideal (1 % of the 0-10 range, below the
+members' regression error). The scores hardly depend on these choices.
 """
 
 from __future__ import annotations
@@ -218,7 +215,7 @@ def agra_reconstruct(
         The score of a perfect signal; required (e.g. ``dataset.score_range[1]`` for
         ``tsexplain.datasets.make_quality_signals``).
     lr : float, default 0.01
-        Step size (the paper's learning rate; its value is lost in our copy). The step on
+        Step size (the paper's learning rate, whose value it does not state). The step on
         ``(f - ideal_score)^2`` is stable for ``lr < 1 / |d f / d x|^2``; a non-finite
         displacement raises a ``RuntimeWarning`` asking for a smaller ``lr``.
     tol : float, default 1e-2

