@@ -92,9 +92,9 @@ def run(
     size : {"full", "quick", "tiny"}, optional
         Overrides ``quick``; ``"tiny"`` runs in seconds for tests (the figures mean nothing).
     threads : int or None
-        torch intra-op threads during the run (restored after). Default 1: on a shared 2-core
-        machine 2-thread torch slowed 2-15x when another process was busy (FINDINGS); None
-        leaves torch's setting.
+        torch intra-op threads during the run (restored after). Default 1: multi-threaded torch
+        slows down sharply when another process is busy on the same cores; None leaves
+        torch's setting.
 
     Returns
     -------

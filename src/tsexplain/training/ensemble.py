@@ -49,7 +49,7 @@ def _fused_optimizer(params: Any, s: dict[str, Any]) -> torch.optim.Optimizer:
     """``make_optimizer(params, s)`` with torch's fused (one-kernel) implementation if it has one.
 
     The fused CPU Adam/AdamW computes the same element-wise update in one pass over all the
-    parameters (about 2.5x faster on the wide model's handful of large tensors); it may round
+    parameters (faster on the wide model's handful of large tensors); it may round
     the last bit differently from the per-tensor loop ``fit`` uses.
     """
     params = list(params)
@@ -418,8 +418,7 @@ def _train_vectorized(
 
     Each group runs with one intra-op thread: the members are independent, so the groups never
     wait for one another, and large grouped operations on one core each use the cores better
-    than small operations spread over both (20 AGRA CNNs, 2 cores: 2 groups 1.07 s, one
-    group on 2 threads 1.42 s, a loop of ``fit`` 5.7 s).
+    than small operations spread over all of them.
     """
     from tqdm.auto import tqdm
 
