@@ -1,0 +1,165 @@
+"""Shared machinery of the perturbation methods: groups of cells, perturbed rows, one forward.
+
+A perturbation method turns each series into ``R`` perturbed copies (rows), runs the model
+once on many rows at a time (chunked under the memory budget, with a progress bar on long runs)
+and reads the selected outputs back as an array of shape (N, R, K').
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from tsexplain._typing import Baseline
+from tsexplain._validation import check_int
+from tsexplain.attribution._engine import PROGRESS_MIN_ROWS, Engine
+from tsexplain.attribution._targets import Selection
+from tsexplain.exceptions import ParameterError, ShapeError
+
+#: ``make_rows(xs, idx) -> rows``: samples (n, C, T) with indices (n,) to (n * R, C, T) rows.
+MakeRows = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+GROUPINGS = ("cells", "channels", "segments", "steps")
+
+
+def make_baseline(baseline: Baseline, x: torch.Tensor) -> torch.Tensor:
+    """The replacement values as a tensor of x's shape (N, C, T).
+
+    ``"zeros"`` (or 0.0), a scalar, ``"mean"`` (each series' per-channel mean over time), or
+    an array of shape (N, C, T), (1, C, T), (C, T) or anything that broadcasts to x.
+    """
+    from tsexplain.attribution.integrated_gradients import make_baseline as _make
+
+    return _make(baseline, x).contiguous()
+
+
+def segment_ids(n_timesteps: int, n_segments: int) -> torch.Tensor:
+    """Segment index (0..S-1) of every time step: S contiguous segments of near-equal length."""
+    n_segments = min(n_segments, n_timesteps)
+    return torch.div(torch.arange(n_timesteps) * n_segments, n_timesteps, rounding_mode="floor")
+
+
+def group_ids(groups: Any, x: torch.Tensor, n_segments: int) -> torch.Tensor:
+    """Group id of every cell, shape (N, C, T) (long, ids 0..G-1, contiguous).
+
+    ``groups`` is ``"cells"`` (channel x time segment), ``"channels"`` (each channel over all
+    time), ``"segments"`` (each time segment over all channels), ``"steps"`` (each time step
+    over all channels) or an integer array of group ids of shape (C, T) or (N, C, T).
+    """
+    n, c, t = x.shape
+    if isinstance(groups, str):
+        if groups not in GROUPINGS:
+            raise ParameterError(
+                f"groups must be one of {', '.join(repr(g) for g in GROUPINGS)} or an integer "
+                f"array of group ids of shape (C, T) or (N, C, T); got {groups!r}"
+            )
+        n_segments = check_int(n_segments, "n_segments", minimum=1)
+        seg = segment_ids(t, n_segments)
+        s = int(seg.max()) + 1
+        ch = torch.arange(c)[:, None]
+        if groups == "cells":
+            ids = ch * s + seg[None, :]
+        elif groups == "channels":
+            ids = ch.expand(c, t)
+        elif groups == "segments":
+            ids = seg[None, :].expand(c, t)
+        else:
+            ids = torch.arange(t)[None, :].expand(c, t)
+        return ids.expand(n, c, t).to(x.device)
+    arr = groups.detach().cpu().numpy() if isinstance(groups, torch.Tensor) else np.asarray(groups)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
+        if np.issubdtype(arr.dtype, np.floating) and np.all(np.mod(arr, 1) == 0):
+            arr = arr.astype(np.int64)
+        else:
+            raise ParameterError(f"groups: a mask must hold integer group ids, got dtype {arr.dtype}")
+    if arr.shape not in ((c, t), (n, c, t), (1, c, t)):
+        raise ShapeError(
+            f"groups: a mask of group ids must have shape (C, T) = ({c}, {t}) or (N, C, T) = "
+            f"({n}, {c}, {t}); got {arr.shape}"
+        )
+    if arr.min() < 0:
+        raise ParameterError("groups: group ids must be >= 0")
+    _, inverse = np.unique(arr.astype(np.int64), return_inverse=True)
+    ids = torch.from_numpy(inverse.reshape(arr.shape).astype(np.int64))
+    if ids.ndim == 2:
+        ids = ids[None]
+    return ids.expand(n, c, t).to(x.device)
+
+
+def forward_rows(engine: Engine, rows: torch.Tensor, idx: torch.Tensor, per: int) -> torch.Tensor:
+    """Model outputs (averaged over the models) of ``rows`` (n * per, C, T): shape (n * per, K).
+
+    Extra model inputs (``engine.additional``), when the engine carries them, follow each
+    sample's rows.
+    """
+    if getattr(engine, "additional", None):
+        return engine.outputs(rows, idx=idx, rows_per_sample=per)  # type: ignore[call-arg]
+    return engine.outputs(rows)
+
+
+def row_extras(engine: Engine, idx: torch.Tensor, per: int) -> tuple[torch.Tensor, ...]:
+    """The additional model inputs of series ``idx``, each repeated ``per`` times (sample-major);
+    empty for a single-input model."""
+    extras_for = getattr(engine, "extras_for", None)
+    return tuple(extras_for(idx, per)) if extras_for is not None else ()
+
+
+def evaluate(
+    engine: Engine,
+    x: torch.Tensor,
+    rows_per_sample: int,
+    make_rows: MakeRows,
+    progress: bool | None,
+    desc: str,
+) -> torch.Tensor:
+    """Outputs on every sample's perturbed rows: shape (N, R, K).
+
+    Rows of several samples share one forward pass; each pass holds about one chunk of rows
+    (the engine's size for the memory budget).
+    """
+    n = x.shape[0]
+    step = engine.chunk()
+    per_pass = max(1, step // rows_per_sample)
+    total_rows = n * rows_per_sample * len(engine.models)
+    disable = (not progress) if progress is not None else total_rows < PROGRESS_MIN_ROWS
+    parts = []
+    with tqdm(total=n, desc=desc, unit="series", disable=disable, leave=False) as bar:
+        for start in range(0, n, per_pass):
+            idx = torch.arange(start, min(n, start + per_pass))
+            rows = make_rows(x[idx], idx)
+            out = forward_rows(engine, rows, idx, rows_per_sample)
+            parts.append(out.reshape(len(idx), rows_per_sample, -1))
+            bar.update(len(idx))
+    return torch.cat(parts) if len(parts) > 1 else parts[0]
+
+
+def select(out: torch.Tensor, sel: Selection) -> torch.Tensor:
+    """The explained outputs of (N, R, K) outputs: (N, R, 1), or (N, R, K) for ``"all"``."""
+    if sel.mode == "all":
+        return out
+    if sel.mode == "single" or sel.index is None:
+        return out[..., :1]
+    index = sel.index.to(out.device)[:, None, None].expand(-1, out.shape[1], 1)
+    return out.gather(2, index)
+
+
+def finish(values: torch.Tensor, sel: Selection) -> torch.Tensor:
+    """(N, K', C, T) per explained output to (N, C, T), or (N, K, C, T) for ``"all"``."""
+    return values if sel.mode == "all" else values[:, 0]
+
+
+def per_output(array: torch.Tensor, sel: Selection) -> np.ndarray:
+    """A per-sample diagnostic (N, K') as (N,), or (N, K) for ``"all"``."""
+    a = array.detach().cpu().numpy()
+    return a if sel.mode == "all" else a[:, 0]
+
+
+def describe_array(value: Any) -> Any:
+    """A parameter for the result's ``params``: arrays become ``"array(shape)"``."""
+    if isinstance(value, np.ndarray | torch.Tensor):
+        return f"array{tuple(value.shape)}"
+    return value
