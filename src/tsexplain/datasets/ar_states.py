@@ -38,11 +38,6 @@ _BASE_AR = np.array(
 )
 
 
-def _stationary_variance(a1: np.ndarray, a2: np.ndarray) -> np.ndarray:
-    """Variance of a stationary AR(2) process with unit-variance innovations."""
-    return (1.0 - a2) / ((1.0 + a2) * ((1.0 - a2) ** 2 - a1**2))
-
-
 def default_ar_coefficients(n_states: int) -> np.ndarray:
     """The AR(2) coefficients ``make_ar_states`` uses when none are given.
 

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from tsexplain.exceptions import DataFormatError, ParameterError
@@ -161,9 +160,3 @@ def load_model(path: str | os.PathLike[str], model: nn.Module | None = None) -> 
             f"The weights in {weights} do not fit {type(model).__name__}: {exc}"
         ) from None
     return model.eval()
-
-
-def _state_equal(a: nn.Module, b: nn.Module) -> bool:
-    """Whether two modules hold identical state (used in tests)."""
-    sa, sb = a.state_dict(), b.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
