@@ -30,14 +30,14 @@ def test_gradient_x_input_of_linear_model(linear, x):
 
 
 def test_quadratic_gradient_is_2ax():
-    model, x = Quadratic(), torch.randn(4, 3, 20)
+    model, x = Quadratic(), torch.randn(4, 3, 20, generator=torch.Generator().manual_seed(1))
     res = tsexplain.explain(model, x, "saliency")
     np.testing.assert_allclose(res.values, (2 * model.a * x).detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_ig_of_quadratic_with_zero_baseline_is_a_x_squared():
     # integral_0^1 2 a (alpha x) dalpha * x = a x^2, exact for Gauss-Legendre with 2+ points
-    model, x = Quadratic(), torch.randn(4, 3, 20)
+    model, x = Quadratic(), torch.randn(4, 3, 20, generator=torch.Generator().manual_seed(2))
     res = tsexplain.explain(model, x, "integrated_gradients", steps=4)
     np.testing.assert_allclose(res.values, (model.a * x**2).detach().numpy(), rtol=1e-5, atol=1e-6)
 
@@ -79,7 +79,7 @@ def test_ig_completeness_at_200_steps(rule):
 
 def test_ig_completeness_for_every_output_with_target_all():
     model = smooth_cnn()
-    x = torch.randn(3, 1, 40)
+    x = torch.randn(3, 1, 40, generator=torch.Generator().manual_seed(3))
     res = tsexplain.explain(model, x, "integrated_gradients", target="all", steps=200)
     assert res.shape == (3, 3, 1, 40)
     with torch.no_grad():
@@ -91,7 +91,7 @@ def test_ig_completeness_for_every_output_with_target_all():
 
 def test_target_all_equals_each_target_separately():
     model = Linear(n_outputs=5)
-    x = torch.randn(4, 3, 20)
+    x = torch.randn(4, 3, 20, generator=torch.Generator().manual_seed(4))
     every = tsexplain.explain(model, x, "saliency", target="all")
     for k in range(5):
         one = tsexplain.explain(model, x, "saliency", target=k)
@@ -101,7 +101,7 @@ def test_target_all_equals_each_target_separately():
 
 def test_per_sample_targets_and_predicted():
     model = Linear(n_outputs=3)
-    x = torch.randn(6, 3, 20)
+    x = torch.randn(6, 3, 20, generator=torch.Generator().manual_seed(5))
     targets = [0, 1, 2, 2, 1, 0]
     res = tsexplain.explain(model, x, "saliency", target=targets)
     for n, k in enumerate(targets):
@@ -111,7 +111,7 @@ def test_per_sample_targets_and_predicted():
 
 
 def test_smoothgrad_with_zero_noise_equals_saliency(cnn):
-    x = torch.randn(5, 1, 50)
+    x = torch.randn(5, 1, 50, generator=torch.Generator().manual_seed(6))
     sg = tsexplain.explain(cnn, x, "smoothgrad", n_samples=7, noise=0.0, target=1)
     sal = tsexplain.explain(cnn, x, "saliency", target=1)
     np.testing.assert_allclose(sg.values, sal.values, atol=1e-6)
@@ -119,7 +119,7 @@ def test_smoothgrad_with_zero_noise_equals_saliency(cnn):
 
 def test_smoothgrad_of_quadratic_is_unbiased():
     # E[2a(x + e)] = 2ax: with many samples the mean gradient approaches the noiseless one
-    model, x = Quadratic(n_channels=1, n_timesteps=10), torch.randn(2, 1, 10)
+    model, x = Quadratic(n_channels=1, n_timesteps=10), torch.randn(2, 1, 10, generator=torch.Generator().manual_seed(7))
     res = tsexplain.explain(model, x, "smoothgrad", n_samples=4000, noise=0.1, seed=1)
     sigma = 0.1 * (x.amax(dim=(1, 2)) - x.amin(dim=(1, 2)))
     expected = (2 * model.a * x).detach().numpy()

@@ -10,11 +10,16 @@ import torch
 from attribution_models import fordA_cnn
 
 import tsexplain
-from tsexplain.attribution import METHODS
+from tsexplain.attribution import METHODS, SEQUENCE_METHODS
 from tsexplain.exceptions import ShapeError
 
-BATCH_METHODS = [name for name, cls in METHODS.items() if not cls.sequence_method]
-FAST = {"smoothgrad": {"n_samples": 6}, "integrated_gradients": {"steps": 8}}
+BATCH_METHODS = list(METHODS)
+#: Cheaper settings of the costly parameters the registry names (steps, draws, ...).
+FAST = {
+    name: {p: min(8, cls.parameters()[p]) for p in cls.cost_params
+           if isinstance(cls.parameters().get(p), int)}
+    for name, cls in METHODS.items()
+}
 
 
 def run(model, x, name, **kw):
@@ -53,7 +58,7 @@ def test_numpy_input_gives_the_same_result(model, x, name):
 def test_input_and_model_untouched(name):
     model = fordA_cnn(n_classes=3, width=8, seed=11)
     model.train()
-    x = torch.randn(4, 1, 32)
+    x = torch.randn(4, 1, 32, generator=torch.Generator().manual_seed(1))
     x_before = x.clone()
     state = copy.deepcopy(model.state_dict())
     run(model, x, name)
@@ -73,11 +78,28 @@ def test_per_sample_results_equal_batched_results(model, x, name):
         np.testing.assert_allclose(single[0], batched[n], rtol=1e-5, atol=1e-7)
 
 
+class CountRows(torch.nn.Module):
+    """The model, recording the number of rows of every forward call."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.rows = model, []
+
+    def forward(self, x):
+        self.rows.append(x.shape[0])
+        return self.model(x)
+
+
 @pytest.mark.parametrize("name", BATCH_METHODS)
-def test_memory_budget_does_not_change_results(model, x, name):
-    big = run(model, x, name, memory_budget="1GB").values
-    small = run(model, x, name, memory_budget="1MB").values  # a few rows per chunk
-    np.testing.assert_allclose(small, big, rtol=1e-5, atol=1e-7)
+def test_memory_budget_chunks_and_does_not_change_results(model, name):
+    x = torch.randn(40, 1, 64, generator=torch.Generator().manual_seed(3))
+    counted = CountRows(model)
+    big = run(counted, x, name, memory_budget="1GB", fold_batchnorm=False).values
+    assert max(counted.rows) >= 40  # one chunk holds every row
+    counted.rows.clear()
+    small = run(counted, x, name, memory_budget="1MB", fold_batchnorm=False).values
+    assert max(counted.rows) < 40 and len(counted.rows) > 2, counted.rows  # it did chunk
+    np.testing.assert_allclose(small, big, rtol=1e-5, atol=1e-7 * np.abs(big).max())
 
 
 @pytest.mark.parametrize("name", BATCH_METHODS)
@@ -94,16 +116,17 @@ def test_seeded_and_deterministic(model, x, name):
     np.testing.assert_array_equal(a, b)
 
 
-def test_smoothgrad_seed_changes_the_noise(model, x):
-    a = tsexplain.explain(model, x, "smoothgrad", target=1, n_samples=4, seed=0).values
-    b = tsexplain.explain(model, x, "smoothgrad", target=1, n_samples=4, seed=1).values
+@pytest.mark.parametrize("name", [n for n, c in METHODS.items() if c.randomized])
+def test_seed_changes_the_randomness(model, x, name):
+    a = tsexplain.explain(model, x, name, target=1, **FAST[name], seed=0).values
+    b = tsexplain.explain(model, x, name, target=1, **FAST[name], seed=1).values
     assert not np.allclose(a, b)
 
 
-@pytest.mark.parametrize("name", list(METHODS))
+@pytest.mark.parametrize("name", [*METHODS, *SEQUENCE_METHODS])
 def test_bad_shapes_raise_our_error(model, name):
     with pytest.raises(ShapeError, match=r"\(N, C, T\)"):
-        tsexplain.explain(model, torch.randn(5, 64), name)
+        tsexplain.explain(model, torch.randn(5, 64, generator=torch.Generator().manual_seed(2)), name)
 
 
 @pytest.mark.parametrize("name", BATCH_METHODS)

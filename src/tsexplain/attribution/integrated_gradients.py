@@ -9,12 +9,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsexplain._targets import Selection
 from tsexplain._typing import Baseline, Target
 from tsexplain._validation import check_choice, check_int
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._quadrature import RULES, quadrature
-from tsexplain.attribution._targets import Selection
 from tsexplain.attribution.gradient_x_input import times_input
 from tsexplain.exceptions import ParameterError, ShapeError
 
@@ -163,8 +163,9 @@ class IntegratedGradients(Attribution):
         return values, sel, outputs, extras
 
     def _attribute_selected(
-        self, x: torch.Tensor, sel: Selection, engine: Engine, *, baseline: Baseline | None = None
+        self, x: torch.Tensor, sel: Selection, engine: Engine, **call: Any
     ) -> tuple[torch.Tensor, dict[str, Any]]:
+        baseline = call.get("baseline")
         base = make_baseline(self.baseline if baseline is None else baseline, x)
         return self._integrate(x, sel, engine, base)[0], {}
 

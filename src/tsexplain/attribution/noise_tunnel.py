@@ -81,7 +81,7 @@ def pop_deprecated_draws(n_draws: int, engine: dict[str, Any], owner: str) -> in
             DeprecationWarning,
             stacklevel=3,
         )
-        return old  # type: ignore[no-any-return]
+        return old  # checked by the constructor like n_draws
     return n_draws
 
 
