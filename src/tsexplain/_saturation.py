@@ -44,6 +44,19 @@ def looks_like_probabilities(outputs: torch.Tensor) -> bool:
     )
 
 
+def explained_probability(
+    outputs: torch.Tensor, final: nn.Module | None, index: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Probability of each sample's explained output (the top one when ``index`` is None).
+
+    ``outputs`` (N, K) are probabilities, or log-probabilities when ``final`` is a LogSoftmax.
+    """
+    probs = outputs.exp() if isinstance(final, nn.LogSoftmax) else outputs
+    if index is not None:
+        return probs.gather(1, index.to(probs.device)[:, None])[:, 0]
+    return probs.max(dim=1).values
+
+
 def saturated(probability: torch.Tensor, tol: float = SATURATION_TOL) -> torch.Tensor:
     """Boolean mask: ``probability`` within ``tol`` of 0 or 1 (the saturation rule).
 
@@ -59,6 +72,7 @@ def saturated(probability: torch.Tensor, tol: float = SATURATION_TOL) -> torch.T
 __all__ = [
     "PROBABILITY_LAYERS",
     "SATURATION_TOL",
+    "explained_probability",
     "final_activation",
     "looks_like_probabilities",
     "saturated",

@@ -65,3 +65,28 @@ def is_out_of_memory(err: BaseException) -> bool:
     return isinstance(err, RuntimeError) and (
         "out of memory" in text or "can't allocate memory" in text or "not enough memory" in text
     )
+
+
+_SHAPE_MISMATCH = (
+    "shapes cannot be multiplied",
+    "size mismatch",
+    "must match the size of tensor",
+    "expected input",
+    "to have",
+    "channels",
+    "padded input size",
+    "kernel size can't be greater",
+    "input size",
+    "dimension out of range",
+    "shape '",
+    "is invalid for input of size",
+    "sizes of tensors must match",
+)
+
+
+def is_shape_mismatch(err: BaseException) -> bool:
+    """Whether a ``RuntimeError`` raised by a model says its input had the wrong size or shape."""
+    if not isinstance(err, RuntimeError) or is_out_of_memory(err):
+        return False
+    text = str(err).lower()
+    return any(pattern in text for pattern in _SHAPE_MISMATCH)

@@ -18,23 +18,30 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsexplain._model_state import frozen_eval, model_device_dtype
+from tsexplain._saturation import (
+    SATURATION_TOL,
+    explained_probability,
+    final_activation,
+    looks_like_probabilities,
+    saturated,
+)
+from tsexplain._targets import Selection, resolve_target
 from tsexplain._typing import SeriesBatch, Target
 from tsexplain._validation import check_model, check_series_batch
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._memory import get_memory_budget, parse_bytes
-from tsexplain.attribution._model_state import eval_mode, fold_batchnorm
+from tsexplain.attribution._model_state import fold_batchnorm
 from tsexplain.attribution._result import AttributionResult
-from tsexplain.attribution._targets import Selection, resolve_target
 from tsexplain.exceptions import (
     ModelOutputError,
     ParameterError,
     SaturationWarning,
     ShapeError,
-    TargetError,
+    TsExplainError,
     ZeroGradientWarning,
+    is_shape_mismatch,
 )
-
-_SATURATING = (nn.Sigmoid, nn.Softmax, nn.LogSoftmax, nn.Softmin)
 
 
 def as_model_list(model: nn.Module | Sequence[nn.Module]) -> list[nn.Module]:
@@ -221,14 +228,14 @@ class Attribution(ABC):
             ``numpy.asarray(result)`` has the shape of ``x`` (or (N, K, C, T)).
         """
         start = time.perf_counter()
-        device, dtype = _model_device_dtype(self.models[0])
+        device, dtype = model_device_dtype(self.models[0])
         x_t = check_series_batch(x, "x", device=device).to(dtype)
         call = self._check_call_params(call_params)
         additional = self._check_additional(additional_inputs, x_t, dtype)
         if attribute_additional and not additional:
             raise ParameterError("attribute_additional=True needs additional_inputs")
         try:
-            with eval_mode(self.models):
+            with frozen_eval(self.models):
                 probe = self._probe(x_t)
                 models = self.models
                 if self.fold_batchnorm and not additional:
@@ -238,7 +245,7 @@ class Attribution(ABC):
                     additional, bool(attribute_additional),
                 )
                 values, sel, preds, extras = self._attribute(x_t, target, engine, **call)
-        except (ShapeError, TargetError, ModelOutputError):
+        except TsExplainError:
             raise
         except RuntimeError as err:
             if "grad" in str(err) and "does not require grad" in str(err):
@@ -246,6 +253,8 @@ class Attribution(ABC):
                     f"{self.name}: the model's output is not differentiable with respect to x "
                     f"(shape {tuple(x_t.shape)}); is it wrapped in torch.no_grad() or detached?"
                 ) from err
+            if not is_shape_mismatch(err):
+                raise  # out of memory, or a failure of the model itself: not a user error
             raise ModelOutputError(
                 f"{self.name}: the model failed on x of shape {tuple(x_t.shape)} (N, C, T): {err}. "
                 f"Check that C and T match what the model was built for."
@@ -346,27 +355,19 @@ class Attribution(ABC):
         return sel, outputs
 
     def _check_saturation(self, outputs: torch.Tensor, sel: Selection) -> None:
-        last = [m for m in self.models[0].modules() if not list(m.children())]
-        ends_squashed = bool(last) and isinstance(last[-1], _SATURATING)
-        # a softmax applied in forward() without a module: outputs in [0, 1] summing to 1
-        looks_prob = (
-            outputs.shape[1] > 1
-            and bool(((outputs >= 0) & (outputs <= 1)).all())
-            and bool(torch.allclose(outputs.sum(1), torch.ones(1, dtype=outputs.dtype), atol=1e-4))
-        )
-        if not (ends_squashed or looks_prob):
+        final = final_activation(self.models[0])
+        if final is None and not looks_like_probabilities(outputs):
             return
-        if sel.mode == "index" and sel.index is not None:
-            chosen = outputs.gather(1, sel.index[:, None])[:, 0]
-        else:
-            chosen = outputs.max(dim=1).values
-        saturated = (chosen > 1 - 1e-4) | (chosen < 1e-4)
-        if bool(saturated.any()):
+        index = sel.index if sel.mode == "index" else None
+        chosen = explained_probability(outputs, final, index)
+        mask = saturated(chosen)
+        if bool(mask.any()):
             warnings.warn(
-                f"{self.name}: {int(saturated.sum())} of {len(chosen)} samples have a saturated "
-                f"sigmoid/softmax output (within 1e-4 of 0 or 1): its gradient vanishes and the "
-                f"attribution understates the input's influence (TSViz, Proposition 1). Explain the "
-                f"logits (drop the final sigmoid/softmax), or soften the output with a temperature.",
+                f"{self.name}: {int(mask.sum())} of {len(chosen)} samples have a saturated "
+                f"sigmoid/softmax output (within {SATURATION_TOL:g} of 0 or 1): its gradient "
+                f"vanishes and the attribution understates the input's influence (TSViz, "
+                f"Proposition 1). Explain the logits (drop the final sigmoid/softmax), or soften "
+                f"the output with a temperature.",
                 SaturationWarning,
                 stacklevel=4,
             )
@@ -405,10 +406,3 @@ def describe_param(value: Any) -> Any:
     if isinstance(value, np.ndarray | torch.Tensor):
         return f"array{tuple(value.shape)}"
     return value
-
-
-def _model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
-    for p in model.parameters():
-        if p.is_floating_point():
-            return p.device, p.dtype
-    return torch.device("cpu"), torch.float32

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from tsexplain._targets import Selection, flatten_output
 from tsexplain.attribution._memory import chunk_rows
-from tsexplain.attribution._targets import Selection, flatten_output
 from tsexplain.exceptions import ParameterError
 
 MakeRows = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

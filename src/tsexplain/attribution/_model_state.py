@@ -1,29 +1,15 @@
-"""Run models in eval mode, leave them as found, and fold eval-mode BatchNorm for speed."""
+"""Fold eval-mode BatchNorm into the preceding convolution for speed.
+
+Eval mode itself is :func:`tsexplain._model_state.frozen_eval`.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import warnings
-from collections.abc import Iterator, Sequence
 
 import torch
 from torch import nn
-
-
-@contextlib.contextmanager
-def eval_mode(models: Sequence[nn.Module]) -> Iterator[None]:
-    """Put every module of ``models`` in eval mode and restore each training flag afterwards."""
-    saved = [[(m, m.training) for m in model.modules()] for model in models]
-    try:
-        for model in models:
-            model.eval()
-        yield
-    finally:
-        for flags in saved:
-            for module, was_training in flags:
-                module.training = was_training
-
 
 _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import torch
 
+from tsexplain._targets import Selection
 from tsexplain._typing import Target
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
-from tsexplain.attribution._targets import Selection
 
 
 def times_input(g: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:

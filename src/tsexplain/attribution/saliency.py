@@ -8,10 +8,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from tsexplain._targets import Selection
 from tsexplain._typing import Target
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
-from tsexplain.attribution._targets import Selection
 
 
 class Saliency(Attribution):
