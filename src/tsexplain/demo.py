@@ -1,7 +1,7 @@
 """The built-in demo: train small models on generated data and write an explanation report.
 
 Needs nothing but the package (no downloads, no ``../shared``): the TSViz anomaly world is
-generated, the anomaly CNN trained on it (well under a minute on 2 CPUs), and every batch method
+generated, the anomaly CNN trained on it (under a minute on a laptop CPU), and every batch method
 explains test sequences; a point-wise MLP on the Time-SmoothGrad AR-states world shows
 Time-SmoothGrad. The report folder holds PNG figures, ``report.md``, ``report.html`` (figures
 embedded), ``attributions.npz`` and the trained model (safetensors + JSON spec).
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +21,32 @@ import numpy as np
 BATCH_METHODS: dict[str, dict[str, Any]] = {
     "saliency": {},
     "gradient_x_input": {},
-    "smoothgrad": {"n_samples": 32, "noise": 0.1},
+    "smoothgrad": {"n_draws": 32, "noise": 0.1},
     "integrated_gradients": {"steps": 32},
 }
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class _AnomalyRun:
+    """The trained anomaly CNN and the detected anomalies it explains: x, mask (N, 3, 50)."""
+
+    model: Any
+    accuracy: float
+    training_seconds: float
+    x: np.ndarray
+    mask: np.ndarray
+    channel_names: list[str]
 
 
 def run_demo(out_dir: str | Path = "reports/demo", *, seed: int = 0, n_train: int = 20000,
              n_explain: int = 200, progress: bool = True, threads: int | None = 1) -> Path:
     """Train the demo models, explain them with every method, and write the report.
+
+    The steps: train the anomaly CNN and pick the detected anomalies, explain them with every
+    method of :data:`BATCH_METHODS`, draw the figures, run Time-SmoothGrad on the AR-states
+    world, then write ``attributions.npz``, ``summary.json``, ``report.md`` and ``report.html``.
 
     Parameters
     ----------
@@ -42,8 +62,8 @@ def run_demo(out_dir: str | Path = "reports/demo", *, seed: int = 0, n_train: in
         Print progress lines and show training progress bars.
     threads : int or None
         torch threads for this run (None: leave torch's setting). The demo's models are small;
-        one thread is as fast as two on a quiet machine and avoids OpenMP oversubscription,
-        which made a 2-thread demo 20x slower when other processes shared the cores.
+        one thread is as fast as two on a quiet machine and avoids OpenMP oversubscription
+        when other processes share the cores.
 
     Returns
     -------
@@ -52,29 +72,43 @@ def run_demo(out_dir: str | Path = "reports/demo", *, seed: int = 0, n_train: in
     """
     import torch
 
-    import tsexplain
-    from tsexplain.datasets import make_anomaly_sequences, make_ar_states
-    from tsexplain.metrics import channel_mass_share, mass_share
-    from tsexplain.models import PointwiseMLP, TSVizAnomalyCNN
-    from tsexplain.plotting import (
-        channel_importance,
-        plot_aggregates,
-        plot_colored_series,
-        plot_heatmap,
-        plot_method_comparison,
-        save_figure,
-    )
-    from tsexplain.training import fit, save_model
-
     if threads is not None:
         torch.set_num_threads(threads)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    say = print if progress else (lambda *a, **k: None)
+    say: Say = print if progress else (lambda _msg: None)
     t_start = time.perf_counter()
     torch.manual_seed(seed)
 
-    # ------------------------------------------------------------ anomaly world + CNN
+    run = _train_anomaly_cnn(out, seed=seed, n_train=n_train, n_explain=n_explain,
+                             progress=progress, say=say)
+    say(f"[2/4] explaining {len(run.x)} detected anomalies with {len(BATCH_METHODS)} methods")
+    results, scores = _explain_anomalies(run, say)
+    say("[3/4] drawing figures")
+    figures = _draw_anomaly_figures(out, results, run)
+    say("[4/4] Time-SmoothGrad on the AR(2)-states world (causal MLP seeing 5 steps)")
+    tsg, tsg_score, tsg_figure = _time_smoothgrad_world(out, seed=seed, progress=progress)
+    results["time_smoothgrad"] = tsg
+    scores["time_smoothgrad"] = tsg_score
+    figures.append(tsg_figure)
+
+    summary = _write_outputs(out, run, results, scores, figures, t_start)
+    say(f"done in {summary['total_seconds']:.0f} s: report written to {out.resolve()}/report.html")
+    return out
+
+
+def _train_anomaly_cnn(out: Path, *, seed: int, n_train: int, n_explain: int, progress: bool,
+                       say: Say) -> _AnomalyRun:
+    """Train TSViz's anomaly CNN on generated sequences, save it, and pick the anomalies to explain.
+
+    The explained series are anomalous test sequences the model detects (the interesting case).
+    """
+    import torch
+
+    from tsexplain.datasets import make_anomaly_sequences
+    from tsexplain.models import TSVizAnomalyCNN
+    from tsexplain.training import fit, save_model
+
     data = make_anomaly_sequences(n_train=n_train, n_test=max(2000, n_explain), seed=seed)
     train, test = data.train, data.test
     model = TSVizAnomalyCNN()
@@ -86,83 +120,123 @@ def run_demo(out_dir: str | Path = "reports/demo", *, seed: int = 0, n_train: in
     say(f"      test accuracy {accuracy:.3f} ({history.seconds:.1f} s)")
     save_model(model, out / "anomaly_cnn")
 
-    # explain anomalous test sequences the model detects (the interesting case)
     anomalous = np.flatnonzero((test.y > 0.5) & (logits.numpy() > 0))[:n_explain]
-    x = test.X[anomalous]
-    mask = test.mask[anomalous]
-    channel_names = list(data.channel_names)
-    say(f"[2/4] explaining {len(x)} detected anomalies with {len(BATCH_METHODS)} methods")
-    results = {}
+    return _AnomalyRun(model=model, accuracy=accuracy, training_seconds=history.seconds,
+                       x=test.X[anomalous], mask=test.mask[anomalous],
+                       channel_names=list(data.channel_names))
+
+
+def _explain_anomalies(run: _AnomalyRun, say: Say) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
+    """Every method of :data:`BATCH_METHODS` on the detected anomalies, with its scores.
+
+    Scores per method: seconds, the share of attribution mass on the true anomaly cells, and
+    the share of each channel.
+    """
+    import tsexplain
+    from tsexplain.metrics import channel_mass_share, mass_share
+
+    results: dict[str, Any] = {}
     scores: dict[str, dict[str, float]] = {}
     for name, params in BATCH_METHODS.items():
-        res = tsexplain.explain(model, x, name, **params)
+        res = tsexplain.explain(run.model, run.x, name, **params)
         results[name] = res
         share = channel_mass_share(res.values, reduction="mean")
         scores[name] = {
             "seconds": round(res.seconds, 3),
-            "mass_on_anomalies": float(mass_share(res.values, mask, reduction="mean")),
-            **{f"share_{c}": float(s) for c, s in zip(channel_names, share, strict=True)},
+            "mass_on_anomalies": float(mass_share(res.values, run.mask, reduction="mean")),
+            **{f"share_{c}": float(s) for c, s in zip(run.channel_names, share, strict=True)},
         }
         say(f"      {name:22s} {res.seconds:6.2f} s   share on pressure {share[0]:.1%}   "
             f"mass on true anomalies {scores[name]['mass_on_anomalies']:.1%}")
+    return results, scores
 
-    say("[3/4] drawing figures")
+
+def _draw_anomaly_figures(out: Path, results: dict[str, Any], run: _AnomalyRun) -> list[tuple[str, str]]:
+    """Save the anomaly world's figures into ``out``; returns (file, caption) pairs in order."""
+    from tsexplain.plotting import (
+        plot_aggregates,
+        plot_colored_series,
+        plot_heatmap,
+        plot_method_comparison,
+        save_figure,
+    )
+
     figures: list[tuple[str, str]] = []
 
     def keep(fig: Any, file: str, caption: str) -> None:
         save_figure(fig, out / file)
         figures.append((file, caption))
 
-    sample = 0
-    keep(plot_method_comparison(results, x, sample=sample, channel_names=channel_names),
+    x, names, sample = run.x, run.channel_names, 0
+    keep(plot_method_comparison(results, x, sample=sample, channel_names=names),
          "methods.png", "Every method on the same detected anomaly (true spikes in temperature/torque).")
     for name, res in results.items():
-        keep(plot_heatmap(res, x, sample=sample, channel_names=channel_names),
+        keep(plot_heatmap(res, x, sample=sample, channel_names=names),
              f"heatmap_{name}.png", f"{name}: channels x time heatmap of one sample.")
-        keep(plot_colored_series(res, x, sample=sample, channel_names=channel_names),
+        keep(plot_colored_series(res, x, sample=sample, channel_names=names),
              f"series_{name}.png", f"{name}: the series coloured by its attribution.")
-    keep(plot_aggregates(results["integrated_gradients"], channel_names=channel_names),
+    keep(plot_aggregates(results["integrated_gradients"], channel_names=names),
          "aggregates_integrated_gradients.png",
          "Integrated Gradients over all explained samples: importance per channel and per step.")
+    return figures
 
-    # ------------------------------------------------------------ Time-SmoothGrad world
-    say("[4/4] Time-SmoothGrad on the AR(2)-states world (causal MLP seeing 5 steps)")
+
+def _time_smoothgrad_world(out: Path, *, seed: int, progress: bool
+                           ) -> tuple[Any, dict[str, float], tuple[str, str]]:
+    """A causal MLP on the AR(2)-states world, explained by Time-SmoothGrad (k=100).
+
+    Returns the result, its scores (seconds, mean per-step Pearson correlation with the true
+    coefficients over test steps) and its figure as a (file, caption) pair.
+    """
+    import tsexplain
+    from tsexplain.datasets import make_ar_states
+    from tsexplain.models import PointwiseMLP
+    from tsexplain.plotting import plot_heatmap, save_figure
+    from tsexplain.training import fit
+
     ar = make_ar_states(n_states=3, n_features=10, steps_per_state=5000, seed=seed)
     mlp = PointwiseMLP(n_channels=10, lags=5)
     fit(mlp, ar, seed=seed, patience=30, progress=progress)
     # d y_t / d x_t exactly: 5 batched backward passes for a causal receptive field of 5 steps
     tsg = tsexplain.explain(mlp, ar.X.astype(np.float32), "time_smoothgrad", window=100,
                             receptive_field=5, causal=True)
-    results["time_smoothgrad"] = tsg
-    keep(plot_heatmap(tsg, ar.X, sample=0, title="Time-SmoothGrad (k=100) on the AR-states world"),
-         "heatmap_time_smoothgrad.png",
-         "Time-SmoothGrad: attribution per feature and step; the true coefficients switch with "
-         "the state every 5000 steps.")
+    file = "heatmap_time_smoothgrad.png"
+    save_figure(plot_heatmap(tsg, ar.X, sample=0,
+                             title="Time-SmoothGrad (k=100) on the AR-states world"), out / file)
+    caption = ("Time-SmoothGrad: attribution per feature and step; the true coefficients switch "
+               "with the state every 5000 steps.")
     test_steps = np.flatnonzero(~ar.train_mask)[::10]
     truth_corr = float(np.mean([
         np.corrcoef(tsg.values[0, :, t], ar.coefficients[:, t])[0, 1] for t in test_steps
     ]))
-    scores["time_smoothgrad"] = {"seconds": round(tsg.seconds, 3), "per_step_correlation_with_truth": truth_corr}
+    score = {"seconds": round(tsg.seconds, 3), "per_step_correlation_with_truth": truth_corr}
+    return tsg, score, (file, caption)
+
+
+def _write_outputs(out: Path, run: _AnomalyRun, results: dict[str, Any],
+                   scores: dict[str, dict[str, float]], figures: list[tuple[str, str]],
+                   t_start: float) -> dict[str, Any]:
+    """Write attributions.npz, summary.json, report.md and report.html; returns the summary."""
+    from tsexplain.plotting import channel_importance
 
     np.savez_compressed(
         out / "attributions.npz",
-        x=x, mask=mask,
+        x=run.x, mask=run.mask,
         **{name: res.values for name, res in results.items() if name != "time_smoothgrad"},
-        time_smoothgrad=tsg.values,
+        time_smoothgrad=results["time_smoothgrad"].values,
     )
     summary = {
-        "accuracy": accuracy,
-        "training_seconds": history.seconds,
-        "n_explained": int(len(x)),
-        "channel_names": channel_names,
+        "accuracy": run.accuracy,
+        "training_seconds": run.training_seconds,
+        "n_explained": int(len(run.x)),
+        "channel_names": run.channel_names,
         "methods": {n: {"params": r.params, **scores[n]} for n, r in results.items()},
         "mean_channel_importance_ig": channel_importance(results["integrated_gradients"]).tolist(),
         "total_seconds": time.perf_counter() - t_start,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     _write_report(out, summary, figures)
-    say(f"done in {summary['total_seconds']:.0f} s: report written to {out.resolve()}/report.html")
-    return out
+    return summary
 
 
 def _table_rows(summary: dict[str, Any]) -> list[list[str]]:

@@ -118,13 +118,15 @@ def _shown_samples(labels: np.ndarray | None, n: int, k: int) -> list[int]:
 
 def _groups(saved: Any) -> tuple[np.ndarray | None, dict[Any, str] | None, str]:
     """Labels for the aggregates: true labels, else predicted class, else predicted-value bins."""
+    class_names = saved.meta.get("class_names")
+    named = {i: str(n) for i, n in enumerate(class_names)} if class_names else None
     if saved.y is not None:
-        return saved.y, None, "per class (labels from the data file)"
+        return saved.y, named, "per class (labels from the data file)"
     preds = saved.predictions
     if preds is None or preds.size == 0:
         return None, None, "over all samples"
     if preds.shape[1] > 1:
-        return preds.argmax(axis=1), None, "per predicted class"
+        return preds.argmax(axis=1), named, "per predicted class"
     p = preds[:, 0]
     if len(np.unique(p)) < 4:
         return None, None, "over all samples"
@@ -175,29 +177,40 @@ def write_explanation_report(results_dir: str | os.PathLike[str], path: str | os
         matplotlib.use("Agg")
 
     from tsexplain.io.results import read_results
-    from tsexplain.plotting import (
-        plot_aggregates,
-        plot_colored_series,
-        plot_heatmap,
-        plot_method_comparison,
-    )
 
     saved = read_results(results_dir)
     meta = saved.meta
-    x, names = saved.x, saved.channel_names
-    n = x.shape[0]
-    methods = list(saved.results)
+    maps = _explained_maps(saved)
+    page = HtmlReport(meta.get("title") or "tsexplain explanation report", dpi=dpi)
+    _overview_section(page, saved)
+    _faithfulness_section(page, meta.get("faithfulness"))
+    labels, class_names, how = _groups(saved)
+    _samples_section(page, saved, maps, _shown_samples(labels, saved.x.shape[0], n_samples))
+    _aggregates_section(page, saved, maps, labels, class_names, how)
+    page.paragraph(f"Written by tsexplain {meta.get('tsexplain_version', '')}; rebuild with "
+                   f"'tsexplain report {Path(results_dir)}'. Arrays: attributions_<method>.npz "
+                   f"beside this file.")
+    return page.write(Path(path) if path is not None else Path(results_dir) / "report.html")
+
+
+def _explained_maps(saved: Any) -> dict[str, Any]:
+    """Every method's result with an (N, C, T) map (a (N, K, C, T) map at the predicted output)."""
     maps = {}
     for name, res in saved.results.items():
         values, _ = _explained_map(res, saved.predictions) if np.ndim(res.values) == 4 else (res.values, None)
         maps[name] = dataclasses.replace(res, values=values)
-    page = HtmlReport(meta.get("title") or "tsexplain explanation report", dpi=dpi)
+    return maps
 
+
+def _overview_section(page: HtmlReport, saved: Any) -> None:
+    """Model, data, target and methods in one paragraph; one row per method with its settings."""
+    meta, x = saved.meta, saved.x
+    methods = list(saved.results)
     model = meta.get("model", {})
     data = meta.get("data", {})
     page.paragraph(
         f"Model: {model.get('source', '?')} ({model.get('kind', '?')}). Data: "
-        f"{data.get('source', '?')} ({data.get('format', '?')}), {n} samples x {x.shape[1]} "
+        f"{data.get('source', '?')} ({data.get('format', '?')}), {x.shape[0]} samples x {x.shape[1]} "
         f"channels x {x.shape[2]} steps. Target: {meta.get('target', '?')}. Methods: "
         f"{', '.join(methods)}."
     )
@@ -208,33 +221,40 @@ def write_explanation_report(results_dir: str | os.PathLike[str], path: str | os
         page.paragraph("Maps were computed for every output (--target all); the figures and scores "
                        "show each sample's map of its predicted output.", css_class="note")
 
+
+def _faithfulness_section(page: HtmlReport, faith: dict[str, Any] | None) -> None:
+    """The deletion / insertion table stored in meta.json, with the random-ranking reference row."""
     page.heading("Faithfulness: how much to trust each map")
-    faith = meta.get("faithfulness")
     if not faith:
         page.paragraph("Not computed (run without --no-faithfulness to get deletion/insertion "
                        "scores).", css_class="note")
-    else:
-        rows = []
-        for m, s in faith["methods"].items():
-            if "skipped" in s:
-                rows.append([m, "n/a", "n/a", s["skipped"]])
-            else:
-                rows.append([m, s["deletion_auc"], s["insertion_auc"], ""])
-        if "random" in faith:
-            rows.append(["random ranking (reference)", faith["random"]["deletion_auc"],
-                         faith["random"]["insertion_auc"], ""])
-        page.table(["method", "deletion AUC (lower is better)", "insertion AUC (higher is better)",
-                    "note"], rows)
-        page.paragraph(HOW_TO_READ_FAITHFULNESS + f" ({faith['n_samples']} samples, "
-                       f"{faith['n_steps']} steps per curve.)", css_class="note")
+        return
+    rows: list[list[Any]] = []
+    for m, s in faith["methods"].items():
+        if "skipped" in s:
+            rows.append([m, "n/a", "n/a", s["skipped"]])
+        else:
+            rows.append([m, s["deletion_auc"], s["insertion_auc"], ""])
+    if "random" in faith:
+        rows.append(["random ranking (reference)", faith["random"]["deletion_auc"],
+                     faith["random"]["insertion_auc"], ""])
+    page.table(["method", "deletion AUC (lower is better)", "insertion AUC (higher is better)",
+                "note"], rows)
+    page.paragraph(HOW_TO_READ_FAITHFULNESS + f" ({faith['n_samples']} samples, "
+                   f"{faith['n_steps']} steps per curve.)", css_class="note")
 
-    labels, class_names, how = _groups(saved)
-    shown = _shown_samples(labels, n, n_samples)
+
+def _samples_section(page: HtmlReport, saved: Any, maps: dict[str, Any], shown: list[int]) -> None:
+    """The ``shown`` samples one by one: coloured series and heatmap of the first method, then
+    every method side by side."""
+    from tsexplain.plotting import plot_colored_series, plot_heatmap, plot_method_comparison
+
+    x, names, preds = saved.x, saved.channel_names, saved.predictions
+    methods = list(maps)
     first = methods[0]
     page.heading("Samples")
-    page.paragraph(f"{len(shown)} of the {n} samples, drawn with {first} "
+    page.paragraph(f"{len(shown)} of the {x.shape[0]} samples, drawn with {first} "
                    + ("and compared across methods." if len(methods) > 1 else "."))
-    preds = saved.predictions
     for i in shown:
         desc = f"sample {saved.sample_ids[i]}"
         if saved.y is not None:
@@ -257,9 +277,16 @@ def write_explanation_report(results_dir: str | os.PathLike[str], path: str | os
                         f"{desc}: every method on the same sample (each row has its own colour "
                         f"scale).")
 
+
+def _aggregates_section(page: HtmlReport, saved: Any, maps: dict[str, Any],
+                        labels: np.ndarray | None, class_names: dict[Any, str] | None,
+                        how: str) -> None:
+    """Mean |attribution| per channel and per step for every method, grouped as ``how`` says."""
+    from tsexplain.plotting import plot_aggregates
+
     page.heading("Aggregates over the data set")
-    for m in methods:
-        kwargs: dict[str, Any] = {"channel_names": names, "top_k": 20,
+    for m in maps:
+        kwargs: dict[str, Any] = {"channel_names": saved.channel_names, "top_k": 20,
                                   "title": f"{m}: mean |attribution| {how}"}
         if labels is not None:
             kwargs["labels"] = labels
@@ -267,7 +294,3 @@ def write_explanation_report(results_dir: str | os.PathLike[str], path: str | os
                 kwargs["class_names"] = class_names
         page.figure(plot_aggregates(maps[m], **kwargs),
                     f"{m}: mean |attribution| per channel and per time step, and one map {how}.")
-    page.paragraph(f"Written by tsexplain {meta.get('tsexplain_version', '')}; rebuild with "
-                   f"'tsexplain report {Path(results_dir)}'. Arrays: attributions_<method>.npz "
-                   f"beside this file.")
-    return page.write(Path(path) if path is not None else Path(results_dir) / "report.html")
