@@ -20,12 +20,20 @@ from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._memory import get_memory_budget, set_memory_budget
 from tsexplain.attribution._result import AttributionResult
 from tsexplain.attribution._sequence import SequenceAttribution
+from tsexplain.attribution.deeplift import DeepLift, DeepLiftShap
+from tsexplain.attribution.feature_ablation import FeatureAblation
+from tsexplain.attribution.gradient_shap import GradientShap
 from tsexplain.attribution.gradient_x_input import GradientXInput
 from tsexplain.attribution.integrated_gradients import IntegratedGradients
+from tsexplain.attribution.kernel_shap import KernelShap
+from tsexplain.attribution.layer_attribution import LayerGradCam, LayerIntegratedGradients
+from tsexplain.attribution.lime import Lime
 from tsexplain.attribution.noise_tunnel import NoiseTunnel
+from tsexplain.attribution.occlusion import Occlusion
 from tsexplain.attribution.saliency import Saliency
 from tsexplain.attribution.smoothgrad import SmoothGrad
 from tsexplain.attribution.time_smoothgrad import TimeSmoothGrad
+from tsexplain.attribution.tsr import TemporalSaliencyRescaling
 from tsexplain.exceptions import ParameterError
 
 #: Options every method's constructor takes besides its own parameters.
@@ -42,6 +50,10 @@ METHODS: dict[str, type[Attribution]] = {
         IntegratedGradients,
     )
 }
+# perturbation, SHAP-family, DeepLIFT, layer and wrapper methods
+for _cls in (Occlusion, FeatureAblation, KernelShap, Lime, GradientShap, DeepLift, DeepLiftShap,
+             LayerGradCam, LayerIntegratedGradients, TemporalSaliencyRescaling):
+    METHODS[_cls.name] = _cls
 
 #: Registry of the sequence methods (one long recording, one prediction per time step).
 SEQUENCE_METHODS: dict[str, type[SequenceAttribution]] = {
@@ -207,12 +219,22 @@ __all__ = [
     "SEQUENCE_METHODS",
     "Attribution",
     "AttributionResult",
+    "DeepLift",
+    "DeepLiftShap",
+    "FeatureAblation",
+    "GradientShap",
     "GradientXInput",
     "IntegratedGradients",
+    "KernelShap",
+    "LayerGradCam",
+    "LayerIntegratedGradients",
+    "Lime",
     "NoiseTunnel",
+    "Occlusion",
     "Saliency",
     "SequenceAttribution",
     "SmoothGrad",
+    "TemporalSaliencyRescaling",
     "TimeSmoothGrad",
     "accepted_params",
     "all_methods",

@@ -1,0 +1,396 @@
+"""Layer attribution: Grad-CAM for 1D convolutions and layer Integrated Gradients.
+
+Both explain the output through the activations of one named layer, shaped (N, F, T')
+(F filters or units over T' time positions). To keep the protocol's (N, C, T) -> (N, C, T)
+contract, ``values`` is the layer map summed over filters, resampled from T' to T and repeated
+over the C channels (a time profile: a layer's units mix channels, so there is no per-channel
+information to give). The raw layer values, filters x T', are in ``result.extras``:
+``"layer_values"`` of shape (N, F, T') (or (N, K, F, T') for ``target="all"``) and
+``"layer_map"`` (the filter sum before resampling) of shape (N, T') (or (N, K, T')).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tsexplain._typing import Baseline, Target
+from tsexplain._validation import check_choice, check_int
+from tsexplain.attribution._base import Attribution
+from tsexplain.attribution._engine import Engine
+from tsexplain.attribution._perturbation import describe_array, make_baseline, row_extras
+from tsexplain.attribution._quadrature import RULES, quadrature
+from tsexplain.attribution._targets import Selection, flatten_output
+from tsexplain.exceptions import ParameterError
+
+UPSAMPLING = ("linear", "nearest")
+
+
+def find_layer(model: nn.Module, layer: str | None, method: str) -> tuple[str, nn.Module]:
+    """The module called ``layer`` in ``model.named_modules()`` (None: the last Conv1d)."""
+    modules = dict(model.named_modules())
+    if layer is None:
+        convs = [n for n, m in modules.items() if isinstance(m, nn.Conv1d)]
+        if not convs:
+            raise ParameterError(
+                f"{method}: the model has no Conv1d layer; pass layer= a name from "
+                f"model.named_modules(): {', '.join(n for n in modules if n) or '(none)'}"
+            )
+        return convs[-1], modules[convs[-1]]
+    if not isinstance(layer, str) or layer not in modules or layer == "":
+        names = [n for n in modules if n]
+        shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
+        raise ParameterError(
+            f"{method}: no layer named {layer!r} in the model; layer must be a name from "
+            f"model.named_modules(): {shown}"
+        )
+    return layer, modules[layer]
+
+
+def _first_tensor(out: Any) -> torch.Tensor:
+    return out[0] if isinstance(out, tuple | list) else out
+
+
+def _as_filters_time(act: torch.Tensor, time_axis: int, name: str, method: str) -> torch.Tensor:
+    if act.ndim != 3:
+        raise ParameterError(
+            f"{method}: layer '{name}' gives activations of shape {tuple(act.shape)}; a layer map "
+            f"needs (N, filters, T') activations (a Conv1d, or a recurrent layer with time_axis=1)"
+        )
+    return act if time_axis == 2 else act.transpose(1, 2)
+
+
+def upsample_profile(layer_map: torch.Tensor, n_channels: int, n_timesteps: int, mode: str) -> torch.Tensor:
+    """Layer maps (..., T') resampled to T and repeated over C: (..., C, T)."""
+    lead = layer_map.shape[:-1]
+    flat = layer_map.reshape(-1, 1, layer_map.shape[-1])
+    kw = {"align_corners": False} if mode == "linear" else {}
+    up = F.interpolate(flat, size=n_timesteps, mode=mode, **kw)
+    return up.reshape(*lead, 1, n_timesteps).expand(*lead, n_channels, n_timesteps)
+
+
+class _Capture:
+    """Forward hook that records a layer's output, or replaces it."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.value: torch.Tensor | None = None
+        self.replace: torch.Tensor | None = None
+        self.time_axis = 2
+        self.handle = module.register_forward_hook(self._hook)
+
+    def _hook(self, _m: nn.Module, _i: Any, out: Any) -> Any:
+        if self.replace is not None:
+            new = self.replace if self.time_axis == 2 else self.replace.transpose(1, 2)
+            if isinstance(out, tuple):
+                return (new, *out[1:])
+            return new
+        self.value = _first_tensor(out)
+        return None
+
+    def remove(self) -> None:
+        self.handle.remove()
+
+
+def _selected_sum(out: torch.Tensor, sel: Selection, k: int | None) -> torch.Tensor:
+    if k is not None:
+        return out[:, k].sum()
+    if sel.mode == "single" or sel.index is None:
+        return out[:, 0].sum()
+    return out.gather(1, sel.index[:, None].to(out.device)).sum()
+
+
+class _LayerMethod(Attribution):
+    kind = "layer"
+
+    def _targets(self, sel: Selection) -> list[int | None]:
+        return list(range(sel.n_outputs)) if sel.mode == "all" else [None]
+
+    def _finish(
+        self, raw: torch.Tensor, x: torch.Tensor, sel: Selection, layer_map: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """raw (N, K', F, T') -> values (N, C, T) or (N, K, C, T) and the extras.
+
+        ``layer_map`` (N, K', T') defaults to the sum of ``raw`` over filters."""
+        if layer_map is None:
+            layer_map = raw.sum(dim=2)  # (N, K', T')
+        values = upsample_profile(layer_map, x.shape[1], x.shape[2], self.upsample)
+        if sel.mode != "all":
+            values, raw, layer_map = values[:, 0], raw[:, 0], layer_map[:, 0]
+        extras = {
+            "layer": self.layer_names,
+            "layer_values": raw.detach().cpu().numpy(),
+            "layer_map": layer_map.detach().cpu().numpy(),
+        }
+        return values.contiguous(), extras
+
+    def _average(self, per_model: list[torch.Tensor]) -> torch.Tensor:
+        shapes = {tuple(r.shape) for r in per_model}
+        if len(shapes) > 1:
+            raise ParameterError(
+                f"{self.name}: the models' layers give different shapes {sorted(shapes)}; AGRA "
+                f"over layer maps needs models with the same layer shapes"
+            )
+        return torch.stack(per_model).mean(dim=0)
+
+
+class LayerGradCam(_LayerMethod):
+    """Grad-CAM: a convolution's activations weighted by their time-averaged gradients.
+
+    For the activations ``A`` (F filters x T') of ``layer``, ``w_f = mean_t dy/dA[f, t]`` and the
+    map is ``L[t] = sum_f w_f A[f, t]`` (with ``relu=True``, ``max(L, 0)``: the positive evidence,
+    as in the paper). ``values`` is ``L`` resampled from T' to T (linear interpolation by default)
+    and repeated over the C channels: one time profile, the same for every channel (see the module
+    notes); ``result.extras["layer_values"]`` holds ``w_f A[f, t]`` per filter (N, F, T') and
+    ``extras["layer_map"]`` the map ``L`` (N, T') before resampling (after the ReLU).
+
+    Parameters
+    ----------
+    model : torch.nn.Module or list of torch.nn.Module
+        Model(s) mapping (N, C, T) to (N,) or (N, K); a list averages the maps (same layer
+        shapes needed).
+    layer : str or None
+        Name of the layer in ``model.named_modules()`` (e.g. ``"features.6"``); None takes the
+        last Conv1d. Its output must be (N, F, T').
+    relu : bool
+        Keep only positive evidence (Selvaraju et al.); False gives the signed map.
+    upsample : {"linear", "nearest"}
+        Resampling from T' to T.
+    time_axis : {1, 2}
+        Axis of time in the layer's output: 2 for convolutions (N, F, T'), 1 for batch-first
+        recurrent layers (N, T', F).
+
+    Notes
+    -----
+    Cost: one forward and one backward pass per series. The map's resolution is the layer's
+    (coarse after pooling); BatchNorm is never folded, so layer names stay those of the model.
+
+    References
+    ----------
+    Selvaraju et al. (2017), Grad-CAM: visual explanations from deep networks via gradient-based
+    localization. ICCV.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.attribution import LayerGradCam
+    >>> model = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool1d(1),
+    ...                       nn.Flatten(), nn.Linear(4, 1))
+    >>> res = LayerGradCam(model, layer="0").attribute(torch.randn(3, 2, 8))
+    >>> res.shape, res.extras["layer_values"].shape
+    ((3, 2, 8), (3, 4, 8))
+    """
+
+    name = "grad_cam"
+    signed = True
+
+    def __init__(
+        self,
+        model: nn.Module | Sequence[nn.Module],
+        layer: str | None = None,
+        relu: bool = True,
+        upsample: str = "linear",
+        time_axis: int = 2,
+        **engine: Any,
+    ) -> None:
+        engine["fold_batchnorm"] = False
+        super().__init__(model, **engine)
+        self.layer = layer
+        self.relu = bool(relu)
+        self.upsample = check_choice(upsample, "upsample", UPSAMPLING)
+        self.time_axis = check_choice(time_axis, "time_axis", (1, 2))
+        self.layer_names = [find_layer(m, layer, self.name)[0] for m in self.models]
+
+    def _result_signed(self) -> bool:
+        return not self.relu
+
+    def _attribute(
+        self, x: torch.Tensor, target: Target, engine: Engine
+    ) -> tuple[torch.Tensor, Selection, torch.Tensor, dict[str, Any]]:
+        sel, outputs = self._select(x, target, engine)
+        step = engine.chunk(sel.n_outputs if sel.mode == "all" else 1)
+        per_model = []
+        for model, name in zip(self.models, self.layer_names, strict=True):
+            capture = _Capture(dict(model.named_modules())[name])
+            parts = []
+            try:
+                for start in range(0, x.shape[0], step):
+                    idx = torch.arange(start, min(x.shape[0], start + step))
+                    rows = x[idx].detach().requires_grad_(True)
+                    psel = sel.for_samples(idx)
+                    with torch.enable_grad():
+                        out = flatten_output(model(rows, *row_extras(engine, idx, 1)), len(idx))
+                        assert capture.value is not None
+                        act = _as_filters_time(capture.value, self.time_axis, name, self.name)
+                        maps = []
+                        targets = self._targets(sel)
+                        for j, k in enumerate(targets):
+                            (g,) = torch.autograd.grad(
+                                _selected_sum(out, psel, k), act, retain_graph=j < len(targets) - 1
+                            )
+                            weights = g.mean(dim=2, keepdim=True)
+                            maps.append((weights * act).detach())
+                    parts.append(torch.stack(maps, dim=1))  # (n, K', F, T')
+            finally:
+                capture.remove()
+            per_model.append(torch.cat(parts))
+        raw = self._average(per_model)
+        # the ReLU applies to each model's map (AGRA averages the models' Grad-CAM maps)
+        maps = [torch.relu(r.sum(dim=2)) if self.relu else r.sum(dim=2) for r in per_model]
+        values, extras = self._finish(raw, x, sel, torch.stack(maps).mean(dim=0))
+        return values, sel, outputs, extras
+
+
+class LayerIntegratedGradients(_LayerMethod):
+    """Integrated Gradients on the activations of a named layer.
+
+    With ``a(x)`` the layer's activations (F x T'), the layer attribution is
+    ``(a(x) - a(b)) * integral_0^1 dy/da at a(b) + s (a(x) - a(b)) ds``: the path runs in the
+    layer's activation space (the layer's output is replaced by the path point), as in Captum.
+    The layer values sum to ``f(x) - f(b)`` up to the integration error
+    (``result.extras["completeness_gap"]``). ``values`` is their sum over filters resampled from
+    T' to T and repeated over C (a time profile; see the module notes); the raw (N, F, T') values
+    are ``extras["layer_values"]``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or list of torch.nn.Module
+        Model(s) mapping (N, C, T) to (N,) or (N, K); a list averages the values.
+    layer : str or None
+        Name in ``model.named_modules()``; None takes the last Conv1d.
+    steps : int
+        Integration points.
+    baseline : "zeros", "mean", float or array
+        The reference input whose activations start the path.
+    rule : str
+        Quadrature rule (as :class:`IntegratedGradients`).
+    upsample : {"linear", "nearest"}
+        Resampling from T' to T.
+    time_axis : {1, 2}
+        Axis of time in the layer's output (1 for batch-first recurrent layers).
+
+    Notes
+    -----
+    Cost: ``steps`` forward and backward passes per series. BatchNorm is never folded.
+
+    References
+    ----------
+    Sundararajan, Taly, Yan (2017), Axiomatic attribution for deep networks. ICML; Captum's
+    ``LayerIntegratedGradients``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.attribution import LayerIntegratedGradients
+    >>> model = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.Tanh(), nn.AdaptiveAvgPool1d(1),
+    ...                       nn.Flatten(), nn.Linear(4, 1))
+    >>> res = LayerIntegratedGradients(model, layer="1", steps=32).attribute(torch.randn(3, 2, 8))
+    >>> res.shape, bool(abs(res.extras["completeness_gap"]).max() < 1e-4)
+    ((3, 2, 8), True)
+    """
+
+    name = "layer_integrated_gradients"
+    unit = "output"
+    uses_baseline = True
+    cost_params = ("steps",)
+
+    def __init__(
+        self,
+        model: nn.Module | Sequence[nn.Module],
+        layer: str | None = None,
+        steps: int = 50,
+        baseline: Baseline = "zeros",
+        rule: str = "gausslegendre",
+        upsample: str = "linear",
+        time_axis: int = 2,
+        **engine: Any,
+    ) -> None:
+        engine["fold_batchnorm"] = False
+        super().__init__(model, **engine)
+        self.layer = layer
+        self.steps = check_int(steps, "steps", minimum=1)
+        self.baseline = baseline
+        self.rule = check_choice(rule, "rule", RULES)
+        quadrature(self.steps, self.rule)
+        self.upsample = check_choice(upsample, "upsample", UPSAMPLING)
+        self.time_axis = check_choice(time_axis, "time_axis", (1, 2))
+        self.layer_names = [find_layer(m, layer, self.name)[0] for m in self.models]
+
+    def params(self) -> dict[str, Any]:
+        p = super().params()
+        p["baseline"] = describe_array(p["baseline"])
+        return p
+
+    def _activations(self, model: nn.Module, capture: _Capture, rows: torch.Tensor, extras: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
+            out = model(rows, *extras)
+        assert capture.value is not None
+        return capture.value.detach(), flatten_output(out, rows.shape[0])
+
+    def _attribute(
+        self, x: torch.Tensor, target: Target, engine: Engine
+    ) -> tuple[torch.Tensor, Selection, torch.Tensor, dict[str, Any]]:
+        sel, outputs = self._select(x, target, engine)
+        base = make_baseline(self.baseline, x)
+        alphas_np, weights_np = quadrature(self.steps, self.rule)
+        alphas = torch.as_tensor(alphas_np, dtype=x.dtype, device=x.device)
+        weights = torch.as_tensor(weights_np, dtype=x.dtype, device=x.device)
+        s = self.steps
+        per_chunk = max(1, engine.chunk(sel.n_outputs if sel.mode == "all" else 1) // s)
+        per_model, base_outs = [], []
+        for model, name in zip(self.models, self.layer_names, strict=True):
+            capture = _Capture(dict(model.named_modules())[name])
+            capture.time_axis = self.time_axis
+            parts, outs_b = [], []
+            try:
+                for start in range(0, x.shape[0], per_chunk):
+                    idx = torch.arange(start, min(x.shape[0], start + per_chunk))
+                    n = len(idx)
+                    extras = row_extras(engine, idx, 1)
+                    a_x, _ = self._activations(model, capture, x[idx], extras)
+                    a_b, out_b = self._activations(model, capture, base[idx], extras)
+                    outs_b.append(out_b)
+                    a_x = _as_filters_time(a_x, self.time_axis, name, self.name)
+                    a_b = _as_filters_time(a_b, self.time_axis, name, self.name)
+                    delta = a_x - a_b
+                    path = (a_b[:, None] + alphas[None, :, None, None] * delta[:, None]).reshape(n * s, *a_x.shape[1:])
+                    path = path.detach().requires_grad_(True)
+                    capture.replace = path
+                    rows = x[idx].repeat_interleave(s, dim=0)
+                    psel = sel.for_samples(idx).repeat(s)
+                    try:
+                        with torch.enable_grad():
+                            out = flatten_output(model(rows, *row_extras(engine, idx, s)), n * s)
+                            grads = []
+                            targets = self._targets(sel)
+                            for j, k in enumerate(targets):
+                                (g,) = torch.autograd.grad(
+                                    _selected_sum(out, psel, k), path, retain_graph=j < len(targets) - 1
+                                )
+                                g = g.reshape(n, s, *g.shape[1:])
+                                grads.append((g * weights[None, :, None, None]).sum(dim=1) * delta)
+                    finally:
+                        capture.replace = None
+                    parts.append(torch.stack(grads, dim=1).detach())  # (n, K', F, T')
+            finally:
+                capture.remove()
+            per_model.append(torch.cat(parts))
+            base_outs.append(torch.cat(outs_b))
+        raw = self._average(per_model)
+        out_base = torch.stack(base_outs).mean(dim=0)
+        values, extras = self._finish(raw, x, sel)
+        if sel.mode == "all":
+            diff = outputs - out_base
+            total = raw.sum(dim=(-2, -1))
+        else:
+            col = sel.index[:, None] if sel.index is not None else torch.zeros(len(x), 1, dtype=torch.long)
+            diff = (outputs.gather(1, col) - out_base.gather(1, col))[:, 0]
+            total = raw[:, 0].sum(dim=(-2, -1)) if raw.ndim == 4 else raw.sum(dim=(-2, -1))
+        extras["completeness_gap"] = (total - diff).detach().cpu().numpy()
+        extras["output_difference"] = diff.detach().cpu().numpy()
+        return values, sel, outputs, extras
