@@ -151,7 +151,7 @@ class WideConv1d(nn.Module):
         self.weight = conv.weight
         self.bias = conv.bias
         self.stride = (1, int(conv.stride[0]))
-        self.padding = (0, int(conv.padding[0]))  # type: ignore[index]
+        self.padding = (0, int(conv.padding[0]))
         self.dilation = (1, int(conv.dilation[0]))
         self.groups = conv.groups
 
@@ -170,7 +170,7 @@ _FOUR_D = (
 class WideSequential(nn.Sequential):
     """``nn.Sequential`` that hands 4-D channels-last activations only to layers that take them."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self:
             if x.ndim == 4 and not isinstance(layer, _FOUR_D):
                 x = x.squeeze(2)
@@ -275,10 +275,11 @@ def widen(members: Sequence[nn.Module]) -> tuple[nn.Sequential, list[tuple[nn.Mo
     assert all(p is not None for p in per_member)
     wide_layers: list[nn.Module] = []
     pairs: list[tuple[nn.Module, list[nn.Module]]] = []
-    columns = list(zip(*per_member, strict=True))  # type: ignore[call-overload]
+    columns = list(zip(*per_member, strict=True))
     fused_pool = False
     for j, layers in enumerate(columns):
         first = layers[0]
+        w: nn.Module
         if fused_pool:  # this MaxPool1d(2) runs inside the preceding WideReLUMaxPool
             w, fused_pool = nn.Identity(), False
         elif (
@@ -288,16 +289,17 @@ def widen(members: Sequence[nn.Module]) -> tuple[nn.Sequential, list[tuple[nn.Mo
         ):
             w, fused_pool = WideReLUMaxPool(), True
         elif isinstance(first, nn.Conv1d):
-            w = nn.Conv1d(
-                first.in_channels * m, first.out_channels * m, first.kernel_size,
-                stride=first.stride, padding=first.padding, dilation=first.dilation,
-                groups=first.groups * m, bias=first.bias is not None,
+            conv = nn.Conv1d(
+                first.in_channels * m, first.out_channels * m, first.kernel_size[0],
+                stride=first.stride[0],
+                padding=first.padding if isinstance(first.padding, str) else first.padding[0],
+                dilation=first.dilation[0], groups=first.groups * m, bias=first.bias is not None,
             )
             with torch.no_grad():
-                w.weight.copy_(torch.cat([lay.weight for lay in layers]))
-                if first.bias is not None:
-                    w.bias.copy_(torch.cat([lay.bias for lay in layers]))
-            w = WideConv1d(w)
+                conv.weight.copy_(torch.cat([lay.weight for lay in layers]))
+                if conv.bias is not None:
+                    conv.bias.copy_(torch.cat([lay.bias for lay in layers]))
+            w = WideConv1d(conv)
         elif isinstance(first, nn.Linear):
             w = GroupedLinear(
                 torch.stack([lay.weight.detach() for lay in layers]).clone(),
@@ -305,18 +307,19 @@ def widen(members: Sequence[nn.Module]) -> tuple[nn.Sequential, list[tuple[nn.Mo
                 if first.bias is not None else None,
             )
         elif isinstance(first, nn.BatchNorm1d):
-            w = nn.BatchNorm1d(
+            bn = nn.BatchNorm1d(
                 first.num_features * m, eps=first.eps, momentum=first.momentum,
                 affine=first.affine, track_running_stats=first.track_running_stats,
             )
             with torch.no_grad():
                 for name in ("weight", "bias", "running_mean", "running_var"):
                     if getattr(first, name) is not None:
-                        getattr(w, name).copy_(torch.cat([getattr(lay, name) for lay in layers]))
-                if first.num_batches_tracked is not None:
-                    w.num_batches_tracked.copy_(first.num_batches_tracked)
-        elif isinstance(first, nn.MaxPool1d) and _plain_pool_size(first) is not None:
-            w = FastMaxPool1d(_plain_pool_size(first))  # type: ignore[arg-type]
+                        getattr(bn, name).copy_(torch.cat([getattr(lay, name) for lay in layers]))
+                if first.num_batches_tracked is not None and bn.num_batches_tracked is not None:
+                    bn.num_batches_tracked.copy_(first.num_batches_tracked)
+            w = bn
+        elif isinstance(first, nn.MaxPool1d) and (size := _plain_pool_size(first)) is not None:
+            w = FastMaxPool1d(size)
         else:
             w = copy.deepcopy(first)
         wide_layers.append(w)
