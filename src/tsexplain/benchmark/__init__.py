@@ -50,7 +50,8 @@ def run_one(name: str, ctx: Context, tried: Sequence[Path] = ()) -> Section:
     """
     if name not in REPRODUCTIONS:
         raise ValueError(f"unknown reproduction {name!r}; available: {', '.join(REPRODUCTIONS)}")
-    module = importlib.import_module(f"tsexplain.benchmark.{name}")
+    module_name = "agra_calibration" if name == "agra" and ctx.calibrate else name
+    module = importlib.import_module(f"tsexplain.benchmark.{module_name}")
     t0 = time.perf_counter()
     section = module.run(ctx, list(tried)) if name == "real_data" else module.run(ctx)
     section.seconds = time.perf_counter() - t0
@@ -67,6 +68,7 @@ def run(
     only: Sequence[str] | None = None,
     size: str | None = None,
     threads: int | None = 1,
+    calibrate: bool = False,
 ) -> dict[str, Any]:
     """Run the reproductions and return every figure.
 
@@ -91,6 +93,9 @@ def run(
         Names from :data:`REPRODUCTIONS` to run (default: all).
     size : {"full", "quick", "tiny"}, optional
         Overrides ``quick``; ``"tiny"`` runs in seconds for tests (the figures mean nothing).
+    calibrate : bool
+        Run the AGRA calibration grid (:mod:`tsexplain.benchmark.agra_calibration`) in place
+        of the AGRA section.
     threads : int or None
         torch intra-op threads during the run (restored after). Default 1: multi-threaded torch
         slows down sharply when another process is busy on the same cores; None leaves
@@ -137,7 +142,7 @@ def run(
         if progress:
             tqdm.write(msg, file=sys.stdout)
 
-    ctx = Context(size=size, seed=seed, data_dir=ddir, out=out_dir, say=say)
+    ctx = Context(size=size, seed=seed, data_dir=ddir, out=out_dir, say=say, calibrate=calibrate)
     old_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
@@ -161,7 +166,8 @@ def run(
             "size": size, "seed": seed, "seconds": round(seconds, 1),
             "data_dir": str(ddir) if ddir else None,
             "command": "tsexplain benchmark" + (" --quick" if size == "quick" else "")
-            + (f" --only {' '.join(names)}" if only else ""),
+            + (f" --only {' '.join(names)}" if only else "")
+            + (" --calibrate" if calibrate else ""),
             "cpus": os.cpu_count(), "torch_threads": threads or old_threads,
             "torch": torch.__version__, "python": platform.python_version(),
             "when": time.strftime("%Y-%m-%d %H:%M"),
@@ -184,7 +190,8 @@ def run(
 
 
 def _run_section(name: str, ctx: Context, tried: Sequence[Path]) -> Section:
-    sec = run_one(name, Context(ctx.size, ctx.seed, ctx.data_dir, ctx.out, ctx.say), tried)
+    sec = run_one(name, Context(ctx.size, ctx.seed, ctx.data_dir, ctx.out, ctx.say, ctx.calibrate),
+                  tried)
     return sec
 
 

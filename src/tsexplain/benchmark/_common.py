@@ -29,6 +29,8 @@ class Context:
     data_dir: Path | None = None
     out: Path | None = None
     say: Callable[[str], None] = print
+    #: run the AGRA calibration grid instead of the AGRA section
+    calibrate: bool = False
 
     def section(self, name: str, title: str) -> Section:
         """A new, empty :class:`Section` that saves its figures under ``out``."""

@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "$TSEXPLAIN_SHARED_DATA, else ../shared/data next to the repository)")
     p.add_argument("--only", nargs="+", choices=REPRODUCTIONS, metavar="NAME",
                    help=f"run only these parts: {', '.join(REPRODUCTIONS)}")
+    p.add_argument("--calibrate", action="store_true",
+                   help="with --only agra: run the calibration grid over the AGRA world's "
+                   "unstated parameters instead of the AGRA section")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1: robust on a shared machine; 0 = torch's own)")
@@ -39,5 +42,5 @@ def run(args: argparse.Namespace) -> int:
 
     run_benchmark(quick=args.quick, data_dir=args.data_dir, out=args.out, seed=args.seed,
                   progress=not args.quiet, only=args.only, size=args.size,
-                  threads=args.threads or None)
+                  threads=args.threads or None, calibrate=args.calibrate)
     return 0
