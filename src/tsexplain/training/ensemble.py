@@ -80,6 +80,11 @@ class EnsembleResult(list[nn.Module]):
         Ctrl-C stopped the training (see :func:`train_ensemble`).
     seconds : float
         Wall-clock training time.
+    groups : list of list of int or None
+        Member indices trained together, one list per task
+        (:func:`tsexplain.scale.train_ensemble_distributed`; None otherwise).
+    backend : str or None
+        The backend that ran those tasks (None: trained in this process).
 
     Examples
     --------
@@ -103,6 +108,8 @@ class EnsembleResult(list[nn.Module]):
     seeds: list[int]
     interrupted: bool
     seconds: float
+    groups: list[list[int]] | None = None
+    backend: str | None = None
 
 
 def init_member(model_factory: Callable[[], nn.Module], seed: int) -> nn.Module:
@@ -270,6 +277,7 @@ def train_ensemble(
     method: str = "auto",
     n_workers: int | None = None,
     progress: bool = True,
+    callback: Callable[[float], None] | None = None,
 ) -> EnsembleResult:
     """Train ``n_models`` independent models of one architecture, vectorized.
 
@@ -305,6 +313,11 @@ def train_ensemble(
         ``n_models``). 1 trains all members as one group with the usual intra-op threads.
     progress : bool
         tqdm progress bar (over epochs, or over members for the loop).
+    callback : callable, optional
+        ``callback(fraction)`` with the share of the training done (0..1), after every
+        optimiser step of the vectorized methods (from each group's thread) and after every
+        member of the loop. Raising ``KeyboardInterrupt`` in it stops the training as Ctrl-C
+        does.
 
     Returns
     -------
@@ -359,13 +372,14 @@ def train_ensemble(
                       stacklevel=2)
     t0 = time.perf_counter()
     if chosen == "loop":
-        result = _train_loop(members, seeds, data, s, progress)
+        result = _train_loop(members, seeds, data, s, progress, callback)
     else:
         engine_cls = _WideEngine if chosen == "wide" else _VmapEngine
         workers = torch.get_num_threads() if n_workers is None else check_int(
             n_workers, "n_workers", minimum=1
         )
-        result = _train_vectorized(engine_cls, members, seeds, data, s, progress, workers)
+        result = _train_vectorized(engine_cls, members, seeds, data, s, progress, workers,
+                                   callback)
     result.method, result.reason, result.seeds = chosen, reason, seeds
     result.seconds = time.perf_counter() - t0
     return result
@@ -373,7 +387,7 @@ def train_ensemble(
 
 def _train_loop(
     members: list[nn.Module], seeds: list[int], data: TrainingData, s: dict[str, Any],
-    progress: bool,
+    progress: bool, callback: Callable[[float], None] | None = None,
 ) -> EnsembleResult:
     from tqdm.auto import tqdm
 
@@ -396,6 +410,8 @@ def _train_loop(
                 raise KeyboardInterrupt
             result.append(model)
             result.histories.append(hist)
+            if callback is not None:
+                callback(len(result) / len(members))
     except KeyboardInterrupt:
         result.interrupted = True
         warnings.warn(
@@ -413,6 +429,7 @@ def _train_vectorized(
     s: dict[str, Any],
     progress: bool,
     n_workers: int,
+    callback: Callable[[float], None] | None = None,
 ) -> EnsembleResult:
     """Split the members into ``n_workers`` groups, each trained vectorized in its own thread.
 
@@ -438,7 +455,8 @@ def _train_vectorized(
         if single_thread:
             torch.set_num_threads(1)
         return _train_group(
-            engine_cls, [members[i] for i in group], [seeds[i] for i in group], data, s, bar, stop
+            engine_cls, [members[i] for i in group], [seeds[i] for i in group], data, s, bar, stop,
+            callback,
         )
 
     with torch.random.fork_rng(devices=[]):
@@ -490,6 +508,7 @@ def _train_group(
     s: dict[str, Any],
     bar: Any,
     stop: threading.Event,
+    callback: Callable[[float], None] | None = None,
 ) -> tuple[list[nn.Module], list[TrainingHistory], bool]:
     """Train one group of members as one vectorized model; returns (members, histories, interrupted)."""
     m = len(members)
@@ -519,6 +538,8 @@ def _train_group(
                 loss = engine.step(data.X[idx], data.y[idx])
                 total += loss * cols.numel()
                 count += cols.numel()
+                if callback is not None:
+                    callback((epoch + count / orders.shape[1]) / s["epochs"])
             train_loss = (total / count).tolist()
             if scheduler is not None:
                 scheduler.step()
