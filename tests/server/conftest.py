@@ -55,7 +55,7 @@ def tiny_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def small_settings(workspace: Path, **overrides: object) -> Settings:
     values = {"workspace": workspace, "max_explain_samples": 8, "max_aggregate_samples": 40,
               "max_method_int": 64, "max_active_jobs": 3, "max_body_bytes": 200_000,
-              "max_upload_values": 20_000}
+              "max_upload_values": 20_000, "allowed_hosts": ["testserver"]}
     values.update(overrides)
     return Settings(**values)
 

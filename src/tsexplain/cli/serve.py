@@ -22,7 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests whose Host header is NAME (repeatable); by default "
+                   "only localhost, 127.0.0.1, ::1 and the --host address are answered, which "
+                   "stops web pages from reaching the API through DNS rebinding")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    p.add_argument("--trust-code", action="store_true",
+                   help="let factory models of the workspace (models/NAME/factory.json) import "
+                        "and run their Python code; without it they are listed but not loaded")
     p.set_defaults(run=run)
 
 
@@ -59,8 +66,19 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
-    settings = Settings.from_env(workspace=workspace, host=args.host, port=args.port)
-    app = create_app(settings)
+    allowed = list(args.allow_host)
+    if args.host not in ("0.0.0.0", "::") and not is_loopback(args.host):
+        allowed.append(args.host)
+    env_allowed = Settings.from_env().allowed_hosts
+    settings = Settings.from_env(workspace=workspace, host=args.host, port=args.port,
+                                 allowed_hosts=[*env_allowed, *allowed])
+    if args.trust_code:
+        from tsexplain.server.workspace import Workspace
+
+        app = create_app(settings, Workspace(settings.workspace, model_replicas=settings.model_replicas,
+                                             cache_entries=settings.cache_entries, trust_code=True))
+    else:
+        app = create_app(settings)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{args.port}/"
     if not is_loopback(args.host):

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
+from tsexplain.server.concurrency import disable_allocator_tuning
 from tsexplain.server.config import Settings
 from tsexplain.server.errors import install_error_handlers
 from tsexplain.server.jobs import JobManager
@@ -58,7 +59,8 @@ class BodyLimitMiddleware:
             try:
                 too_large = int(declared) > self.max_bytes
             except ValueError:
-                await JSONResponse({"detail": "invalid Content-Length header"}, 400)(scope, receive, send)
+                await JSONResponse({"detail": "invalid Content-Length header: give the body's "
+                                    "size in bytes"}, 400)(scope, receive, send)
                 return
             if too_large:
                 await self._reject(scope, receive, send)
@@ -92,6 +94,42 @@ class BodyLimitMiddleware:
                            413)(scope, receive, send)
 
 
+#: Host names answered without being listed: this machine's loopback names.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def host_name(header: str) -> str:
+    """The host of a ``Host`` header, without port or IPv6 brackets, lower case."""
+    h = header.strip().lower()
+    if h.startswith("["):
+        return h[1:h.find("]")] if "]" in h else h
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+
+
+class HostAllowlistMiddleware:
+    """Answer 400 unless the ``Host`` header names this server: a web page elsewhere that
+    rebinds its DNS name to 127.0.0.1 sends its own name and is refused (DNS rebinding)."""
+
+    def __init__(self, app: Any, allowed: list[str]) -> None:
+        self.app = app
+        self.allowed = {host_name(h) for h in (*LOOPBACK_HOSTS, *allowed)}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        raw = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+        name = host_name(raw)
+        if name not in self.allowed:
+            shown = name[:64] if name.isascii() and name.isprintable() else "?"
+            await JSONResponse(
+                {"detail": f"host {shown!r} is not served: this explorer answers "
+                 f"{', '.join(sorted(self.allowed))} (start it with --allow-host NAME to add one)"},
+                400)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class SecurityHeadersMiddleware:
     """No sniffing, no framing, and a same-origin content policy for the pages."""
 
@@ -109,8 +147,7 @@ class SecurityHeadersMiddleware:
                 headers += [(b"x-content-type-options", b"nosniff"),
                             (b"x-frame-options", b"DENY"),
                             (b"referrer-policy", b"no-referrer")]
-                if not scope["path"].startswith(f"{API_PREFIX}/docs"):
-                    headers.append((b"content-security-policy", _CSP.encode()))
+                headers.append((b"content-security-policy", _CSP.encode()))
                 message["headers"] = headers
             await send(message)
 
@@ -131,6 +168,7 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
     from tsexplain import __version__
 
     settings = settings or Settings.from_env()
+    disable_allocator_tuning()
     ws = workspace or Workspace(settings.workspace, model_replicas=settings.model_replicas,
                                 cache_entries=settings.cache_entries)
     jobs = JobManager(settings.job_workers, settings.max_active_jobs, settings.max_kept_jobs)
@@ -147,7 +185,7 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
         "overview, filters (TSViz), attributions by any method, data-set aggregates, and long "
         "jobs (inverse optimisation, adversarial search, pruning, AGRA) in the background.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -173,6 +211,11 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
         return FileResponse(path, media_type="text/javascript",
                             headers={"Cache-Control": "public, max-age=86400"})
 
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    def api_docs() -> FileResponse:
+        """The API reference, drawn in the browser from openapi.json by a local script."""
+        return FileResponse(STATIC_DIR / "docs.html", headers={"Cache-Control": "no-cache"})
+
     @app.get("/api", include_in_schema=False)
     def api_root() -> RedirectResponse:
         return RedirectResponse(f"{API_PREFIX}/docs")
@@ -180,7 +223,26 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HostAllowlistMiddleware, allowed=list(settings.allowed_hosts))
+    _document_errors(app)
     return app
+
+
+def _document_errors(app: FastAPI) -> None:
+    """The schema states the one error body (``ErrorBody``) instead of FastAPI's default 422."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = original()
+        comps = schema.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            comps.pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def write_openapi(path: str | Path) -> Path:

@@ -54,6 +54,18 @@ class Settings(BaseModel):
     cache_entries: int = Field(512, ge=0)
     #: Largest upload (samples x channels x steps values).
     max_upload_values: int = Field(2_000_000, ge=1)
+    #: Most data sets added by upload while the server runs; more gets 413.
+    max_uploads: int = Field(32, ge=0)
+    #: Most bytes (float32 values) all uploads together may hold in memory; more gets 413.
+    max_upload_bytes: int = Field(256 * 1024 * 1024, ge=0)
+    #: Seconds a request waits for a free model replica (or forward-mode section) before 503.
+    model_wait_seconds: float = Field(30.0, gt=0, le=600)
+    #: Memory budget of one attribution request (bytes or a string such as "256MB"); the
+    #: library processes its rows in chunks that fit.
+    memory_budget: int | str = "256MB"
+    #: Host names (``Host`` header) the server answers besides the loopback names
+    #: (localhost, 127.0.0.1, ::1); anything else gets 400, which stops DNS rebinding.
+    allowed_hosts: list[str] = Field(default_factory=list)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -62,6 +74,6 @@ class Settings(BaseModel):
         for name in cls.model_fields:
             env = os.environ.get(f"TSEXPLAIN_{name.upper()}")
             if env is not None:
-                values[name] = env
+                values[name] = [h for h in env.split(",") if h] if name == "allowed_hosts" else env
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)

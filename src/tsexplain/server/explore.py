@@ -1,8 +1,11 @@
 """What the routes compute, on top of the library: summaries, predictions, explanations, filters.
 
-Each function takes the workspace and plain values and returns schema objects; the routes stay
-thin. Computations borrow a model replica (``entry.borrow()``) so concurrent requests never share
-a module's hooks, and results are cached by model, data, method and parameters.
+Each function takes the workspace, the settings and plain values and returns schema objects; the
+routes stay thin. A computation borrows one model replica, once (:func:`borrowed`), and passes the
+module down to every helper (``run_model``, filters, saliency): concurrent requests never share a
+module's hooks and never wait for a second replica while holding one (see
+:mod:`tsexplain.server.concurrency`). Results are cached by model, data, method and parameters;
+heavy computations give their memory back to the OS when they finish.
 """
 
 from __future__ import annotations
@@ -14,16 +17,18 @@ from typing import Any
 import numpy as np
 
 from tsexplain.server import schemas as s
+from tsexplain.server.concurrency import borrowed, forward_ad_section, release_memory
 from tsexplain.server.config import Settings
 from tsexplain.server.errors import NotFoundError
 from tsexplain.server.workspace import TASKS, DatasetEntry, ModelEntry, Workspace, params_key
 
-CONTRIBUTION_METHODS = ("gradient_x_input", "integrated_gradients")
-
 
 # ---------------------------------------------------------------------------- models
-def model_summary(ws: Workspace, name: str) -> s.ModelSummary:
-    """Architecture, task, input shape and outputs of model ``name`` (computed once)."""
+def model_summary(ws: Workspace, name: str, wait: float = 30.0) -> s.ModelSummary:
+    """Architecture, task, input shape and outputs of model ``name`` (computed once).
+
+    Borrows a replica (at most ``wait`` seconds): never call it while holding one.
+    """
     entry = ws.model(name)
     cached = entry.info.get("_summary")
     if isinstance(cached, s.ModelSummary):
@@ -55,7 +60,7 @@ def model_summary(ws: Workspace, name: str) -> s.ModelSummary:
             break
     n_outputs = None
     if input_shape is not None:
-        with entry.borrow() as m, torch.no_grad():
+        with borrowed(entry, wait) as m, torch.no_grad():
             try:
                 out = m(torch.zeros(1, *input_shape))
                 n_outputs = int(out.reshape(1, -1).shape[1])
@@ -63,7 +68,15 @@ def model_summary(ws: Workspace, name: str) -> s.ModelSummary:
                 n_outputs = None
     task = info.get("task") or getattr(model, "default_task", None)
     if task not in TASKS:
-        task = "regression" if (n_outputs or 1) == 1 else "multiclass"
+        from tsexplain._task import resolve_task
+
+        labels = None
+        if default_dataset is not None:
+            try:
+                labels = ws.dataset(default_dataset).y
+            except (ValueError, LookupError):
+                labels = None
+        task = resolve_task(None, n_outputs or 1, labels=labels)
     output_names = list(info.get("output_names") or info.get("class_names") or [])
     if not output_names:
         output_names = [f"output {i}" for i in range(n_outputs or 1)]
@@ -138,22 +151,28 @@ def describe_outputs(summary: s.ModelSummary, outputs: np.ndarray, class_names: 
     return preds
 
 
-def predict(ws: Workspace, model: str, x: np.ndarray) -> np.ndarray:
-    """Model outputs (N, K) for series x (N, C, T)."""
+def run_model(m: Any, name: str, x: np.ndarray) -> np.ndarray:
+    """Outputs (N, K) of the borrowed module ``m`` (model ``name``) for series x (N, C, T)."""
     import torch
 
     from tsexplain.exceptions import ModelOutputError
 
-    entry = ws.model(model)
-    with entry.borrow() as m, torch.no_grad():
+    with torch.no_grad():
         try:
             out = m(torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32))
         except RuntimeError as err:
-            raise ModelOutputError(f"model {model!r} failed on input of shape {tuple(x.shape)}: "
+            raise ModelOutputError(f"model {name!r} failed on input of shape {tuple(x.shape)}: "
                                    f"{str(err).splitlines()[0]}") from None
-    if not isinstance(out, torch.Tensor) or out.shape[0] != x.shape[0]:
-        raise ModelOutputError(f"model {model!r} did not return one row per input series")
+    if not isinstance(out, torch.Tensor) or out.ndim == 0 or out.shape[0] != x.shape[0]:
+        raise ModelOutputError(f"model {name!r} did not return one row per input series")
     return out.reshape(x.shape[0], -1).numpy()
+
+
+def predict(ws: Workspace, settings: Settings, model: str, x: np.ndarray) -> np.ndarray:
+    """Model outputs (N, K) for series x (N, C, T); borrows a replica (never call it holding one)."""
+    entry = ws.model(model)
+    with borrowed(entry, settings.model_wait_seconds) as m:
+        return run_model(m, model, x)
 
 
 def label_name(data: DatasetEntry, label: float | None) -> str | None:
@@ -164,7 +183,8 @@ def label_name(data: DatasetEntry, label: float | None) -> str | None:
     return f"{label:g}"
 
 
-def sample(ws: Workspace, dataset: str, index: int, model: str | None) -> s.SampleResponse:
+def sample(ws: Workspace, settings: Settings, dataset: str, index: int, model: str | None
+           ) -> s.SampleResponse:
     data = ws.dataset(dataset)
     x = data.sample(index)
     label = None if data.y is None or data.y.ndim != 1 else float(data.y[index])
@@ -176,16 +196,17 @@ def sample(ws: Workspace, dataset: str, index: int, model: str | None) -> s.Samp
         channel_names=data.channel_names, value_unit=data.value_unit, time_unit=data.time_unit,
     )
     if model is not None:
-        summary = model_summary(ws, model)
+        summary = model_summary(ws, model, settings.model_wait_seconds)
         check_compatible(summary, data)
         resp.model = model
-        resp.prediction = describe_outputs(summary, predict(ws, model, x), data.class_names)[0]
+        resp.prediction = describe_outputs(summary, predict(ws, settings, model, x),
+                                           data.class_names)[0]
     return resp
 
 
 # ---------------------------------------------------------------------------- attributions
 def method_infos() -> list[s.MethodInfo]:
-    from tsexplain.attribution import METHODS
+    from tsexplain.attribution import all_methods
 
     return [
         s.MethodInfo(
@@ -193,9 +214,9 @@ def method_infos() -> list[s.MethodInfo]:
             parameters={k: _jsonable(v) for k, v in cls.parameters().items()},
             signed=cls.signed, randomized=cls.randomized, uses_baseline=cls.uses_baseline,
             sequence_method=cls.sequence_method,
-            unit_kind="contribution" if name in CONTRIBUTION_METHODS else "gradient",
+            unit_kind="contribution" if cls.unit == "output" else "gradient",
         )
-        for name, cls in METHODS.items()
+        for name, cls in all_methods().items()
     ]
 
 
@@ -209,46 +230,94 @@ def _jsonable(v: Any) -> Any:
 
 def check_method_params(settings: Settings, method: str, params: dict[str, Any]) -> dict[str, Any]:
     """Only the method's own parameters, with integers bounded (no runaway requests)."""
+    from tsexplain.attribution import check_method_params as check_names
     from tsexplain.attribution import get_method
+
+    check_names(method, params, engine_options=())
+    check_param_values(settings, method, params, get_method(method).parameters())
+    return dict(params)
+
+
+def check_param_values(settings: Settings, method: str, params: dict[str, Any],
+                       defaults: dict[str, Any]) -> None:
+    """Types and ranges of the method's parameters: a boolean parameter takes JSON true/false
+    only (``"false"`` is not false), an integer one an integer, every number finite and within
+    the server's limit."""
+    from tsexplain.attribution import SEQUENCE_METHODS
     from tsexplain.exceptions import ParameterError
 
-    cls = get_method(method)
-    allowed = cls.parameters()
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ParameterError(f"{method} does not take {', '.join(unknown)}; its parameters are: "
-                             f"{', '.join(sorted(allowed)) or 'none'}")
+    if method in SEQUENCE_METHODS:
+        raise ParameterError(f"{method} explains sequence models (one output per time step); "
+                             "the explorer serves (N, C, T) -> (N, K) methods")
     for k, v in params.items():
+        default = defaults.get(k)
+        if isinstance(default, bool) and not isinstance(v, bool):
+            raise ParameterError(f"params.{k} must be true or false (a JSON boolean), got {v!r}")
         if isinstance(v, bool) or v is None:
             continue
+        if isinstance(default, int) and not isinstance(default, bool) and not (
+                isinstance(v, int) or (isinstance(v, float) and v.is_integer())):
+            raise ParameterError(f"params.{k} must be an integer, got {v!r}")
+        if isinstance(default, int | float) and not isinstance(default, bool) and isinstance(v, str):
+            raise ParameterError(f"params.{k} must be a number, got {v!r}")
         if isinstance(v, int | float) and not math.isfinite(float(v)):
             raise ParameterError(f"params.{k} must be finite, got {v}")
         if isinstance(v, int | float) and abs(v) > settings.max_method_int:
             raise ParameterError(f"params.{k}={v} exceeds this server's limit of "
                                  f"{settings.max_method_int}")
-    return dict(params)
+        if isinstance(default, int) and not isinstance(default, bool) and isinstance(v, float):
+            params[k] = int(v)
 
 
 def attribution_unit(summary: s.ModelSummary, data: DatasetEntry, method: str) -> str:
     out = summary.output_unit if summary.task == "regression" else f"{summary.output_unit} of the target"
-    if method in CONTRIBUTION_METHODS:
+    from tsexplain.attribution import get_method
+
+    if get_method(method).unit == "output":
         return out
     return f"{out} per {data.value_unit}"
 
 
+def check_target(summary: s.ModelSummary, target: s.Target) -> None:
+    """The library's target rules against the model's outputs (one resolver): a clear 422 for an
+    output index the model does not have, a negative one, or a missing choice on K > 1 outputs."""
+    if summary.n_outputs is None:
+        return  # the library checks it against the real outputs
+    import torch
+
+    from tsexplain._targets import resolve_target
+
+    resolve_target(target, torch.zeros(1, summary.n_outputs), allow_all=False,
+                   where="the explorer")
+
+
 def _target_arg(summary: s.ModelSummary, target: s.Target) -> Any:
-    if target == "predicted" and (summary.n_outputs or 1) == 1:
-        return None
+    check_target(summary, target)
     return target
 
 
-def _explain_values(ws: Workspace, model: str, x: np.ndarray, method: str, params: dict[str, Any],
-                    target: Any) -> Any:
+def _explain_rows(ws: Workspace, settings: Settings, model: str, x: np.ndarray, method: str,
+                  params: dict[str, Any], target: Any) -> tuple[Any, np.ndarray]:
+    """(AttributionResult, outputs (N, K)) with one borrowed replica, within the memory budget."""
     import tsexplain
 
     entry = ws.model(model)
-    with entry.borrow() as m:
-        return tsexplain.explain(m, x, method, target=target, progress=False, **params)
+    try:
+        with borrowed(entry, settings.model_wait_seconds) as m:
+            res = tsexplain.explain(m, x, method, target=target, progress=False,
+                                    memory_budget=settings.memory_budget, **params)
+            preds = res.predictions if res.predictions is not None else run_model(m, model, x)
+        return res, np.asarray(preds)
+    finally:
+        if _heavy(len(x), params):
+            release_memory()
+
+
+def _heavy(n: int, params: dict[str, Any]) -> bool:
+    """Whether a computation on n series is large enough to hand its memory back afterwards."""
+    repeats = [v for k, v in params.items() if k in ("n_draws", "n_samples", "steps")
+               and isinstance(v, int | float) and not isinstance(v, bool)]
+    return n >= 64 or n * max(repeats, default=1) >= 2048
 
 
 def explain(ws: Workspace, settings: Settings, req: s.ExplainRequest) -> s.ExplainResponse:
@@ -257,7 +326,7 @@ def explain(ws: Workspace, settings: Settings, req: s.ExplainRequest) -> s.Expla
     if len(req.indices) > settings.max_explain_samples:
         raise ParameterError(f"indices: at most {settings.max_explain_samples} samples per request, "
                              f"got {len(req.indices)}")
-    summary = model_summary(ws, req.model)
+    summary = model_summary(ws, req.model, settings.model_wait_seconds)
     data = ws.dataset(req.dataset)
     check_compatible(summary, data)
     params = check_method_params(settings, req.method, req.params)
@@ -265,12 +334,11 @@ def explain(ws: Workspace, settings: Settings, req: s.ExplainRequest) -> s.Expla
     target = _target_arg(summary, req.target)
     key = ("explain", req.model, req.dataset, req.method, params_key(params), str(target),
            tuple(req.indices))
-    res, cached = ws.cache.get_or_compute(
-        key, lambda: _explain_values(ws, req.model, x, req.method, params, target))
+    (res, preds), cached = ws.cache.get_or_compute(
+        key, lambda: _explain_rows(ws, settings, req.model, x, req.method, params, target))
     values = np.asarray(res.values)
     if values.ndim != 3:
         raise ParameterError("target='all' is not served; choose one output index or 'predicted'")
-    preds = res.predictions if res.predictions is not None else predict(ws, req.model, x)
     extras = {k: np.asarray(v, dtype=np.float64).reshape(-1).tolist() for k, v in res.extras.items()
               if isinstance(v, np.ndarray | float | int) and np.asarray(v).size <= 4096}
     return s.ExplainResponse(
@@ -291,7 +359,7 @@ def aggregates(ws: Workspace, settings: Settings, req: s.AggregateRequest) -> s.
     if req.max_samples is not None and req.max_samples > settings.max_aggregate_samples:
         raise ParameterError(f"max_samples: at most {settings.max_aggregate_samples}, got {req.max_samples}")
     max_samples = min(200, settings.max_aggregate_samples) if req.max_samples is None else req.max_samples
-    summary = model_summary(ws, req.model)
+    summary = model_summary(ws, req.model, settings.model_wait_seconds)
     data = ws.dataset(req.dataset)
     check_compatible(summary, data)
     params = check_method_params(settings, req.method, req.params)
@@ -302,15 +370,16 @@ def aggregates(ws: Workspace, settings: Settings, req: s.AggregateRequest) -> s.
     target = _target_arg(summary, req.target)
     key = ("aggregate", req.model, req.dataset, req.method, params_key(params), str(target), n)
     t0 = time.perf_counter()
-    res, cached = ws.cache.get_or_compute(
-        key, lambda: _explain_values(ws, req.model, x, req.method, params, target))
+    (res, preds), cached = ws.cache.get_or_compute(
+        key, lambda: _explain_rows(ws, settings, req.model, x, req.method, params, target))
     values = np.asarray(res.values)
     if req.group_by == "label":
+        assert data.y is not None
         keys = np.asarray(data.y[:n], dtype=np.float64)
     else:
-        preds = describe_outputs(summary, res.predictions if res.predictions is not None
-                                 else predict(ws, req.model, x), data.class_names)
-        keys = np.array([p.predicted if p.predicted is not None else 0 for p in preds], dtype=np.float64)
+        described = describe_outputs(summary, preds, data.class_names)
+        keys = np.array([p.predicted if p.predicted is not None else 0 for p in described],
+                        dtype=np.float64)
     groups = []
     for k in np.unique(keys)[:64]:
         sel = values[keys == k]
@@ -329,7 +398,16 @@ def aggregates(ws: Workspace, settings: Settings, req: s.AggregateRequest) -> s.
 
 
 # ---------------------------------------------------------------------------- network
-def _conv_layers(ws: Workspace, entry: ModelEntry, summary: s.ModelSummary) -> Any:
+def network_check(m: Any) -> None:
+    """A clear 422 when the filter views cannot hook into the model (TorchScript has no module
+    tree for forward hooks): the library's one-line message."""
+    from tsexplain.network._hooks import require_module_tree
+
+    require_module_tree(m)
+
+
+def _conv_layers(ws: Workspace, settings: Settings, entry: ModelEntry, summary: s.ModelSummary
+                 ) -> Any:
     from tsexplain.network import inspect
 
     key = ("inspect", entry.name)
@@ -340,7 +418,8 @@ def _conv_layers(ws: Workspace, entry: ModelEntry, summary: s.ModelSummary) -> A
         if summary.input_shape is None:
             raise NotFoundError(f"model {entry.name!r}: input shape unknown (give input_shape in "
                                 f"{entry.name}.info.json or add a data set)")
-        with entry.borrow() as m:
+        with borrowed(entry, settings.model_wait_seconds) as m:
+            network_check(m)
             return inspect(m, torch.zeros(1, *summary.input_shape))
 
     return ws.cache.get_or_compute(key, compute)[0]
@@ -354,14 +433,16 @@ def _scaled(a: np.ndarray) -> np.ndarray:
 
 
 def _importance_target(summary: s.ModelSummary) -> Any:
-    return None if (summary.n_outputs or 1) == 1 else "predicted"
+    """The network views explain the predicted output (the only output of a single-output model)."""
+    return "predicted"
 
 
-def network(ws: Workspace, model: str, dataset: str | None, index: int | None) -> s.NetworkResponse:
+def network(ws: Workspace, settings: Settings, model: str, dataset: str | None, index: int | None
+            ) -> s.NetworkResponse:
     """Layers of the model; with a sample, every conv filter's importance for it (3D overview)."""
     entry = ws.model(model)
-    summary = model_summary(ws, model)
-    net = _conv_layers(ws, entry, summary)
+    summary = model_summary(ws, model, settings.model_wait_seconds)
+    net = _conv_layers(ws, settings, entry, summary)
     layers = [s.LayerSummary(name=li.name, kind=li.kind,
                              input_shape=list(li.input_shape) if li.input_shape else None,
                              output_shape=list(li.output_shape) if li.output_shape else None,
@@ -382,7 +463,7 @@ def network(ws: Workspace, model: str, dataset: str | None, index: int | None) -
         x = data.sample(idx)
 
         def compute() -> list[np.ndarray]:
-            with entry.borrow() as m:
+            with borrowed(entry, settings.model_wait_seconds) as m:
                 return [filter_importance(m, x, name, _importance_target(summary))[0].numpy()
                         for name in conv]
 
@@ -404,8 +485,20 @@ def _cut_height(heights: np.ndarray, k: int) -> float:
     return float((h[f - k - 1] + h[f - k]) / 2)
 
 
-def layer(ws: Workspace, model: str, layer_name: str, dataset: str, index: int, k: int | None,
-          saliency: bool) -> s.LayerResponse:
+def filter_layer_names(ws: Workspace, settings: Settings, model: str, layer_name: str) -> Any:
+    """The model's inspection, after checking ``layer_name`` has (N, F, T') output (404 else)."""
+    entry = ws.model(model)
+    summary = model_summary(ws, model, settings.model_wait_seconds)
+    net = _conv_layers(ws, settings, entry, summary)
+    names = [li.name for li in net.layers if li.output_shape is not None and len(li.output_shape) == 3]
+    if layer_name not in names:
+        raise NotFoundError(f"model {model!r} has no layer {layer_name!r} with filters; "
+                            f"layers with (N, F, T') output: {', '.join(names)}")
+    return net
+
+
+def layer(ws: Workspace, settings: Settings, model: str, layer_name: str, dataset: str, index: int,
+          k: int | None, saliency: bool) -> s.LayerResponse:
     """One conv layer on one sample: importance, activations, saliency and clusters cut at k."""
     from tsexplain.exceptions import ParameterError, ShapeError
     from tsexplain.network import (
@@ -416,22 +509,20 @@ def layer(ws: Workspace, model: str, layer_name: str, dataset: str, index: int, 
     )
 
     entry = ws.model(model)
-    summary = model_summary(ws, model)
+    summary = model_summary(ws, model, settings.model_wait_seconds)
     data = ws.dataset(dataset)
     check_compatible(summary, data)
-    net = _conv_layers(ws, entry, summary)
-    names = [li.name for li in net.layers if li.output_shape is not None and len(li.output_shape) == 3]
-    if layer_name not in names:
-        raise NotFoundError(f"model {model!r} has no layer {layer_name!r} with filters; "
-                            f"layers with (N, F, T') output: {', '.join(names)}")
+    filter_layer_names(ws, settings, model, layer_name)
     x = data.sample(index)
+    wait = settings.model_wait_seconds
 
     def compute() -> dict[str, Any]:
-        with entry.borrow() as m:
+        with borrowed(entry, wait) as m:
             acts = conv_activations(m, x, layer_name)[layer_name][0].numpy()
             imp = filter_importance(m, x, layer_name, _importance_target(summary))[0].numpy()
-            sal = filter_saliency(m, x, layer_name)[0].numpy()
-            preds = predict(ws, model, x)
+            with forward_ad_section(wait):  # the JVP path uses process-global forward-mode AD
+                sal = filter_saliency(m, x, layer_name)[0].numpy()
+            preds = run_model(m, model, x)
         clusters, note = None, None
         try:
             clusters = cluster_filters(acts, parallel=False)
@@ -469,3 +560,117 @@ def layer(ws: Workspace, model: str, layer_name: str, dataset: str, index: int, 
         saliency=s.NDArray.of(sal_scaled, decimals=4) if saliency else None,
         clusters=info, cluster_note=r["note"],
         prediction=describe_outputs(summary, r["preds"], data.class_names)[0])
+
+
+# ---------------------------------------------------------------------------- TSViz extras
+def curves(ws: Workspace, settings: Settings, req: s.CurvesRequest) -> s.CurvesResponse:
+    """Deletion and insertion curves of the method's attribution and of a random ranking."""
+    import tsexplain
+    from tsexplain.exceptions import ParameterError
+    from tsexplain.metrics import deletion_curve, insertion_curve
+
+    if len(req.indices) > settings.max_explain_samples:
+        raise ParameterError(f"indices: at most {settings.max_explain_samples} samples per request, "
+                             f"got {len(req.indices)}")
+    summary = model_summary(ws, req.model, settings.model_wait_seconds)
+    data = ws.dataset(req.dataset)
+    check_compatible(summary, data)
+    params = check_method_params(settings, req.method, req.params)
+    x = data.samples(list(req.indices))
+    target = _target_arg(summary, req.target)
+    entry = ws.model(req.model)
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    out: list[s.Curve] = []
+    with borrowed(entry, settings.model_wait_seconds) as m:
+        res = tsexplain.explain(m, x, req.method, target=target, progress=False,
+                                memory_budget=settings.memory_budget, **params)
+        values = np.asarray(res.values)
+        if values.ndim != 3:
+            raise ParameterError("target='all' is not served; choose one output index or 'predicted'")
+        followed = None if res.target is None else np.asarray(res.target)
+        rankings = {"attribution": values, "random": rng.random(values.shape)}
+        for kind, fn in (("deletion", deletion_curve), ("insertion", insertion_curve)):
+            for name, attr in rankings.items():
+                c = fn(m, x, attr, target=followed, n_steps=req.n_steps, progress=False)
+                scores = np.asarray(c.scores, dtype=np.float64)
+                out.append(s.Curve(kind=kind, ranking=name,  # type: ignore[arg-type]
+                                   fractions=np.asarray(c.fractions).tolist(),
+                                   mean=scores.mean(0).tolist(), scores=s.NDArray.of(scores),
+                                   auc=float(c.auc())))
+    return s.CurvesResponse(model=req.model, dataset=req.dataset, indices=list(req.indices),
+                            method=res.method, unit=summary.output_unit, curves=out,
+                            seconds=time.perf_counter() - t0)
+
+
+def saturation(ws: Workspace, settings: Settings, model: str, dataset: str, max_samples: int,
+               temperature: float, tol: float) -> s.SaturationResponse:
+    """Share of saturated predictions at T = 1 and at ``temperature``, and the filter importance
+    per conv layer at both (a saturated output silences the gradients; a temperature revives them)."""
+    import torch
+
+    from tsexplain.exceptions import ParameterError
+    from tsexplain.network import detect_saturation, filter_importance, with_temperature
+
+    summary = model_summary(ws, model, settings.model_wait_seconds)
+    if summary.task == "regression":
+        raise ParameterError(f"model {model!r} is a regression model: saturation concerns "
+                             "sigmoid/softmax outputs of classifiers")
+    if max_samples > settings.max_aggregate_samples:
+        raise ParameterError(f"max_samples: at most {settings.max_aggregate_samples}, got {max_samples}")
+    data = ws.dataset(dataset)
+    check_compatible(summary, data)
+    net = _conv_layers(ws, settings, ws.model(model), summary)
+    conv = [li.name for li in net.conv_layers]
+    x = torch.as_tensor(data.X[: min(max_samples, data.shape[0])])
+    activation = "sigmoid" if summary.task == "binary" else "softmax"
+
+    def compute() -> dict[str, Any]:
+        with borrowed(ws.model(model), settings.model_wait_seconds) as m:
+            before = detect_saturation(m, x, activation=activation, tol=tol, warn=False)
+            soft = with_temperature(m, temperature, activation=activation)
+            after = detect_saturation(soft, x, activation=activation, tol=tol, warn=False)
+            modules = dict(m.named_modules())
+            target = _importance_target(summary)
+            imp = [float(filter_importance(m, x, modules[n], target).sum(1).mean()) for n in conv]
+            imp_t = [float(filter_importance(soft, x, modules[n], target).sum(1).mean())
+                     for n in conv]
+        return {"before": before, "after": after, "imp": imp, "imp_t": imp_t}
+
+    r, _ = ws.cache.get_or_compute(("saturation", model, dataset, len(x), temperature, tol), compute)
+    before, after = r["before"], r["after"]
+    return s.SaturationResponse(
+        model=model, dataset=dataset, n_samples=len(x), activation=before.activation, tol=tol,
+        fraction=before.fraction, suggested_temperature=before.suggested_temperature,
+        temperature=temperature, fraction_at_temperature=after.fraction,
+        probability=before.probability.double().tolist(),
+        probability_at_temperature=after.probability.double().tolist(),
+        layers=conv, importance=r["imp"], importance_at_temperature=r["imp_t"])
+
+
+def filter_stats(ws: Workspace, settings: Settings, model: str, layer_name: str, dataset: str,
+                 max_samples: int) -> s.FilterStatsResponse:
+    """Min, mean and max importance of each filter of ``layer_name`` over the data set."""
+    from tsexplain.exceptions import ParameterError
+    from tsexplain.network import filter_importance_stats
+
+    if max_samples > settings.max_aggregate_samples:
+        raise ParameterError(f"max_samples: at most {settings.max_aggregate_samples}, got {max_samples}")
+    summary = model_summary(ws, model, settings.model_wait_seconds)
+    data = ws.dataset(dataset)
+    check_compatible(summary, data)
+    filter_layer_names(ws, settings, model, layer_name)
+    x = data.X[: min(max_samples, data.shape[0])]
+
+    def compute() -> Any:
+        with borrowed(ws.model(model), settings.model_wait_seconds) as m:
+            return filter_importance_stats(m, x, layer_name, _importance_target(summary),
+                                           progress=False)[layer_name]
+
+    st, _ = ws.cache.get_or_compute(("filter_stats", model, layer_name, dataset, len(x)), compute)
+    mean = np.asarray(st.mean, dtype=np.float64)
+    return s.FilterStatsResponse(
+        model=model, layer=layer_name, dataset=dataset, n_samples=int(len(x)),
+        min=np.asarray(st.min, dtype=np.float64).tolist(), mean=mean.tolist(),
+        max=np.asarray(st.max, dtype=np.float64).tolist(),
+        ranking=[int(i) for i in np.argsort(-mean, kind="stable")])

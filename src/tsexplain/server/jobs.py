@@ -2,15 +2,22 @@
 
 A bounded number of jobs may be queued or running (:class:`~tsexplain.server.errors.TooManyJobsError`
 beyond that, 429); finished jobs are kept for their results up to a bound, oldest dropped first.
-Jobs work on a private copy of the model, so they never hold a lock that requests wait for.
-Cancelling sets a flag the job checks between its steps (it stops at the next check).
+Jobs work on a private copy of the model, so they never hold a replica that requests wait for.
+
+Cancelling sets a flag the job checks between its steps (:meth:`JobContext.progress`). A step that
+does not come back within :data:`CANCEL_GRACE` seconds (one long library call, e.g. ensemble
+training) is interrupted: the worker thread receives ``KeyboardInterrupt`` at its next Python
+instruction, the library's own interruption protocol (training stops and returns), and the job
+ends as cancelled. A job that fails is logged with its traceback unless it failed on a user
+error (:mod:`tsexplain.exceptions`, a missing model or data set), whose message is its ``error``.
 """
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import threading
 import time
-import traceback
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -18,9 +25,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from tsexplain.server.errors import NotFoundError, TooManyJobsError
+from tsexplain.server.concurrency import release_memory
+from tsexplain.server.errors import NotFoundError, TooManyJobsError, WorkspaceError
 
 ACTIVE = ("queued", "running")
+#: Seconds a cancelled job may take to reach its next check before its thread is interrupted.
+CANCEL_GRACE = 0.3
+
+log = logging.getLogger("tsexplain.server")
 
 
 class JobCancelled(Exception):
@@ -42,6 +54,9 @@ class Job:
     result: dict[str, Any] | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     future: Future[Any] | None = None
+    thread_id: int | None = None
+    done_event: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def as_dict(self, with_result: bool = True) -> dict[str, Any]:
         return {
@@ -74,6 +89,20 @@ class JobContext:
         return self._job.cancel_event.is_set()
 
 
+def _interrupt_thread(thread_id: int) -> bool:
+    """Raise ``KeyboardInterrupt`` in thread ``thread_id`` at its next Python instruction."""
+    n = ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id),
+                                                   ctypes.py_object(KeyboardInterrupt))
+    if n > 1:  # never happens with a valid id; undo as the C API asks
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
+        return False
+    return n == 1
+
+
+def _checkpoint() -> None:
+    """A Python call: a pending asynchronous exception of this thread is raised on entry."""
+
+
 class JobManager:
     """Runs jobs on ``workers`` threads; at most ``max_active`` queued or running."""
 
@@ -103,27 +132,43 @@ class JobManager:
             self._jobs.pop(done.pop(0).id, None)
 
     def _run(self, job: Job, fn: Callable[[JobContext], dict[str, Any]]) -> None:
-        if job.cancel_event.is_set():
-            job.status, job.finished, job.message = "cancelled", time.time(), "cancelled before start"
-            return
-        job.status, job.started, job.message = "running", time.time(), "running"
+        from tsexplain.exceptions import TsExplainError
+
         try:
-            result = fn(JobContext(job))
-        except JobCancelled:
-            job.status, job.message = "cancelled", "cancelled"
-        except (ValueError, TypeError, LookupError) as err:  # bad parameters: the user's message
-            job.status, job.error, job.message = "failed", str(err), "failed"
-        except Exception as err:  # noqa: BLE001 - a job must never take the server down
-            job.status, job.message = "failed", "failed"
-            job.error = f"{type(err).__name__}: {err}"
-            traceback.print_exc()
-        else:
             if job.cancel_event.is_set():
+                job.status, job.finished, job.message = "cancelled", time.time(), "cancelled before start"
+                return
+            with job.lock:
+                job.thread_id = threading.get_ident()
+                job.status, job.started, job.message = "running", time.time(), "running"
+            try:
+                result = fn(JobContext(job))
+            except (JobCancelled, KeyboardInterrupt):
+                if not job.cancel_event.is_set():
+                    raise
                 job.status, job.message = "cancelled", "cancelled"
+            except (TsExplainError, NotFoundError, WorkspaceError) as err:  # the user's input
+                job.status, job.error, job.message = "failed", str(err), "failed"
+                log.info("job %s (%s) failed: %s", job.id, job.kind, err)
+            except Exception as err:  # a bug: logged, and the server keeps serving
+                job.status, job.message = "failed", "failed"
+                job.error = f"internal error ({type(err).__name__}); the server log has the traceback"
+                log.error("job %s (%s) failed", job.id, job.kind, exc_info=err)
             else:
-                job.status, job.result, job.progress, job.message = "done", result, 1.0, "done"
+                if job.cancel_event.is_set():
+                    job.status, job.message = "cancelled", "cancelled"
+                else:
+                    job.status, job.result, job.progress, job.message = "done", result, 1.0, "done"
+            finally:
+                with job.lock:  # no interrupt is sent after this
+                    job.thread_id = None
+                _checkpoint()  # an interrupt sent before is delivered here, inside this try
+                job.finished = time.time()
+                release_memory()
+        except KeyboardInterrupt:  # an interrupt that arrived after the job's own handlers
+            job.status, job.message, job.finished = "cancelled", "cancelled", time.time()
         finally:
-            job.finished = time.time()
+            job.done_event.set()
 
     def get(self, job_id: str) -> Job:
         with self._lock:
@@ -137,12 +182,24 @@ class JobManager:
             return list(self._jobs.values())
 
     def cancel(self, job_id: str) -> Job:
+        """Stop job ``job_id``: at its next step, or by interrupting its thread after a grace."""
         job = self.get(job_id)
         if job.status in ACTIVE:
             job.cancel_event.set()
             if job.future is not None and job.future.cancel():
                 job.status, job.finished, job.message = "cancelled", time.time(), "cancelled before start"
+                job.done_event.set()
+            else:
+                threading.Thread(target=self._enforce_cancel, args=(job,), daemon=True,
+                                 name=f"tsexplain-cancel-{job.id}").start()
         return job
+
+    def _enforce_cancel(self, job: Job) -> None:
+        deadline = time.monotonic() + 5.0
+        while not job.done_event.wait(CANCEL_GRACE) and time.monotonic() < deadline:
+            with job.lock:
+                if job.thread_id is not None and job.status == "running":
+                    _interrupt_thread(job.thread_id)
 
     def active(self) -> int:
         with self._lock:
@@ -150,5 +207,6 @@ class JobManager:
 
     def shutdown(self) -> None:
         for job in self.list():
-            job.cancel_event.set()
+            if job.status in ACTIVE:
+                self.cancel(job.id)
         self._executor.shutdown(wait=False, cancel_futures=True)

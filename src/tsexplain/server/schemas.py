@@ -9,11 +9,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-ParamValue = float | int | bool | str | None
+ParamValue = StrictBool | int | float | str | None
+#: Workspace names: a plain file stem (no path parts).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: Which output to explain: an output index (checked against the model's outputs), "predicted"
+#: (each sample's top output) or null (the only output of a single-output model).
 Target = int | Literal["predicted"] | None
-Name = Annotated[str, Field(min_length=1, max_length=64, examples=["anomaly_cnn"])]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=NAME_PATTERN,
+                            examples=["anomaly_cnn"])]
 Index = Annotated[int, Field(ge=0, le=10_000_000)]
 
 
@@ -37,7 +42,7 @@ class NDArray(BaseModel):
 class HealthResponse(BaseModel):
     status: Literal["ok"]
     version: str
-    workspace: str
+    workspace: str = Field(description="the workspace folder's name (never a path)")
     n_models: int
     n_datasets: int
     jobs_active: int
@@ -133,7 +138,7 @@ class ExplainRequest(BaseModel):
     indices: list[Index] = Field(min_length=1, max_length=256, examples=[[0]])
     method: Annotated[str, Field(max_length=64)] = Field("integrated_gradients", examples=["saliency"])
     params: dict[Annotated[str, Field(max_length=64)], ParamValue] = Field(default_factory=dict, max_length=16)
-    target: Target = "predicted"
+    target: Target = Field(None, description="output index, 'predicted' or null (single-output models)")
 
 
 class ExplainResponse(BaseModel):
@@ -160,7 +165,7 @@ class AggregateRequest(BaseModel):
     dataset: Name
     method: Annotated[str, Field(max_length=64)] = "integrated_gradients"
     params: dict[Annotated[str, Field(max_length=64)], ParamValue] = Field(default_factory=dict, max_length=16)
-    target: Target = "predicted"
+    target: Target = Field(None, description="output index, 'predicted' or null (single-output models)")
     group_by: Literal["label", "prediction"] = "label"
     max_samples: int | None = Field(None, ge=1, le=100_000, description="default: 200 or the server's limit")
 
@@ -283,9 +288,9 @@ class AdversarialJob(_JobBase):
     epsilon: float = Field(0.1, gt=0, le=10)
     alpha: float = Field(0.001, gt=0, le=10)
     steps: int = Field(300, ge=1, le=5000)
-    targeted: bool = False
+    targeted: StrictBool = False
     y: float | None = Field(None, ge=-1e6, le=1e6, description="label/value to move toward (targeted) or away from")
-    stop_on_flip: bool = True
+    stop_on_flip: StrictBool = True
 
 
 class PruningJob(_JobBase):
@@ -297,6 +302,22 @@ class PruningJob(_JobBase):
     order: Literal["least", "most", "both"] = "both"
     max_pruned: int | None = Field(None, ge=1, le=4096)
     max_samples: int = Field(500, ge=2, le=20_000)
+
+
+class FaithfulnessJob(_JobBase):
+    """TSViz Table 1: test loss with one filter of each conv layer removed, chosen by strategy:
+    the most or least important (mean Eq. 16 over the data set), a random one, or the least
+    important member of the largest DTW cluster (a redundant filter); optional fine-tuning."""
+
+    kind: Literal["faithfulness"]
+    dataset: Name = Field(description="labelled data set the loss is measured on")
+    strategies: list[Literal["most", "least", "random", "cluster"]] = Field(
+        default_factory=lambda: ["most", "least", "random", "cluster"], min_length=1, max_length=4)
+    max_samples: int = Field(500, ge=2, le=20_000)
+    fine_tune_epochs: int = Field(0, ge=0, le=20)
+    train_dataset: Name | None = Field(None, description="labelled data for fine-tuning "
+                                       "(required when fine_tune_epochs > 0)")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
 
 
 class EnsembleJob(_JobBase):
@@ -322,7 +343,7 @@ class BenchmarkJob(_JobBase):
 
 
 JobRequest = Annotated[
-    InverseJob | AdversarialJob | PruningJob | EnsembleJob | BenchmarkJob,
+    InverseJob | AdversarialJob | PruningJob | FaithfulnessJob | EnsembleJob | BenchmarkJob,
     Field(discriminator="kind"),
 ]
 
@@ -339,3 +360,69 @@ class JobStatus(BaseModel):
     error: str | None
     request: dict[str, Any]
     result: dict[str, Any] | None = None
+
+
+# ---------------------------------------------------------------------------- TSViz extras
+class CurvesRequest(BaseModel):
+    """Deletion and insertion curves of an attribution (faithfulness), with a random ranking as
+    the reference."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: Name
+    dataset: Name
+    indices: list[Index] = Field(min_length=1, max_length=256, examples=[[0]])
+    method: Annotated[str, Field(max_length=64)] = Field("integrated_gradients", examples=["saliency"])
+    params: dict[Annotated[str, Field(max_length=64)], ParamValue] = Field(default_factory=dict, max_length=16)
+    target: Target = Field(None, description="output index, 'predicted' or null (single-output models)")
+    n_steps: int = Field(20, ge=2, le=100)
+
+
+class Curve(BaseModel):
+    kind: Literal["deletion", "insertion"]
+    ranking: Literal["attribution", "random"]
+    fractions: list[float] = Field(description="(S,) share of the C x T cells replaced/restored")
+    mean: list[float] = Field(description="(S,) explained output averaged over the samples")
+    scores: NDArray = Field(description="(N, S) explained output of each sample")
+    auc: float = Field(description="mean area under the curve")
+
+
+class CurvesResponse(BaseModel):
+    model: str
+    dataset: str
+    indices: list[int]
+    method: str
+    unit: str = Field(description="unit of the explained output")
+    curves: list[Curve]
+    seconds: float
+
+
+class SaturationResponse(BaseModel):
+    """TSViz Proposition 1: where the sigmoid/softmax output is saturated, and a temperature."""
+
+    model: str
+    dataset: str
+    n_samples: int
+    activation: str
+    tol: float
+    fraction: float = Field(description="share of samples whose top probability > 1 - tol")
+    suggested_temperature: float | None
+    temperature: float
+    fraction_at_temperature: float
+    probability: list[float] = Field(description="(N,) top probability at T = 1")
+    probability_at_temperature: list[float] = Field(description="(N,) top probability at T")
+    layers: list[str]
+    importance: list[float] = Field(description="per conv layer: mean total filter importance at T = 1")
+    importance_at_temperature: list[float] = Field(description="per conv layer, at T")
+
+
+class FilterStatsResponse(BaseModel):
+    """Data-set level filter importance (TSViz Fig. 9): min, mean and max of Eq. 16 per filter."""
+
+    model: str
+    layer: str
+    dataset: str
+    n_samples: int
+    min: list[float]
+    mean: list[float]
+    max: list[float]
+    ranking: list[int] = Field(description="filters from the most to the least important (mean)")

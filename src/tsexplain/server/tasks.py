@@ -9,12 +9,14 @@ search are run in chunks of iterations so progress and cancel work between chunk
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
 
 from tsexplain.server import explore
 from tsexplain.server import schemas as s
+from tsexplain.server.config import Settings
 from tsexplain.server.errors import NotFoundError
 from tsexplain.server.jobs import JobContext
 from tsexplain.server.workspace import Workspace
@@ -99,7 +101,7 @@ def run_adversarial(ctx: JobContext, ws: Workspace, req: s.AdversarialJob) -> di
     explore.check_compatible(summary, data)
     x0 = data.sample(req.index).astype(np.float32)
     model = ws.model(req.model).copy()
-    out0 = explore.predict(ws, req.model, x0)
+    out0 = explore.run_model(model, req.model, x0)
     label0 = _label(summary, out0)
     y = req.y
     if y is None and summary.task != "regression":
@@ -119,11 +121,11 @@ def run_adversarial(ctx: JobContext, ws: Workspace, req: s.AdversarialJob) -> di
                                targeted=req.targeted, task=summary.task)
             x = np.clip(r.x_adv.detach().numpy(), x0 - req.epsilon, x0 + req.epsilon).astype(np.float32)
             steps_run += n
-            label = _label(summary, explore.predict(ws, req.model, x))
+            label = _label(summary, explore.run_model(model, req.model, x))
             ctx.progress(steps_run / req.steps, f"step {steps_run}/{req.steps}")
             if req.stop_on_flip and summary.task != "regression" and label != label0:
                 break
-    out1 = explore.predict(ws, req.model, x)
+    out1 = explore.run_model(model, req.model, x)
     pert = x - x0
     mass = np.abs(pert[0]).sum(1)
     target = None if summary.n_outputs == 1 else "predicted"
@@ -159,10 +161,6 @@ def run_pruning(ctx: JobContext, ws: Workspace, req: s.PruningJob) -> dict[str, 
     summary = explore.model_summary(ws, req.model)
     data, x, y = _labelled(ws, req.dataset, req.max_samples)
     explore.check_compatible(summary, data)
-    net = explore.network(ws, req.model, None, None)
-    if req.layer not in net.conv_layers:
-        raise NotFoundError(f"model {req.model!r} has no conv layer {req.layer!r}; conv layers: "
-                            f"{', '.join(net.conv_layers)}")
     model = ws.model(req.model).copy()
     target = None if summary.n_outputs == 1 else "predicted"
     ctx.progress(0.02, "ranking filters by mean importance")
@@ -185,9 +183,7 @@ def run_pruning(ctx: JobContext, ws: Workspace, req: s.PruningJob) -> dict[str, 
         curves[order] = {"removal_order": ranking[:max_pruned].tolist(), "loss": losses}
     return {"layer": req.layer, "n_filters": f, "n_samples": int(len(x)),
             "n_pruned": list(range(max_pruned + 1)), "curves": curves,
-            "importance_mean": mean.tolist(), "loss_name": {"binary": "binary cross-entropy",
-                                                            "multiclass": "cross-entropy",
-                                                            "regression": "mean squared error"}[summary.task]}
+            "importance_mean": mean.tolist(), "loss_name": _LOSS_NAMES[summary.task]}
 
 
 def run_ensemble(ctx: JobContext, ws: Workspace, req: s.EnsembleJob) -> dict[str, Any]:
@@ -208,8 +204,19 @@ def run_ensemble(ctx: JobContext, ws: Workspace, req: s.EnsembleJob) -> dict[str
     sample = data.sample(req.index)
     ctx.progress(0.05, f"training {req.n_models} models on {len(x)} samples, {req.epochs} epochs each")
     t0 = time.perf_counter()
-    members = train_ensemble(lambda: build_model(spec), x, y, n_models=req.n_models,
-                             task=summary.task, epochs=req.epochs, seed=req.seed, progress=False)
+
+    def on_step(fraction: float) -> None:
+        if ctx.cancelled:
+            raise KeyboardInterrupt  # the library's interruption: training stops and returns
+        ctx.progress(0.05 + 0.8 * fraction, f"training {req.n_models} models: "
+                     f"{100 * fraction:.0f}% ({time.perf_counter() - t0:.0f} s)")
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="train_ensemble interrupted")
+        members = train_ensemble(lambda: build_model(spec), x, y, n_models=req.n_models,
+                                 task=summary.task, epochs=req.epochs, seed=req.seed,
+                                 progress=False, callback=on_step)
+    ctx.check_cancelled()
     seconds = time.perf_counter() - t0
     ctx.progress(0.9, "explaining with the ensemble")
     target = None if summary.n_outputs == 1 else "predicted"
@@ -234,7 +241,7 @@ def run_benchmark(ctx: JobContext, ws: Workspace, req: s.BenchmarkJob) -> dict[s
     summary = explore.model_summary(ws, req.model)
     data = ws.dataset(req.dataset)
     explore.check_compatible(summary, data)
-    names = req.methods or [n for n, c in METHODS.items() if not c.sequence_method]
+    names = req.methods or list(METHODS)
     for n in names:
         get_method(n)
     x = data.X[: req.n_samples]
@@ -250,5 +257,163 @@ def run_benchmark(ctx: JobContext, ws: Workspace, req: s.BenchmarkJob) -> dict[s
     return {"n_samples": int(len(x)), "rows": rows}
 
 
+def _one_filter_removed(model: Any, layer: str, f: int, x: np.ndarray, y: np.ndarray, task: str,
+                        fine_tune_epochs: int, train: tuple[np.ndarray, np.ndarray] | None,
+                        seed: int) -> float:
+    """Test loss with filter ``f`` of ``layer`` removed (and the copy fine-tuned if asked)."""
+    from tsexplain.network import pruning_curve
+
+    n_filters = int(_filter_count(model, layer, x))
+    ranking = np.zeros(n_filters)
+    ranking[f] = -1.0  # removed first by order="least"
+    curve = pruning_curve(model, layer, x, y, importance=ranking, order="least", max_pruned=1,
+                          task=task, fine_tune_epochs=fine_tune_epochs, train=train, seed=seed)
+    return float(curve.loss[1])
+
+
+def _filter_count(model: Any, layer: str, x: np.ndarray) -> int:
+    from tsexplain.network import conv_activations
+
+    return int(conv_activations(model, x[:1], layer)[layer].shape[1])
+
+
+def run_faithfulness(ctx: JobContext, ws: Workspace, req: s.FaithfulnessJob) -> dict[str, Any]:
+    """TSViz Table 1 for every conv layer: the loss without one filter chosen by each strategy."""
+    from tsexplain.network import (
+        cluster_filters,
+        conv_activations,
+        evaluate_loss,
+        filter_importance_stats,
+        inspect,
+    )
+
+    summary = explore.model_summary(ws, req.model)
+    data, x, y = _labelled(ws, req.dataset, req.max_samples)
+    train = None
+    if req.fine_tune_epochs:
+        assert req.train_dataset is not None
+        _, xt, yt = _labelled(ws, req.train_dataset, 20_000)
+        train = (xt, yt)
+    model = ws.model(req.model).copy()
+    conv = [li.name for li in inspect(model, x[:1]).conv_layers]
+    target = None if summary.n_outputs == 1 else "predicted"
+    ctx.progress(0.02, "mean filter importance over the data set")
+    stats = filter_importance_stats(model, x, conv, target, progress=False)
+    base = evaluate_loss(model, x, y, task=summary.task)
+    rng = np.random.default_rng(req.seed)
+    rows, total, done = [], len(conv) * len(req.strategies), 0
+    for name in conv:
+        mean = np.asarray(stats[name].mean, dtype=np.float64)
+        chosen: dict[str, int | None] = {}
+        note = None
+        for strategy in req.strategies:
+            if strategy == "most":
+                chosen[strategy] = int(np.argmax(mean))
+            elif strategy == "least":
+                chosen[strategy] = int(np.argmin(mean))
+            elif strategy == "random":
+                chosen[strategy] = int(rng.integers(len(mean)))
+            else:
+                acts = conv_activations(model, x[: min(32, len(x))], name)[name].mean(0).numpy()
+                try:
+                    labels = np.asarray(cluster_filters(acts, parallel=False).labels)
+                except ValueError as err:  # too few filters to cluster
+                    chosen[strategy], note = None, str(err)
+                    continue
+                sizes = np.bincount(labels)
+                members = np.flatnonzero(labels == int(np.argmax(sizes)))
+                chosen[strategy] = int(members[np.argmin(mean[members])])
+        losses: dict[str, float | None] = {}
+        for strategy, f in chosen.items():
+            losses[strategy] = None if f is None else _one_filter_removed(
+                model, name, f, x, y, summary.task, req.fine_tune_epochs, train, req.seed)
+            done += 1
+            ctx.progress(0.05 + 0.95 * done / total, f"{name}: {strategy} filter removed")
+        rows.append({"layer": name, "n_filters": int(len(mean)), "filters": chosen,
+                     "loss": losses, "note": note})
+    return {"baseline_loss": float(base), "rows": rows, "strategies": list(req.strategies),
+            "fine_tune_epochs": req.fine_tune_epochs, "n_samples": int(len(x)),
+            "loss_name": _LOSS_NAMES[summary.task]}
+
+
+_LOSS_NAMES = {"binary": "binary cross-entropy", "multiclass": "cross-entropy",
+               "regression": "mean squared error"}
+
+
+def validate_job(ws: Workspace, settings: Settings, req: Any) -> None:
+    """Every check a job can make before it starts: the submit answers 404/422 instead of 202
+    followed by a failed job."""
+    from tsexplain.attribution import get_method
+    from tsexplain.exceptions import ParameterError, TargetError
+
+    summary = explore.model_summary(ws, req.model, settings.model_wait_seconds)
+    dataset = getattr(req, "dataset", None)
+    data = None
+    if dataset is not None:
+        data = ws.dataset(dataset)
+        explore.check_compatible(summary, data)
+        index = getattr(req, "index", None)
+        if index is not None and not 0 <= index < data.shape[0]:
+            raise ParameterError(f"index {index} is out of range: data set {dataset!r} has "
+                                 f"{data.shape[0]} samples (0..{data.shape[0] - 1})")
+    n_out = summary.n_outputs or 1
+    if isinstance(req, s.InverseJob):
+        _check_output_value(summary, req.target, "target", n_out)
+        if req.dataset is None and summary.input_shape is None:
+            raise ParameterError(f"model {req.model!r}: input shape unknown; give a dataset to "
+                                 "start from")
+    elif isinstance(req, s.AdversarialJob):
+        if req.targeted and req.y is None:
+            raise TargetError("a targeted attack needs y, the label (or value) to move toward")
+        if req.y is not None:
+            _check_output_value(summary, req.y, "y", n_out)
+    elif isinstance(req, s.PruningJob | s.FaithfulnessJob):
+        assert data is not None
+        if data.y is None:
+            raise ParameterError(f"data set {req.dataset!r} has no labels y; this job needs them")
+        if isinstance(req, s.PruningJob):
+            net = explore.filter_layer_names(ws, settings, req.model, req.layer)
+            conv = [li.name for li in net.conv_layers]
+            if req.layer not in conv:
+                raise NotFoundError(f"model {req.model!r} has no conv layer {req.layer!r}; conv "
+                                    f"layers: {', '.join(conv)}")
+        else:
+            explore._conv_layers(ws, settings, ws.model(req.model), summary)
+            if req.fine_tune_epochs and req.train_dataset is None:
+                raise ParameterError("fine_tune_epochs > 0 needs train_dataset, a labelled data "
+                                     "set to fine-tune on")
+            if req.train_dataset is not None:
+                train = ws.dataset(req.train_dataset)
+                explore.check_compatible(summary, train)
+                if train.y is None:
+                    raise ParameterError(f"data set {req.train_dataset!r} has no labels y")
+    elif isinstance(req, s.EnsembleJob):
+        assert data is not None
+        if data.y is None:
+            raise ParameterError(f"data set {req.dataset!r} has no labels y; this job needs them")
+        from tsexplain.models import model_spec
+
+        try:
+            model_spec(ws.model(req.model).first())
+        except (ValueError, TypeError) as err:
+            raise ParameterError(f"AGRA retraining needs a tsexplain reference architecture: "
+                                 f"{err}") from None
+    elif isinstance(req, s.BenchmarkJob):
+        for name in req.methods or []:
+            explore.check_param_values(settings, name, {}, get_method(name).parameters())
+
+
+def _check_output_value(summary: s.ModelSummary, value: float, what: str, n_out: int) -> None:
+    """An output value fits the task: binary 0..1, multiclass a class index, regression any."""
+    from tsexplain.exceptions import TargetError
+
+    if summary.task == "binary" and not 0.0 <= value <= 1.0:
+        raise TargetError(f"{what} {value:g} does not fit the binary model {summary.name!r}: give "
+                          "a probability or label between 0 and 1")
+    if summary.task == "multiclass" and not (float(value).is_integer() and 0 <= value < n_out):
+        raise TargetError(f"{what} {value:g} is not a class of model {summary.name!r}: give a "
+                          f"class index 0..{n_out - 1}")
+
+
 RUNNERS = {"inverse": run_inverse, "adversarial": run_adversarial, "pruning": run_pruning,
-           "ensemble": run_ensemble, "benchmark": run_benchmark}
+           "faithfulness": run_faithfulness, "ensemble": run_ensemble, "benchmark": run_benchmark}

@@ -1,13 +1,22 @@
 """The workspace: models and data sets on disk, loaded lazily, and a cache of computed results.
 
-Layout of a workspace folder::
+Layout of a workspace folder (``tsexplain workspace add-model`` / ``add-data`` write it; the
+user documentation describes it in full)::
 
     models/NAME.safetensors   weights saved by tsexplain.training.save_model (+ NAME.json spec)
-    models/NAME.pt            or a TorchScript file (torch.jit.save); never a pickle
+    models/NAME.pt2           or a torch.export program (torch.export.save)
+    models/NAME.pt            or a TorchScript file (torch.jit.save; attributions only)
+    models/NAME/factory.json  or your code and weights: {"factory": "net.py:make_net",
+                              "factory_kwargs": {...}, "weights": "weights.safetensors"}, with
+                              net.py and weights.safetensors beside it; runs only when the
+                              workspace trusts code (``tsexplain serve --trust-code``)
     models/NAME.info.json     optional: task, output_names, output_unit, class_names, dataset,
                               input_shape [C, T], description
-    datasets/NAME.npz         X (N, C, T); optional y (N,), channel_names (C,), class_names,
-                              time (T,), mask (N, C, T), value_unit, time_unit
+    datasets/NAME.npz         X (N, C, T); optional y (N,) class indices, label_values (K,),
+                              channel_names (C,), class_names (K,), time (T,), mask (N, C, T),
+                              value_unit, time_unit
+
+Every model file is read by :func:`tsexplain.io.load_any_model` (never unpickled).
 
 Names are restricted to ``[A-Za-z0-9][A-Za-z0-9_.-]*`` and every path is checked to stay inside
 the workspace, so no request can reach another file.
@@ -32,7 +41,10 @@ import numpy as np
 from tsexplain.server.errors import NotFoundError, WorkspaceError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-MODEL_SUFFIXES = (".safetensors", ".pt", ".ts")
+MODEL_SUFFIXES = (".safetensors", ".pt2", ".pt", ".ts")
+#: The file that makes ``models/NAME/`` a factory-and-weights model.
+FACTORY_FILE = "factory.json"
+_KINDS = {".safetensors": "safetensors", ".pt2": "export", ".pt": "torchscript", ".ts": "torchscript"}
 TASKS = ("binary", "multiclass", "regression")
 
 
@@ -181,8 +193,10 @@ class ModelEntry:
             return self._first
 
     @contextlib.contextmanager
-    def borrow(self) -> Iterator[Any]:
-        """One replica of the model, for this thread alone."""
+    def borrow(self, timeout: float | None = None) -> Iterator[Any]:
+        """One replica of the model, for this thread alone; waits at most ``timeout`` seconds
+        (then :class:`~tsexplain.server.errors.ServerBusyError`). Use it through
+        :func:`tsexplain.server.concurrency.borrowed` (one borrow per request)."""
         model = None
         try:
             model = self._pool.get_nowait()
@@ -199,7 +213,14 @@ class ModelEntry:
                         self._made -= 1
                     raise
             else:
-                model = self._pool.get()
+                try:
+                    model = self._pool.get(timeout=timeout)
+                except queue.Empty:
+                    from tsexplain.server.errors import ServerBusyError
+
+                    raise ServerBusyError(
+                        f"all {self.max_replicas} replicas of model {self.name!r} are busy "
+                        f"(waited {timeout:g} s); retry in a few seconds") from None
         try:
             yield model
         finally:
@@ -249,11 +270,14 @@ def params_key(params: dict[str, Any] | None) -> str:
 class Workspace:
     """Models and data sets of one folder, loaded on first use, plus the results cache."""
 
-    def __init__(self, root: str | Path, *, model_replicas: int = 3, cache_entries: int = 512) -> None:
+    def __init__(self, root: str | Path, *, model_replicas: int = 3, cache_entries: int = 512,
+                 trust_code: bool = False) -> None:
         self.root = Path(root).expanduser().resolve()
         if not self.root.is_dir():
             raise FileNotFoundError(f"workspace {self.root} is not a folder")
         self.model_replicas = model_replicas
+        #: Whether factory models (``models/NAME/factory.json``) may import and run their code.
+        self.trust_code = trust_code
         self.cache = ResultCache(cache_entries)
         self._models: dict[str, ModelEntry] = {}
         self._datasets: dict[str, DatasetEntry] = {}
@@ -274,6 +298,8 @@ class Workspace:
             return []
         names = {p.name[: -len(p.suffix)] for p in d.iterdir()
                  if p.suffix in MODEL_SUFFIXES and p.is_file() and _NAME.match(p.stem)}
+        names |= {p.name for p in d.iterdir()
+                  if p.is_dir() and _NAME.match(p.name) and (p / FACTORY_FILE).is_file()}
         return sorted(names | set(self._models))
 
     def add_model(self, name: str, model: Any, info: dict[str, Any] | None = None) -> ModelEntry:
@@ -291,11 +317,15 @@ class Workspace:
         with self._lock:
             if name in self._models:
                 return self._models[name]
+            factory = confined(self.models_dir, name, FACTORY_FILE)
             for suffix in MODEL_SUFFIXES:
                 path = confined(self.models_dir, name + suffix)
                 if path.is_file():
+                    kind = _KINDS[suffix]
                     break
             else:
+                path, kind = factory, "factory"
+            if not path.is_file():
                 raise NotFoundError(f"no model {name!r} in the workspace; available: "
                                     f"{', '.join(self.model_names()) or 'none'}")
             info_path = confined(self.models_dir, name + ".info.json")
@@ -305,8 +335,9 @@ class Workspace:
                     info = json.loads(info_path.read_text())
                 except (OSError, ValueError) as err:
                     raise WorkspaceError(f"model {name!r}: unreadable {info_path.name}: {err}") from None
-            kind = "safetensors" if suffix == ".safetensors" else "torchscript"
-            entry = ModelEntry(name, path, kind, info, lambda p=path, k=kind: _load_model(p, k),
+            trust = self.trust_code
+            entry = ModelEntry(name, path, kind, info,
+                               lambda p=path, k=kind: _load_model(p, k, trust),
                                self.model_replicas)
             self._models[name] = entry
             return entry
@@ -354,18 +385,47 @@ class Workspace:
             return self.dataset(name)
 
 
-def _load_model(path: Path, kind: str) -> Any:
-    import torch
+def read_factory_file(path: Path) -> tuple[str, dict[str, Any], Path | None]:
+    """``(factory reference, keyword arguments, weights path)`` from ``models/NAME/factory.json``.
 
-    if kind == "safetensors":
-        from tsexplain.training import load_model
+    A ``file.py:factory`` reference and the weights are resolved inside the model's folder.
+    """
+    folder = path.parent
+    try:
+        spec = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise WorkspaceError(f"model {folder.name!r}: unreadable {path.name}: {err}") from None
+    ref = spec.get("factory") if isinstance(spec, dict) else None
+    kwargs = spec.get("factory_kwargs") or {} if isinstance(spec, dict) else {}
+    if not isinstance(ref, str) or ":" not in ref or not isinstance(kwargs, dict):
+        raise WorkspaceError(
+            f"model {folder.name!r}: {path.name} must hold {{\"factory\": \"net.py:make_net\", "
+            f"\"factory_kwargs\": {{...}}, \"weights\": \"weights.safetensors\"}}"
+        )
+    target, _, attr = ref.rpartition(":")
+    if target.endswith(".py"):
+        ref = f"{confined(folder, target)}:{attr}"
+    weights = spec.get("weights")
+    wpath = confined(folder, str(weights)) if weights else None
+    return ref, kwargs, wpath
 
-        model = load_model(path)
+
+def _load_model(path: Path, kind: str, trust_code: bool = False) -> Any:
+    from tsexplain.io.models import load_any_model
+
+    if kind == "factory":
+        ref, kwargs, weights = read_factory_file(path)
+        if not trust_code:
+            raise WorkspaceError(
+                f"model {path.parent.name!r} is Python code plus weights; it runs only when the "
+                f"explorer trusts this workspace's code: restart it with "
+                f"'tsexplain serve --trust-code'"
+            )
+        if weights is not None and not weights.is_file():
+            raise WorkspaceError(f"model {path.parent.name!r}: no weights file {weights.name}")
+        loaded = load_any_model(ref, weights, kwargs, allow_code=True)
     else:
-        try:
-            model = torch.jit.load(str(path), map_location="cpu")
-        except Exception as err:  # torch raises RuntimeError with a long trace text
-            raise WorkspaceError(f"model file {path.name!r} is not a TorchScript file: "
-                                 f"{str(err).splitlines()[0]}") from None
+        loaded = load_any_model(path)
+    model = loaded.module
     model.eval()
     return model

@@ -1,4 +1,5 @@
-"""Models: list, summary, network overview, one layer's filters."""
+"""Models: list, summary, network overview, one layer's filters, data-set filter statistics,
+saturation."""
 
 from __future__ import annotations
 
@@ -9,48 +10,78 @@ from fastapi import APIRouter, Path, Query
 
 from tsexplain.server import explore
 from tsexplain.server import schemas as s
-from tsexplain.server.deps import WorkspaceDep
+from tsexplain.server.deps import SettingsDep, WorkspaceDep
+from tsexplain.server.errors import error_responses
 
-router = APIRouter(prefix="/models", tags=["models"])
+router = APIRouter(prefix="/models", tags=["models"],
+                   responses=error_responses(400, 404, 422, 503))
 log = logging.getLogger("tsexplain.server")
 
-ModelName = Annotated[str, Path(max_length=64)]
+ModelName = Annotated[str, Path(max_length=64, pattern=s.NAME_PATTERN)]
+DatasetQuery = Annotated[str, Query(max_length=64, pattern=s.NAME_PATTERN)]
+LayerName = Annotated[str, Path(max_length=128)]
+StrictFlag = Annotated[bool, Query(description="true or false")]
 
 
 @router.get("", response_model=list[s.ModelSummary])
-def list_models(ws: WorkspaceDep) -> list[s.ModelSummary]:
+def list_models(ws: WorkspaceDep, settings: SettingsDep) -> list[s.ModelSummary]:
     """Every loadable model of the workspace (an unreadable file answers 422 on its own URL)."""
+    from tsexplain.exceptions import TsExplainError
+    from tsexplain.server.errors import WorkspaceError
+
     out = []
     for name in ws.model_names():
         try:
-            out.append(explore.model_summary(ws, name))
-        except ValueError as err:
+            out.append(explore.model_summary(ws, name, settings.model_wait_seconds))
+        except (TsExplainError, WorkspaceError) as err:
             log.warning("skipping model %s: %s", name, err)
     return out
 
 
 @router.get("/{model}", response_model=s.ModelSummary)
-def get_model(ws: WorkspaceDep, model: ModelName) -> s.ModelSummary:
-    return explore.model_summary(ws, model)
+def get_model(ws: WorkspaceDep, settings: SettingsDep, model: ModelName) -> s.ModelSummary:
+    return explore.model_summary(ws, model, settings.model_wait_seconds)
 
 
 @router.get("/{model}/network", response_model=s.NetworkResponse)
 def get_network(
-    ws: WorkspaceDep, model: ModelName,
-    dataset: Annotated[str | None, Query(max_length=64, description="with index: filter importance on that sample")] = None,
+    ws: WorkspaceDep, settings: SettingsDep, model: ModelName,
+    dataset: Annotated[str | None, Query(max_length=64, pattern=s.NAME_PATTERN,
+                                         description="with index: filter importance on that sample")] = None,
     index: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
 ) -> s.NetworkResponse:
     """Layers in forward order; with a sample, the importance of every conv filter (TSViz overview)."""
-    return explore.network(ws, model, dataset, index)
+    return explore.network(ws, settings, model, dataset, index)
 
 
 @router.get("/{model}/layers/{layer}", response_model=s.LayerResponse)
 def get_layer(
-    ws: WorkspaceDep, model: ModelName, layer: Annotated[str, Path(max_length=128)],
-    dataset: Annotated[str, Query(max_length=64)],
+    ws: WorkspaceDep, settings: SettingsDep, model: ModelName, layer: LayerName,
+    dataset: DatasetQuery,
     index: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     k: Annotated[int | None, Query(ge=1, le=4096, description="cut the filter clusters at k (default: best silhouette)")] = None,
-    saliency: bool = True,
+    saliency: StrictFlag = True,
 ) -> s.LayerResponse:
     """One layer on one sample: filter importance, activations, input saliency, DTW clusters."""
-    return explore.layer(ws, model, layer, dataset, index, k, saliency)
+    return explore.layer(ws, settings, model, layer, dataset, index, k, saliency)
+
+
+@router.get("/{model}/layers/{layer}/importance", response_model=s.FilterStatsResponse)
+def get_filter_stats(
+    ws: WorkspaceDep, settings: SettingsDep, model: ModelName, layer: LayerName,
+    dataset: DatasetQuery,
+    max_samples: Annotated[int, Query(ge=1, le=100_000, description="the first samples used")] = 200,
+) -> s.FilterStatsResponse:
+    """Data-set level filter importance (TSViz Fig. 9): min, mean and max over the samples."""
+    return explore.filter_stats(ws, settings, model, layer, dataset, max_samples)
+
+
+@router.get("/{model}/saturation", response_model=s.SaturationResponse)
+def get_saturation(
+    ws: WorkspaceDep, settings: SettingsDep, model: ModelName, dataset: DatasetQuery,
+    max_samples: Annotated[int, Query(ge=1, le=100_000)] = 200,
+    temperature: Annotated[float, Query(gt=0, le=1000, description="T of sigmoid(z / T)")] = 2.0,
+    tol: Annotated[float, Query(gt=0, lt=0.5, description="saturated: probability > 1 - tol")] = 1e-4,
+) -> s.SaturationResponse:
+    """Saturated predictions (TSViz Proposition 1) at T = 1 and at a temperature (Eq. 19)."""
+    return explore.saturation(ws, settings, model, dataset, max_samples, temperature, tol)
