@@ -254,7 +254,7 @@ def test_channels_last_flag_transposes(files):
         (["usernets:make_net", "data.npz", "--weights", "cnn_pickle.pt", "-t", "0"], r"never unpickles"),
         (["cnn.safetensors", "data.npz", "-t", "0", "-p", "stepz=3"], r"no chosen method takes 'stepz'"),
         (["cnn.safetensors", "data.npz", "-t", "first"], r"--target must be"),
-        (["cnn.safetensors", "data.npz", "-m", "lime"], r"unknown method 'lime'"),
+        (["cnn.safetensors", "data.npz", "-m", "no_such_method"], r"unknown method .no_such_method."),
         (["cnn.safetensors", "huge.npy", "-t", "0"], r"TiB.*--max-samples \d+"),
     ],
     ids=["wrong-pairing", "channels-last", "classifier-no-target", "pickle-model",

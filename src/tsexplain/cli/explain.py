@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tsexplain.io.pipeline import ExplainOptions
 
 EXPLAIN_EPILOG = """\
 MODEL is one of:
-  model.pt                        a TorchScript file (torch.jit.script(model).save("model.pt"))
-  model.safetensors               saved by tsexplain.training.save_model (model.json beside it)
   mypkg.models:make_net           a factory returning an nn.Module, with --weights FILE
                                   (.safetensors, or .pt/.pth state dict; never a pickled model)
   path/to/net.py:make_net         the same, from a Python file
+  model.safetensors               saved by tsexplain.training.save_model (model.json beside it)
+  model.pt2                       a torch.export program (torch.export.save); exported with a
+                                  dynamic batch dimension
+  model.pt                        a TorchScript file (torch.jit.script(model).save("model.pt"));
+                                  attributions only: no network analysis
   model.onnx                      only with the onnx2torch package installed
 
 DATA is one of:
@@ -22,6 +29,10 @@ DATA is one of:
                   columns (--layout, --sample-col, --channel-col, --time-col, --value-col)
   data.parquet    as CSV (needs pyarrow)
   X_TRAIN.tsv     UCR/UEA archive files (.tsv .txt .ts .arff, or a folder of them)
+
+Labels of any kind (0-based integers, UCR's 1/2 or -1/1, whole-number floats, strings) become
+class indices: 0-based integers as they are, other labels in sorted order; meta.json keeps the
+original label of each class ("label_values") and the class names ("class_names").
 
 examples:
   tsexplain explain model.pt data.npz --method integrated_gradients --target predicted
@@ -41,6 +52,39 @@ examples:
   tsexplain report results/
   tsexplain report results/ --out shared/model-review.html --samples 6
 """
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """``--weights`` and ``--model-arg`` (a factory MODEL), shared by explain and workspace."""
+    g = parser.add_argument_group("model")
+    g.add_argument("--weights", metavar="FILE",
+                   help="weights for a factory MODEL: .safetensors or a .pt/.pth state dict")
+    g.add_argument("--model-arg", action="append", metavar="K=V",
+                   help="keyword argument of the factory (repeatable)")
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """How DATA is read (columns, keys, split, channels-last, names, units)."""
+    g = parser.add_argument_group("data")
+    g.add_argument("--layout", choices=("auto", "long", "wide"), default="auto",
+                   help="CSV/Parquet layout (default auto: long if time and value columns exist)")
+    g.add_argument("--sample-col", metavar="NAME", help="sample id column (default 'sample')")
+    g.add_argument("--channel-col", metavar="NAME", help="channel column (default 'channel')")
+    g.add_argument("--time-col", metavar="NAME", help="time column, long layout (default 'time')")
+    g.add_argument("--value-col", metavar="NAME", help="value column, long layout (default 'value')")
+    g.add_argument("--label-col", metavar="NAME", help="label column (default 'label')")
+    g.add_argument("--x-key", metavar="NAME", help="array name in an .npz (default X)")
+    g.add_argument("--y-key", metavar="NAME", help="label array name in an .npz (default y)")
+    g.add_argument("--split", choices=("both", "train", "test"), default="both",
+                   help="part of a UCR/UEA folder (default both)")
+    g.add_argument("--channels-last", action="store_true",
+                   help="the data are stored (N, T, C): transpose them to (N, C, T)")
+    g.add_argument("--channel-names", metavar="A,B,..",
+                   help="a name per channel (default: from the data file, else ch0, ch1, ...)")
+    g.add_argument("--class-names", metavar="A,B,..",
+                   help="a name per class index (default: the file's class_names, else its labels)")
+    g.add_argument("--value-unit", metavar="UNIT", help="unit of the series values (e.g. mV)")
+    g.add_argument("--time-unit", metavar="UNIT", help="unit of one time step (e.g. ms)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,25 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "'label' (the data file's labels) or 'none' (single-output models; default)")
     p.add_argument("--out", "-o", default="tsexplain-results",
                    help="results folder (default: tsexplain-results)")
-    g = p.add_argument_group("model")
-    g.add_argument("--weights", metavar="FILE",
-                   help="weights for a factory MODEL: .safetensors or a .pt/.pth state dict")
-    g.add_argument("--model-arg", action="append", metavar="K=V",
-                   help="keyword argument of the factory (repeatable)")
-    g = p.add_argument_group("data")
-    g.add_argument("--layout", choices=("auto", "long", "wide"), default="auto",
-                   help="CSV/Parquet layout (default auto: long if time and value columns exist)")
-    g.add_argument("--sample-col", metavar="NAME", help="sample id column (default 'sample')")
-    g.add_argument("--channel-col", metavar="NAME", help="channel column (default 'channel')")
-    g.add_argument("--time-col", metavar="NAME", help="time column, long layout (default 'time')")
-    g.add_argument("--value-col", metavar="NAME", help="value column, long layout (default 'value')")
-    g.add_argument("--label-col", metavar="NAME", help="label column (default 'label')")
-    g.add_argument("--x-key", metavar="NAME", help="array name in an .npz (default X)")
-    g.add_argument("--y-key", metavar="NAME", help="label array name in an .npz (default y)")
-    g.add_argument("--split", choices=("both", "train", "test"), default="both",
-                   help="part of a UCR/UEA folder (default both)")
-    g.add_argument("--channels-last", action="store_true",
-                   help="the data are stored (N, T, C): transpose them to (N, C, T)")
+    add_model_options(p)
+    add_data_options(p)
     g = p.add_argument_group("resources and output")
     g.add_argument("--max-samples", type=int, metavar="N", help="explain only the first N samples")
     g.add_argument("--memory-budget", metavar="SIZE",
@@ -111,29 +138,43 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(run=run_report)
 
 
-def run_explain(args: argparse.Namespace) -> int:
-    from tsexplain.io.pipeline import explain_files, parse_params, parse_target
+def explain_options(args: argparse.Namespace) -> ExplainOptions:
+    """The :class:`~tsexplain.io.pipeline.ExplainOptions` of parsed ``explain`` arguments."""
+    from tsexplain.io.pipeline import ExplainOptions, parse_names, parse_params, parse_target
 
-    log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-    out = explain_files(
-        args.model, args.data, args.method or ["integrated_gradients"],
+    return ExplainOptions(
         out=args.out,
         params=parse_params(args.param),
         target=parse_target(args.target),
         weights=args.weights,
         model_args=parse_params(args.model_arg, "--model-arg"),
-        data_options={"layout": args.layout, "sample_col": args.sample_col,
-                      "channel_col": args.channel_col, "time_col": args.time_col,
-                      "value_col": args.value_col, "label_col": args.label_col,
-                      "x_key": args.x_key, "y_key": args.y_key, "split": args.split},
+        data_options=data_options(args),
         channels_last=args.channels_last,
+        channel_names=parse_names(args.channel_names, "--channel-names"),
+        class_names=parse_names(args.class_names, "--class-names"),
+        value_unit=args.value_unit,
+        time_unit=args.time_unit,
         max_samples=args.max_samples,
         memory_budget=args.memory_budget,
         faithfulness=not args.no_faithfulness,
         report=not args.no_report,
         report_samples=args.report_samples,
-        log=log,
     )
+
+
+def data_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :func:`tsexplain.io.load_any_data` keywords of the data options."""
+    return {"layout": args.layout, "sample_col": args.sample_col, "channel_col": args.channel_col,
+            "time_col": args.time_col, "value_col": args.value_col, "label_col": args.label_col,
+            "x_key": args.x_key, "y_key": args.y_key, "split": args.split}
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from tsexplain.io.pipeline import explain_files
+
+    log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    out = explain_files(args.model, args.data, args.method or ["integrated_gradients"],
+                        explain_options(args), log=log)
     print(out)
     return 0
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from tsexplain.exceptions import DataFormatError, ParameterError, ShapeError
 
-__all__ = ["LoadedData", "load_any_data", "DATA_FORMATS"]
+__all__ = ["encode_labels", "LoadedData", "load_any_data", "DATA_FORMATS"]
 
 #: Suffixes read by :func:`load_any_data` (``.gz`` allowed on the UCR formats).
 DATA_FORMATS = (".npz", ".npy", ".csv", ".parquet", ".tsv", ".txt", ".ts", ".arff")
@@ -47,8 +47,12 @@ _UCR_SUFFIXES = (".tsv", ".txt", ".ts", ".arff")
 class LoadedData:
     """Series read from a file.
 
-    X : float array (N, C, T); y : labels (N,) or None; channel_names : C strings;
-    sample_ids : an id per sample (its index or its ``sample`` column value); fmt, source.
+    X : float array (N, C, T); y : class indices (N,) int64 (see :func:`encode_labels`), real
+    values for non-integer numeric labels, or None; channel_names : C strings; sample_ids : an
+    id per sample (its index or its ``sample`` column value); fmt, source; classes : the
+    original label of each class index (``classes[y]`` gives back the file's labels), or None;
+    class_names : names of the classes stored in the file (``class_names`` in an ``.npz``), or
+    None.
 
     Examples
     --------
@@ -67,6 +71,8 @@ class LoadedData:
     fmt: str
     source: str
     details: dict[str, Any] = field(default_factory=dict)
+    classes: list[Any] | None = None
+    class_names: list[str] | None = None
 
     def head(self, n: int) -> LoadedData:
         """The first ``n`` samples."""
@@ -74,7 +80,71 @@ class LoadedData:
             np.ascontiguousarray(self.X[:n]), None if self.y is None else self.y[:n],
             self.channel_names, self.sample_ids[:n], self.fmt, self.source,
             {**self.details, "n_samples_in_file": int(self.X.shape[0])},
+            self.classes, self.class_names,
         )
+
+    def class_labels(self) -> list[str] | None:
+        """A name per class index: ``class_names`` from the file, else the original labels."""
+        if self.class_names is not None:
+            return list(self.class_names)
+        return None if self.classes is None else [str(c) for c in self.classes]
+
+
+def encode_labels(values: Any) -> tuple[np.ndarray | None, list[Any] | None]:
+    """Class indices and the label of each class, the same rule for every data format.
+
+    Integer labels (ints, whole-number floats, or strings holding them) that start at 0 are
+    class indices already (``classes = [0, 1, ..., max]``). Any other labels -- UCR's ``1/2``
+    or ``-1/1``, strings -- become ``0 .. K-1`` in sorted order (numeric order when every label
+    is a number). Real-valued labels (regression targets) are returned unchanged with
+    ``classes=None``.
+
+    Parameters
+    ----------
+    values : array-like (N,) or None
+
+    Returns
+    -------
+    y : int64 array (N,) of class indices (float array for real-valued labels), or None
+    classes : list, the original label of each class index, or None
+
+    Examples
+    --------
+    >>> encode_labels(np.array([1, 2, 2, 1]))
+    (array([0, 1, 1, 0]), [1, 2])
+    >>> encode_labels(np.array([-1.0, 1.0, 1.0]))
+    (array([0, 1, 1]), [-1, 1])
+    >>> encode_labels(np.array(["cat", "dog", "cat"]))
+    (array([0, 1, 0]), ['cat', 'dog'])
+    >>> encode_labels(np.array([0, 2, 1]))
+    (array([0, 2, 1]), [0, 1, 2])
+    """
+    if values is None:
+        return None, None
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ShapeError(f"labels must be one per sample (N,), got shape {arr.shape}")
+    if arr.size == 0:
+        return arr.astype(np.int64), []
+    if arr.dtype == bool:
+        arr = arr.astype(np.int64)
+    if not np.issubdtype(arr.dtype, np.number):
+        text = np.asarray([str(v).strip() for v in arr.tolist()])
+        try:
+            num = text.astype(np.float64)
+        except ValueError:
+            uniq, inverse = np.unique(text, return_inverse=True)
+            return inverse.astype(np.int64).reshape(-1), [str(u) for u in uniq]
+        arr = num
+    if not np.all(np.isfinite(arr)):
+        raise DataFormatError("the labels hold NaN or Inf values")
+    if np.issubdtype(arr.dtype, np.floating) and not np.all(np.mod(arr, 1) == 0):
+        return arr, None
+    ints = arr.astype(np.int64)
+    if ints.min() == 0:
+        return ints, list(range(int(ints.max()) + 1))
+    uniq, inverse = np.unique(ints, return_inverse=True)
+    return inverse.astype(np.int64).reshape(-1), [int(u) for u in uniq]
 
 
 def _suffix(path: Path) -> str:
@@ -120,7 +190,7 @@ def _load_npz(path: Path, x_key: str | None, y_key: str | None) -> LoadedData:
         if x_key is None:
             x_key = next((k for k in ("X", "x") if k in keys), None)
             if x_key is None:
-                arrays = [k for k in keys if k not in ("y", "channel_names", "labels")]
+                arrays = [k for k in keys if k not in ("y", "channel_names", "labels", "class_names")]
                 if len(arrays) != 1:
                     raise DataFormatError(
                         f"{path} has arrays {keys}; name the series 'X' or pass --x-key NAME"
@@ -136,6 +206,8 @@ def _load_npz(path: Path, x_key: str | None, y_key: str | None) -> LoadedData:
                 raise DataFormatError(f"{path} has no array {y_key!r} (it has {keys})")
             y = npz[y_key] if y_key else None
             names = npz["channel_names"] if "channel_names" in keys else None
+            class_names = ([str(c) for c in npz["class_names"].reshape(-1)]
+                           if "class_names" in keys else None)
         except ValueError as exc:
             if "allow_pickle" in str(exc):
                 raise DataFormatError(
@@ -146,7 +218,7 @@ def _load_npz(path: Path, x_key: str | None, y_key: str | None) -> LoadedData:
     if y is not None and (y.ndim != 1 or y.shape[0] != X.shape[0]):
         raise ShapeError(f"{path}: y has shape {y.shape}, expected ({X.shape[0]},), one per sample")
     return LoadedData(X, y, _names(names, X.shape[1], str(path), X.shape[2]), np.arange(X.shape[0]), "npz",
-                      str(path), {"x_key": x_key, "y_key": y_key})
+                      str(path), {"x_key": x_key, "y_key": y_key}, class_names=class_names)
 
 
 def _load_npy(path: Path) -> LoadedData:
@@ -369,8 +441,8 @@ def _load_ucr(path: Path, split: str) -> LoadedData:
     ds = load_ucr(path, split=split)
     names = list(getattr(ds, "channel_names", None) or [f"dim{i}" for i in range(ds.X.shape[1])])
     classes = getattr(ds, "classes", None)
-    return LoadedData(ds.X, ds.y, names, np.arange(ds.X.shape[0]), "ucr", str(path),
-                      {"split": split, "classes": None if classes is None else np.asarray(classes).tolist()})
+    y = ds.y if classes is None or ds.y is None else np.asarray(classes)[ds.y]  # the file's labels
+    return LoadedData(ds.X, y, names, np.arange(ds.X.shape[0]), "ucr", str(path), {"split": split})
 
 
 def load_any_data(
@@ -431,7 +503,23 @@ def load_any_data(
     array([[1., 2.],
            [3., 4.]])
     """
-    p = Path(os.fspath(path))
+    data = _load_by_format(Path(os.fspath(path)), layout, split, x_key, y_key,
+                           {"sample": sample_col, "channel": channel_col, "time": time_col,
+                            "value": value_col, "label": label_col})
+    y, classes = encode_labels(data.y)
+    data.y, data.classes = y, classes
+    if classes is not None:
+        data.details["classes"] = [c if isinstance(c, int | str) else str(c) for c in classes]
+    if data.class_names is not None and classes is not None and len(data.class_names) < len(classes):
+        raise DataFormatError(
+            f"{data.source}: class_names has {len(data.class_names)} names for {len(classes)} "
+            f"classes"
+        )
+    return data
+
+
+def _load_by_format(p: Path, layout: str, split: str, x_key: str | None, y_key: str | None,
+                    names: dict[str, str | None]) -> LoadedData:
     if not p.exists():
         raise FileNotFoundError(f"no data file at {p}")
     if layout not in ("auto", "long", "wide"):
@@ -439,8 +527,6 @@ def load_any_data(
     if p.is_dir():
         return _load_ucr(p, split)
     suffix = _suffix(p)
-    names = {"sample": sample_col, "channel": channel_col, "time": time_col, "value": value_col,
-             "label": label_col}
     if suffix == ".npz":
         return _load_npz(p, x_key, y_key)
     if suffix == ".npy":

@@ -1,10 +1,19 @@
-"""``explain_files``: what ``tsexplain explain`` does, callable from Python."""
+"""``explain_files``: what ``tsexplain explain`` does, callable from Python.
+
+The run is a few named steps over one :class:`ExplainOptions`: :func:`load_inputs` (model and
+data through the one loading layer, labels mapped to class indices), :func:`run_target` (what
+``--target`` means for these data), :func:`run_methods` and :func:`run_meta`, then the arrays,
+``meta.json`` and the report are written.
+"""
+
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +21,8 @@ import numpy as np
 
 from tsexplain.exceptions import ParameterError
 
-__all__ = ["explain_files", "parse_value", "parse_params", "parse_target", "split_params"]
+__all__ = ["ExplainOptions", "PreparedInputs", "explain_files", "load_inputs", "parse_value",
+           "parse_params", "parse_target", "parse_names", "split_params"]
 
 
 def parse_value(text: str) -> Any:
@@ -65,12 +75,23 @@ def parse_target(text: str | None) -> Any:
     return value
 
 
+def parse_names(text: str | Sequence[str] | None, option: str = "--class-names") -> list[str] | None:
+    """``"normal,abnormal"`` (or a list) -> ``["normal", "abnormal"]``; None stays None."""
+    if text is None:
+        return None
+    items = text.split(",") if isinstance(text, str) else [str(t) for t in text]
+    names = [t.strip() for t in items]
+    if not names or any(not n for n in names):
+        raise ParameterError(f"{option} takes comma-separated names, e.g. {option} normal,abnormal; "
+                             f"got {text!r}")
+    return names
+
+
 def split_params(methods: Sequence[str], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Give each method the parameters it takes: ``k=v`` to every method that has ``k``,
     ``method.k=v`` to that method only. A parameter no chosen method takes is an error."""
-    from tsexplain.attribution import get_method
+    from tsexplain.attribution import accepted_params, check_method_params, get_method
 
-    engine = {"memory_budget", "progress", "fold_batchnorm"}
     per: dict[str, dict[str, Any]] = {m: {} for m in methods}
     for key, value in params.items():
         scope, dot, name = key.rpartition(".")
@@ -78,13 +99,9 @@ def split_params(methods: Sequence[str], params: dict[str, Any]) -> dict[str, di
             if scope not in per:
                 raise ParameterError(f"--param {key}: {scope!r} is not one of the chosen methods "
                                      f"({', '.join(methods)})")
-            allowed = set(get_method(scope).parameters()) | engine
-            if name not in allowed:
-                raise ParameterError(f"{scope} does not take {name!r}; its parameters are: "
-                                     f"{', '.join(sorted(allowed))}")
-            per[scope][name] = value
+            per[scope].update(check_method_params(scope, {name: value}))
             continue
-        takers = [m for m in methods if key in set(get_method(m).parameters()) | engine]
+        takers = [m for m in methods if key in accepted_params(m)]
         if not takers:
             known = {m: sorted(get_method(m).parameters()) for m in methods}
             raise ParameterError(
@@ -96,59 +113,86 @@ def split_params(methods: Sequence[str], params: dict[str, Any]) -> dict[str, di
     return per
 
 
-def explain_files(
-    model: str | os.PathLike[str],
-    data: str | os.PathLike[str],
-    methods: Sequence[str],
-    *,
-    out: str | os.PathLike[str] = "tsexplain-results",
-    params: dict[str, Any] | None = None,
-    target: Any = None,
-    weights: str | os.PathLike[str] | None = None,
-    model_args: dict[str, Any] | None = None,
-    data_options: dict[str, Any] | None = None,
-    channels_last: bool = False,
-    max_samples: int | None = None,
-    memory_budget: str | int | None = None,
-    faithfulness: bool = True,
-    report: bool = True,
-    report_samples: int = 3,
-    log: Any = None,
-) -> Path:
-    """Load a model and data, check them, explain with each method, write arrays and report.
+@dataclass
+class ExplainOptions:
+    """Everything ``tsexplain explain`` takes besides the model, the data and the methods.
 
-    Parameters mirror ``tsexplain explain --help``; ``target="label"`` explains each sample's
-    label from the data file. Returns the results folder.
+    Attributes mirror ``tsexplain explain --help``: ``target`` (an index, ``"predicted"``,
+    ``"all"``, ``"label"`` or None), ``weights`` and ``model_args`` (a factory model),
+    ``data_options`` (:func:`tsexplain.io.load_any_data` keywords), ``channels_last``,
+    ``channel_names``, ``class_names`` (one per class index; default: the data file's
+    ``class_names``, else its original labels), ``value_unit``, ``time_unit``, ``max_samples``,
+    ``memory_budget``, ``faithfulness``, ``report``, ``report_samples``, ``params``
+    (``k=v`` for every method that takes ``k``, ``method.k=v`` for one).
     """
-    from tsexplain.attribution import get_method
-    from tsexplain.io.checks import check_memory, check_model_data
+
+    out: str | os.PathLike[str] = "tsexplain-results"
+    params: dict[str, Any] = field(default_factory=dict)
+    target: Any = None
+    weights: str | os.PathLike[str] | None = None
+    model_args: dict[str, Any] = field(default_factory=dict)
+    data_options: dict[str, Any] = field(default_factory=dict)
+    channels_last: bool = False
+    channel_names: list[str] | None = None
+    class_names: list[str] | None = None
+    value_unit: str | None = None
+    time_unit: str | None = None
+    max_samples: int | None = None
+    memory_budget: str | int | None = None
+    faithfulness: bool = True
+    report: bool = True
+    report_samples: int = 3
+
+    def check(self) -> None:
+        """Option errors before anything is loaded."""
+        if self.memory_budget is not None:
+            from tsexplain.attribution._memory import parse_bytes
+
+            parse_bytes(self.memory_budget)  # a malformed size fails before any loading
+        if self.max_samples is not None and self.max_samples < 1:
+            raise ParameterError(f"--max-samples must be at least 1, got {self.max_samples}")
+
+
+@dataclass
+class PreparedInputs:
+    """Model and data loaded, checked and ready: ``X`` float32 (N, C, T), ``y`` class indices."""
+
+    loaded: Any
+    data: Any
+    X: np.ndarray
+    y: np.ndarray | None
+    channel_names: list[str]
+    class_names: list[str] | None
+
+
+def load_inputs(model: Any, data: Any, options: ExplainOptions, n_methods: int = 1,
+                say: Callable[[str], None] = lambda msg: None) -> PreparedInputs:
+    """Step 1: load the model and the data (same forms as ``tsexplain explain``), checked.
+
+    Labels are class indices (:func:`tsexplain.io.data.encode_labels`); the original label of
+    each class is kept in ``data.classes``.
+    """
+    from tsexplain.io.checks import check_memory
     from tsexplain.io.data import load_any_data
     from tsexplain.io.models import load_any_model
-    from tsexplain.io.results import write_results
 
-    say = log or (lambda *a: None)
-    methods = list(dict.fromkeys(methods or ["integrated_gradients"]))
-    for m in methods:
-        get_method(m)  # unknown names fail before loading anything
-    per_method = split_params(methods, params or {})
-    if memory_budget is not None:
-        from tsexplain.attribution._memory import parse_bytes
-
-        parse_bytes(memory_budget)  # a malformed size fails before any loading
-    if max_samples is not None and max_samples < 1:
-        raise ParameterError(f"--max-samples must be at least 1, got {max_samples}")
-
-    loaded = load_any_model(model, weights=weights, factory_kwargs=model_args)
-    ds = load_any_data(data, **(data_options or {}))
-    if max_samples is not None and ds.X.shape[0] > max_samples:
-        ds = ds.head(max_samples)
-    shape = ds.X.shape if not channels_last else (ds.X.shape[0], ds.X.shape[2], ds.X.shape[1])
-    check_memory(shape, n_methods=len(methods))  # before any copy of a memory-mapped .npy
+    loaded = load_any_model(model, weights=options.weights, factory_kwargs=options.model_args)
+    ds = load_any_data(data, **{k: v for k, v in options.data_options.items() if v is not None})
+    if options.max_samples is not None and ds.X.shape[0] > options.max_samples:
+        ds = ds.head(options.max_samples)
+    shape = ds.X.shape if not options.channels_last else (ds.X.shape[0], ds.X.shape[2], ds.X.shape[1])
+    check_memory(shape, n_methods=n_methods)  # before any copy of a memory-mapped .npy
     X = np.asarray(ds.X)
-    if channels_last:
+    names = list(ds.channel_names)
+    if options.channels_last:
         X = np.swapaxes(X, 1, 2)
-        if ds.channel_names and len(ds.channel_names) != X.shape[1]:
-            ds.channel_names = [f"ch{i}" for i in range(X.shape[1])]
+        if names and len(names) != X.shape[1]:
+            names = [f"ch{i}" for i in range(X.shape[1])]
+    if options.channel_names is not None:
+        if len(options.channel_names) != X.shape[1]:
+            raise ParameterError(f"--channel-names gives {len(options.channel_names)} names for "
+                                 f"{X.shape[1]} channels")
+        names = list(options.channel_names)
     if not np.all(np.isfinite(X)):
         bad = int((~np.isfinite(X)).sum())
         raise ParameterError(
@@ -156,25 +200,37 @@ def explain_files(
             f"explaining"
         )
     X = np.ascontiguousarray(X, dtype=np.float32)
+    class_names = options.class_names or ds.class_labels()
+    if options.class_names is not None and ds.classes is not None and len(options.class_names) < len(ds.classes):
+        raise ParameterError(f"--class-names gives {len(options.class_names)} names for "
+                             f"{len(ds.classes)} classes in the labels")
     say(f"model: {loaded.kind} {loaded.source}; data: {ds.fmt} {ds.source}, "
         f"{X.shape[0]} samples x {X.shape[1]} channels x {X.shape[2]} steps")
+    if ds.classes is not None and ds.classes != list(range(len(ds.classes))):
+        say("labels -> classes: " + ", ".join(
+            f"{c!s} -> {i}" + (f" ({class_names[i]})" if class_names and class_names[i] != str(c) else "")
+            for i, c in enumerate(ds.classes)))
+    return PreparedInputs(loaded, ds, X, ds.y, names, class_names)
 
-    if target == "label":
-        if ds.y is None:
-            raise ParameterError("--target label needs labels in the data file (y / label column)")
-        if not np.issubdtype(np.asarray(ds.y).dtype, np.integer):
-            raise ParameterError("--target label needs integer labels (class indices)")
-        run_target: Any = np.asarray(ds.y, dtype=np.int64)
-    else:
-        run_target = target
-    probe = None
-    for m in methods:
-        probe = check_model_data(loaded.module, X, target=target,
-                                 method=m, channels_last=channels_last)
-    assert probe is not None
-    if target == "all":
-        check_memory(X.shape, n_methods=len(methods), n_outputs=probe.n_outputs)
 
+def run_target(inputs: PreparedInputs, target: Any) -> Any:
+    """Step 2: the target handed to the methods (``"label"`` -> the class index of each sample)."""
+    if target != "label":
+        return target
+    if inputs.y is None:
+        raise ParameterError("--target label needs labels in the data file (y / label column)")
+    if inputs.data.classes is None:
+        raise ParameterError(
+            "--target label needs class labels (integers or names); these labels are real "
+            "numbers (a regression target): pass an output index or 'predicted'"
+        )
+    return np.asarray(inputs.y, dtype=np.int64)
+
+
+def run_methods(inputs: PreparedInputs, methods: Sequence[str], target: Any,
+                per_method: dict[str, dict[str, Any]], memory_budget: Any,
+                say: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
+    """Step 3: each method's :class:`~tsexplain.attribution.AttributionResult`."""
     import tsexplain
 
     results = {}
@@ -183,28 +239,113 @@ def explain_files(
         if memory_budget is not None:
             mp.setdefault("memory_budget", memory_budget)
         t0 = time.perf_counter()
-        results[m] = tsexplain.explain(loaded.module, X, m, target=run_target, **mp)
+        results[m] = tsexplain.explain(inputs.loaded.module, inputs.X, m, target=target, **mp)
         say(f"{m}: {time.perf_counter() - t0:.2f} s")
+    return results
 
+
+def run_meta(model: Any, data: Any, inputs: PreparedInputs, options: ExplainOptions,
+             n_outputs: int) -> dict[str, Any]:
+    """Step 4: ``meta.json`` content: how model and data were read, labels, class names, units."""
+    ds = inputs.data
     meta: dict[str, Any] = {
-        "title": f"tsexplain: {Path(str(model)).name} on {Path(str(data)).name}",
-        "model": {"kind": loaded.kind, "source": loaded.source, **loaded.details},
-        "data": {"format": ds.fmt, "source": ds.source, "channels_last": channels_last,
+        "title": f"tsexplain: {_display_name(model)} on {_display_name(data)}",
+        "model": inputs.loaded.describe(),
+        "data": {"format": ds.fmt, "source": ds.source, "channels_last": options.channels_last,
                  **ds.details},
-        "target": target if not isinstance(target, np.ndarray) else "per-sample",
-        "n_outputs": probe.n_outputs,
+        "target": options.target if not isinstance(options.target, np.ndarray) else "per-sample",
+        "n_outputs": n_outputs,
     }
-    if faithfulness:
+    if ds.classes is not None:
+        meta["label_values"] = [c if isinstance(c, int | str) else str(c) for c in ds.classes]
+    if inputs.class_names is not None:
+        meta["class_names"] = list(inputs.class_names)
+    for key in ("value_unit", "time_unit"):
+        if getattr(options, key):
+            meta[key] = getattr(options, key)
+    return meta
+
+
+def _display_name(ref: Any) -> str:
+    if isinstance(ref, str | os.PathLike):
+        return Path(os.fspath(ref)).name
+    return type(ref).__name__
+
+
+def explain_files(
+    model: Any,
+    data: str | os.PathLike[str],
+    methods: Sequence[str] | None = None,
+    options: ExplainOptions | None = None,
+    *,
+    log: Callable[[str], None] | None = None,
+    **option_values: Any,
+) -> Path:
+    """Load a model and data, check them, explain with each method, write arrays and report.
+
+    Parameters
+    ----------
+    model : str, path-like or torch.nn.Module
+        Any form :func:`tsexplain.io.load_any_model` reads.
+    data : str or path-like
+        Any file :func:`tsexplain.io.load_any_data` reads.
+    methods : list of str
+        Method names (default ``["integrated_gradients"]``).
+    options : ExplainOptions, optional
+        Or its fields as keywords (``target="label"``, ``out=...``, ``memory_budget=...``).
+    log : callable, optional
+        Receives one progress line at a time.
+
+    Returns
+    -------
+    pathlib.Path
+        The results folder.
+    """
+    from tsexplain.attribution import get_method
+    from tsexplain.io.checks import check_memory, check_model_data
+    from tsexplain.io.results import write_results
+
+    if options is None:
+        known = {f.name for f in dataclasses.fields(ExplainOptions)}
+        unknown = sorted(set(option_values) - known)
+        if unknown:
+            raise ParameterError(f"explain_files does not take {', '.join(unknown)}; options: "
+                                 f"{', '.join(sorted(known))}")
+        values = {k: v for k, v in option_values.items() if v is not None or k == "target"}
+        options = ExplainOptions(**values)
+    elif option_values:
+        raise ParameterError("pass either options= or option keywords, not both")
+    say = log or (lambda msg: None)
+    methods = list(dict.fromkeys(methods or ["integrated_gradients"]))
+    for m in methods:
+        get_method(m)  # unknown names fail before loading anything
+    per_method = split_params(methods, options.params or {})
+    options.check()
+
+    inputs = load_inputs(model, data, options, len(methods), say)
+    target = run_target(inputs, options.target)
+    probe = None
+    for m in methods:
+        probe = check_model_data(inputs.loaded.module, inputs.X, target=options.target,
+                                 method=m, channels_last=options.channels_last)
+    if probe is None:
+        raise ParameterError("no method to run")
+    if options.target == "all":
+        check_memory(inputs.X.shape, n_methods=len(methods), n_outputs=probe.n_outputs)
+    results = run_methods(inputs, methods, target, per_method, options.memory_budget, say)
+    meta = run_meta(model, data, inputs, options, probe.n_outputs)
+    if options.faithfulness:
         from tsexplain.report.explanation import faithfulness_scores
 
         t0 = time.perf_counter()
-        meta["faithfulness"] = faithfulness_scores(loaded.module, X, results)
+        meta["faithfulness"] = faithfulness_scores(inputs.loaded.module, inputs.X, results)
         say(f"faithfulness (deletion/insertion): {time.perf_counter() - t0:.2f} s")
-    out_dir = write_results(out, results, X, y=ds.y, channel_names=ds.channel_names,
-                            sample_ids=ds.sample_ids, meta=meta)
-    if report:
+    out_dir = write_results(options.out, results, inputs.X, y=inputs.y,
+                            channel_names=inputs.channel_names,
+                            sample_ids=inputs.data.sample_ids, meta=meta)
+    if options.report:
         from tsexplain.report.explanation import write_explanation_report
 
-        page = write_explanation_report(out_dir, n_samples=report_samples)
+        page = write_explanation_report(out_dir, n_samples=options.report_samples)
         say(f"report: {page} ({page.stat().st_size / 1e6:.2f} MB)")
     return out_dir

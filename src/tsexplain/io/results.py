@@ -67,6 +67,30 @@ def _id_array(ids: np.ndarray) -> np.ndarray:
     return ids if np.issubdtype(ids.dtype, np.number) else _str_array(ids)
 
 
+#: Prefix of the arrays that hold a result's array-valued extras (e.g. per-sample gaps).
+_EXTRA = "extra__"
+
+
+def _split_extras(extras: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """JSON-able extras, and the array-valued ones kept exactly as arrays."""
+    plain: dict[str, Any] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in (extras or {}).items():
+        arr = value
+        try:
+            import torch
+
+            if isinstance(value, torch.Tensor):
+                arr = value.detach().cpu().numpy()
+        except ImportError:  # pragma: no cover
+            pass
+        if isinstance(arr, np.ndarray) and arr.dtype != object:
+            arrays[f"{_EXTRA}{key}"] = arr
+        else:
+            plain[str(key)] = _jsonable(value)
+    return plain, arrays
+
+
 def attribution_file(out: Path, method: str) -> Path:
     return out / f"attributions_{method}.npz"
 
@@ -134,10 +158,11 @@ def write_results(
         target = np.full(n, -1, dtype=np.int64) if res.target is None else np.asarray(res.target, np.int64)
         preds = np.asarray(res.predictions, dtype=np.float32) if res.predictions is not None else np.zeros((n, 0), np.float32)
         predictions = preds if predictions is None else predictions
+        plain_extras, extra_arrays = _split_extras(res.extras)
         attrs = {
             "format": FORMAT, "method": res.method, "signed": bool(res.signed),
             "n_models": int(res.n_models), "seconds": float(res.seconds),
-            "extras": _jsonable(res.extras),
+            "extras": plain_extras,
         }
         coords: dict[str, np.ndarray] = {
             "sample": ids, "channel": names, "time": np.arange(values.shape[-1], dtype=np.int64),
@@ -148,7 +173,7 @@ def write_results(
         np.savez_compressed(
             path, values=values, dims=np.asarray(dims), method=np.asarray(res.method),
             params=np.asarray(json.dumps(_jsonable(res.params))), target=target,
-            predictions=preds, attrs=np.asarray(json.dumps(attrs)), **coords,
+            predictions=preds, attrs=np.asarray(json.dumps(attrs)), **coords, **extra_arrays,
         )
         files[name] = path.name
     inputs = {"x": np.asarray(x, dtype=np.float32), "channel_names": names, "sample": ids}
@@ -198,11 +223,13 @@ def read_attribution(path: str | os.PathLike[str]) -> Any:
             attrs = json.loads(str(f["attrs"]))
             target = f["target"]
             preds = f["predictions"]
+            extras = dict(attrs.get("extras", {}))
+            extras.update({k[len(_EXTRA):]: f[k] for k in f.files if k.startswith(_EXTRA)})
             return AttributionResult(
                 values=f["values"], method=str(f["method"]), params=json.loads(str(f["params"])),
                 target=None if np.all(target < 0) else target,
                 predictions=preds if preds.size else None, n_models=attrs.get("n_models", 1),
-                signed=attrs.get("signed", True), extras=attrs.get("extras", {}),
+                signed=attrs.get("signed", True), extras=extras,
                 seconds=attrs.get("seconds", 0.0),
             )
     except (KeyError, OSError, ValueError) as exc:
