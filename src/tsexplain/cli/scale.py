@@ -6,8 +6,10 @@ import argparse
 import time
 
 EPILOG = """\
-MODEL is a .safetensors file saved by tsexplain.training.save_model (its model.json beside it);
-repeat --model for AGRA (gradients averaged over the models). DATA is a .npy file of shape
+MODEL is any form 'tsexplain explain' reads: a .safetensors file saved by
+tsexplain.training.save_model, a torch.export program (.pt2), a TorchScript file, or
+'package.module:factory' / 'path/to/net.py:factory' with --weights; repeat --model for AGRA
+(gradients averaged over the models; --weights then goes with a single model only). DATA is a .npy file of shape
 (N, C, T), read memory-mapped one chunk at a time (convert other formats once with numpy.save).
 
 OUT is a chunk store: OUT/manifest.json and OUT/values/NNNNNNNNN.npy (one file per chunk; also
@@ -40,7 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", metavar="DATA", help=".npy file of shape (N, C, T)")
     p.add_argument("--model", action="append", required=True, metavar="MODEL",
-                   help=".safetensors model (repeat for AGRA)")
+                   help="model file or package.module:factory (repeat for AGRA)")
+    p.add_argument("--weights", metavar="FILE",
+                   help="weights for a factory MODEL: .safetensors or a .pt/.pth state dict")
+    p.add_argument("--model-arg", action="append", metavar="K=V",
+                   help="keyword argument of the factory (repeatable)")
     p.add_argument("--method", "-m", default="integrated_gradients", metavar="NAME",
                    help="attribution method (default integrated_gradients)")
     p.add_argument("--param", "-p", action="append", metavar="K=V",
@@ -68,16 +74,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_explain_dataset(args: argparse.Namespace) -> int:
+    from tsexplain.exceptions import ParameterError
+    from tsexplain.io.models import load_any_model
     from tsexplain.io.pipeline import parse_params, parse_target
     from tsexplain.scale import attribute_dataset
-    from tsexplain.training import load_model
 
     if args.backend != "ray" and (args.address or args.actors):
-        raise ValueError("--address and --actors need --backend ray")
+        raise ParameterError("--address and --actors need --backend ray")
     target = parse_target(args.target)
     if target == "label":
-        raise ValueError("--target label: a .npy file has no labels; use an index or 'predicted'")
-    models = [load_model(m) for m in args.model]
+        raise ParameterError("--target label: a .npy file has no labels; use an index or 'predicted'")
+    if len(args.model) > 1 and (args.weights or args.model_arg):
+        raise ParameterError("--weights and --model-arg go with a single --model (a factory)")
+    model_args = parse_params(args.model_arg, "--model-arg")
+    models = [load_any_model(m, args.weights, model_args).module for m in args.model]
     t0 = time.perf_counter()
     run = attribute_dataset(
         models if len(models) > 1 else models[0], args.data, args.method, out=args.out,
