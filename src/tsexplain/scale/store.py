@@ -67,7 +67,7 @@ class StoreMismatchError(ParameterError):
     """
 
 
-def _atomic_write(path: Path, prefix: str, write: Callable[[BinaryIO], None]) -> None:
+def _atomic_write(path: Path, prefix: str, write: Callable[[BinaryIO], object]) -> None:
     """Write ``path`` through a synced temporary file in its folder, then rename it into place."""
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     try:
