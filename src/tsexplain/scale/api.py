@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -287,14 +288,11 @@ def dataset_filter_importance(
                   lambda i, res: parts.__setitem__(i, res))
     names = [k[: -len("|min")] for k in parts[0] if k.endswith("|min")]
     result = {}
+    ordered = [parts[i] for i in sorted(parts)]
     for name in names:
-        lo = hi = total = None
-        for i in sorted(parts):
-            p = parts[i]
-            a, b, s = p[f"{name}|min"][0], p[f"{name}|max"][0], p[f"{name}|sum"][0]
-            lo = a if lo is None else np.minimum(lo, a)
-            hi = b if hi is None else np.maximum(hi, b)
-            total = s if total is None else total + s
+        lo = functools.reduce(np.minimum, [p[f"{name}|min"][0] for p in ordered])
+        hi = functools.reduce(np.maximum, [p[f"{name}|max"][0] for p in ordered])
+        total = functools.reduce(np.add, [p[f"{name}|sum"][0] for p in ordered])
         result[name] = FilterImportanceStats(layer=name, min=lo, mean=total / n, max=hi, n_samples=n)
     return result
 
