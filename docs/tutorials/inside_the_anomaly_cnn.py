@@ -29,9 +29,9 @@ from tsexplain.models import TSVizAnomalyCNN
 from tsexplain.network import (
     cluster_filters,
     conv_activations,
+    describe,
     fgsm,
     filter_importance,
-    inspect,
     pruning_curve,
 )
 from tsexplain.plotting import save_figure
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     with torch.no_grad():
         logits = model(torch.as_tensor(test.X, dtype=torch.float32))[:, 0].numpy()
     print(f"anomaly CNN: test accuracy {((logits > 0) == (test.y > 0.5)).mean():.3f}")
-    for layer in inspect(model, test.X[:2]).layers:
+    for layer in describe(model, test.X[:2]).layers:
         print(f"  {layer.name:6s} {layer.kind:8s} output {layer.output_shape}")
 
     # 2. filter importance of the last convolution, averaged over anomalous test sequences

@@ -3,7 +3,8 @@
 Rules, used by network (pruning, faithfulness loss, adversarial, inverse optimisation), training
 and the server:
 
-- an explicit task always wins, if the model can solve it (``"binary"`` needs one output,
+- an explicit task always wins, if the model can solve it (a model's ``default_task`` attribute,
+  as the reference models have, counts as explicit when no task is passed) (``"binary"`` needs one output,
   ``"multiclass"`` at least two); an impossible explicit task is a :class:`ParameterError`;
 - otherwise (``None`` or ``"auto"``): K > 1 outputs -> ``"multiclass"``; K == 1 -> ``"binary"``
   if labels are given and all lie in {0, 1}, else ``"regression"``.
@@ -38,7 +39,9 @@ def _labels_are_binary(labels: Any) -> bool:
     return finite.size > 0 and bool(np.isin(finite, (0, 1)).all())
 
 
-def resolve_task(task: str | None, n_outputs: int, labels: Any = None) -> TaskName:
+def resolve_task(
+    task: str | None, n_outputs: int, labels: Any = None, *, model: object = None
+) -> TaskName:
     """The task of a model with ``n_outputs`` outputs per sample.
 
     Parameters
@@ -50,6 +53,8 @@ def resolve_task(task: str | None, n_outputs: int, labels: Any = None) -> TaskNa
     labels : array-like, optional
         The labels or values the model is compared with, if any: for one output, labels all
         in {0, 1} make the task binary.
+    model : torch.nn.Module, optional
+        Its ``default_task`` attribute, if any, is used when ``task`` is None / "auto".
 
     Returns
     -------
@@ -72,6 +77,9 @@ def resolve_task(task: str | None, n_outputs: int, labels: Any = None) -> TaskNa
             f"task must be one of {', '.join(map(repr, TASK_CHOICES))} or None; got {task!r}."
         )
     k = int(n_outputs)
+    declared = getattr(model, "default_task", None)
+    if task in (None, "auto") and declared in TASKS:
+        task = declared
     if task in (None, "auto"):
         if k > 1:
             return "multiclass"

@@ -14,7 +14,7 @@ def test_fgsm_step_is_exactly_epsilon_sign_gradient(cnn, x):
     logits = cnn(xg)[:, 0]
     y = (logits > 0).float().detach()
     (g,) = torch.autograd.grad(F.binary_cross_entropy_with_logits(logits, y, reduction="sum"), xg)
-    res = fgsm(cnn, x, eps)
+    res = fgsm(cnn, x, eps, task="binary")  # one logit, no labels: binary only when told
     assert torch.equal(res.perturbation, eps * torch.sign(g))
     assert torch.equal(res.x_adv, x + eps * torch.sign(g))
     assert res.channel_mass.shape == (6, 3)
@@ -55,7 +55,9 @@ def test_iterative_fgsm_flips_a_linear_classifier():
         model[1].bias.fill_(0.0)
         z = float(model(x))
         model[1].bias.fill_(-z + (0.5 if z >= 0 else -0.5))  # margin 0.5
-    res = iterative_fgsm(model, x, epsilon=0.5, alpha=0.01, steps=200, stop_on_flip=True)
+    res = iterative_fgsm(
+        model, x, epsilon=0.5, alpha=0.01, steps=200, stop_on_flip=True, task="binary"
+    )
     assert bool(res.flipped.all())
     assert res.steps < 200
 
@@ -71,6 +73,6 @@ def test_saturated_binary_logit_still_attacked():
     bce = F.binary_cross_entropy_with_logits(model(xg)[:, 0], torch.ones(1), reduction="sum")
     (g,) = torch.autograd.grad(bce, xg)
     assert float(g.abs().max()) == 0.0
-    res = fgsm(model, x, 0.1)
+    res = fgsm(model, x, 0.1, task="binary")
     assert torch.equal(res.perturbation, -0.1 * torch.sign(model[1].weight.detach()).reshape(1, 1, 10))
     assert float(res.output_after) < float(res.output_before)

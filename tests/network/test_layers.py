@@ -5,11 +5,11 @@ import torch
 from network_helpers import Nested, assert_unchanged, cnn, snapshot, x  # noqa: F401  (pytest fixtures)
 
 from tsexplain.exceptions import ParameterError, ShapeError
-from tsexplain.network import conv_activations, inspect
+from tsexplain.network import conv_activations, describe
 
 
 def test_inspect_lists_layers_in_forward_order(cnn, x):
-    summary = inspect(cnn, x)
+    summary = describe(cnn, x)
     assert [info.kind for info in summary.layers] == [
         "Conv1d", "ReLU", "MaxPool1d", "Conv1d", "ReLU", "Flatten", "Linear"
     ]
@@ -23,7 +23,7 @@ def test_inspect_lists_layers_in_forward_order(cnn, x):
 def test_inspect_any_layout_and_activations():
     net = Nested()
     xx = torch.randn(2, 2, 30, generator=torch.Generator().manual_seed(0))
-    summary = inspect(net, xx, activations=True)
+    summary = describe(net, xx, activations=True)
     assert [info.name for info in summary.layers] == ["blocks.a", "blocks.b", "head"]
     assert summary.activations["blocks.b"].shape == (2, 4, 30)
     expected = net.blocks["b"](torch.tanh(net.blocks["a"](xx)))
@@ -41,7 +41,7 @@ def test_conv_activations_match_manual_forward(cnn, x):
 def test_model_left_as_found(cnn, x):
     cnn.train()
     before = snapshot(cnn)
-    inspect(cnn, x)
+    describe(cnn, x)
     conv_activations(cnn, x)
     assert_unchanged(cnn, before)
 
@@ -50,11 +50,11 @@ def test_bad_inputs_raise_clear_errors(cnn, x):
     with pytest.raises(ParameterError, match="Conv1d layers"):
         conv_activations(cnn, x, "conv9")
     with pytest.raises(ShapeError, match="3 dimensions"):
-        inspect(cnn, x[0])
+        describe(cnn, x[0])
     with pytest.raises(ShapeError, match="no filters"):
         conv_activations(cnn, x, "6")
     with pytest.raises(ParameterError, match="not a sub-module"):
         conv_activations(cnn, x, torch.nn.Conv1d(1, 1, 1))
     with pytest.raises(TypeError):
-        inspect(cnn, "abc")
+        describe(cnn, "abc")
     assert np.isfinite(conv_activations(cnn, x)["0"].numpy()).all()

@@ -36,17 +36,18 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from tsexplain._validation import check_choice, check_float, check_int, check_model
+from tsexplain._model_state import frozen_eval, model_device_dtype
+from tsexplain._targets import flatten_output, target_indices
+from tsexplain._validation import (
+    check_choice,
+    check_float,
+    check_int,
+    check_model,
+    check_series_array,
+)
 from tsexplain.exceptions import ParameterError
 from tsexplain.metrics._base import SampleMeanMetric
-from tsexplain.metrics._checks import Reduction, as_batch, check_same_shape, reduce
-from tsexplain.metrics._model_output import (
-    as_2d_output,
-    eval_mode,
-    model_device_dtype,
-    resolve_target,
-    select,
-)
+from tsexplain.metrics._checks import Reduction, check_same_shape, reduce
 from tsexplain.metrics._similarity import pearson_rows
 
 __all__ = [
@@ -88,8 +89,8 @@ def ideal_gradient(x: Any, clean: Any) -> np.ndarray:
     >>> ideal_gradient([[[0.0, 1.0, 0.0]]], [[[0.0, 0.0, 0.0]]]).tolist()  # (1, 1, 3)
     [[[0.0, -1.0, 0.0]]]
     """
-    xa = as_batch(x, "x")
-    ca = as_batch(clean, "clean")
+    xa = check_series_array(x, "x")
+    ca = check_series_array(clean, "clean")
     check_same_shape(xa, ca, "x", "clean")
     return ca - xa
 
@@ -156,10 +157,10 @@ def _descend(
     for step in range(max_iter + 1):
         xv = xi.detach().requires_grad_(gradient_fn is None)
         with torch.set_grad_enabled(gradient_fn is None):
-            out = as_2d_output(model(xv), n)
+            out = flatten_output(model(xv), n)
             if idx is None:
-                idx = resolve_target(target, out.detach())
-            f = select(out, idx)
+                idx = target_indices(target, out.detach(), where="agra_reconstruct")
+            f = out.gather(1, idx[:, None])[:, 0]
         loss = (f - ideal_score) ** 2  # per sample: the paper's MSE to the optimal note
         score = f.detach()
         active = loss.detach() >= tol
@@ -258,7 +259,7 @@ def agra_reconstruct(
     if not model_list:
         raise ValueError("models must hold at least one model.")
     model_list = [check_model(m, f"models[{i}]") for i, m in enumerate(model_list)]
-    xa = as_batch(x, "x")
+    xa = check_series_array(x, "x")
     lr = check_float(lr, "lr", minimum=0.0, strict=True)
     tol = check_float(tol, "tol", minimum=0.0)
     max_iter = check_int(max_iter, "max_iter", minimum=0)
@@ -268,7 +269,7 @@ def agra_reconstruct(
     for m in model_list:
         device, dtype = model_device_dtype(m)
         x0 = torch.as_tensor(xa, dtype=dtype, device=device)
-        with eval_mode(m):
+        with frozen_eval(m):
             xf, it, ok, fs = _descend(
                 m,
                 x0,
@@ -372,11 +373,11 @@ def reconstruction_mse(
     >>> reconstruction_mse(model, x, clean, ideal_score=2.0, lr=0.5)
     0.0
     """
-    xa = as_batch(x, "x")
-    ca = as_batch(clean, "clean")
+    xa = check_series_array(x, "x")
+    ca = check_series_array(clean, "clean")
     check_same_shape(xa, ca, "x", "clean")
     if attribution is not None:
-        aa = as_batch(attribution, "attribution")
+        aa = check_series_array(attribution, "attribution")
         check_same_shape(xa, aa, "x", "attribution")
         rec = xa + aa
     else:
@@ -402,8 +403,8 @@ def reconstruction_mse(
 
 
 def _pair(attribution: Any, ideal: Any) -> tuple[np.ndarray, np.ndarray]:
-    a = as_batch(attribution, "attribution")
-    g = as_batch(ideal, "ideal_gradient")
+    a = check_series_array(attribution, "attribution")
+    g = check_series_array(ideal, "ideal_gradient")
     check_same_shape(a, g, "attribution", "ideal_gradient")
     return a, g
 

@@ -17,18 +17,20 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter1d
 
-from tsexplain._validation import check_choice, check_float, check_int, check_model
+from tsexplain._model_state import frozen_eval, model_device_dtype
+from tsexplain._targets import flatten_output, target_indices
+from tsexplain._validation import (
+    check_choice,
+    check_float,
+    check_int,
+    check_model,
+    check_series_array,
+    to_float_array,
+)
 from tsexplain.exceptions import ShapeError
 from tsexplain.metrics._base import Metric
-from tsexplain.metrics._checks import Reduction, as_batch, check_same_shape, reduce, to_numpy
-from tsexplain.metrics._model_output import (
-    OutputTransform,
-    as_2d_output,
-    eval_mode,
-    forward_scores,
-    model_device_dtype,
-    resolve_target,
-)
+from tsexplain.metrics._checks import Reduction, check_same_shape, reduce
+from tsexplain.metrics._model_output import OutputTransform, forward_scores
 
 Kind = Literal["deletion", "insertion"]
 BaselineName = Literal["zeros", "mean", "blur", "noise"]
@@ -69,8 +71,8 @@ def area_under_curve(fractions: Any, scores: Any) -> np.ndarray:
     >>> area_under_curve([0.0, 0.5, 1.0], [[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]]).tolist()
     [1.0, 0.25]
     """
-    f = to_numpy(fractions, "fractions")
-    s = to_numpy(scores, "scores")
+    f = to_float_array(fractions, "fractions")
+    s = to_float_array(scores, "scores")
     if f.ndim != 1 or s.shape[-1] != f.shape[0]:
         raise ShapeError(
             f"scores must end with the length of fractions: fractions.shape = {f.shape}, "
@@ -171,7 +173,7 @@ def perturbation_baseline(
     >>> perturbation_baseline(x, "mean").tolist(), perturbation_baseline(x, "zeros").shape
     ([[[3.0, 3.0, 3.0, 3.0]]], (1, 1, 4))
     """
-    xa = as_batch(x, "x")
+    xa = check_series_array(x, "x")
     if isinstance(baseline, str):
         check_choice(baseline, "baseline", _BASELINES)
         if baseline == "zeros":
@@ -185,7 +187,7 @@ def perturbation_baseline(
         mu = xa.mean(axis=2, keepdims=True)
         sd = xa.std(axis=2, keepdims=True)
         return mu + sd * rng.standard_normal(xa.shape)
-    b = to_numpy(baseline, "baseline")
+    b = to_float_array(baseline, "baseline")
     try:
         return np.broadcast_to(b, xa.shape).copy()
     except ValueError:
@@ -221,8 +223,8 @@ def _curve(
     seed: int | None,
 ) -> PerturbationCurve:
     model = check_model(model)
-    xa = as_batch(x, "x")
-    aa = as_batch(attribution, "attribution")
+    xa = check_series_array(x, "x")
+    aa = check_series_array(attribution, "attribution")
     check_same_shape(xa, aa, "x", "attribution")
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
@@ -245,13 +247,13 @@ def _curve(
     show = progress if progress is not None else n * steps > _AUTO_PROGRESS_ROWS
     from tqdm.auto import tqdm
 
-    with eval_mode(model):
+    with frozen_eval(model):
         with torch.no_grad():
             outs = [
-                as_2d_output(model(x_t[i : i + batch_size]), x_t[i : i + batch_size].shape[0])
+                flatten_output(model(x_t[i : i + batch_size]), x_t[i : i + batch_size].shape[0])
                 for i in range(0, n, batch_size)
             ]
-        idx = resolve_target(target, torch.cat(outs))
+        idx = target_indices(target, torch.cat(outs), where=f"{kind}_curve")
         bar = tqdm(total=n, desc=f"{kind} curve", unit="series", disable=not show, leave=False)
         try:
             for start in range(0, n, chunk):

@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tsexplain._validation import check_choice, check_int
+from tsexplain._validation import check_choice, check_int, check_series_array
 from tsexplain.metrics._base import Metric, SampleMeanMetric
-from tsexplain.metrics._checks import Reduction, as_batch, as_mask, reduce
+from tsexplain.metrics._checks import Reduction, as_mask, reduce
 
 Axis = Literal["cell", "time", "feature"]
 _AXES = ("cell", "time", "feature")
@@ -36,7 +36,7 @@ def _importance(a: np.ndarray, absolute: bool) -> np.ndarray:
 
 
 def _inputs(attribution: Any, mask: Any) -> tuple[np.ndarray, np.ndarray]:
-    a = as_batch(attribution, "attribution")
+    a = check_series_array(attribution, "attribution")
     return a, as_mask(mask, "mask", a, "attribution")
 
 
@@ -114,7 +114,7 @@ def channel_mass_share(
     >>> channel_mass_share(a).tolist(), channel_mass_share(a, absolute=False).tolist()
     ([0.75, 0.25], [1.0, 0.0])
     """
-    a = as_batch(attribution, "attribution")
+    a = check_series_array(attribution, "attribution")
     w = _importance(a, absolute).sum(axis=2)
     total = w.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tsexplain._validation import check_choice, check_int
+from tsexplain._validation import check_choice, check_int, to_float_array
 from tsexplain.exceptions import ShapeError
 from tsexplain.metrics._base import Metric
-from tsexplain.metrics._checks import Reduction, as_single_map, check_same_shape, reduce, to_numpy
+from tsexplain.metrics._checks import Reduction, as_single_map, check_same_shape, reduce
 from tsexplain.metrics._similarity import pearson_rows
 
 Sign = Literal["absolute", "signed", "positive"]
@@ -69,8 +69,8 @@ def ndcg_score(
     >>> round(ndcg_score([0.5, 0.9, 0.1], [3.0, 1.0, 2.0]), 4)
     0.8175
     """
-    s = to_numpy(scores, "scores")
-    r = to_numpy(relevance, "relevance")
+    s = to_float_array(scores, "scores")
+    r = to_float_array(relevance, "relevance")
     if s.ndim != 1 or r.ndim != 1 or s.shape != r.shape:
         raise ShapeError(
             f"scores and relevance must be 1-D of the same length, got scores.shape = {s.shape} "

@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from tsexplain._validation import check_int, check_model
-from tsexplain.metrics._checks import as_batch, check_same_shape
-from tsexplain.metrics._model_output import model_device_dtype
+from tsexplain._model_state import frozen_eval, model_device_dtype
+from tsexplain._targets import flatten_output, resolve_target
+from tsexplain._validation import check_int, check_model, check_series_array
+from tsexplain.exceptions import ParameterError
+from tsexplain.metrics._checks import check_same_shape
 from tsexplain.metrics._similarity import pearson_rows, spearman_rows, ssim_maps
 
 #: ``explain_fn(model, x) -> attribution`` of shape (N, C, T).
@@ -217,28 +219,31 @@ def model_randomization_check(
     ((2,), True)
     """
     model = check_model(model)
-    xa = as_batch(x, "x")
+    xa = check_series_array(x, "x")
     seed = check_int(seed, "seed")
-    fn = (
-        explain_fn
-        if explain_fn is not None
-        else _default_explain_fn(method, target, explain_params)
-    )
     work = copy.deepcopy(model)
     modules = dict(work.named_modules())
     names = list(layers) if layers is not None else randomizable_layers(work)
     unknown = [n for n in names if n not in modules]
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"unknown layer name(s) {unknown}; known: {sorted(k for k in modules if k)}."
         )
     if not names:
-        raise ValueError("the model has no parameters to randomise.")
+        raise ParameterError("the model has no parameters to randomise.")
     device, dtype = model_device_dtype(work)
     x_t = torch.as_tensor(xa, dtype=dtype, device=device)
+    fn = explain_fn
+    if fn is None:
+        # the explained output is fixed on the trained model ("predicted" is not re-taken after
+        # each randomisation), then every randomised copy explains the same output
+        with frozen_eval(work), torch.no_grad():
+            out = flatten_output(work(x_t), x_t.shape[0])
+        sel = resolve_target(target, out, allow_all=False, where="model_randomization_check")
+        fn = _default_explain_fn(method, None if sel.mode == "single" else sel.index, explain_params)
 
     def run(m: torch.nn.Module) -> np.ndarray:
-        e = as_batch(fn(m, x_t.clone()), "explain_fn(model, x)", allow_nonfinite=True)
+        e = check_series_array(fn(m, x_t.clone()), "explain_fn(model, x)", allow_nonfinite=True)
         check_same_shape(xa, e, "x", "explain_fn(model, x)")
         return np.abs(e) if absolute else e
 

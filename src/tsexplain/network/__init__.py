@@ -3,7 +3,7 @@
 Layers are found with forward hooks (no class layout assumed) and named as in
 ``model.named_modules()``. Shapes: inputs ``(N, C, T)``, layer activations ``(N, F, T')``.
 
-- :func:`inspect`, :func:`conv_activations`: layers in forward order, filter activations.
+- :func:`describe`, :func:`conv_activations`: layers in forward order, filter activations.
 - :func:`filter_saliency`: ``|d a_f / d x|`` for every filter at once (TSViz Eq. 13-14).
 - :func:`filter_importance`, :func:`filter_importance_stats`: 1-norm of d output / d a_f (Eq. 16).
 - :func:`cluster_filters`: DTW + complete linkage + silhouette (Section IV-C).
@@ -25,7 +25,7 @@ from tsexplain.network.filter_importance import (
 )
 from tsexplain.network.filter_saliency import filter_saliency
 from tsexplain.network.inverse import InverseResult, inverse_optimize
-from tsexplain.network.layers import LayerInfo, NetworkSummary, conv_activations, inspect
+from tsexplain.network.layers import LayerInfo, NetworkSummary, conv_activations, describe, inspect
 from tsexplain.network.pruning import (
     FaithfulnessTable,
     PruningCurve,
@@ -48,6 +48,7 @@ __all__ = [
     "SaturationReport",
     "cluster_filters",
     "conv_activations",
+    "describe",
     "detect_saturation",
     "dtw_distances",
     "evaluate_loss",

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tsexplain._model_state import frozen_eval as _frozen_eval
 from tsexplain.exceptions import ParameterError, ShapeError
 
 LayerRef = str | nn.Module
@@ -114,24 +115,10 @@ def resolve_layers(model: nn.Module, layers: Any) -> list[tuple[str, nn.Module]]
 
 @contextmanager
 def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
-    """Run ``model`` in eval mode with parameters not requiring grad; restore both afterwards.
-
-    Gradients with respect to inputs or activations then never touch ``param.grad`` and never
-    build weight gradients; the caller's training flags and ``requires_grad`` come back as found.
-    """
+    """:func:`tsexplain._model_state.frozen_eval` for a model whose layers must be hookable."""
     require_module_tree(model)
-    modes = [(m, m.training) for m in model.modules()]
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    try:
-        model.eval()
-        for p, _ in flags:
-            p.requires_grad_(False)
+    with _frozen_eval(model):
         yield model
-    finally:
-        for m, training in modes:
-            m.training = training
-        for p, req in flags:
-            p.requires_grad_(req)
 
 
 @contextmanager

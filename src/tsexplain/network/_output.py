@@ -1,107 +1,35 @@
-"""Which output to explain, what task the model solves, and the loss that goes with it."""
+"""The task-specific losses, labels and probabilities of a model's output (network analyses).
+
+Which output is explained is :mod:`tsexplain._targets`; which task a model solves is
+:mod:`tsexplain._task`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tsexplain.exceptions import ModelOutputError, ParameterError, TargetError
+from tsexplain._saturation import final_activation
+from tsexplain._targets import flatten_output
+from tsexplain._task import TASK_CHOICES, resolve_task
+from tsexplain.exceptions import ParameterError
 
-Task = Literal["auto", "binary", "multiclass", "regression"]
-TASKS = ("auto", "binary", "multiclass", "regression")
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def as_2d(out: torch.Tensor) -> torch.Tensor:
-    """Model output as (N, K): a 1-D output (N,) becomes (N, 1)."""
-    if out.ndim == 1:
-        return out[:, None]
-    if out.ndim != 2:
-        raise ModelOutputError(
-            f"the model's output has shape {tuple(out.shape)}; expected (N,) or (N, K) "
-            f"(one score per class or output)."
-        )
-    return out
+    """Model output as (N, K) (the core's :func:`~tsexplain._targets.flatten_output`)."""
+    return flatten_output(out, out.shape[0] if out.ndim else 0)
 
 
-def select_output(out: torch.Tensor, target: Any) -> torch.Tensor:
-    """Pick one scalar per sample from the model output.
-
-    Parameters
-    ----------
-    out : torch.Tensor of shape (N,) or (N, K)
-    target : None, int, "predicted", or a sequence / array / tensor of N ints
-        ``None`` is allowed only for a single output (K = 1). ``"predicted"`` takes the argmax
-        of each row (for K = 1, the single output).
-
-    Returns
-    -------
-    torch.Tensor of shape (N,)
-    """
-    out2 = as_2d(out)
-    n, k = out2.shape
-    if target is None:
-        if k != 1:
-            raise TargetError(
-                f"the model has {k} outputs; pass target= a class index, one index per sample, or "
-                f"'predicted'."
-            )
-        return out2[:, 0]
-    if isinstance(target, str):
-        if target != "predicted":
-            raise TargetError(f"target must be None, an int, N ints or 'predicted'; got {target!r}.")
-        idx = out2.detach().argmax(dim=1)
-        return out2.gather(1, idx[:, None])[:, 0]
-    if isinstance(target, int | np.integer) and not isinstance(target, bool):
-        t = int(target)
-        if not -k <= t < k:
-            raise TargetError(f"target={t} is out of range for a model with {k} outputs.")
-        return out2[:, t]
-    idx_t = torch.as_tensor(np.asarray(target) if not isinstance(target, torch.Tensor) else target)
-    idx_t = idx_t.to(device=out2.device).long().reshape(-1)
-    if idx_t.numel() != n:
-        raise TargetError(f"target has {idx_t.numel()} entries for {n} samples; give one per sample.")
-    if bool((idx_t < 0).any()) or bool((idx_t >= k).any()):
-        raise TargetError(f"target holds indices outside [0, {k}) for a model with {k} outputs.")
-    return out2.gather(1, idx_t[:, None])[:, 0]
-
-
-def last_leaf_kind(model: nn.Module, x: torch.Tensor) -> str | None:
-    """Class name of the last leaf module that ran (to see whether the output is a probability)."""
-    from tsexplain.network._hooks import require_module_tree
-
-    require_module_tree(model)
-    last: list[str] = []
-    leaves = [m for m in model.modules() if not any(True for _ in m.children()) and m is not model]
-
-    def hook(module: nn.Module, inp: Any, out: Any) -> None:
-        last.append(type(module).__name__)
-
-    handles = [m.register_forward_hook(hook) for m in leaves]
-    try:
-        with torch.no_grad():
-            model(x[:1])
-    finally:
-        for h in handles:
-            h.remove()
-    return last[-1] if last else None
-
-
-def resolve_task(task: str, out: torch.Tensor) -> str:
-    """``"auto"``: several outputs -> multiclass, one output -> binary (pass "regression" explicitly)."""
-    if task not in TASKS:
-        raise ParameterError(f"task must be one of {TASKS}; got {task!r}.")
-    k = as_2d(out).shape[1]
-    if task == "auto":
-        return "multiclass" if k > 1 else "binary"
-    if task == "binary" and k != 1:
-        raise ParameterError(f"task='binary' needs one output (a logit or probability); the model has {k}.")
-    return task
+def task_of(
+    task: str | None, out: torch.Tensor, labels: object = None, model: nn.Module | None = None
+) -> str:
+    """The task of ``model`` whose output on a batch is ``out`` (see :mod:`tsexplain._task`)."""
+    return resolve_task(task, as_2d(out).shape[1], labels, model=model)
 
 
 def task_loss(
@@ -155,11 +83,11 @@ def as_probability(out: torch.Tensor, task: str, probabilities: bool) -> torch.T
     raise ParameterError("probabilities exist only for classification tasks.")
 
 
-def is_probability_output(model: nn.Module, x: torch.Tensor, probabilities: bool | None) -> bool:
+def is_probability_output(model: nn.Module, probabilities: bool | None) -> bool:
     """Does the model end in Sigmoid/Softmax? (``probabilities`` overrides the guess.)"""
     if probabilities is not None:
         return bool(probabilities)
-    return last_leaf_kind(model, x) in ("Sigmoid", "Softmax")
+    return isinstance(final_activation(model), nn.Sigmoid | nn.Softmax)
 
 
 OUTPUTS = ("raw", "sigmoid", "softmax")
@@ -174,3 +102,16 @@ def apply_output(out: torch.Tensor, output: str, temperature: float = 1.0) -> to
     if output == "softmax":
         return torch.softmax(as_2d(out) / temperature, dim=1)
     raise ParameterError(f"output must be one of {OUTPUTS}; got {output!r}.")
+
+
+__all__ = [
+    "OUTPUTS",
+    "TASK_CHOICES",
+    "apply_output",
+    "as_2d",
+    "as_probability",
+    "is_probability_output",
+    "predicted_label",
+    "task_loss",
+    "task_of",
+]

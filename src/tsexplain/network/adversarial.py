@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsexplain._targets import target_indices
+from tsexplain._task import TASK_CHOICES
 from tsexplain._typing import SeriesBatch
 from tsexplain._validation import (
     check_choice,
@@ -17,18 +19,17 @@ from tsexplain._validation import (
     check_model,
     check_series_batch,
 )
-from tsexplain.exceptions import ParameterError
+from tsexplain.exceptions import ParameterError, TargetError
 from tsexplain.network._hooks import frozen_eval
 from tsexplain.network._output import (
-    TASKS,
     as_2d,
     is_probability_output,
     predicted_label,
-    resolve_task,
     task_loss,
+    task_of,
 )
 
-Task = Literal["auto", "binary", "multiclass", "regression"]
+Task = Literal["auto", "binary", "multiclass", "regression"] | None
 
 
 @dataclass
@@ -62,7 +63,7 @@ class AdversarialResult:
     >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
     ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
     >>> x = torch.randn(3, 2, 16)
-    >>> res = fgsm(net, x, epsilon=0.05)  # returns an AdversarialResult
+    >>> res = fgsm(net, x, epsilon=0.05, task="binary")  # returns an AdversarialResult
     >>> tuple(res.x_adv.shape), tuple(res.channel_share.shape), res.steps
     ((3, 2, 16), (3, 2), 1)
     >>> torch.allclose(res.x_adv - x, res.perturbation)
@@ -83,14 +84,25 @@ class AdversarialResult:
     steps: int
 
 
-def _labels(y: Any, n: int, default: torch.Tensor) -> torch.Tensor:
-    if y is None:
+def _labels(y: Any, n: int, default: torch.Tensor, task: str, out: torch.Tensor) -> torch.Tensor:
+    """``y`` as one label (class index, 0/1, or value) per sample; ``default`` when None.
+
+    Class indices follow the target rules of :mod:`tsexplain._targets` (no negative, fractional
+    or out-of-range index; ``"predicted"`` is the model's own prediction).
+    """
+    if y is None or (isinstance(y, str) and y == "predicted"):
         return default
+    if task == "multiclass":
+        return target_indices(y, out, where="fgsm's y (one label per sample)")
+    if isinstance(y, str):
+        raise TargetError(f"y must be labels or values (or 'predicted'), got {y!r}")
     t = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
     if t.ndim == 0:
         t = t.expand(n)
     if t.shape[0] != n:
-        raise ParameterError(f"y has {t.shape[0]} entries for {n} series; give one or N.")
+        raise TargetError(f"y has {t.shape[0]} entries for {n} series; give one or N.")
+    if task == "binary" and not bool(((t == 0) | (t == 1)).all()):
+        raise TargetError(f"y must hold 0/1 labels for a binary model, got {t.tolist()[:10]}")
     return t
 
 
@@ -126,22 +138,23 @@ def _run(
 ) -> AdversarialResult:
     model = check_model(model)
     xt = check_series_batch(x, "x")
-    check_choice(task, "task", TASKS)
+    check_choice(task, "task", (*TASK_CHOICES, None))
     n = xt.shape[0]
     with frozen_eval(model):
-        probs = is_probability_output(model, xt, probabilities)
+        probs = is_probability_output(model, probabilities)
         with torch.no_grad():
             out0 = as_2d(model(xt)).detach().clone()
-        task_r = resolve_task(task, out0)
+        given = None if y is None or isinstance(y, str) else y
+        task_r = task_of(task, out0, labels=given, model=model)
         lab0 = predicted_label(out0, task_r, probs)
         if task_r == "regression":
-            yy = None if y is None else _labels(y, n, lab0)
+            yy = None if y is None else _labels(y, n, lab0, task_r, out0)
             if targeted and yy is None:
                 raise ParameterError("a targeted regression attack needs y (the value to reach).")
         else:
             if targeted and y is None:
                 raise ParameterError("a targeted attack needs y (the class to reach).")
-            yy = _labels(y, n, lab0)
+            yy = _labels(y, n, lab0, task_r, out0)
         sign = -1.0 if targeted else 1.0
         x_adv = xt.clone()
         delta = torch.zeros_like(xt)
@@ -213,7 +226,8 @@ def fgsm(
         ``- epsilon * sign(grad)``. Regression without ``y`` increases the output.
     targeted : bool
     task : {"auto", "binary", "multiclass", "regression"}
-        "auto": one output -> binary, several -> multiclass.
+        "auto": several outputs -> multiclass; one output -> binary if ``y`` holds only 0/1
+        labels, else regression (pass "binary" for an attack on one logit without ``y``).
     probabilities : bool, optional
         Model outputs probabilities (auto-detected from a final Sigmoid/Softmax).
     clip : (float, float), optional
@@ -233,7 +247,7 @@ def fgsm(
     >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
     ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
     >>> x = torch.randn(3, 2, 16)
-    >>> res = fgsm(net, x, epsilon=0.05)
+    >>> res = fgsm(net, x, epsilon=0.05, task="binary")
     >>> bool((res.perturbation.abs() <= 0.05).all())  # the perturbation is within epsilon
     True
     >>> bool((res.output_after > res.output_before).all())  # class 0 predicted: logits pushed up
@@ -287,7 +301,7 @@ def iterative_fgsm(
     >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
     ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
     >>> x = torch.randn(3, 2, 16)
-    >>> res = iterative_fgsm(net, x, epsilon=0.05, alpha=0.01, steps=20)
+    >>> res = iterative_fgsm(net, x, epsilon=0.05, alpha=0.01, steps=20, task="binary")
     >>> res.steps, bool((res.perturbation.abs() <= 0.05).all())  # every iterate within epsilon
     (20, True)
     >>> bool((res.output_after > res.output_before).all())

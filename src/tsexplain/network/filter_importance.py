@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
+from tsexplain._targets import (
+    check_target_length,
+    flatten_output,
+    resolve_target,
+    select_outputs,
+    slice_target,
+)
 from tsexplain._typing import SeriesBatch, Target
 from tsexplain._validation import (
     check_choice,
@@ -26,7 +33,7 @@ from tsexplain.network._hooks import (
     resolve_layer,
     resolve_layers,
 )
-from tsexplain.network._output import OUTPUTS, apply_output, select_output
+from tsexplain.network._output import OUTPUTS, apply_output
 
 Output = Literal["raw", "sigmoid", "softmax"]
 
@@ -69,12 +76,6 @@ class FilterImportanceStats:
         return np.argsort(-getattr(self, by), kind="stable")
 
 
-def _slice_target(target: Any, start: int, stop: int) -> Any:
-    if target is None or isinstance(target, str | int | np.integer):
-        return target
-    return np.asarray(target if not isinstance(target, torch.Tensor) else target.cpu())[start:stop]
-
-
 def _importance_chunks(
     model: nn.Module,
     xt: torch.Tensor,
@@ -87,6 +88,7 @@ def _importance_chunks(
 ) -> Iterator[list[torch.Tensor]]:
     """Yield, per chunk of samples, one (n, F) importance tensor per layer."""
     n = xt.shape[0]
+    check_target_length(target, n)
     starts = range(0, n, batch_size)
     bar = None
     if progress:
@@ -105,7 +107,12 @@ def _importance_chunks(
                     raise ValueError(f"layer {name!r} never ran in the model's forward pass.")
                 check_filter_output(store[m], name, stop - start)
                 acts.append(store[m])
-            y = select_output(apply_output(out, output, temperature), _slice_target(target, start, stop))
+            transformed = flatten_output(apply_output(out, output, temperature), stop - start)
+            sel = resolve_target(
+                slice_target(target, start, stop), transformed.detach(), allow_all=False,
+                where="filter_importance",
+            )
+            y = select_outputs(transformed, sel)
             grads = torch.autograd.grad(y.sum(), acts, allow_unused=True)
             yield [
                 torch.zeros(a.shape[:2], dtype=a.dtype) if g is None else torch.linalg.vector_norm(g, ord=1, dim=2)

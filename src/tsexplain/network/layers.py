@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,12 +55,12 @@ class LayerInfo:
     --------
     >>> import torch
     >>> from torch import nn
-    >>> from tsexplain.network import inspect
+    >>> from tsexplain.network import describe
     >>> _ = torch.manual_seed(0)
     >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
     ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
     >>> x = torch.randn(3, 2, 16)
-    >>> info = inspect(net, x).layers[2]  # the second Conv1d, named "2"
+    >>> info = describe(net, x).layers[2]  # the second Conv1d, named "2"
     >>> info.name, info.kind, info.input_shape, info.output_shape
     ('2', 'Conv1d', (3, 4, 16), (3, 3, 16))
     >>> info.n_filters, info.kernel_size, info.n_params, info.call_index  # 3*4*3 weights + 3 biases
@@ -78,7 +79,7 @@ class LayerInfo:
 
 @dataclass
 class NetworkSummary:
-    """What :func:`inspect` found: layers in forward order, and optionally conv activations.
+    """What :func:`describe` found: layers in forward order, and optionally conv activations.
 
     Attributes
     ----------
@@ -93,12 +94,12 @@ class NetworkSummary:
     --------
     >>> import torch
     >>> from torch import nn
-    >>> from tsexplain.network import inspect
+    >>> from tsexplain.network import describe
     >>> _ = torch.manual_seed(0)
     >>> net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
     ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
     >>> x = torch.randn(3, 2, 16)
-    >>> summary = inspect(net, x, activations=True)
+    >>> summary = describe(net, x, activations=True)
     >>> summary.input_shape, summary.output_shape
     ((3, 2, 16), (3, 1))
     >>> [layer.name for layer in summary.conv_layers]
@@ -127,7 +128,7 @@ class NetworkSummary:
         return "\n".join(rows)
 
 
-def inspect(model: nn.Module, x: SeriesBatch, *, activations: bool = False) -> NetworkSummary:
+def describe(model: nn.Module, x: SeriesBatch, *, activations: bool = False) -> NetworkSummary:
     """List the layers of ``model`` in forward order, found with hooks on a sample input.
 
     Every leaf module (one without children) gets a forward hook; running ``x`` through the model
@@ -158,9 +159,9 @@ def inspect(model: nn.Module, x: SeriesBatch, *, activations: bool = False) -> N
     --------
     >>> import torch
     >>> from torch import nn
-    >>> from tsexplain.network import inspect
+    >>> from tsexplain.network import describe
     >>> net = nn.Sequential(nn.Conv1d(3, 4, 5, padding=2), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 20, 1))
-    >>> [(l.kind, l.output_shape, l.n_filters) for l in inspect(net, torch.randn(2, 3, 20)).layers]
+    >>> [(l.kind, l.output_shape, l.n_filters) for l in describe(net, torch.randn(2, 3, 20)).layers]
     [('Conv1d', (2, 4, 20), 4), ('ReLU', (2, 4, 20), None), ('Flatten', (2, 80), None), ('Linear', (2, 1), None)]
     """
     model = check_model(model)
@@ -201,6 +202,29 @@ def inspect(model: nn.Module, x: SeriesBatch, *, activations: bool = False) -> N
     return NetworkSummary(
         layers=records, input_shape=tuple(xt.shape), output_shape=_shape_of(out), activations=acts
     )
+
+
+def inspect(model: nn.Module, x: SeriesBatch, *, activations: bool = False) -> NetworkSummary:
+    """Deprecated name of :func:`describe` (it shadowed the standard ``inspect`` module).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import torch
+    >>> from torch import nn
+    >>> from tsexplain.network.layers import inspect
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DeprecationWarning)
+    ...     len(inspect(nn.Sequential(nn.Conv1d(1, 2, 3)), torch.zeros(1, 1, 8)).layers)
+    1
+    """
+    warnings.warn(
+        "tsexplain.network.inspect is renamed describe (it shadowed the standard inspect "
+        "module); the old name will be removed in the next release.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return describe(model, x, activations=activations)
 
 
 def conv_activations(

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsexplain._task import TASK_CHOICES
 from tsexplain._typing import SeriesBatch, Target
 from tsexplain._validation import check_choice, check_int, check_model, check_series_batch
 from tsexplain.exceptions import ParameterError
@@ -22,7 +23,7 @@ from tsexplain.network._hooks import (
     resolve_layer,
     run_until_captured,
 )
-from tsexplain.network._output import TASKS, as_2d, is_probability_output, resolve_task, task_loss
+from tsexplain.network._output import as_2d, is_probability_output, task_loss, task_of
 from tsexplain.network.filter_importance import FilterImportanceStats, filter_importance_stats
 
 LossArg = Literal["auto"] | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -128,13 +129,15 @@ def evaluate_loss(
     y: Any,
     *,
     loss: LossArg = "auto",
-    task: str = "auto",
+    task: str | None = "auto",
     probabilities: bool | None = None,
     batch_size: int = 1024,
 ) -> float:
     """Mean loss of ``model`` on ``(x, y)`` in eval mode (the model's flags are restored).
 
     ``loss="auto"`` uses the task's loss: binary cross-entropy, cross-entropy or squared error.
+    ``task="auto"`` (or None): several outputs -> multiclass; one output -> binary when ``y``
+    holds only 0/1 labels, else regression; an explicit task wins.
 
     Examples
     --------
@@ -146,7 +149,7 @@ def evaluate_loss(
     ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
     >>> x, y = torch.randn(3, 2, 16), torch.tensor([0.0, 1.0, 1.0])
     >>> import torch.nn.functional as F
-    >>> loss = evaluate_loss(net, x, y)  # one logit: binary cross-entropy
+    >>> loss = evaluate_loss(net, x, y)  # one logit, 0/1 labels: binary cross-entropy
     >>> abs(loss - F.binary_cross_entropy_with_logits(net(x)[:, 0], y).item()) < 1e-6
     True
     >>> evaluate_loss(net, x, y, loss=lambda out, yb: (out[:, 0] - out[:, 0]).abs().mean())
@@ -159,7 +162,7 @@ def evaluate_loss(
         raise ParameterError(f"y has {yt.shape[0]} entries for {xt.shape[0]} series.")
     total = 0.0
     with frozen_eval(model), torch.no_grad():
-        probs = is_probability_output(model, xt, probabilities)
+        probs = is_probability_output(model, probabilities)
         task_r: str | None = None
         for s in range(0, xt.shape[0], batch_size):
             out = model(xt[s : s + batch_size])
@@ -168,8 +171,8 @@ def evaluate_loss(
                 total += float(loss(out, yb)) * out.shape[0]
                 continue
             if task_r is None:
-                check_choice(task, "task", TASKS)
-                task_r = resolve_task(task, out)
+                check_choice(task, "task", (*TASK_CHOICES, None))
+                task_r = task_of(task, out, labels=yt, model=model)
             total += float(task_loss(out, yb, task_r, probabilities=probs, reduction="sum")) / (
                 as_2d(out).shape[1] if task_r == "regression" else 1
             )
@@ -204,7 +207,8 @@ def _fine_tune(
                 if callable(loss):
                     value = loss(out, yt[b])
                 else:
-                    value = task_loss(out, yt[b], resolve_task(task, out), probabilities=probabilities, reduction="mean")
+                    task_r = task_of(task, out, labels=yt, model=model)
+                    value = task_loss(out, yt[b], task_r, probabilities=probabilities, reduction="mean")
                 opt.zero_grad(set_to_none=True)
                 value.backward()
                 opt.step()
@@ -286,7 +290,7 @@ def pruning_curve(
     order: Literal["least", "most"] = "least",
     max_pruned: int | None = None,
     loss: LossArg = "auto",
-    task: str = "auto",
+    task: str | None = "auto",
     probabilities: bool | None = None,
     fine_tune_epochs: int = 0,
     train: tuple[Any, Any] | None = None,
@@ -362,7 +366,7 @@ def pruning_curve(
     ranking = np.argsort(imp if order == "least" else -imp, kind="stable")
     limit = n_filters - 1 if max_pruned is None else check_int(max_pruned, "max_pruned", minimum=0)
     limit = min(limit, n_filters)
-    probs = is_probability_output(model, xt, probabilities)
+    probs = is_probability_output(model, probabilities)
     losses = [evaluate_loss(model, xt, y_test, loss=loss, task=task, probabilities=probs)]
     current = model
     sample = xt[:1]
@@ -450,7 +454,7 @@ def faithfulness_table(
     layers: Sequence[LayerRef] | None = None,
     target: Target = None,
     loss: LossArg = "auto",
-    task: str = "auto",
+    task: str | None = "auto",
     probabilities: bool | None = None,
     batch_size: int = 512,
 ) -> FaithfulnessTable:
@@ -487,7 +491,7 @@ def faithfulness_table(
     stats = filter_importance_stats(
         model, xt if x_importance is None else x_importance, names, target, batch_size=batch_size, progress=False
     )
-    probs = is_probability_output(model, xt, probabilities)
+    probs = is_probability_output(model, probabilities)
     base = evaluate_loss(model, xt, y_test, loss=loss, task=task, probabilities=probs)
     rows = []
     for name in names:

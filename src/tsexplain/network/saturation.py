@@ -9,6 +9,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from tsexplain._saturation import SATURATION_TOL, final_activation, saturated
 from tsexplain._typing import SeriesBatch
 from tsexplain._validation import check_choice, check_float, check_model, check_series_batch
 from tsexplain.exceptions import SaturationWarning
@@ -75,8 +76,13 @@ class _LogitCapture:
 
 
 def _final_activation(model: nn.Module) -> nn.Module | None:
-    leaves = [m for m in model.modules() if not any(True for _ in m.children()) and m is not model]
-    return leaves[-1] if leaves and isinstance(leaves[-1], nn.Sigmoid | nn.Softmax) else None
+    return final_activation(model)
+
+
+def _activation_name(final: nn.Module) -> str:
+    if isinstance(final, nn.Sigmoid):
+        return "sigmoid"
+    return "softmin" if isinstance(final, nn.Softmin) else "softmax"
 
 
 def _probabilities(out: torch.Tensor, activation: str, temperature: float) -> torch.Tensor:
@@ -84,7 +90,7 @@ def _probabilities(out: torch.Tensor, activation: str, temperature: float) -> to
     if activation == "sigmoid":
         p = torch.sigmoid(z[:, 0])
         return torch.maximum(p, 1 - p)
-    return torch.softmax(z, dim=1).amax(dim=1)
+    return torch.softmax(-z if activation == "softmin" else z, dim=1).amax(dim=1)
 
 
 def detect_saturation(
@@ -92,7 +98,7 @@ def detect_saturation(
     x: SeriesBatch,
     *,
     activation: Literal["auto", "sigmoid", "softmax"] = "auto",
-    tol: float = 1e-4,
+    tol: float = SATURATION_TOL,
     warn: bool = True,
 ) -> SaturationReport:
     """Find predictions whose probability is saturated at 0 or 1 (TSViz Proposition 1).
@@ -156,15 +162,15 @@ def detect_saturation(
     logits = cap.logits if cap.logits is not None else out
     if activation == "auto":
         if final is not None:
-            activation = "sigmoid" if isinstance(final, nn.Sigmoid) else "softmax"
+            activation = _activation_name(final)  # type: ignore[assignment]
         else:
             activation = "sigmoid" if as_2d(logits).shape[1] == 1 else "softmax"
     p = _probabilities(logits, activation, base_t)
-    sat = p > 1 - tol
+    sat = saturated(p, tol)
     suggestion = None
     if bool(sat.any()):
         for t in (1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0):
-            if t > base_t and not bool((_probabilities(logits, activation, t) > 1 - tol).any()):
+            if t > base_t and not bool(saturated(_probabilities(logits, activation, t), tol).any()):
                 suggestion = t
                 break
         else:
