@@ -22,10 +22,10 @@ _ROWS_PER_CALL = 4096
 
 
 class TemporalSaliencyRescaling(Attribution):
-    """TSR: time relevance by masking each time step, then feature relevance within the
-    relevant steps, for any registered method.
+    """Temporal saliency rescaling: time relevance, then feature relevance, of any method.
 
-    With ``R(.)`` the inner method (e.g. Integrated Gradients) and ``x`` one series (C, T), as in
+    Time relevance comes from masking each time step, feature relevance from masking each cell
+    within the relevant steps. With ``R(.)`` the inner method (e.g. Integrated Gradients) and ``x`` one series (C, T), as in
     Ismail et al.'s Algorithm 1:
 
     1. time relevance: for every step ``t``, mask all channels at ``t`` (set them to the
