@@ -338,7 +338,8 @@ def plot_aggregates(
             if c > 0:
                 ax.set_ylabel("")
             map_axes.append(ax)
-        cb = fig.colorbar(mappable, ax=map_axes, fraction=0.03, pad=0.01)
-        cb.set_label("mean |attribution| per class", fontsize=8)
+        if mappable is not None:
+            cb = fig.colorbar(mappable, ax=map_axes, fraction=0.03, pad=0.01)
+            cb.set_label("mean |attribution| per class", fontsize=8)
     fig.suptitle(title if title is not None else _method_label(result))
     return fig

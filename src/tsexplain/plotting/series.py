@@ -31,6 +31,7 @@ from tsexplain.exceptions import ParameterError, ShapeError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
+    from matplotlib.cm import ScalarMappable
     from matplotlib.figure import Figure
 
     from tsexplain.attribution import AttributionResult
@@ -279,7 +280,7 @@ def _new_figure(width: float, height: float) -> Figure:
     return plt.figure(figsize=(width, height), layout="constrained")
 
 
-def _tick_fontsize(n_rows: int) -> float:
+def _tick_fontsize(n_rows: float) -> float:
     return float(np.clip(420.0 / max(n_rows, 1), 5.0, 10.0))
 
 
@@ -297,9 +298,10 @@ def _draw_heatmap(
     signed: bool,
     cmap: Any,
     x_ct: np.ndarray | None,
-) -> Any:
+) -> ScalarMappable:
     """Draw rows ``channels`` of ``values_ct`` (C, T); returns the image (or mesh)."""
     data = values_ct[channels]
+    mappable: ScalarMappable
     vmin, vmax = _norm_limits(data, signed)
     cmap = cmap if cmap is not None else (_DIVERGING if signed else _SEQUENTIAL)
     n_rows, n_steps = data.shape
@@ -356,7 +358,7 @@ def _colored_line(
         end = np.concatenate([mid, pts[-1:]])
         segs = np.stack([start, pts, end], axis=1)  # (T, 3, 2)
     lc = LineCollection(
-        segs, cmap=cmap, norm=norm, linewidths=linewidth, capstyle="round", joinstyle="round"
+        list(segs), cmap=cmap, norm=norm, linewidths=linewidth, capstyle="round", joinstyle="round"
     )
     lc.set_array(np.asarray(c, dtype=np.float64))
     ax.add_collection(lc, autolim=True)
@@ -499,7 +501,7 @@ def plot_heatmap(
         fig = _new_figure(10.0, height)
         ax = fig.add_subplot()
     else:
-        fig = ax.figure
+        fig = ax.figure.figure  # the root Figure, also when ax sits in a SubFigure
     mappable = _draw_heatmap(
         ax, vals, channels, labels, t, signed, cmap, x_arr[s] if x_arr is not None else None
     )
