@@ -6,8 +6,9 @@ and the server:
 - an explicit task always wins, if the model can solve it (a model's ``default_task`` attribute,
   as the reference models have, counts as explicit when no task is passed) (``"binary"`` needs one output,
   ``"multiclass"`` at least two); an impossible explicit task is a :class:`ParameterError`;
-- otherwise (``None`` or ``"auto"``): K > 1 outputs -> ``"multiclass"``; K == 1 -> ``"binary"``
-  if labels are given and all lie in {0, 1}, else ``"regression"``.
+- otherwise (``None`` or ``"auto"``): K > 1 outputs -> ``"multiclass"`` (``"regression"`` when
+  labels are given that are not one class index per sample, e.g. (N, K) values); K == 1 ->
+  ``"binary"`` if labels are given and all lie in {0, 1}, else ``"regression"``.
 """
 
 from __future__ import annotations
@@ -26,17 +27,32 @@ TASKS: tuple[TaskName, ...] = ("binary", "multiclass", "regression")
 TASK_CHOICES = ("auto", *TASKS)
 
 
-def _labels_are_binary(labels: Any) -> bool:
-    if isinstance(labels, torch.Tensor):
-        arr = labels.detach().cpu().numpy()
-    else:
-        arr = np.asarray(labels)
+def _label_array(labels: Any) -> np.ndarray | None:
+    arr = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
     if arr.dtype == object or arr.size == 0:
-        return False
+        return None
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        return None
+    return arr.astype(np.float64)
+
+
+def _labels_are_binary(labels: Any) -> bool:
+    arr = _label_array(labels)
+    if arr is None:
         return False
-    finite = arr[np.isfinite(arr.astype(np.float64))]  # NaN marks ignored steps (training)
+    finite = arr[np.isfinite(arr)]  # NaN marks ignored steps (training)
     return finite.size > 0 and bool(np.isin(finite, (0, 1)).all())
+
+
+def _labels_are_class_indices(labels: Any) -> bool:
+    arr = _label_array(labels)
+    if arr is None:
+        return False
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim > 1 and int(np.prod(arr.shape[1:])) != 1:
+        return False
+    return bool(np.isfinite(arr).all() and (arr >= 0).all() and (arr == np.floor(arr)).all())
 
 
 def resolve_task(
@@ -82,6 +98,8 @@ def resolve_task(
         task = declared
     if task in (None, "auto"):
         if k > 1:
+            if labels is not None and not _labels_are_class_indices(labels):
+                return "regression"
             return "multiclass"
         if labels is not None and _labels_are_binary(labels):
             return "binary"

@@ -9,17 +9,35 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsexplain._model_state import frozen_eval
+from tsexplain._task import TASKS
+from tsexplain._task import resolve_task as core_resolve_task
 from tsexplain._validation import check_choice, check_float, check_series_batch
 from tsexplain.exceptions import ParameterError, ShapeError
 
-TASKS = ("regression", "binary", "multiclass")
 
+def resolve_task(task: str | None, model: nn.Module, X: Any = None, y: Any = None) -> str:
+    """The task to train ``model`` for: the rule of :func:`tsexplain._task.resolve_task`.
 
-def resolve_task(task: str | None, model: nn.Module) -> str:
-    """``task`` if given, else the model's ``default_task``, else ``"regression"``."""
-    if task is None:
-        task = getattr(model, "default_task", "regression")
-    return str(check_choice(task, "task", TASKS))
+    An explicit ``task`` wins, then the model's ``default_task``; otherwise the task is inferred
+    from the model's number of outputs on ``X`` (K > 1: multiclass) and the labels ``y`` (one
+    output and labels all in {0, 1}: binary; else regression). Without ``X`` the fallback is
+    ``"regression"``.
+    """
+    if task is not None:
+        check_choice(task, "task", (*TASKS, "auto"))
+    declared = getattr(model, "default_task", None)
+    if task not in (None, "auto") or declared in TASKS:
+        return str(task if task not in (None, "auto") else declared)
+    if X is None:
+        return "regression"
+    if y is None and hasattr(X, "X") and hasattr(X, "y"):
+        X, y = X.X, X.y
+    xs = check_series_batch(X, "X").to(torch.float32)[:2]
+    with frozen_eval(model), torch.no_grad():
+        out = model(xs)
+    n_outputs = int(out[0].numel()) if isinstance(out, torch.Tensor) and out.ndim >= 1 else 1
+    return core_resolve_task(None, n_outputs, labels=y)
 
 
 def _as_numpy_or_tensor(a: Any, name: str) -> torch.Tensor:

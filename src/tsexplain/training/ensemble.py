@@ -357,7 +357,7 @@ def train_ensemble(
     seeds = [member_seed(check_int(seed, "seed", minimum=0), i) for i in range(n_models)]
     members = [init_member(model_factory, s) for s in seeds]
     _check_same_architecture(members)
-    task = resolve_task(task, members[0])
+    task = resolve_task(task, members[0], X, y)
     s = resolve_settings(
         members[0], epochs=epochs, lr=lr, batch_size=batch_size, patience=patience,
         window=window, weight_decay=weight_decay, activity_l2=activity_l2, seed=seed,

@@ -191,7 +191,8 @@ def fit(
         ``0..K-1`` for multiclass. Reshaped to the model's output shape.
     task : {"regression", "binary", "multiclass"}, optional
         Loss: MSE, binary cross-entropy on one logit, cross-entropy on K logits. Default: the
-        model's ``default_task`` (reference models), else ``"regression"``.
+        model's ``default_task`` (reference models), else inferred: K > 1 outputs and class
+        indices in ``y`` -> multiclass; one output and ``y`` all 0/1 -> binary; else regression.
     epochs, lr, batch_size, patience, window, weight_decay, activity_l2 : optional
         Default: the model's ``training_defaults``, else 20, 1e-3, 64, None (no early stopping),
         500, 0, 0. ``patience`` stops after that many epochs without a lower validation loss.
@@ -244,7 +245,7 @@ def fit(
     2
     """
     model = check_model(model)
-    task = resolve_task(task, model)
+    task = resolve_task(task, model, X, y)
     s = resolve_settings(
         model, epochs=epochs, lr=lr, batch_size=batch_size, patience=patience, window=window,
         weight_decay=weight_decay, activity_l2=activity_l2, seed=seed, lr_schedule=lr_schedule,
