@@ -9,6 +9,7 @@ constraints.
 from __future__ import annotations
 
 import math
+import warnings
 from itertools import combinations
 
 import torch
@@ -126,6 +127,25 @@ def solve_shapley(
     phi = torch.cat([beta, (delta - beta.sum(0))[None]], dim=0)
     fit = f_empty[None] + z @ phi
     return phi, weighted_r2(y, fit, w)
+
+
+def identifiable(z: torch.Tensor, intercept: bool) -> bool:
+    """Whether the coalitions (S, G) separate every group (a full-rank regression design)."""
+    design = torch.cat([torch.ones(z.shape[0], 1), z], dim=1) if intercept else z[:, :-1] - z[:, -1:]
+    return int(torch.linalg.matrix_rank(design.double())) == design.shape[1]
+
+
+def warn_unidentified(method: str, n_bad: int, n: int, n_groups: int, n_coalitions: int) -> None:
+    """Warn that some series' coalitions did not separate every group."""
+    if n_bad:
+        warnings.warn(
+            f"{method}: for {n_bad} of {n} series the {n_coalitions} coalitions do not separate "
+            f"all {n_groups} groups (some groups were always kept or removed together), so their "
+            f"values are not identified; raise n_coalitions (at least 2 x {n_groups}) or use "
+            f"fewer groups (n_segments)",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def solve_lime(z: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
