@@ -22,7 +22,8 @@ from tsexplain.exceptions import TsExplainError, is_out_of_memory
 
 #: Subcommand modules, each providing register(subparsers) which sets a `run(args)` default.
 SUBCOMMANDS = ("tsexplain.cli.demo", "tsexplain.cli.methods", "tsexplain.cli.benchmark",
-               "tsexplain.cli.explain", "tsexplain.cli.serve", "tsexplain.cli.scale")
+               "tsexplain.cli.explain", "tsexplain.cli.serve", "tsexplain.cli.scale",
+               "tsexplain.cli.workspace")
 
 
 def build_parser() -> argparse.ArgumentParser:

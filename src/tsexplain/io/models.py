@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import io
 import os
 import sys
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,6 +172,16 @@ def _script_wrapper(script: Any) -> Any:
         def forward(self, x: torch.Tensor) -> Any:
             return self.script(x)
 
+        def __deepcopy__(self, memo: dict[int, Any]) -> TorchScriptModel:
+            # a deep-copied ScriptModule's parameters are not leaves (requires_grad_ fails):
+            # copy through the serialized program instead
+            buf = io.BytesIO()
+            torch.jit.save(self.script, buf)
+            buf.seek(0)
+            twin = TorchScriptModel(torch.jit.load(buf, map_location="cpu"))
+            twin.train(self.training)
+            return twin
+
     return TorchScriptModel(script.eval())
 
 
@@ -302,7 +314,9 @@ def _load_exported(path: Path) -> LoadedModel:
     import torch
 
     try:
-        program = torch.export.load(str(path))
+        with warnings.catch_warnings():  # torch's own deprecation notices while deserializing
+            warnings.simplefilter("ignore", FutureWarning)
+            program = torch.export.load(str(path))
     except Exception as exc:
         raise DataFormatError(f"{path} is not a loadable torch.export program: {_first_line(exc)}") from None
     return _from_exported(program, str(path))
@@ -391,6 +405,12 @@ def _resolve_factory(ref: str) -> Any:
         sys.path.insert(0, str(path.resolve().parent))  # let it import its neighbours
         try:
             spec.loader.exec_module(module)
+        except Exception as exc:  # the user's file: report it in one line
+            sys.modules.pop(name, None)
+            raise ParameterError(
+                f"importing {path} (model factory {ref!r}) failed: {type(exc).__name__}: "
+                f"{_first_line(exc)}"
+            ) from None
         finally:
             sys.path.remove(str(path.resolve().parent))
     else:
@@ -420,8 +440,15 @@ def _load_factory(ref: str, weights: Path | None, kwargs: dict[str, Any]) -> Loa
     factory = _resolve_factory(ref)
     try:
         module = factory(**kwargs)
-    except TypeError as exc:
-        raise ParameterError(f"calling {ref}({', '.join(kwargs)}) failed: {exc}") from None
+    except Exception as exc:  # the user's code: report it in one line
+        from tsexplain.exceptions import is_out_of_memory
+
+        if is_out_of_memory(exc):
+            raise
+        raise ParameterError(
+            f"calling {ref}({', '.join(f'{k}=' for k in kwargs)}) failed: "
+            f"{type(exc).__name__}: {_first_line(exc)}"
+        ) from None
     if not isinstance(module, torch.nn.Module):
         raise ParameterError(f"model factory {ref!r} returned {type(module).__name__}, not a torch.nn.Module")
     details: dict[str, Any] = {"factory": ref, "factory_kwargs": kwargs}

@@ -63,7 +63,7 @@ class MethodInfo(BaseModel):
 # ---------------------------------------------------------------------------- models, data
 class ModelSummary(BaseModel):
     name: str
-    kind: Literal["safetensors", "torchscript", "memory"]
+    kind: Literal["safetensors", "export", "factory", "torchscript", "memory"]
     architecture: str | None
     task: Literal["binary", "multiclass", "regression"]
     input_shape: list[int] | None = Field(description="[C, T] the model was built for")
