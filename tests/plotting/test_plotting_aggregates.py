@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain.exceptions import ShapeError, TargetError
 from tsexplain.plotting import (
     channel_importance,
     class_importance,
@@ -56,13 +56,13 @@ def test_class_importance_classes_order_and_missing_class():
 def test_class_importance_output_label_on_4d():
     # (N=2, K=2, C=2, T=3): sample 0 has label 1, sample 1 label 0 -> their own output's map
     v4 = np.stack([np.stack([A[0] * 10, A[0]]), np.stack([A[1], A[1] * 10])])
-    out = class_importance(v4, np.array([1, 0]), output="label")
+    out = class_importance(v4, np.array([1, 0]), target="label")
     np.testing.assert_allclose(out[0], np.abs(A[1]))
     np.testing.assert_allclose(out[1], np.abs(A[0]))
-    np.testing.assert_allclose(class_importance(v4, [1, 0], output=0)[1], np.abs(A[0]) * 10)
-    with pytest.raises(ShapeError, match=r"\[0, K\)"):
-        class_importance(v4, np.array([2, 0]), output="label")
-    with pytest.raises(ParameterError, match="output=k"):
+    np.testing.assert_allclose(class_importance(v4, [1, 0], target=0)[1], np.abs(A[0]) * 10)
+    with pytest.raises(TargetError, match="target index 2 is out of range"):
+        class_importance(v4, np.array([2, 0]), target="label")
+    with pytest.raises(TargetError, match="target=None is ambiguous"):
         class_importance(v4, np.array([1, 0]))
 
 
@@ -71,10 +71,10 @@ def test_aggregate_errors():
         class_importance(A, [0, 1, 1])
     with pytest.raises(ShapeError, match=r"\(N, C, T\)"):
         channel_importance(A[0])
-    with pytest.raises(ParameterError, match="output"):
+    with pytest.raises(TargetError, match="target=None is ambiguous"):
         time_importance(np.zeros((2, 3, 2, 4)))
-    with pytest.raises(ParameterError, match="only applies"):
-        time_importance(A, output=0)
+    with pytest.raises(TargetError, match="only applies"):
+        time_importance(A, target=0)
 
 
 def test_plot_aggregates_draws_the_aggregates(rng, make_result):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain.exceptions import ParameterError, ShapeError, TargetError
 from tsexplain.plotting import (
     plot_aggregates,
     plot_colored_series,
@@ -47,19 +47,25 @@ def test_top_k_must_be_positive_int(small, top_k):
         plot_aggregates(res, top_k=top_k)
 
 
-def test_4d_values_need_output(make_result, rng):
+def test_4d_values_need_a_target(make_result, rng):
     v4 = rng.normal(size=(2, 5, 3, 10))
     x = rng.normal(size=(2, 3, 10))
-    with pytest.raises(ParameterError, match=r"\(N, K, C, T\).*output=k, 0 <= k < 5"):
+    with pytest.raises(TargetError, match=r"5 outputs per sample, so target=None is ambiguous"):
         plot_heatmap(make_result(v4))
-    with pytest.raises(ParameterError, match="output=k"):
+    with pytest.raises(TargetError, match="target=None is ambiguous"):
         plot_colored_series(make_result(v4), x)
-    with pytest.raises(ShapeError, match="output=5 is out of range"):
-        plot_heatmap(make_result(v4), output=5)
-    with pytest.raises(ParameterError, match="only applies"):
-        plot_colored_series(make_result(v4[:, 0]), x, output=0)
-    # with output the 4-D result plots against the (N, C, T) input
-    fig = plot_colored_series(make_result(v4), x, output=4, channel=2)
+    with pytest.raises(TargetError, match="target index 5 is out of range"):
+        plot_heatmap(make_result(v4), target=5)
+    with pytest.raises(TargetError, match="target index -1 is negative"):
+        plot_heatmap(make_result(v4), target=-1)
+    with pytest.raises(TargetError, match="only applies"):
+        plot_colored_series(make_result(v4[:, 0]), x, target=0)
+    # with a target the 4-D result plots against the (N, C, T) input
+    fig = plot_colored_series(make_result(v4), x, target=4, channel=2)
+    np.testing.assert_allclose(fig.axes[0].collections[0].get_array(), v4[0, 4, 2], rtol=1e-6)
+    # the former name still works, with a DeprecationWarning
+    with pytest.warns(DeprecationWarning, match="output= is renamed target="):
+        fig = plot_colored_series(make_result(v4), x, output=4, channel=2)
     np.testing.assert_allclose(fig.axes[0].collections[0].get_array(), v4[0, 4, 2], rtol=1e-6)
 
 

@@ -15,10 +15,12 @@ and channel counts. ``plot_aggregates`` draws all three.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tsexplain._deprecation import renamed_kwargs
+from tsexplain._typing import Target
 from tsexplain.exceptions import ParameterError, ShapeError
 from tsexplain.plotting.series import (
     _channel_labels,
@@ -44,17 +46,19 @@ def _reduce(values: np.ndarray, absolute: bool) -> np.ndarray:
     return np.abs(values) if absolute else values
 
 
+@renamed_kwargs(output="target")
 def channel_importance(
-    result: AttributionResult | np.ndarray, *, output: int | None = None, absolute: bool = True
+    result: AttributionResult | np.ndarray, *, target: Target = None, absolute: bool = True
 ) -> np.ndarray:
     """Mean |attribution| of each channel over samples and time steps.
 
     Parameters
     ----------
     result : AttributionResult or numpy.ndarray of shape (N, C, T) or (N, K, C, T)
-        The attribution. 4-D values (``target="all"``) need ``output``.
-    output : int, optional
-        For (N, K, C, T) values: the output k to aggregate.
+        The attribution. 4-D values (``target="all"``) need ``target``.
+    target : int, one int per sample, or "predicted", optional
+        For (N, K, C, T) values (a ``target="all"`` result): which output to aggregate, with
+        the rules of every ``target=`` argument (formerly ``output``).
     absolute : bool
         Average |A| (default) or the signed A.
 
@@ -75,21 +79,23 @@ def channel_importance(
     >>> channel_importance(a, absolute=False)
     array([ 0. , -2. ,  0.5])
     """
-    values = _values_3d(result, output)
+    values = _values_3d(result, target)
     return _reduce(values, absolute).mean(axis=(0, 2))
 
 
+@renamed_kwargs(output="target")
 def time_importance(
-    result: AttributionResult | np.ndarray, *, output: int | None = None, absolute: bool = True
+    result: AttributionResult | np.ndarray, *, target: Target = None, absolute: bool = True
 ) -> np.ndarray:
     """Mean |attribution| of each time step over samples and channels.
 
     Parameters
     ----------
     result : AttributionResult or numpy.ndarray of shape (N, C, T) or (N, K, C, T)
-        The attribution. 4-D values (``target="all"``) need ``output``.
-    output : int, optional
-        For (N, K, C, T) values: the output k to aggregate.
+        The attribution. 4-D values (``target="all"``) need ``target``.
+    target : int, one int per sample, or "predicted", optional
+        For (N, K, C, T) values (a ``target="all"`` result): which output to aggregate, with
+        the rules of every ``target=`` argument (formerly ``output``).
     absolute : bool
         Average |A| (default) or the signed A.
 
@@ -108,7 +114,7 @@ def time_importance(
     >>> time_importance(a)  # mean over the 2 x 3 (sample, channel) cells
     array([3., 0., 0., 1.])
     """
-    values = _values_3d(result, output)
+    values = _values_3d(result, target)
     return _reduce(values, absolute).mean(axis=(0, 1))
 
 
@@ -121,12 +127,13 @@ def _check_labels(labels: Any, n: int) -> np.ndarray:
     return lab
 
 
+@renamed_kwargs(output="target")
 def class_importance(
     result: AttributionResult | np.ndarray,
     labels: Any,
     *,
     classes: Sequence[Any] | None = None,
-    output: int | Literal["label"] | None = None,
+    target: Target = None,
     absolute: bool = True,
 ) -> np.ndarray:
     """Mean |attribution| map of each class: average over the samples with that label.
@@ -140,10 +147,10 @@ def class_importance(
     classes : sequence, optional
         The classes, i.e. the rows of the result, in this order. Default ``numpy.unique(labels)``
         (sorted). A class without samples gets a row of NaN.
-    output : int or "label", optional
-        For (N, K, C, T) values: the output k to aggregate, or ``"label"`` to take for each
-        sample the attribution of its own label's output (``labels`` must then be integers in
-        [0, K)).
+    target : int, one int per sample, "predicted" or "label", optional
+        For (N, K, C, T) values (a ``target="all"`` result): which output to aggregate, with
+        the rules of every ``target=`` argument; ``"label"`` takes for each sample the output
+        of its own label (``target=labels``: integers in [0, K)). Formerly ``output``.
     absolute : bool
         Average |A| (default) or the signed A.
 
@@ -155,9 +162,11 @@ def class_importance(
     Raises
     ------
     ShapeError
-        ``labels`` is not one label per sample; labels out of [0, K) with ``output="label"``.
+        ``labels`` is not one label per sample.
+    TargetError
+        4-D values without ``target``; labels out of [0, K) with ``target="label"``.
     ParameterError
-        4-D values without ``output``, empty ``classes``.
+        Empty ``classes``.
 
     Examples
     --------
@@ -171,26 +180,15 @@ def class_importance(
     nan
     >>> a4 = np.zeros((2, 2, 1, 3))  # (N, K, C, T), target="all"
     >>> a4[0, 0], a4[1, 1] = 1.0, 5.0
-    >>> class_importance(a4, [0, 1], output="label")[:, 0, 0].tolist()  # each sample's own label
+    >>> class_importance(a4, [0, 1], target="label")[:, 0, 0].tolist()  # each sample's own label
     [1.0, 5.0]
     """
-    if isinstance(output, str):
-        if output != "label":
-            raise ParameterError(f"output must be an int or 'label', got {output!r}.")
+    if isinstance(target, str) and target == "label":
         raw = _to_numpy(_raw_values(result), "result")
-        if raw.ndim != 4:
-            raise ParameterError(
-                f"output='label' needs values of shape (N, K, C, T) (target='all'), got {raw.shape}."
-            )
         lab = _check_labels(labels, raw.shape[0])
-        if not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0 or lab.max() >= raw.shape[1]:
-            raise ShapeError(
-                f"output='label' needs integer labels in [0, K) = [0, {raw.shape[1]}); got values "
-                f"from {lab.min()} to {lab.max()} (dtype {lab.dtype})."
-            )
-        values = raw[np.arange(raw.shape[0]), lab].astype(np.float64, copy=False)
+        values = _values_3d(result, lab if raw.ndim == 4 else None)
     else:
-        values = _values_3d(result, output)
+        values = _values_3d(result, target)
         lab = _check_labels(labels, values.shape[0])
     cls = np.unique(lab) if classes is None else list(classes)
     if len(cls) == 0:
@@ -204,12 +202,13 @@ def class_importance(
     return out
 
 
+@renamed_kwargs(output="target")
 def plot_aggregates(
     result: AttributionResult | np.ndarray,
     labels: Any = None,
     channel_names: Sequence[str] | None = None,
     *,
-    output: int | None = None,
+    target: Target = None,
     top_k: int | None = None,
     time: Any = None,
     class_names: Sequence[str] | dict[Any, str] | None = None,
@@ -221,13 +220,14 @@ def plot_aggregates(
     Parameters
     ----------
     result : AttributionResult or numpy.ndarray of shape (N, C, T) or (N, K, C, T)
-        The attribution of a data set. 4-D values need ``output``.
+        The attribution of a data set. 4-D values need ``target``.
     labels : array of shape (N,), optional
         Class of each sample; adds one mean-|attribution| heatmap per class (shared colour scale).
     channel_names : sequence of str of length C, optional
         Channel labels; default: indices.
-    output : int, optional
-        For (N, K, C, T) values: the output k to aggregate.
+    target : int, one int per sample, or "predicted", optional
+        For (N, K, C, T) values (a ``target="all"`` result): which output to aggregate, with
+        the rules of every ``target=`` argument (formerly ``output``).
     top_k : int, optional
         Keep the k most important channels (by :func:`channel_importance`) in the bar chart
         (sorted by importance) and the class maps (channel order). Default: all.
@@ -261,7 +261,7 @@ def plot_aggregates(
     True
     >>> plt.close(fig)
     """
-    values = _values_3d(result, output)
+    values = _values_3d(result, target)
     n, n_channels, n_steps = values.shape
     k = _check_top_k(top_k)
     names = _channel_labels(channel_names, n_channels)

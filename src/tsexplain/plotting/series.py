@@ -26,8 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import torch
 
-from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain._deprecation import renamed_kwargs
+from tsexplain._targets import target_indices
+from tsexplain._typing import Target
+from tsexplain._validation import series_shape_problem, to_float_array
+from tsexplain.exceptions import ParameterError, ShapeError, TargetError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -57,20 +62,8 @@ Order = Literal["importance", "channel"]
 
 
 def _to_numpy(a: Any, name: str) -> np.ndarray:
-    """An array-like or tensor (any device, with or without grad) as a numpy array."""
-    if hasattr(a, "detach") and hasattr(a, "cpu"):  # torch.Tensor without importing torch
-        a = a.detach().cpu().numpy()
-    try:
-        arr = np.asarray(a)
-    except Exception as exc:  # pragma: no cover - exotic inputs
-        raise TypeError(
-            f"{name} must be an array of shape {_SHAPE}, got {type(a).__name__}"
-        ) from exc
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise TypeError(
-            f"{name} must hold numbers, got dtype {arr.dtype}; expected shape {_SHAPE}."
-        )
-    return arr
+    """An array-like or tensor (any device, with or without grad) as a float64 numpy array."""
+    return to_float_array(a, name)
 
 
 def _raw_values(result: Any) -> Any:
@@ -80,52 +73,55 @@ def _raw_values(result: Any) -> Any:
     return result if callable(raw) else raw
 
 
-def _values_3d(result: Any, output: int | None = None, name: str = "result") -> np.ndarray:
+def _values_3d(result: Any, target: Target = None, name: str = "result") -> np.ndarray:
     """The attribution values as a float array of shape (N, C, T).
 
     Parameters
     ----------
     result : AttributionResult or array of shape (N, C, T) or (N, K, C, T)
         The attribution.
-    output : int, optional
-        For 4-D values (``target="all"``), the output k whose attribution is returned.
+    target : None, int, one int per sample, or "predicted"
+        For 4-D values (``target="all"`` results), which output's attribution to take, with the
+        rules of every ``target=`` argument (:mod:`tsexplain._targets`); ``"predicted"`` needs
+        the result's ``predictions``. Must be None for 3-D values (they explain one output).
 
     Raises
     ------
     ShapeError
         The values are not 3-D or 4-D, or have an empty axis.
-    ParameterError
-        4-D values without ``output``, ``output`` out of range, or ``output`` for 3-D values.
+    TargetError
+        4-D values without ``target``, a target the rules reject, or a target for 3-D values.
     """
     values = _to_numpy(_raw_values(result), name)
     if values.ndim == 4:
-        n_out = values.shape[1]
-        if output is None:
-            raise ParameterError(
-                f"{name} has values of shape {values.shape} = (N, K, C, T) (target='all'); "
-                f"choose the output to plot with output=k, 0 <= k < {n_out}."
-            )
-        k = _check_index(output, n_out, "output", "outputs (axis K)")
-        values = values[:, k]
+        values = values[np.arange(values.shape[0]), _target_rows(result, values, target)]
     elif values.ndim == 3:
-        if output is not None:
-            raise ParameterError(
-                f"output={output!r} only applies to values of shape (N, K, C, T) "
-                f"(target='all'); {name} has shape {values.shape} = (N, C, T)."
+        if target is not None:
+            raise TargetError(
+                f"target={target!r} only applies to values of shape (N, K, C, T) (a "
+                f"target='all' result); {name} has shape {values.shape} = (N, C, T), the "
+                f"attribution of one output per sample."
             )
-    else:
-        hint = ""
-        if values.ndim == 2:
-            hint = (
-                " For univariate series of shape (N, T) add the channel axis: values[:, None, :]."
-            )
-        raise ShapeError(
-            f"{name} must have values of shape {_SHAPE} (or (N, K, C, T) with output=k), "
-            f"got shape {values.shape}.{hint}"
-        )
-    if 0 in values.shape:
-        raise ShapeError(f"{name} has an empty axis: shape {values.shape}, expected {_SHAPE}.")
+    problem = series_shape_problem(values.shape, name, values.dtype)
+    if problem:
+        raise ShapeError(problem)
     return values.astype(np.float64, copy=False)
+
+
+def _target_rows(result: Any, values: np.ndarray, target: Target) -> np.ndarray:
+    """Per-sample output index into the K axis of 4-D values, by the target rules."""
+    n, k = values.shape[:2]
+    preds = getattr(result, "predictions", None)
+    if preds is not None and np.asarray(preds).size == n * k:
+        outputs = torch.as_tensor(np.asarray(preds, dtype=np.float64).reshape(n, k))
+    elif isinstance(target, str) and target == "predicted":
+        raise TargetError(
+            "target='predicted' needs the model's predictions: pass the AttributionResult "
+            "(it holds them), or an output index"
+        )
+    else:
+        outputs = torch.zeros(n, k)
+    return target_indices(target, outputs, where="plotting").cpu().numpy()
 
 
 def _check_index(i: Any, n: int, name: str, what: str) -> int:
@@ -255,10 +251,11 @@ def _method_label(result: Any, absolute: bool = False, width: int | None = None)
     return name + "\n" + "\n".join(textwrap.wrap(", ".join(shown), width=width))
 
 
-def _default_title(result: Any, sample: int, output: int | None) -> str:
+def _default_title(result: Any, sample: int, output: Target) -> str:
     parts = [str(getattr(result, "method", "attribution")), f"sample {sample}"]
     if output is not None:
-        parts.append(f"output {output}")
+        shown = output if isinstance(output, int | str) else np.asarray(output)[sample]
+        parts.append(f"output {shown}")
     target = getattr(result, "target", None)
     if target is not None:
         target = np.asarray(target)
@@ -409,6 +406,7 @@ def _draw_colored_panels(
 # --------------------------------------------------------------------------------------------
 
 
+@renamed_kwargs(output="target")
 def plot_heatmap(
     result_or_array: AttributionResult | np.ndarray,
     x: Any = None,
@@ -419,7 +417,7 @@ def plot_heatmap(
     top_k: int | None = None,
     channel: int | Sequence[int] | None = None,
     order: Order = "importance",
-    output: int | None = None,
+    target: Target = None,
     absolute: bool = False,
     ax: Axes | None = None,
     cmap: Any = None,
@@ -431,7 +429,7 @@ def plot_heatmap(
     Parameters
     ----------
     result_or_array : AttributionResult or numpy.ndarray of shape (N, C, T) or (N, K, C, T)
-        The attribution. 4-D values (``target="all"``) need ``output``.
+        The attribution. 4-D values (``target="all"``) need ``target``.
     x : array or torch.Tensor of shape (N, C, T), optional
         The explained input. When given, each channel's series is drawn inside its row (black
         line, min-max scaled to the row's height).
@@ -449,8 +447,9 @@ def plot_heatmap(
     order : {"importance", "channel"}
         Row order when ``top_k`` drops channels: decreasing importance (top row first), or
         channel index. When every channel is drawn they keep their channel order.
-    output : int, optional
-        For (N, K, C, T) values: the output k to draw.
+    target : int, one int per sample, or "predicted", optional
+        For (N, K, C, T) values (a ``target="all"`` result): which output to draw, with the
+        rules of every ``target=`` argument (formerly ``output``).
     absolute : bool
         Draw |attribution| (sequential colormap).
     ax : matplotlib.axes.Axes, optional
@@ -473,7 +472,7 @@ def plot_heatmap(
         Values not (N, C, T) / (N, K, C, T), ``x`` of another shape, ``sample``/``channel``
         out of range, ``channel_names`` or ``time`` of the wrong length.
     ParameterError
-        ``top_k < 1``, 4-D values without ``output``, a bad ``order``.
+        ``top_k < 1``, 4-D values without ``target``, a bad ``order``.
 
     Examples
     --------
@@ -485,7 +484,7 @@ def plot_heatmap(
     >>> len(fig.axes[0].get_yticklabels())  # the 10 channels of largest total |attribution|
     10
     """
-    values = _values_3d(result_or_array, output)
+    values = _values_3d(result_or_array, target)
     n, n_channels, n_steps = values.shape
     s = _check_index(sample, n, "sample", "samples")
     x_arr = _check_x(x, values) if x is not None else None
@@ -508,7 +507,7 @@ def plot_heatmap(
     if time is not None and np.issubdtype(np.asarray(time).dtype, np.datetime64):
         ax.xaxis_date()
     if title is None:
-        title = _default_title(result_or_array, s, output)
+        title = _default_title(result_or_array, s, target)
         if len(channels) < n_channels:
             title += f" (top {len(channels)} of {n_channels} channels)"
     ax.set_title(title)
@@ -519,6 +518,7 @@ def plot_heatmap(
     return fig
 
 
+@renamed_kwargs(output="target")
 def plot_colored_series(
     result: AttributionResult | np.ndarray,
     x: Any,
@@ -527,7 +527,7 @@ def plot_colored_series(
     *,
     top_k: int | None = 8,
     order: Order = "importance",
-    output: int | None = None,
+    target: Target = None,
     absolute: bool = False,
     channel_names: Sequence[str] | None = None,
     time: Any = None,
@@ -548,7 +548,7 @@ def plot_colored_series(
     Parameters
     ----------
     result : AttributionResult or numpy.ndarray of shape (N, C, T) or (N, K, C, T)
-        The attribution. 4-D values (``target="all"``) need ``output``.
+        The attribution. 4-D values (``target="all"``) need ``target``.
     x : array or torch.Tensor of shape (N, C, T)
         The explained input (the drawn series).
     sample : int
@@ -562,8 +562,9 @@ def plot_colored_series(
     order : {"importance", "channel"}
         Panel order (top to bottom) when ``top_k`` drops channels: decreasing importance, or
         channel index. When every channel is drawn they keep their channel order.
-    output : int, optional
-        For (N, K, C, T) values: the output k to draw.
+    target : int, one int per sample, or "predicted", optional
+        For (N, K, C, T) values (a ``target="all"`` result): which output to draw, with the
+        rules of every ``target=`` argument (formerly ``output``).
     absolute : bool
         Colour by |attribution| with a sequential colormap.
     channel_names : sequence of str of length C, optional
@@ -593,7 +594,7 @@ def plot_colored_series(
         Values not (N, C, T) / (N, K, C, T), ``x`` of another shape, ``sample`` or ``channel``
         out of range, wrong number of axes.
     ParameterError
-        ``top_k < 1``, 4-D values without ``output``.
+        ``top_k < 1``, 4-D values without ``target``.
 
     Examples
     --------
@@ -611,7 +612,7 @@ def plot_colored_series(
     True
     >>> plt.close(fig)
     """
-    values = _values_3d(result, output)
+    values = _values_3d(result, target)
     n, n_channels, n_steps = values.shape
     s = _check_index(sample, n, "sample", "samples")
     x_arr = _check_x(x, values)
@@ -642,7 +643,7 @@ def plot_colored_series(
     if time is not None and np.issubdtype(np.asarray(time).dtype, np.datetime64):
         axes[-1].xaxis_date()
     if title is None:
-        title = _default_title(result, s, output)
+        title = _default_title(result, s, target)
         if len(channels) < n_channels:
             title += f" (top {len(channels)} of {n_channels} channels)"
     axes[0].set_title(title)
@@ -672,6 +673,7 @@ def _named_results(results: Any) -> list[tuple[str, Any]]:
     return items
 
 
+@renamed_kwargs(output="target")
 def plot_method_comparison(
     results: Mapping[str, AttributionResult] | Sequence[AttributionResult],
     x: Any,
@@ -681,7 +683,7 @@ def plot_method_comparison(
     channel_names: Sequence[str] | None = None,
     time: Any = None,
     top_k: int | None = 8,
-    output: int | None = None,
+    target: Target = None,
     absolute: bool = False,
     title: str | None = None,
 ) -> Figure:
@@ -696,7 +698,7 @@ def plot_method_comparison(
     ----------
     results : dict {name: AttributionResult} or list of AttributionResult
         Attributions of the same input (each of shape (N, C, T), or (N, K, C, T) with
-        ``output``). A list is named by each result's ``method``.
+        ``target``). A list is named by each result's ``method``.
     x : array or torch.Tensor of shape (N, C, T)
         The explained input.
     sample : int
@@ -705,7 +707,7 @@ def plot_method_comparison(
         "series": saliency-coloured line (one channel per row: univariate data, or the single
         most important channel); "heatmap": channels x time with the input drawn in each row.
         "auto": "series" for C == 1, else "heatmap".
-    channel_names, time, output, absolute
+    channel_names, time, target, absolute
         As in :func:`plot_heatmap`.
     top_k : int or None
         Maximum number of channels per heatmap row.
@@ -722,7 +724,7 @@ def plot_method_comparison(
     ShapeError
         Results of different shapes, ``x`` of another shape, ``sample`` out of range.
     ParameterError
-        Empty ``results``, ``top_k < 1``, a bad ``kind``, 4-D values without ``output``.
+        Empty ``results``, ``top_k < 1``, a bad ``kind``, 4-D values without ``target``.
 
     Examples
     --------
@@ -745,7 +747,7 @@ def plot_method_comparison(
     items = _named_results(results)
     if kind not in ("auto", "heatmap", "series"):
         raise ParameterError(f"kind must be 'auto', 'heatmap' or 'series', got {kind!r}.")
-    vals = [_values_3d(r, output, name=f"results[{name!r}]") for name, r in items]
+    vals = [_values_3d(r, target, name=f"results[{name!r}]") for name, r in items]
     for (name, _), v in zip(items, vals, strict=True):
         if v.shape != vals[0].shape:
             raise ShapeError(
