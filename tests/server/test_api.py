@@ -452,7 +452,8 @@ def test_torchscript_model_and_non_torchscript_file(client):
     b = client.post(f"{API}/explain", json=explain_body()).json()
     np.testing.assert_allclose(a["values"]["data"], b["values"]["data"], rtol=1e-5, atol=1e-7)
     r = client.get(f"{API}/models/fake")
-    assert r.status_code == 422 and "not a TorchScript file" in r.json()["detail"]
+    assert r.status_code == 422 and "fake.pt is not a model" in r.json()["detail"]
+    assert "/tmp" not in r.json()["detail"] and str(ws.root) not in r.json()["detail"]
     assert [m["name"] for m in client.get(f"{API}/models").json()] == ["scripted", "tiny"]
 
 

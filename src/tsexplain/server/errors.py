@@ -24,6 +24,7 @@ anything else             500     a bug: logged with its traceback
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -104,9 +105,18 @@ def _body(status: int, detail: str, headers: dict[str, str] | None = None,
     return JSONResponse(status_code=status, content=content, headers=headers)
 
 
+_ABS_PATH = re.compile(r"(?<![\w.])(?:/[\w.@+-]+){2,}/?")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its last part (answers never show the server's
+    folders)."""
+    return _ABS_PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
+
+
 def _message(exc: BaseException) -> str:
     text = str(exc.args[0]) if len(exc.args) == 1 else str(exc)
-    return text.splitlines()[0] if text else type(exc).__name__
+    return without_paths(text.splitlines()[0]) if text else type(exc).__name__
 
 
 def _validation_items(exc: RequestValidationError) -> list[dict[str, Any]]:

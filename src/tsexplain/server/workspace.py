@@ -207,7 +207,7 @@ class ModelEntry:
                     self._made += 1
             if make:
                 try:
-                    model = copy.deepcopy(self.first())
+                    model = self.copy()
                 except Exception:
                     with self._lock:
                         self._made -= 1
@@ -227,7 +227,12 @@ class ModelEntry:
             self._pool.put(model)
 
     def copy(self) -> Any:
-        """A private copy (for long jobs)."""
+        """A private copy (replicas, long jobs). A file-backed model is loaded again: a deep copy
+        of a TorchScript module has non-leaf parameters that autograd cannot freeze."""
+        if self.kind != "memory":
+            model = self.loader()
+            model.eval()
+            return model
         return copy.deepcopy(self.first())
 
 

@@ -1,6 +1,6 @@
 // The explorer: a router over views, each drawing from the REST API; state in the URL hash.
 import * as api from './api.js';
-import { parse, build, update } from './state.js';
+import { parse, build, update, drawn } from './state.js';
 import { status, errorBox } from './ui.js';
 import * as overview from './views/overview.js';
 import * as sample from './views/sample.js';
@@ -10,8 +10,12 @@ import * as clusters from './views/clusters.js';
 import * as inverse from './views/inverse.js';
 import * as adversarial from './views/adversarial.js';
 import * as aggregates from './views/aggregates.js';
+import * as pruning from './views/pruning.js';
+import * as filters from './views/filters.js';
+import * as saturation from './views/saturation.js';
+import * as curves from './views/curves.js';
 
-const VIEWS = { overview, sample, compare, layer, clusters, inverse, adversarial, aggregates };
+const VIEWS = { overview, sample, compare, layer, clusters, inverse, adversarial, aggregates, pruning, filters, saturation, curves };
 const SHARED = ['model', 'dataset', 'index'];
 const ctx = { api, models: [], datasets: [], methods: [], params: {}, view: 'overview', renderId: 0 };
 
@@ -46,31 +50,51 @@ function syncHeader() {
   }
 }
 
+// Each render gets its own view context: its isCurrent() is true only while no later render has
+// started, and request(key) gives a guard that is true only for the latest request of that key in
+// this render (a slow answer to an earlier parameter choice is dropped, never drawn).
+function viewContext(id) {
+  const vctx = Object.create(ctx);
+  const latest = {};
+  vctx.isCurrent = () => id === ctx.renderId;
+  vctx.request = (key) => {
+    const token = (latest[key] || 0) + 1;
+    latest[key] = token;
+    return () => vctx.isCurrent() && latest[key] === token;
+  };
+  return vctx;
+}
+
 async function route() {
+  if (location.hash === drawn.hash) return;  // an in-page change already drawn
   const { view, params } = parse();
   const v = VIEWS[view] ? view : 'overview';
   ctx.view = v;
   ctx.params = withDefaults(params);
   if (build(v, ctx.params) !== location.hash) history.replaceState(null, '', build(v, ctx.params));
+  drawn.hash = location.hash;
   syncHeader();
   const root = document.getElementById('view');
   root.innerHTML = '';
   root.dataset.view = v;
   const id = ++ctx.renderId;
-  ctx.isCurrent = () => id === ctx.renderId;
+  const vctx = viewContext(id);
   document.body.dataset.rendered = '';
   status('loading…');
   try {
-    await VIEWS[v].render(root, ctx);
-    if (ctx.isCurrent()) status('');
+    await VIEWS[v].render(root, vctx);
+    if (vctx.isCurrent()) status('');
   } catch (err) {
-    if (!ctx.isCurrent()) return;
+    if (!vctx.isCurrent()) return;
     console.error(err);
     root.append(errorBox(err));
     status('error', true);
   }
-  if (ctx.isCurrent()) document.body.dataset.rendered = v;
+  if (vctx.isCurrent()) document.body.dataset.rendered = v;
 }
+
+// Re-render the current view from the URL (after a change that needs a full redraw).
+function rerender() { drawn.hash = null; route(); }
 
 function goShared(patch) {
   const { view, params } = parse();
@@ -94,8 +118,10 @@ async function main() {
   ds.addEventListener('change', () => goShared({ dataset: ds.value, index: '0' }));
   document.getElementById('index-input').addEventListener('change', (e) => goShared({ index: e.target.value }));
   window.addEventListener('hashchange', route);
+  window.addEventListener('popstate', route);
   ctx.update = update;
   ctx.goShared = goShared;
+  ctx.rerender = rerender;
   await route();
 }
 

@@ -57,8 +57,8 @@ export function seriesColored(div, x, attr, names, { unit = '', mask = null, tim
 }
 
 // Channels x time heatmap.
-export function heatmap(div, values, names, { unit = '', signed = true, title = '', time = null, height = null } = {}) {
-  const m = absMax(values);
+export function heatmap(div, values, names, { unit = '', signed = true, title = '', time = null, height = null, zmax = null } = {}) {
+  const m = zmax || absMax(values);
   const trace = {
     type: 'heatmap', z: values, y: names, x: timeAxis(values[0].length, time),
     colorscale: signed ? 'RdBu' : 'Viridis', zmin: signed ? -m : 0, zmax: m,

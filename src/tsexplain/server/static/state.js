@@ -11,12 +11,22 @@ export function build(view, params) {
   return `#/${view}?${q.toString()}`;
 }
 
-// Change the state without re-rendering (sliders, pickers that redraw themselves).
-export function update(patch) {
+// The hash the app last drew (or wrote itself): navigation to any other hash re-renders.
+export const drawn = { hash: null };
+
+// Change the state without re-rendering (pickers, sliders that redraw themselves). A change the
+// user makes gets its own history entry, so Back undoes it; { replace: true } for bookkeeping
+// (defaults filled in, a finished job's id).
+export function update(patch, { replace = false } = {}) {
   const { view, params } = parse();
   const next = { ...params, ...patch };
   for (const [k, v] of Object.entries(patch)) if (v === undefined || v === null || v === '') delete next[k];
-  history.replaceState(null, '', build(view, next));
+  const hash = build(view, next);
+  if (hash !== location.hash) {
+    if (replace) history.replaceState(null, '', hash);
+    else history.pushState(null, '', hash);
+  }
+  drawn.hash = location.hash;
   return next;
 }
 

@@ -1,6 +1,6 @@
 // Small DOM helpers shared by the views.
 import * as api from './api.js';
-import { update, methodParams, coerce } from './state.js';
+import { update, parse, methodParams, coerce } from './state.js';
 
 export function h(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -24,7 +24,26 @@ export function status(text, isError = false) {
 }
 
 export function errorBox(err) {
-  return h('div', { class: 'error-box', role: 'alert' }, err && err.detail ? err.detail : String(err && err.message || err));
+  const status = err && err.status ? `${err.status}: ` : '';
+  return h('div', { class: 'error-box', role: 'alert' }, status, err && err.detail ? err.detail : String(err && err.message || err));
+}
+
+// Run one in-page computation of a view: `busy` says "computing…" meanwhile; an answer to an
+// older request (same key) or from a view the user left is dropped; an error replaces the
+// plots listed in `clear` and is shown in `slot`, where the result would have been.
+export async function inPlace(ctx, key, { busy = null, slot, clear = [] }, work) {
+  const current = ctx.request(key);
+  if (busy) busy.textContent = 'computing…';
+  slot.replaceChildren();
+  try {
+    await work(current);
+  } catch (err) {
+    if (!current()) return;
+    console.error(err);
+    if (busy) busy.textContent = '';
+    for (const id of clear) { const el = document.getElementById(id); if (el && window.Plotly) { Plotly.purge(el); el.replaceChildren(); } }
+    slot.replaceChildren(errorBox(err));
+  }
 }
 
 // Method picker + its parameters as inputs; state in the URL (method=, p.NAME=).
@@ -36,7 +55,7 @@ export function methodPicker(ctx, { id = 'method', methodKey = 'method', onChang
       m.name + (m.sequence_method ? ' (sequence models)' : ''))));
   const paramsBox = h('span', { class: 'params', id: `${id}-params` });
   const info = () => ctx.methods.find((m) => m.name === select.value) || methods[0];
-  const values = () => methodParams(update({}), info().parameters);
+  const values = () => methodParams(parse().params, info().parameters);
   function drawParams() {
     paramsBox.innerHTML = '';
     const m = info();
@@ -59,7 +78,7 @@ export function methodPicker(ctx, { id = 'method', methodKey = 'method', onChang
   }
   select.addEventListener('change', () => {
     const clear = {};
-    for (const k of Object.keys(update({}))) if (k.startsWith('p.')) clear[k] = undefined;
+    for (const k of Object.keys(parse().params)) if (k.startsWith('p.')) clear[k] = undefined;
     update({ ...clear, [methodKey]: select.value });
     drawParams();
     onChange();

@@ -10,13 +10,20 @@ export async function render(root, ctx) {
   const d = ctx.datasets.find((x) => x.name === dataset);
   const inputs = Object.fromEntries(FIELDS.map(([name, def, step]) => [name, h('input', { type: 'number', id: `adv-${name}`, value: ctx.params[`adv.${name}`] ?? def, step })]));
   const method = h('select', { id: 'adv-method' }, ...['iterative', 'fgsm'].map((o) => h('option', { value: o, selected: (ctx.params['adv.method'] || 'iterative') === o }, o === 'fgsm' ? 'FGSM (one step)' : 'iterative FGSM')));
+  const targeted = h('input', { type: 'checkbox', id: 'adv-targeted', checked: ctx.params['adv.targeted'] === '1' });
+  const yInput = h('input', { type: 'number', id: 'adv-y', step: 'any', value: ctx.params['adv.y'] ?? '', placeholder: 'label' });
+  const stopOnFlip = h('input', { type: 'checkbox', id: 'adv-stop', checked: ctx.params['adv.stop'] !== '0' });
   const result = h('div', { id: 'adversarial-result' });
   root.append(card(`Adversarial example for sample ${index} of ${dataset}: perturbation bounded by ε in every value (${d.value_unit})`,
     h('div', { class: 'controls' }, h('label', {}, 'method ', method), ...FIELDS.map(([name]) => h('label', {}, `${name} `, inputs[name]))),
+    h('div', { class: 'controls' }, h('label', { title: 'move toward y instead of away from the current prediction' }, targeted, ' targeted, toward y = '), yInput,
+      h('label', { title: 'stop as soon as the predicted class changes' }, stopOnFlip, ' stop when the prediction flips')),
     jobPanel('adversarial', { label: 'Search adversarial example', onRun: async (opts) => {
-      const body = { kind: 'adversarial', model, dataset, index, method: method.value, epsilon: Number(inputs.epsilon.value), alpha: Number(inputs.alpha.value), steps: Number(inputs.steps.value) };
-      ctx.update(Object.fromEntries([...FIELDS.map(([n]) => [`adv.${n}`, inputs[n].value]), ['adv.method', method.value]]));
-      try { const job = await runJobInto(body, opts); ctx.update({ job: job.id }); await show(job); } catch (err) { result.replaceChildren(errorBox(err)); }
+      const body = { kind: 'adversarial', model, dataset, index, method: method.value, epsilon: Number(inputs.epsilon.value), alpha: Number(inputs.alpha.value), steps: Number(inputs.steps.value),
+        targeted: targeted.checked, stop_on_flip: stopOnFlip.checked, ...(yInput.value !== '' ? { y: Number(yInput.value) } : {}) };
+      ctx.update(Object.fromEntries([...FIELDS.map(([n]) => [`adv.${n}`, inputs[n].value]), ['adv.method', method.value],
+        ['adv.targeted', targeted.checked ? '1' : undefined], ['adv.y', yInput.value || undefined], ['adv.stop', stopOnFlip.checked ? undefined : '0']]));
+      try { const job = await runJobInto(body, opts); ctx.update({ job: job.id }, { replace: true }); await show(job); } catch (err) { result.replaceChildren(errorBox(err)); }
     } })));
   root.append(result);
 
@@ -34,6 +41,6 @@ export async function render(root, ctx) {
     await heatmap('adv-sal-after', r.saliency_after.data, r.channel_names, { unit: 'gradient' });
   }
   if (ctx.params.job) {
-    try { const job = await ctx.api.call('get_job', { job_id: ctx.params.job }); if (job.status === 'done' && job.kind === 'adversarial') await show(job); } catch { ctx.update({ job: undefined }); }
+    try { const job = await ctx.api.call('get_job', { job_id: ctx.params.job }); if (job.status === 'done' && job.kind === 'adversarial') await show(job); } catch { ctx.update({ job: undefined }, { replace: true }); }
   }
 }

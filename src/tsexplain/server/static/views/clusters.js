@@ -1,5 +1,5 @@
 // Cluster view: silhouette over k and the dendrogram of the filters' DTW clustering, cut at k.
-import { h, card, plotDiv } from '../ui.js';
+import { h, card, plotDiv, inPlace } from '../ui.js';
 import { CONFIG, clusterColor, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
@@ -12,18 +12,19 @@ export async function render(root, ctx) {
   const kSlider = h('input', { type: 'range', id: 'cluster-k', min: 1, max: 2, value: 1, 'aria-label': 'number of clusters' });
   const kLabel = h('b', { id: 'cluster-k-label' });
   const summary = h('div', { id: 'cluster-summary', class: 'muted' });
-  root.append(card(null, h('div', { class: 'controls' }, h('label', {}, 'layer ', layerSelect), h('label', {}, 'cut at k = ', kSlider), kLabel), summary));
+  const errors = h('div', { id: 'cluster-error' });
+  root.append(card(null, h('div', { class: 'controls' }, h('label', {}, 'layer ', layerSelect), h('label', {}, 'cut at k = ', kSlider), kLabel), summary, errors));
   root.append(h('div', { class: 'row' }, card('Silhouette score by number of clusters (DTW distances, complete linkage)', plotDiv('cluster-silhouette')),
     card('Dendrogram, cut at k', plotDiv('cluster-dendrogram'))));
   root.append(card('Filter activations grouped by cluster', plotDiv('cluster-members', 'plot tall')));
 
-  layerSelect.addEventListener('change', () => { ctx.update({ layer: layerSelect.value, k: undefined }); window.dispatchEvent(new HashChangeEvent('hashchange')); });
+  layerSelect.addEventListener('change', () => { ctx.update({ layer: layerSelect.value, k: undefined }); ctx.rerender(); });
   let k = ctx.params.k ? Number(ctx.params.k) : null;
 
-  async function draw() {
+  const draw = () => inPlace(ctx, 'clusters', { busy: summary, slot: errors, clear: ['cluster-silhouette', 'cluster-dendrogram', 'cluster-members'] }, async (current) => {
     const data = await ctx.api.call('get_layer', { model, layer: layerName, dataset, index, k, saliency: false });
-    if (!ctx.isCurrent()) return;
-    ctx.update({ layer: layerName });
+    if (!current()) return;
+    ctx.update({ layer: layerName }, { replace: true });
     const c = data.clusters;
     if (!c) { summary.textContent = data.cluster_note; return; }
     kSlider.max = data.n_filters; kSlider.value = c.k; kLabel.textContent = `${c.k}`;
@@ -50,7 +51,7 @@ export async function render(root, ctx) {
     await Plotly.react('cluster-members', acts.map((row, f) => ({ y: row, mode: 'lines', legendgroup: `c${c.labels[f]}`, name: `cluster ${c.labels[f]}`,
       showlegend: c.labels.indexOf(c.labels[f]) === f, line: { color: clusterColor(c.labels[f]), width: 1 }, hovertemplate: `filter ${f}<extra>cluster ${c.labels[f]}</extra>` })),
     { height: 380, margin: { l: 50, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "activation step t'" } }, yaxis: { title: { text: 'activation' } } }, CONFIG);
-  }
+  });
   kSlider.addEventListener('change', () => { k = Number(kSlider.value); ctx.update({ k }); draw(); });
   kSlider.addEventListener('input', () => { kLabel.textContent = kSlider.value; });
   await draw();

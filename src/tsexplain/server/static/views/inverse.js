@@ -19,7 +19,7 @@ export async function render(root, ctx) {
       const body = { kind: 'inverse', model, target: Number(inputs.target.value), iterations: Number(inputs.iterations.value), alpha: Number(inputs.alpha.value),
         smoothness: Number(inputs.smoothness.value), optimizer: opt.value, ...(start.value === 'sample' ? { dataset, index } : {}) };
       ctx.update(Object.fromEntries([...FIELDS.map(([n]) => [`inv.${n}`, inputs[n].value]), ['inv.optimizer', opt.value], ['inv.start', start.value]]));
-      try { const job = await runJobInto(body, opts); ctx.update({ job: job.id }); await show(job); } catch (err) { result.replaceChildren(errorBox(err)); }
+      try { const job = await runJobInto(body, opts); ctx.update({ job: job.id }, { replace: true }); await show(job); } catch (err) { result.replaceChildren(errorBox(err)); }
     } })));
   root.append(result);
 
@@ -33,6 +33,6 @@ export async function render(root, ctx) {
       { height: 300, margin: { l: 60, r: 10, t: 10, b: 40 }, xaxis: { title: { text: 'iteration' } }, yaxis: { title: { text: 'loss + penalties' }, type: 'log' } }, CONFIG);
   }
   if (ctx.params.job) {
-    try { const job = await ctx.api.call('get_job', { job_id: ctx.params.job }); if (job.status === 'done' && job.kind === 'inverse') await show(job); } catch { ctx.update({ job: undefined }); }
+    try { const job = await ctx.api.call('get_job', { job_id: ctx.params.job }); if (job.status === 'done' && job.kind === 'inverse') await show(job); } catch { ctx.update({ job: undefined }, { replace: true }); }
   }
 }

@@ -19,17 +19,17 @@ export async function render(root, ctx) {
   const k = ctx.params.k ? Number(ctx.params.k) : null;
   const data = await ctx.api.call('get_layer', { model, layer: layerName, dataset, index, k });
   if (!ctx.isCurrent()) return;
-  ctx.update({ layer: layerName });
+  ctx.update({ layer: layerName }, { replace: true });
   let pct = Number(ctx.params.pct ?? 0);
   let selected = Number(ctx.params.filter ?? data.importance_scaled.indexOf(Math.max(...data.importance_scaled)));
   const labels = data.clusters ? data.clusters.labels : data.importance.map(() => 1);
 
   const layerSelect = h('select', { id: 'layer-select', 'aria-label': 'layer' }, ...net.conv_layers.map((n) => h('option', { value: n, selected: n === layerName }, n)));
-  layerSelect.addEventListener('change', () => { ctx.update({ layer: layerSelect.value, filter: undefined, k: undefined }); window.dispatchEvent(new HashChangeEvent('hashchange')); });
+  layerSelect.addEventListener('change', () => { ctx.update({ layer: layerSelect.value, filter: undefined, k: undefined }); ctx.rerender(); });
   const slider = h('input', { type: 'range', id: 'percentile', min: 0, max: 99, step: 1, value: pct, 'aria-label': 'importance percentile' });
   const pctLabel = h('span', { id: 'percentile-label' });
   const kInput = h('input', { type: 'number', id: 'k-input', min: 1, max: data.n_filters, value: data.clusters ? data.clusters.k : 1, 'aria-label': 'clusters k' });
-  kInput.addEventListener('change', () => { ctx.update({ k: kInput.value }); window.dispatchEvent(new HashChangeEvent('hashchange')); });
+  kInput.addEventListener('change', () => { ctx.update({ k: kInput.value }); ctx.rerender(); });
   root.append(card(null,
     h('div', { class: 'controls' }, h('label', {}, 'layer ', layerSelect),
       h('label', {}, 'show filters above the importance percentile ', slider), pctLabel,

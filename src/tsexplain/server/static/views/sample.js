@@ -1,5 +1,5 @@
 // Sample browser: the series coloured by its attribution and the channels x time heatmap.
-import { h, card, plotDiv, methodPicker, predictionLine } from '../ui.js';
+import { h, card, plotDiv, methodPicker, predictionLine, inPlace } from '../ui.js';
 import { seriesColored, heatmap, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
@@ -8,11 +8,12 @@ export async function render(root, ctx) {
   const d = ctx.datasets.find((x) => x.name === dataset);
   const info = h('div', { id: 'sample-info' });
   const meta = h('div', { id: 'attr-meta', class: 'muted' });
+  const errors = h('div', { id: 'sample-error' });
   const picker = methodPicker(ctx, { id: 'sample-method', onChange: () => draw() });
   const nav = h('span', { class: 'controls' },
     h('button', { class: 'secondary', id: 'prev-sample', onclick: () => ctx.goShared({ index: String(Math.max(0, index - 1)) }) }, '◀ previous'),
     h('button', { class: 'secondary', id: 'next-sample', onclick: () => ctx.goShared({ index: String(Math.min(d.shape[0] - 1, index + 1)) }) }, 'next ▶'));
-  root.append(card(null, h('div', { class: 'controls' }, nav, picker.element), info, meta));
+  root.append(card(null, h('div', { class: 'controls' }, nav, picker.element), info, meta, errors));
   root.append(card('Series coloured by attribution (red: raises the explained output, blue: lowers it; rings: true anomalies)', plotDiv('sample-series')));
   root.append(card('Channels × time', plotDiv('sample-heatmap')));
 
@@ -23,10 +24,9 @@ export async function render(root, ctx) {
       smp.label_name !== null ? [' · true label: ', h('b', { id: 'true-label' }, smp.label_name)] : null),
     h('div', { id: 'prediction' }, predictionLine(`Model ${model}`, smp.prediction)));
 
-  async function draw() {
-    meta.textContent = 'computing…';
+  const draw = () => inPlace(ctx, 'explain', { busy: meta, slot: errors, clear: ['sample-series', 'sample-heatmap'] }, async (current) => {
     const res = await ctx.api.call('explain', {}, { model, dataset, indices: [index], method: picker.method(), params: picker.params(), target: 'predicted' });
-    if (!ctx.isCurrent()) return;
+    if (!current()) return;
     const values = res.values.data[0];
     const params = Object.entries(res.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
     const gap = res.extras.completeness_gap ? ` · completeness gap ${fmt(res.extras.completeness_gap[0])} ${res.unit}` : '';
@@ -34,6 +34,6 @@ export async function render(root, ctx) {
     await seriesColored('sample-series', smp.x.data, values, res.channel_names,
       { unit: res.unit, mask: smp.mask ? smp.mask.data : null, time: smp.time, signed: res.signed, valueUnit: smp.value_unit });
     await heatmap('sample-heatmap', values, res.channel_names, { unit: res.unit, signed: res.signed, time: smp.time });
-  }
+  });
   await draw();
 }
