@@ -20,6 +20,7 @@ from tsexplain._validation import (
     check_series_batch,
 )
 from tsexplain.exceptions import ParameterError, TargetError
+from tsexplain.metrics.localization import channel_mass_share
 from tsexplain.network._hooks import frozen_eval
 from tsexplain.network._output import (
     as_2d,
@@ -50,7 +51,8 @@ class AdversarialResult:
     channel_mass : torch.Tensor of shape (N, C)
         ``sum_t |perturbation|`` per channel: where the perturbation went.
     channel_share : torch.Tensor of shape (N, C)
-        ``channel_mass`` divided by its row sum.
+        ``channel_mass`` divided by its row sum (:func:`tsexplain.metrics.channel_mass_share`;
+        NaN for a sample whose perturbation is zero).
     steps : int
         Iterations actually run.
 
@@ -186,7 +188,7 @@ def _run(
     if flipped.ndim > 1:
         flipped = flipped.any(dim=1)
     mass = pert.abs().sum(dim=2)
-    share = mass / mass.sum(dim=1, keepdim=True).clamp_min(torch.finfo(mass.dtype).tiny)
+    share = torch.from_numpy(channel_mass_share(pert, reduction="none")).to(mass.dtype)
     return AdversarialResult(
         x_adv=x_adv.detach(),
         perturbation=pert.detach(),
