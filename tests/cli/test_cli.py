@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tsexplain.attribution import METHODS
+from tsexplain.attribution import METHODS, SEQUENCE_METHODS
 
 
 def tsexplain(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -21,10 +21,11 @@ def tsexplain(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 def test_methods_lists_every_registered_method_with_defaults():
     proc = tsexplain("methods")
     assert proc.returncode == 0, proc.stderr
-    for name, cls in METHODS.items():
+    for name, cls in {**METHODS, **SEQUENCE_METHODS}.items():
         assert name in proc.stdout
         for param, default in cls.parameters().items():
             assert f"{param}={default!r}" in proc.stdout
+        assert f"unit: {cls.unit}" in proc.stdout
 
 
 def test_no_command_prints_help_and_fails():
@@ -44,7 +45,7 @@ def test_demo_writes_a_report_with_every_method(tmp_path):
     assert summary["methods"]["time_smoothgrad"]["per_step_correlation_with_truth"] > 0.9
     for name in ("saliency", "gradient_x_input", "smoothgrad", "integrated_gradients"):
         assert summary["methods"][name]["share_pressure"] < 0.05, name  # a channel never needed
-    assert set(summary["methods"]) == set(METHODS)
+    assert set(summary["methods"]) == set(METHODS) | set(SEQUENCE_METHODS)
     for name in ("saliency", "gradient_x_input", "smoothgrad", "integrated_gradients"):
         assert (out / f"heatmap_{name}.png").stat().st_size > 10_000
     html = (out / "report.html").read_text()

@@ -12,10 +12,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tsexplain.attribution import METHODS
+    from tsexplain.attribution import all_methods
 
-    for name, cls in METHODS.items():
-        params = ", ".join(f"{k}={v!r}" for k, v in cls.parameters().items()) or "(none)"
-        print(f"{name:22s} {cls.summary()}")
+    for name, cls in all_methods().items():
+        meta = cls.metadata()
+        params = ", ".join(f"{k}={v!r}" for k, v in meta["parameters"].items()) or "(none)"
+        print(f"{name:22s} {meta['summary']}")
+        print(f"{'':22s} {meta['kind']}, {'signed' if meta['signed'] else 'non-negative'}, "
+              f"unit: {meta['unit']}" + (", randomized (seed)" if meta["randomized"] else ""))
         print(f"{'':22s} parameters: {params}")
+        if meta["cost_params"]:
+            print(f"{'':22s} cost grows with: {', '.join(meta['cost_params'])}")
     return 0

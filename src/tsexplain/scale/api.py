@@ -166,17 +166,10 @@ def attribute_dataset(
     ...     print((run.values[:].shape, run.computed))
     ((10, 2, 4), [0, 1, 2])
     """
-    from tsexplain.attribution import get_method
+    from tsexplain.attribution import check_method_params
 
     start_time = time.perf_counter()
-    cls = get_method(method)
-    allowed = set(cls.parameters()) | _ENGINE_OPTIONS
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ParameterError(
-            f"{method} does not take {', '.join(unknown)}; its parameters are: "
-            f"{', '.join(sorted(allowed))}"
-        )
+    check_method_params(method, params, engine_options=_ENGINE_OPTIONS)
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     source, shared_target = as_source(X_or_path, target)
     be = _backend(backend, address, num_actors, num_cpus, num_gpus, ray_options)
@@ -328,7 +321,7 @@ def _train_members(model_factory: Callable[[], nn.Module], X: Any, y: Any, indic
         seeds = [member_seed(seed, i) for i in indices]
         members = [E.init_member(model_factory, s) for s in seeds]
         E._check_same_architecture(members)
-        task = resolve_task(task, members[0])
+        task = resolve_task(task, members[0], X, y)
         s = resolve_settings(members[0], seed=_group_seed(seed, indices[0]), **opts)
         s.update(task=task, val_fraction=val_fraction, restore_best=bool(restore_best))
         data = prepare_training_data(members[0], X, y, task, s["window"])
