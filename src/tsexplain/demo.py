@@ -18,12 +18,24 @@ from typing import Any
 
 import numpy as np
 
-BATCH_METHODS: dict[str, dict[str, Any]] = {
-    "saliency": {},
-    "gradient_x_input": {},
-    "smoothgrad": {"n_draws": 32, "noise": 0.1},
-    "integrated_gradients": {"steps": 32},
-}
+#: The demo's cap on every parameter the registry marks as costly (steps, noise draws, ...).
+DEMO_COST_CAP = 32
+#: Settings the demo chooses beyond the defaults.
+DEMO_PARAMS: dict[str, dict[str, Any]] = {"smoothgrad": {"noise": 0.1}}
+
+
+def batch_methods() -> dict[str, dict[str, Any]]:
+    """Every registered (N, C, T) method with the demo's settings: its costly parameters
+    (``cost_params`` in the registry) capped at :data:`DEMO_COST_CAP`, plus :data:`DEMO_PARAMS`."""
+    from tsexplain.attribution import METHODS
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, cls in METHODS.items():
+        defaults = cls.parameters()
+        capped = {p: min(DEMO_COST_CAP, defaults[p]) for p in cls.cost_params
+                  if isinstance(defaults.get(p), int) and not isinstance(defaults.get(p), bool)}
+        out[name] = {**capped, **DEMO_PARAMS.get(name, {})}
+    return out
 
 Say = Callable[[str], None]
 
@@ -45,7 +57,7 @@ def run_demo(out_dir: str | Path = "reports/demo", *, seed: int = 0, n_train: in
     """Train the demo models, explain them with every method, and write the report.
 
     The steps: train the anomaly CNN and pick the detected anomalies, explain them with every
-    method of :data:`BATCH_METHODS`, draw the figures, run Time-SmoothGrad on the AR-states
+    method of :func:`batch_methods`, draw the figures, run Time-SmoothGrad on the AR-states
     world, then write ``attributions.npz``, ``summary.json``, ``report.md`` and ``report.html``.
 
     Parameters
@@ -82,7 +94,7 @@ def run_demo(out_dir: str | Path = "reports/demo", *, seed: int = 0, n_train: in
 
     run = _train_anomaly_cnn(out, seed=seed, n_train=n_train, n_explain=n_explain,
                              progress=progress, say=say)
-    say(f"[2/4] explaining {len(run.x)} detected anomalies with {len(BATCH_METHODS)} methods")
+    say(f"[2/4] explaining {len(run.x)} detected anomalies with {len(batch_methods())} methods")
     results, scores = _explain_anomalies(run, say)
     say("[3/4] drawing figures")
     figures = _draw_anomaly_figures(out, results, run)
@@ -127,7 +139,7 @@ def _train_anomaly_cnn(out: Path, *, seed: int, n_train: int, n_explain: int, pr
 
 
 def _explain_anomalies(run: _AnomalyRun, say: Say) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
-    """Every method of :data:`BATCH_METHODS` on the detected anomalies, with its scores.
+    """Every method of :func:`batch_methods` on the detected anomalies, with its scores.
 
     Scores per method: seconds, the share of attribution mass on the true anomaly cells, and
     the share of each channel.
@@ -137,7 +149,7 @@ def _explain_anomalies(run: _AnomalyRun, say: Say) -> tuple[dict[str, Any], dict
 
     results: dict[str, Any] = {}
     scores: dict[str, dict[str, float]] = {}
-    for name, params in BATCH_METHODS.items():
+    for name, params in batch_methods().items():
         res = tsexplain.explain(run.model, run.x, name, **params)
         results[name] = res
         share = channel_mass_share(res.values, reduction="mean")
