@@ -27,15 +27,9 @@ DEMO_PARAMS: dict[str, dict[str, Any]] = {"smoothgrad": {"noise": 0.1}}
 def batch_methods() -> dict[str, dict[str, Any]]:
     """Every registered (N, C, T) method with the demo's settings: its costly parameters
     (``cost_params`` in the registry) capped at :data:`DEMO_COST_CAP`, plus :data:`DEMO_PARAMS`."""
-    from tsexplain.attribution import METHODS
+    from tsexplain.attribution import method_settings
 
-    out: dict[str, dict[str, Any]] = {}
-    for name, cls in METHODS.items():
-        defaults = cls.parameters()
-        capped = {p: min(DEMO_COST_CAP, defaults[p]) for p in cls.cost_params
-                  if isinstance(defaults.get(p), int) and not isinstance(defaults.get(p), bool)}
-        out[name] = {**capped, **DEMO_PARAMS.get(name, {})}
-    return out
+    return method_settings(DEMO_COST_CAP, DEMO_PARAMS)
 
 Say = Callable[[str], None]
 

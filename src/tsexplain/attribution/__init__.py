@@ -157,6 +157,41 @@ def check_method_params(
     return dict(params)
 
 
+def method_settings(
+    cost_cap: int | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Every method of :data:`METHODS` with settings for a batch run (demo, benchmarks).
+
+    Parameters
+    ----------
+    cost_cap : int, optional
+        Cap on each integer parameter the registry marks as costly (``cost_params``: steps,
+        noise draws, ...); None keeps the defaults.
+    overrides : mapping of method name to parameters, optional
+        Settings chosen by the caller, applied last.
+
+    Returns
+    -------
+    dict
+        Method name -> keyword arguments (only the changed ones).
+
+    Examples
+    --------
+    >>> from tsexplain.attribution import method_settings
+    >>> method_settings(16, {"smoothgrad": {"noise": 0.1}})["smoothgrad"]
+    {'n_draws': 16, 'noise': 0.1}
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, cls in METHODS.items():
+        defaults = cls.parameters()
+        capped = {} if cost_cap is None else {
+            p: min(cost_cap, defaults[p]) for p in cls.cost_params
+            if isinstance(defaults.get(p), int) and not isinstance(defaults.get(p), bool)
+        }
+        out[name] = {**capped, **dict((overrides or {}).get(name, {}))}
+    return out
+
+
 def explain(
     model: nn.Module | Sequence[nn.Module],
     inputs: SeriesBatch,
@@ -242,5 +277,6 @@ __all__ = [
     "explain",
     "get_memory_budget",
     "get_method",
+    "method_settings",
     "set_memory_budget",
 ]

@@ -7,14 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from tsexplain.attribution import method_settings
 from tsexplain.benchmark._common import Context, Section, Timer, predict, to_float
 
-METHODS: dict[str, dict[str, Any]] = {
-    "saliency": {},
-    "gradient_x_input": {},
-    "smoothgrad": {"n_samples": 16, "noise": 0.1},
-    "integrated_gradients": {"steps": 16},
-}
+#: Every registered (N, C, T) method, costly parameters (registry ``cost_params``) capped at 16.
+METHODS: dict[str, dict[str, Any]] = method_settings(16, {"smoothgrad": {"noise": 0.1}})
 
 
 def score_layout(attribution: np.ndarray, mask: np.ndarray) -> dict[str, float]:
