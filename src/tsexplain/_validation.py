@@ -188,6 +188,41 @@ def check_series_array(a: Any, name: str = "x", *, allow_nonfinite: bool = False
     return arr
 
 
+def check_single_map(
+    a: Any, name: str, *, shape: str = "(C, T)", batch_hint: str = "call it once per series"
+) -> np.ndarray:
+    """One 2-D map of one series (``(1, a, b)`` is squeezed) as a finite float64 array.
+
+    Parameters
+    ----------
+    a : array-like or tensor of shape ``shape`` or (1, ...)
+    name : str
+        The argument's name, used in messages.
+    shape : str
+        How the two axes are called in messages, e.g. "(C, T)" or "(F, T')".
+    batch_hint : str
+        What to do with a batch, appended to the wrong-shape message.
+
+    Examples
+    --------
+    >>> check_single_map([[[1, 2], [3, 4]]], "attribution").shape
+    (2, 2)
+    """
+    arr = to_float_array(a, name)
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 2:
+        raise ShapeError(
+            f"{name} must have shape {shape} or (1, ...) for one series, got shape {arr.shape}; "
+            f"for a batch, {batch_hint}."
+        )
+    if min(arr.shape) == 0:
+        raise ShapeError(f"{name} has an empty dimension: shape {arr.shape}; expected {shape}.")
+    if not np.isfinite(arr).all():
+        raise NonFiniteError(_nonfinite_message(name, int((~np.isfinite(arr)).sum())))
+    return arr
+
+
 def check_choice(value: Any, name: str, allowed: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``allowed``, else raise a :class:`ParameterError`."""
     allowed = tuple(allowed)

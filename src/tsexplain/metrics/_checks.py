@@ -6,29 +6,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tsexplain._validation import to_float_array
-from tsexplain.exceptions import NonFiniteError, ParameterError, ShapeError
+from tsexplain._validation import check_single_map, to_float_array
+from tsexplain.exceptions import ParameterError, ShapeError
 
 Reduction = Literal["mean", "none"]
 
 def as_single_map(a: Any, name: str) -> np.ndarray:
     """Return one attribution map of shape ``(C, T)``; ``(1, C, T)`` is squeezed."""
-    arr = to_float_array(a, name)
-    if arr.ndim == 3 and arr.shape[0] == 1:
-        arr = arr[0]
-    if arr.ndim != 2:
-        raise ShapeError(
-            f"{name} must have shape (C, T) or (1, C, T) for one series, got shape {arr.shape}. "
-            f"For a batch, call the metric once per series."
-        )
-    if min(arr.shape) == 0:
-        raise ShapeError(f"{name} has an empty dimension: shape {arr.shape}.")
-    if not np.isfinite(arr).all():
-        raise NonFiniteError(
-            f"{name} contains {int((~np.isfinite(arr)).sum())} NaN or Inf value(s); expected "
-            f"finite numbers."
-        )
-    return arr
+    return check_single_map(a, name, batch_hint="call the metric once per series")
 
 
 def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:

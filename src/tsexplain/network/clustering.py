@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from tsexplain._validation import check_choice, check_int
+from tsexplain._validation import check_choice, check_int, check_single_map
 from tsexplain.exceptions import ParameterError, ShapeError
 
 Normalize = Literal["none", "zscore", "minmax"]
@@ -183,19 +183,13 @@ def cluster_filters(
     from scipy.spatial.distance import squareform
     from sklearn.metrics import silhouette_score
 
-    a = activations.detach().cpu().numpy() if isinstance(activations, torch.Tensor) else np.asarray(activations)
-    if a.ndim == 3 and a.shape[0] == 1:
-        a = a[0]
-    if a.ndim != 2:
-        raise ShapeError(
-            f"activations must have shape (F, T') (one vector per filter) for one series, got "
-            f"{a.shape}; for a batch (N, F, T') pick one sample, e.g. activations[0]."
-        )
+    a = check_single_map(
+        activations, "activations", shape="(F, T') (one vector per filter)",
+        batch_hint="pick one sample of the (N, F, T') batch, e.g. activations[0]",
+    )
     n_filters = a.shape[0]
     if n_filters < 3:
         raise ShapeError(f"clustering needs at least 3 filters, got {n_filters}.")
-    if not np.isfinite(a).all():
-        raise ValueError("activations contain NaN or Inf.")
     check_choice(normalize, "normalize", ("none", "zscore", "minmax"))
     a = _normalize(a.astype(np.float64), normalize)
     d = dtw_distances(a, window=window, parallel=parallel)
