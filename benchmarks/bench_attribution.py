@@ -6,7 +6,7 @@ global average pooling, Linear), a batch of 64 series of length 500, on the CPU.
 * bare limit: 50 x (one forward + input gradient of the batch of 64), plain autograd;
 * Captum 0.9 with its default settings: NoiseTunnel(Saliency) smoothgrad, 50 samples (one batch
   of 3200 rows), and IntegratedGradients, 50 steps (one batch of 3200 rows);
-* tsexplain: SmoothGrad(n_samples=50) and IntegratedGradients(steps=50), default budget.
+* tsexplain: SmoothGrad(n_draws=50) and IntegratedGradients(steps=50), default budget.
 
 Runs alternate (bare, captum SG, ours SG, captum IG, ours IG, repeat) and the medians are
 printed with the ratios. Run on a quiet machine:
@@ -82,7 +82,7 @@ def main() -> None:
         nt.attribute(x, nt_type="smoothgrad", nt_samples=s, stdevs=0.15, target=target, abs=False)
 
     def ours_sg() -> None:
-        SmoothGrad(model, n_samples=s, noise=0.15, progress=False).attribute(x, target=target)
+        SmoothGrad(model, n_draws=s, noise=0.15, progress=False).attribute(x, target=target)
 
     def captum_ig() -> None:
         CaptumIG(model).attribute(x, target=target, n_steps=s)

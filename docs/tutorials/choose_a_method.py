@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 METHODS = {
     "saliency": {},
     "gradient_x_input": {},
-    "smoothgrad": {"n_samples": 16, "noise": 0.1},
+    "smoothgrad": {"n_draws": 16, "noise": 0.1},
     "integrated_gradients": {"steps": 16},
 }
 

@@ -112,7 +112,7 @@ def test_per_sample_targets_and_predicted():
 
 def test_smoothgrad_with_zero_noise_equals_saliency(cnn):
     x = torch.randn(5, 1, 50, generator=torch.Generator().manual_seed(6))
-    sg = tsexplain.explain(cnn, x, "smoothgrad", n_samples=7, noise=0.0, target=1)
+    sg = tsexplain.explain(cnn, x, "smoothgrad", n_draws=7, noise=0.0, target=1)
     sal = tsexplain.explain(cnn, x, "saliency", target=1)
     np.testing.assert_allclose(sg.values, sal.values, atol=1e-6)
 
@@ -120,7 +120,7 @@ def test_smoothgrad_with_zero_noise_equals_saliency(cnn):
 def test_smoothgrad_of_quadratic_is_unbiased():
     # E[2a(x + e)] = 2ax: with many samples the mean gradient approaches the noiseless one
     model, x = Quadratic(n_channels=1, n_timesteps=10), torch.randn(2, 1, 10, generator=torch.Generator().manual_seed(7))
-    res = tsexplain.explain(model, x, "smoothgrad", n_samples=4000, noise=0.1, seed=1)
+    res = tsexplain.explain(model, x, "smoothgrad", n_draws=4000, noise=0.1, seed=1)
     sigma = 0.1 * (x.amax(dim=(1, 2)) - x.amin(dim=(1, 2)))
     expected = (2 * model.a * x).detach().numpy()
     # standard error of the mean of 2 a e: 2 |a| sigma / sqrt(S)

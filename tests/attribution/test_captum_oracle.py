@@ -72,11 +72,11 @@ def test_smoothgrad_mean_matches_captum_statistically(setup):
     model, x, target = setup
     x = x[:2]
     target = target[:2]
-    ours = tsexplain.explain(model, x, "smoothgrad", target=target, n_samples=400, noise=0.1, seed=0)
+    ours = tsexplain.explain(model, x, "smoothgrad", target=target, n_draws=400, noise=0.1, seed=0)
     sigma = float(0.1 * (x.max() - x.min()))  # captum takes one absolute std
     nt = captum_attr.NoiseTunnel(captum_attr.Saliency(model))
     xs = x[:1]
-    ours1 = tsexplain.explain(model, xs, "smoothgrad", target=target[:1], n_samples=400, noise=0.1, seed=0)
+    ours1 = tsexplain.explain(model, xs, "smoothgrad", target=target[:1], n_draws=400, noise=0.1, seed=0)
     sigma1 = float(0.1 * (xs.max() - xs.min()))
     torch.manual_seed(0)
     theirs = nt.attribute(xs, nt_type="smoothgrad", nt_samples=400, stdevs=sigma1, target=target[:1], abs=False)

@@ -37,7 +37,7 @@ original label of each class ("label_values") and the class names ("class_names"
 examples:
   tsexplain explain model.pt data.npz --method integrated_gradients --target predicted
   tsexplain explain model.safetensors recordings.csv --method saliency --method smoothgrad \\
-      --param smoothgrad.n_samples=32 --target predicted --out results/
+      --param smoothgrad.n_draws=32 --target predicted --out results/
   tsexplain explain mymodels:make_cnn data.npy --weights cnn.pt --model-arg n_channels=3 \\
       --method gradient_x_input --target 1 --max-samples 200
   tsexplain explain model.pt data.npy --channels-last --target all --memory-budget 512MB

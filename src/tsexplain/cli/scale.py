@@ -23,7 +23,7 @@ examples:
       --method integrated_gradients --param steps=32 --target 1 --chunk-size 2048 \\
       --backend ray --address auto --out attributions/
   tsexplain explain-dataset --model forda.safetensors plant.npy --method smoothgrad \\
-      --param n_samples=32 --backend ray --address auto --num-cpus 2 --out sg/ --npy sg.npy
+      --param n_draws=32 --backend ray --address auto --num-cpus 2 --out sg/ --npy sg.npy
 
 With --backend ray and --address auto the command joins the Ray cluster this machine belongs to
 (started with 'ray start'); without --address it starts a local Ray instance. DATA must be
