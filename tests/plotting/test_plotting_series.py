@@ -118,7 +118,8 @@ def test_heatmap_accepts_ax_and_plain_arrays(small):
 
 
 def test_heatmap_accepts_torch_tensors(small):
-    torch = pytest.importorskip("torch")
+    import torch
+
     res, x, values = small
     fig = plot_heatmap(torch.from_numpy(values).requires_grad_(), torch.from_numpy(x))
     np.testing.assert_allclose(np.asarray(fig.axes[0].images[0].get_array()), values[0])
@@ -223,7 +224,8 @@ def test_save_figure_png(small, tmp_path):
 
 
 def test_with_the_engine_and_datetime_axis():
-    torch = pytest.importorskip("torch")
+    import torch
+
     import tsexplain
 
     torch.manual_seed(0)
