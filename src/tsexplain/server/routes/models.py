@@ -70,18 +70,22 @@ def get_layer(
 def get_filter_stats(
     ws: WorkspaceDep, settings: SettingsDep, model: ModelName, layer: LayerName,
     dataset: DatasetQuery,
-    max_samples: Annotated[int, Query(ge=1, le=100_000, description="the first samples used")] = 200,
+    max_samples: Annotated[int | None, Query(ge=1, le=100_000, description="the first samples "
+                                             "used (default: 200 or the server's limit)")] = None,
 ) -> s.FilterStatsResponse:
     """Data-set level filter importance (TSViz Fig. 9): min, mean and max over the samples."""
-    return explore.filter_stats(ws, settings, model, layer, dataset, max_samples)
+    n = min(200, settings.max_aggregate_samples) if max_samples is None else max_samples
+    return explore.filter_stats(ws, settings, model, layer, dataset, n)
 
 
 @router.get("/{model}/saturation", response_model=s.SaturationResponse)
 def get_saturation(
     ws: WorkspaceDep, settings: SettingsDep, model: ModelName, dataset: DatasetQuery,
-    max_samples: Annotated[int, Query(ge=1, le=100_000)] = 200,
+    max_samples: Annotated[int | None, Query(ge=1, le=100_000, description="the first samples "
+                                             "used (default: 200 or the server's limit)")] = None,
     temperature: Annotated[float, Query(gt=0, le=1000, description="T of sigmoid(z / T)")] = 2.0,
     tol: Annotated[float, Query(gt=0, lt=0.5, description="saturated: probability > 1 - tol")] = 1e-4,
 ) -> s.SaturationResponse:
     """Saturated predictions (TSViz Proposition 1) at T = 1 and at a temperature (Eq. 19)."""
-    return explore.saturation(ws, settings, model, dataset, max_samples, temperature, tol)
+    n = min(200, settings.max_aggregate_samples) if max_samples is None else max_samples
+    return explore.saturation(ws, settings, model, dataset, n, temperature, tol)
