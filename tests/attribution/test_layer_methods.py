@@ -1,0 +1,142 @@
+"""Grad-CAM and layer Integrated Gradients: equal to Captum 0.9 at the layer, upsampled as
+documented, on a CNN, a pooling CNN and a CNN-LSTM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from attribution_models import fordA_cnn
+from torch import nn
+
+import tsexplain
+from tsexplain.attribution import LayerGradCam, LayerIntegratedGradients
+from tsexplain.exceptions import ParameterError
+
+captum_attr = pytest.importorskip("captum.attr", reason="captum is the oracle (pip install captum)")
+
+
+def pooling_cnn(seed: int = 5) -> nn.Module:
+    """Conv/ReLU/MaxPool1d twice, then a linear head: (N, 3, 40) -> (N, 1)."""
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv1d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2),
+        nn.Conv1d(8, 8, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2), nn.Flatten(), nn.Linear(80, 1),
+    ).eval()
+
+
+class ConvLSTM(nn.Module):
+    """Conv1d front end, LSTM over time, linear head: (N, C, T) -> (N, K)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(4)
+        self.conv = nn.Conv1d(3, 6, 5, padding=2)
+        self.act = nn.ReLU()
+        self.lstm = nn.LSTM(6, 10, batch_first=True)
+        self.head = nn.Linear(10, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.lstm(self.act(self.conv(x)).transpose(1, 2))
+        return self.head(h[:, -1])
+
+
+def close_to(ours: np.ndarray, theirs: np.ndarray) -> None:
+    assert np.abs(ours - theirs).max() <= 1e-5 * np.abs(theirs).max()
+
+
+def layer(model: nn.Module, name: str) -> nn.Module:
+    return dict(model.named_modules())[name]
+
+
+@pytest.fixture(scope="module")
+def cnn_data():
+    model = fordA_cnn(n_classes=2, width=16, seed=3)
+    x = torch.randn(6, 1, 60, generator=torch.Generator().manual_seed(1))
+    return model, x, [0, 1, 1, 0, 1, 0]
+
+
+# ----------------------------------------------------------------------------- Grad-CAM
+@pytest.mark.parametrize("relu", [True, False])
+@pytest.mark.parametrize("name", ["6", "3"])
+def test_grad_cam_matches_captum(cnn_data, relu, name):
+    model, x, target = cnn_data
+    ours = tsexplain.explain(model, x, "grad_cam", target=target, layer=name, relu=relu)
+    theirs = captum_attr.LayerGradCam(model, layer(model, name)).attribute(
+        x, target=target, relu_attributions=relu
+    ).detach()
+    close_to(ours.extras["layer_map"], theirs[:, 0].numpy())
+    per_filter = captum_attr.LayerGradCam(model, layer(model, name)).attribute(
+        x, target=target, attr_dim_summation=False
+    ).detach().numpy()
+    close_to(ours.extras["layer_values"], per_filter)
+
+
+@pytest.mark.parametrize("mode", ["linear", "nearest"])
+def test_grad_cam_upsampled_from_a_pooled_layer_equals_interpolated_captum(mode):
+    model = pooling_cnn()
+    x = torch.randn(5, 3, 40, generator=torch.Generator().manual_seed(2))
+    name = [n for n, m in model.named_modules() if isinstance(m, nn.Conv1d)][-1]
+    ours = LayerGradCam(model, layer=name, upsample=mode).attribute(x)
+    cam = captum_attr.LayerGradCam(model, layer(model, name)).attribute(x, relu_attributions=True).detach()
+    assert cam.shape[-1] < 40  # the layer is coarser than the input
+    up = captum_attr.LayerAttribution.interpolate(cam, (40,), interpolate_mode=mode).numpy()
+    assert ours.shape == (5, 3, 40)
+    for c in range(3):  # one time profile repeated over channels
+        close_to(ours.values[:, c], up[:, 0])
+
+
+def test_grad_cam_defaults_to_the_last_convolution(cnn_data):
+    model, x, target = cnn_data
+    a = LayerGradCam(model).attribute(x, target=target)
+    b = LayerGradCam(model, layer="6").attribute(x, target=target)
+    assert a.extras["layer"] == ["6"]
+    np.testing.assert_array_equal(a.values, b.values)
+
+
+# ----------------------------------------------------------------------------- layer IG
+@pytest.mark.parametrize("name", ["7", "2"])
+def test_layer_integrated_gradients_matches_captum(cnn_data, name):
+    model, x, target = cnn_data
+    base = torch.full_like(x, -0.3)
+    ours = tsexplain.explain(model, x, "layer_integrated_gradients", target=target, layer=name,
+                             steps=40, baseline=base)
+    theirs = captum_attr.LayerIntegratedGradients(model, layer(model, name)).attribute(
+        x, baselines=base, target=target, n_steps=40
+    ).detach().numpy()
+    close_to(ours.extras["layer_values"], theirs)
+    up = F.interpolate(torch.as_tensor(theirs).sum(1, keepdim=True), size=60, mode="linear",
+                       align_corners=False).numpy()
+    close_to(ours.values, up)
+
+
+def test_layer_integrated_gradients_in_a_conv_lstm_matches_captum():
+    model = ConvLSTM().eval()
+    x = torch.randn(4, 3, 30, generator=torch.Generator().manual_seed(3))
+    ours = tsexplain.explain(model, x, "layer_integrated_gradients", target=1, layer="conv", steps=32)
+    theirs = captum_attr.LayerIntegratedGradients(model, model.conv).attribute(
+        x, baselines=torch.zeros_like(x), target=1, n_steps=32
+    ).detach().numpy()
+    close_to(ours.extras["layer_values"], theirs)
+
+
+def test_layer_integrated_gradients_on_the_recurrent_layer_is_complete():
+    """At the LSTM's output (N, T', H) with time_axis=1 the layer values sum to f(x) - f(b)."""
+    model = ConvLSTM().eval()
+    x = torch.randn(4, 3, 30, generator=torch.Generator().manual_seed(5))
+    res = LayerIntegratedGradients(model, layer="lstm", steps=64, time_axis=1).attribute(x, target=0)
+    assert res.extras["layer_values"].shape == (4, 10, 30)
+    gap = np.abs(res.extras["completeness_gap"]).max()
+    assert gap < 1e-3 * np.abs(res.extras["output_difference"]).max()
+
+
+# ----------------------------------------------------------------------------- errors
+def test_unknown_layer_names_the_available_ones(cnn_data):
+    model, x, _ = cnn_data
+    with pytest.raises(ParameterError, match=r"no layer named 'conv9'.*0, 1, 2"):
+        LayerGradCam(model, layer="conv9")
+    with pytest.raises(ParameterError, match=r"activations of shape \(6, 2\)"):
+        LayerIntegratedGradients(model, layer="11", steps=4).attribute(x, target=0)
+    with pytest.raises(ParameterError, match="no Conv1d layer"):
+        LayerGradCam(nn.Sequential(nn.Flatten(), nn.Linear(60, 2)))
