@@ -273,7 +273,7 @@ def _is_number(cell: str) -> bool:
 
 def _read_parquet(path: Path) -> tuple[list[str], list[np.ndarray]]:
     try:
-        import pyarrow.parquet as pq  # type: ignore[import-not-found]
+        import pyarrow.parquet as pq
     except ImportError:
         raise ParameterError(
             f"{path}: reading Parquet needs the pyarrow package (pip install pyarrow); or save "
@@ -424,9 +424,9 @@ def _wide(header: list[str] | None, cols: list[np.ndarray], source: str, fmt: st
     seen = np.zeros((n, c), dtype=np.int32)
     np.add.at(seen, (s_idx, c_idx), 1)
     if seen.max() > 1 or seen.min() == 0:
-        s = int(np.nonzero((seen != 1).any(axis=1))[0][0])
+        bad = int(np.nonzero((seen != 1).any(axis=1))[0][0])
         raise DataFormatError(
-            f"{source}: sample {sample_ids[s]!r} has {int((seen[s] > 0).sum())} of {c} channels "
+            f"{source}: sample {sample_ids[bad]!r} has {int((seen[bad] > 0).sum())} of {c} channels "
             f"(or one twice); in the wide layout every sample needs one row per channel"
         )
     X = np.empty((n, c, values.shape[1]))
