@@ -170,6 +170,22 @@ def test_real_data_tiny_if_present(tmp_path: Path) -> None:
     assert any("PAMAP2" in s for s in sec.skipped)
 
 
+def test_tsviz_table1_tiny_if_present(tmp_path: Path) -> None:
+    ddir, _ = resolve_data_dir(None)
+    if ddir is None or not (ddir / "InternetTraffic_B5M").is_dir():
+        pytest.skip("shared data folder absent (../shared/data or $TSEXPLAIN_SHARED_DATA)")
+    sec = bench.run_one("tsviz", _ctx(tmp_path, ddir))
+    rows = sec.metrics["layers"]
+    assert [r["layer"] for r in rows] == [t[0] for t in sec.tables[0]["rows"]]
+    for r in rows:
+        # dead filters are never the least influential one, and every MSE is a real number
+        assert r["least_filter"] not in r["dead"] and r["most_filter"] not in r["dead"]
+        lo, hi = r["random_interval"]
+        assert lo <= r["random"] <= hi
+        assert all(np.isfinite(r[k]) for k in ("most", "least", "random",
+                                                "cluster representative"))
+
+
 def test_cli_writes_report(tmp_path: Path) -> None:
     out = tmp_path / "rep"
     proc = subprocess.run(

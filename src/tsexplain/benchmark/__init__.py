@@ -5,7 +5,10 @@ One module per reproduction, each ``run(ctx) -> Section``:
 - ``time_smoothgrad``: AR(2)-states world, Tables 1-2, lift chart, window sweep, Figure 1;
 - ``agra``: quality-signals world, Tables I-IV and Figure 4 (``train_ensemble``);
 - ``anomaly``: TSViz anomaly world, share of attribution on pressure, localisation;
-- ``real_data``: FordA CNN + IG (deletion / insertion), internet traffic, PAMAP2 (when present);
+- ``real_data``: the shipped FordA CNN, every method's deletion / insertion against random,
+  internet traffic, PAMAP2 (when present);
+- ``tsviz``: TSViz Table 1 on the internet-traffic CNN (most / least / random / cluster
+  representative filter removed per layer, with and without fine-tuning);
 - ``ismail``: the Ismail et al. (NeurIPS 2020) layouts, precision of the top cells.
 
 :func:`run` runs them, prints the tables with progress and, with ``out``, writes ``report.md``
@@ -26,7 +29,7 @@ from typing import Any
 from tsexplain.benchmark._common import SIZES, Context, Section, resolve_data_dir
 
 #: Reproductions by name, in run order.
-REPRODUCTIONS = ("time_smoothgrad", "agra", "anomaly", "real_data", "ismail")
+REPRODUCTIONS = ("time_smoothgrad", "agra", "anomaly", "real_data", "tsviz", "ismail")
 
 __all__ = ["REPRODUCTIONS", "SIZES", "run", "run_one"]
 
