@@ -258,25 +258,26 @@ def filter_importance_stats(
     temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     mods = resolve_layers(model, layers)
-    mins: list[torch.Tensor | None] = [None] * len(mods)
-    maxs: list[torch.Tensor | None] = [None] * len(mods)
-    sums: list[torch.Tensor | None] = [None] * len(mods)
+    # per layer: (min, max, sum) over the samples seen so far
+    stats: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
     with frozen_eval(model):
         for chunk in _importance_chunks(
             model, xt, mods, target, output, temperature, batch_size, progress
         ):
             for i, imp in enumerate(chunk):
                 lo, hi, s = imp.amin(0).double(), imp.amax(0).double(), imp.sum(0, dtype=torch.float64)
-                mins[i] = lo if mins[i] is None else torch.minimum(mins[i], lo)  # type: ignore[arg-type]
-                maxs[i] = hi if maxs[i] is None else torch.maximum(maxs[i], hi)  # type: ignore[arg-type]
-                sums[i] = s if sums[i] is None else sums[i] + s
+                if i == len(stats):
+                    stats.append((lo, hi, s))
+                else:
+                    prev_lo, prev_hi, prev_sum = stats[i]
+                    stats[i] = (torch.minimum(prev_lo, lo), torch.maximum(prev_hi, hi), prev_sum + s)
     n = xt.shape[0]
     return {
         name: FilterImportanceStats(
             layer=name,
-            min=mins[i].numpy(),  # type: ignore[union-attr]
-            mean=(sums[i] / n).numpy(),  # type: ignore[operator]
-            max=maxs[i].numpy(),  # type: ignore[union-attr]
+            min=stats[i][0].numpy(),
+            mean=(stats[i][2] / n).numpy(),
+            max=stats[i][1].numpy(),
             n_samples=n,
         )
         for i, (name, _) in enumerate(mods)

@@ -176,20 +176,20 @@ def describe(model: nn.Module, x: SeriesBatch, *, activations: bool = False) -> 
     def hook(module: nn.Module, inp: Any, out: Any) -> None:
         idx = calls.get(module, 0)
         calls[module] = idx + 1
-        is_conv = isinstance(module, nn.Conv1d)
+        conv = module if isinstance(module, nn.Conv1d) else None
         records.append(
             LayerInfo(
                 name=names[module],
                 kind=type(module).__name__,
                 input_shape=_shape_of(inp),
                 output_shape=_shape_of(out),
-                n_filters=int(module.out_channels) if is_conv else None,
-                kernel_size=int(module.kernel_size[0]) if is_conv else None,
+                n_filters=int(conv.out_channels) if conv is not None else None,
+                kernel_size=int(conv.kernel_size[0]) if conv is not None else None,
                 n_params=sum(p.numel() for p in module.parameters(recurse=False)),
                 call_index=idx,
             )
         )
-        if activations and is_conv and isinstance(out, torch.Tensor) and idx == 0:
+        if activations and conv is not None and isinstance(out, torch.Tensor) and idx == 0:
             acts[names[module]] = out.detach().clone()
 
     handles = [m.register_forward_hook(hook) for m in leaves]
