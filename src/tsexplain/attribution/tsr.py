@@ -25,8 +25,8 @@ class TemporalSaliencyRescaling(Attribution):
     """Temporal saliency rescaling: time relevance, then feature relevance, of any method.
 
     Time relevance comes from masking each time step, feature relevance from masking each cell
-    within the relevant steps. With ``R(.)`` the inner method (e.g. Integrated Gradients) and ``x`` one series (C, T), as in
-    Ismail et al.'s Algorithm 1:
+    within the relevant steps. With ``R(.)`` the inner method (e.g. Integrated Gradients) and
+    ``x`` one series (C, T), as in Ismail et al.'s Algorithm 1:
 
     1. time relevance: for every step ``t``, mask all channels at ``t`` (set them to the
        baseline) and score ``D_t = sum |R(x) - R(x masked at t)|``;
@@ -44,9 +44,9 @@ class TemporalSaliencyRescaling(Attribution):
     model : torch.nn.Module or list of torch.nn.Module
         Model(s) mapping (N, C, T) to (N,) or (N, K); a list averages the rescaled maps of the
         single models (AGRA).
-    method : str
+    base_method : str
         The inner method, a name from :data:`tsexplain.attribution.METHODS`.
-    method_params : dict, optional
+    base_params : dict, optional
         Parameters of the inner method (e.g. ``{"steps": 16}``).
     baseline : "zeros", "mean", float or array
         Value of the masked cells (the paper masks with 0).
@@ -71,7 +71,7 @@ class TemporalSaliencyRescaling(Attribution):
     >>> from tsexplain.attribution import TemporalSaliencyRescaling
     >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 8), torch.nn.Tanh(),
     ...                             torch.nn.Linear(8, 1))
-    >>> res = TemporalSaliencyRescaling(model, method="saliency").attribute(torch.randn(2, 2, 6))
+    >>> res = TemporalSaliencyRescaling(model, base_method="saliency").attribute(torch.randn(2, 2, 6))
     >>> res.shape, res.extras["time_relevance"].shape
     ((2, 2, 6), (2, 6))
     """
@@ -84,28 +84,28 @@ class TemporalSaliencyRescaling(Attribution):
     def __init__(
         self,
         model: nn.Module | Sequence[nn.Module],
-        method: str = "saliency",
-        method_params: Mapping[str, Any] | None = None,
+        base_method: str = "saliency",
+        base_params: Mapping[str, Any] | None = None,
         baseline: Baseline = "zeros",
         threshold_quantile: float = 0.55,
         **engine: Any,
     ) -> None:
         super().__init__(model, **engine)
-        from tsexplain.attribution import METHODS
+        from tsexplain.attribution import METHODS, check_method_params
 
-        if method not in METHODS or method == self.name:
+        if base_method not in METHODS or base_method == self.name:
             raise ParameterError(
-                f"tsr: method must be one of {', '.join(sorted(m for m in METHODS if m != self.name))}; "
-                f"got {method!r}"
+                f"tsr: base_method must be one of "
+                f"{', '.join(sorted(m for m in METHODS if m != self.name))}; got {base_method!r}"
             )
-        self.method = method
-        self.method_params = dict(method_params or {})
+        self.base_method = base_method
+        self.base_params = check_method_params(base_method, dict(base_params or {}), engine_options=())
         self.baseline = baseline
         q = check_float(threshold_quantile, "threshold_quantile", minimum=0.0)
         if q >= 1.0:
             raise ParameterError(f"threshold_quantile must be in [0, 1), got {threshold_quantile}")
         self.threshold_quantile = q
-        self._inner_cls = METHODS[method]
+        self._inner_cls = METHODS[base_method]
         # fail early on parameters the inner method does not take
         self._inner(self.models[0])
 
@@ -116,7 +116,7 @@ class TemporalSaliencyRescaling(Attribution):
 
     def _inner(self, model: nn.Module) -> Attribution:
         return self._inner_cls(
-            model, **self.method_params, memory_budget=self.memory_budget, progress=False,
+            model, **self.base_params, memory_budget=self.memory_budget, progress=False,
             fold_batchnorm=self.fold_batchnorm,
         )
 
