@@ -133,7 +133,7 @@ def _run(
     steps: int,
     y: Any,
     targeted: bool,
-    task: str,
+    task: str | None,
     probabilities: bool | None,
     stop_on_flip: bool,
     clip: tuple[float, float] | None,

@@ -114,7 +114,7 @@ def prune_filters(
     else:
         mask = _ChannelMask(keep)
         target.register_forward_hook(mask)
-        target._tsexplain_prune_mask = mask  # type: ignore[assignment]
+        target._tsexplain_prune_mask = mask
     if isinstance(target, nn.Conv1d) and idx:
         with torch.no_grad():
             target.weight[idx] = 0.0
@@ -185,7 +185,7 @@ def _fine_tune(
     epochs: int,
     *,
     loss: LossArg,
-    task: str,
+    task: str | None,
     probabilities: bool,
     lr: float,
     batch_size: int,
