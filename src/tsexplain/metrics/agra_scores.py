@@ -265,7 +265,9 @@ def agra_reconstruct(
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     ideal_score = check_float(ideal_score, "ideal_score")
     disp = np.zeros_like(xa)
-    n_iters, conv, finals = [], [], []
+    n_iters: list[np.ndarray] = []
+    conv: list[np.ndarray] = []
+    finals: list[np.ndarray] = []
     for m in model_list:
         device, dtype = model_device_dtype(m)
         x0 = torch.as_tensor(xa, dtype=dtype, device=device)

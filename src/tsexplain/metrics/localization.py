@@ -173,8 +173,8 @@ def _collapse(w: np.ndarray, m: np.ndarray, axis: str) -> tuple[np.ndarray, np.n
     if axis == "cell":
         return w.reshape(w.shape[0], -1), m.reshape(m.shape[0], -1)
     if axis == "time":
-        return w.sum(axis=1), m.any(axis=1)
-    return w.sum(axis=2), m.any(axis=2)
+        return w.sum(axis=1), np.asarray(m.any(axis=1))
+    return w.sum(axis=2), np.asarray(m.any(axis=2))
 
 
 def top_k_precision_recall(
