@@ -408,7 +408,7 @@ def network_check(m: Any) -> None:
 
 def _conv_layers(ws: Workspace, settings: Settings, entry: ModelEntry, summary: s.ModelSummary
                  ) -> Any:
-    from tsexplain.network import inspect
+    from tsexplain.network import describe
 
     key = ("inspect", entry.name)
 
@@ -420,7 +420,7 @@ def _conv_layers(ws: Workspace, settings: Settings, entry: ModelEntry, summary: 
                                 f"{entry.name}.info.json or add a data set)")
         with borrowed(entry, settings.model_wait_seconds) as m:
             network_check(m)
-            return inspect(m, torch.zeros(1, *summary.input_shape))
+            return describe(m, torch.zeros(1, *summary.input_shape))
 
     return ws.cache.get_or_compute(key, compute)[0]
 

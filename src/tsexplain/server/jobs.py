@@ -109,7 +109,8 @@ class JobManager:
     def __init__(self, workers: int = 1, max_active: int = 4, max_kept: int = 32) -> None:
         self.max_active = max_active
         self.max_kept = max_kept
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tsexplain-job")
+        self.workers = workers
+        self._executor: ThreadPoolExecutor | None = None
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -123,6 +124,9 @@ class JobManager:
             job = Job(id=uuid.uuid4().hex[:12], kind=kind, request=request)
             self._jobs[job.id] = job
             self._evict()
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=self.workers,
+                                                    thread_name_prefix="tsexplain-job")
             job.future = self._executor.submit(self._run, job, fn)
         return job
 
@@ -206,7 +210,12 @@ class JobManager:
             return sum(j.status in ACTIVE for j in self._jobs.values())
 
     def shutdown(self) -> None:
+        """Cancel every queued or running job (the app's lifespan ends); a later submit starts
+        new worker threads."""
         for job in self.list():
             if job.status in ACTIVE:
                 self.cancel(job.id)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)

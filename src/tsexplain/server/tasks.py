@@ -282,9 +282,9 @@ def run_faithfulness(ctx: JobContext, ws: Workspace, req: s.FaithfulnessJob) -> 
     from tsexplain.network import (
         cluster_filters,
         conv_activations,
+        describe,
         evaluate_loss,
         filter_importance_stats,
-        inspect,
     )
 
     summary = explore.model_summary(ws, req.model)
@@ -295,7 +295,7 @@ def run_faithfulness(ctx: JobContext, ws: Workspace, req: s.FaithfulnessJob) -> 
         _, xt, yt = _labelled(ws, req.train_dataset, 20_000)
         train = (xt, yt)
     model = ws.model(req.model).copy()
-    conv = [li.name for li in inspect(model, x[:1]).conv_layers]
+    conv = [li.name for li in describe(model, x[:1]).conv_layers]
     target = None if summary.n_outputs == 1 else "predicted"
     ctx.progress(0.02, "mean filter importance over the data set")
     stats = filter_importance_stats(model, x, conv, target, progress=False)
