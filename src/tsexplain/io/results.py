@@ -170,8 +170,8 @@ def write_results(
         if four:
             coords["output"] = np.arange(values.shape[1], dtype=np.int64)
         path = attribution_file(out, name)
-        np.savez_compressed(
-            path, values=values, dims=np.asarray(dims), method=np.asarray(res.method),
+        np.savez_compressed(  # allow_pickle=False: read back with allow_pickle=False
+            path, allow_pickle=False, values=values, dims=np.asarray(dims), method=np.asarray(res.method),
             params=np.asarray(json.dumps(_jsonable(res.params))), target=target,
             predictions=preds, attrs=np.asarray(json.dumps(attrs)), **coords, **extra_arrays,
         )
@@ -182,7 +182,7 @@ def write_results(
         inputs["y"] = yy if np.issubdtype(yy.dtype, np.number) else _str_array(yy)
     if predictions is not None:
         inputs["predictions"] = predictions
-    np.savez_compressed(out / "inputs.npz", **inputs)
+    np.savez_compressed(out / "inputs.npz", allow_pickle=False, **inputs)
     from tsexplain import __version__
 
     full_meta = {
@@ -257,7 +257,7 @@ def to_xarray(path: str | os.PathLike[str]) -> Any:
     (('sample', 'channel', 'time'), (4, 2, 8), ['a', 'b'])
     >>> tmp.cleanup()
     """
-    import xarray as xr  # type: ignore[import-not-found]
+    import xarray as xr
 
     with np.load(path, allow_pickle=False) as f:
         dims = [str(d) for d in f["dims"]]
