@@ -59,7 +59,8 @@ def run(ctx: Context) -> Section:
         xt = data.X[~tr].astype(np.float32)
         acc = to_float(((predict(model, xt)[:, 0] > 0) == (data.y[~tr] > 0.5)).mean())
         mask = data.mask[~tr]
-        scores = {"accuracy": acc}
+        # "accuracy" -> float; each method, "truth (mask)" and "random" -> its precisions
+        scores: dict[str, Any] = {"accuracy": acc}
         for name, params in METHODS.items():
             a = np.asarray(tsexplain.explain(model, xt, name, **params).values)
             scores[name] = score_layout(a, mask)
