@@ -3,7 +3,7 @@
 Layout: member m's features occupy the channel block ``[m * C, (m + 1) * C)`` of a wide tensor
 ``(B, M * C, T)`` (or ``(B, M * F)`` after ``Flatten``). Convolutions become grouped convolutions
 (groups multiplied by M) run as 2-D convolutions on channels-last tensors ``(B, M * C, 1, T)``
-(oneDNN's grouped NCW kernels are 2-6x slower for a few dozen channels per group), a ``ReLU``
+(oneDNN's grouped NCW kernels are slower for a few dozen channels per group), a ``ReLU``
 followed by ``MaxPool1d(2)`` one fused pool-then-ReLU step, ``Linear`` a batched matrix product, ``BatchNorm1d`` one BatchNorm over
 ``M * C`` channels (its statistics are per channel, so per member: running statistics included),
 and per-channel or element-wise layers (activations, pooling, dropout, padding) stay as they are.
@@ -31,7 +31,7 @@ _PASS_THROUGH = (
 class _MaxPoolFirstMax(torch.autograd.Function):
     """Max-pooling (kernel = stride, no padding) with a cheap backward.
 
-    ``F.max_pool1d`` records argmax indices for autograd, which on CPU costs about 10x its
+    ``F.max_pool1d`` records argmax indices for autograd, which on CPU costs several times its
     plain forward. Here the forward keeps, per output, a boolean "which input won" mask (pairs,
     k = 2) or the output itself (k > 2); the backward routes each output gradient to the first
     maximal input of its window - the choice ``max_pool1d`` makes, so the gradients are
@@ -60,7 +60,7 @@ class _MaxPoolFirstMax(torch.autograd.Function):
             shape = (*g.shape[:-1], length)
             gx = g.new_empty(shape) if length == 2 * n else g.new_zeros(shape)
             pairs = gx[..., : 2 * n].unflatten(-1, (n, 2))
-            torch.mul(g, first, out=pairs[..., 0])  # (plain mul/where/stack are 2-10x slower)
+            torch.mul(g, first, out=pairs[..., 0])  # (plain mul/where/stack are slower)
             torch.mul(g, ~first, out=pairs[..., 1])
             return gx, None
         x, y = ctx.saved_tensors
