@@ -250,7 +250,7 @@ def write_openapi(path: str | Path) -> Path:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Settings(workspace=Path(tmp)))
+        app = create_app(Settings.model_validate({"workspace": Path(tmp)}))
         out = Path(path)
         out.write_text(json.dumps(app.openapi(), indent=2))
     return out

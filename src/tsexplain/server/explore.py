@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -90,8 +90,9 @@ def model_summary(ws: Workspace, name: str, wait: float = 30.0) -> s.ModelSummar
             if input_shape is None or [c, t] == list(input_shape):
                 default_dataset = dname
                 break
+    kind: Any = entry.kind
     summary = s.ModelSummary(
-        name=name, kind=entry.kind, architecture=architecture, task=task,
+        name=name, kind=kind, architecture=architecture, task=task,
         input_shape=list(input_shape) if input_shape else None, n_outputs=n_outputs,
         output_names=output_names, output_unit=unit,
         description=str(info.get("description", "")), default_dataset=default_dataset,
@@ -114,7 +115,8 @@ def check_compatible(summary: s.ModelSummary, data: DatasetEntry) -> None:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+    return out
 
 
 def describe_outputs(summary: s.ModelSummary, outputs: np.ndarray, class_names: list[str] | None = None
@@ -165,7 +167,8 @@ def run_model(m: Any, name: str, x: np.ndarray) -> np.ndarray:
                                    f"{str(err).splitlines()[0]}") from None
     if not isinstance(out, torch.Tensor) or out.ndim == 0 or out.shape[0] != x.shape[0]:
         raise ModelOutputError(f"model {name!r} did not return one row per input series")
-    return out.reshape(x.shape[0], -1).numpy()
+    result: np.ndarray = out.reshape(x.shape[0], -1).numpy()
+    return result
 
 
 def predict(ws: Workspace, settings: Settings, model: str, x: np.ndarray) -> np.ndarray:
@@ -623,7 +626,7 @@ def saturation(ws: Workspace, settings: Settings, model: str, dataset: str, max_
     net = _conv_layers(ws, settings, ws.model(model), summary)
     conv = [li.name for li in net.conv_layers]
     x = torch.as_tensor(data.X[: min(max_samples, data.shape[0])])
-    activation = "sigmoid" if summary.task == "binary" else "softmax"
+    activation: Literal["sigmoid", "softmax"] = "sigmoid" if summary.task == "binary" else "softmax"
 
     def compute() -> dict[str, Any]:
         with borrowed(ws.model(model), settings.model_wait_seconds) as m:

@@ -96,7 +96,7 @@ def _interrupt_thread(thread_id: int) -> bool:
     if n > 1:  # never happens with a valid id; undo as the C API asks
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
         return False
-    return n == 1
+    return bool(n == 1)
 
 
 def _checkpoint() -> None:

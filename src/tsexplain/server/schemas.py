@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 
 ParamValue = StrictBool | int | float | str | None
 #: Workspace names: a plain file stem (no path parts).
@@ -34,7 +34,8 @@ class NDArray(BaseModel):
         arr = np.asarray(a, dtype=np.float64)
         if decimals is not None:
             arr = np.round(arr, decimals)
-        data = np.where(np.isfinite(arr), arr, None).tolist() if not np.isfinite(arr).all() else arr.tolist()
+        data = (np.where(np.isfinite(arr), arr, None).tolist()  # type: ignore[call-overload]
+                if not np.isfinite(arr).all() else arr.tolist())
         return cls(shape=list(arr.shape), data=data if arr.ndim else [data])
 
 
@@ -271,7 +272,8 @@ class InverseJob(_JobBase):
     target: float = Field(1.0, ge=-1e6, le=1e6, description="probability/label, class index or value")
     dataset: Name | None = Field(None, description="start from this data set's sample (else random)")
     index: Index = 0
-    iterations: int = Field(300, ge=1, le=5000)
+    steps: int = Field(300, ge=1, le=5000, validation_alias=AliasChoices("steps", "iterations"),
+                       description="optimisation steps ('iterations' is the former name)")
     alpha: float = Field(0.01, gt=0, le=10)
     optimizer: Literal["sgd", "adam"] = "sgd"
     smoothness: float = Field(0.0, ge=0, le=1e3)
@@ -304,6 +306,10 @@ class PruningJob(_JobBase):
     max_samples: int = Field(500, ge=2, le=20_000)
 
 
+Strategy = Literal["most", "least", "random", "cluster"]
+STRATEGIES: tuple[Strategy, ...] = ("most", "least", "random", "cluster")
+
+
 class FaithfulnessJob(_JobBase):
     """TSViz Table 1: test loss with one filter of each conv layer removed, chosen by strategy:
     the most or least important (mean Eq. 16 over the data set), a random one, or the least
@@ -311,8 +317,8 @@ class FaithfulnessJob(_JobBase):
 
     kind: Literal["faithfulness"]
     dataset: Name = Field(description="labelled data set the loss is measured on")
-    strategies: list[Literal["most", "least", "random", "cluster"]] = Field(
-        default_factory=lambda: ["most", "least", "random", "cluster"], min_length=1, max_length=4)
+    strategies: list[Strategy] = Field(default_factory=lambda: list(STRATEGIES), min_length=1,
+                                       max_length=4)
     max_samples: int = Field(500, ge=2, le=20_000)
     fine_tune_epochs: int = Field(0, ge=0, le=20)
     train_dataset: Name | None = Field(None, description="labelled data for fine-tuning "

@@ -56,20 +56,20 @@ def run_inverse(ctx: JobContext, ws: Workspace, req: s.InverseJob) -> dict[str, 
     target: Any = int(req.target) if summary.task == "multiclass" else float(req.target)
     model = ws.model(req.model).copy()
     start, losses, done, before, after = x.copy(), [], 0, None, None
-    chunk = max(1, -(-req.iterations // _CHUNKS))
-    while done < req.iterations:
-        n = min(chunk, req.iterations - done)
+    chunk = max(1, -(-req.steps // _CHUNKS))
+    while done < req.steps:
+        n = min(chunk, req.steps - done)
         r = inverse_optimize(model, target, x0=x, task=summary.task, alpha=req.alpha,
-                             iterations=n, optimizer=req.optimizer, smoothness=req.smoothness,
+                             steps=n, optimizer=req.optimizer, smoothness=req.smoothness,
                              record_every=n, seed=req.seed)
         before = r.output_before if before is None else before
         after = r.output_after
         x = r.x.detach().numpy()
         losses.extend(np.asarray(r.losses)[:-1].tolist())
         done += n
-        if done >= req.iterations:
+        if done >= req.steps:
             losses.append(float(np.asarray(r.losses)[-1]))
-        ctx.progress(done / req.iterations, f"iteration {done}/{req.iterations}, objective {r.losses[-1]:.4g}")
+        ctx.progress(done / req.steps, f"iteration {done}/{req.steps}, objective {r.losses[-1]:.4g}")
     steps, loss = _downsample(np.asarray(losses))
     return {
         "start": _arr(start[0]), "final": _arr(x[0]), "change": _arr(x[0] - start[0]),
@@ -306,6 +306,7 @@ def run_faithfulness(ctx: JobContext, ws: Workspace, req: s.FaithfulnessJob) -> 
         mean = np.asarray(stats[name].mean, dtype=np.float64)
         chosen: dict[str, int | None] = {}
         note = None
+        strategy: str
         for strategy in req.strategies:
             if strategy == "most":
                 chosen[strategy] = int(np.argmax(mean))

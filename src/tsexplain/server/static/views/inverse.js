@@ -2,7 +2,7 @@
 import { h, card, plotDiv, jobPanel, runJobInto, errorBox, predictionLine } from '../ui.js';
 import { CONFIG, overlay } from '../plots.js';
 
-const FIELDS = [['target', 1, 'any'], ['iterations', 300, 1], ['alpha', 0.01, 'any'], ['smoothness', 0, 'any']];
+const FIELDS = [['target', 1, 'any'], ['steps', 300, 1], ['alpha', 0.01, 'any'], ['smoothness', 0, 'any']];
 
 export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
@@ -16,7 +16,7 @@ export async function render(root, ctx) {
   root.append(card(`Inverse optimisation: x ← x − α ∇ₓ L(f(x), target) with the weights fixed (${targetHint})`,
     h('div', { class: 'controls' }, ...FIELDS.map(([name]) => h('label', {}, `${name} `, inputs[name])), h('label', {}, 'optimizer ', opt), h('label', {}, 'start ', start)),
     jobPanel('inverse', { label: 'Run inverse optimisation', onRun: async (opts) => {
-      const body = { kind: 'inverse', model, target: Number(inputs.target.value), iterations: Number(inputs.iterations.value), alpha: Number(inputs.alpha.value),
+      const body = { kind: 'inverse', model, target: Number(inputs.target.value), steps: Number(inputs.steps.value), alpha: Number(inputs.alpha.value),
         smoothness: Number(inputs.smoothness.value), optimizer: opt.value, ...(start.value === 'sample' ? { dataset, index } : {}) };
       ctx.update(Object.fromEntries([...FIELDS.map(([n]) => [`inv.${n}`, inputs[n].value]), ['inv.optimizer', opt.value], ['inv.start', start.value]]));
       try { const job = await runJobInto(body, opts); ctx.update({ job: job.id }, { replace: true }); await show(job); } catch (err) { result.replaceChildren(errorBox(err)); }
