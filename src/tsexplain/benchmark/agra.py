@@ -255,7 +255,8 @@ def _figure4(sec: Section, data: Any, cfg: dict[str, Any], sc: Scores) -> dict[s
     x, clean, truth = data.X[ev], data.clean[ev], data.ideal_gradient[ev]
     disp = sc.disp
     counts = list(range(1, len(disp) + 1))
-    curve = {"n_models": counts,
+    curve: dict[str, list[Any]] = {
+             "n_models": counts,
              "mse": [to_float(np.mean((x + disp[:n].mean(0) - clean) ** 2)) for n in counts],
              "magnitude_pearson": [to_float(magnitude_pearson(disp[:n].mean(0), truth)) for n in counts],
              "signed_pearson": [to_float(signed_pearson(disp[:n].mean(0), truth)) for n in counts]}

@@ -69,7 +69,8 @@ def evaluate_cell(ctx: Context, world: dict[str, Any]) -> dict[str, Any]:
     avg = {"GRAD": sc.agra["GRAD"][0], "SmoothGrad (map)": sc.agra["SmoothGrad (map)"][0],
            "GRAD x Input": sc.agra["GRAD x Input"][0], "GRAD signed": sc.agra["GRAD"][1],
            "GRAD MSE": sc.agra["GRAD"][2]}
-    dist = math.sqrt(np.mean([(single[k] - v) ** 2 for k, v in TARGET.items()]))
+    diffs = [float("nan") if (got := single[k]) is None else got - v for k, v in TARGET.items()]
+    dist = math.sqrt(np.mean(np.square(diffs)))
     return {"world": cfg["world"], "single": single, "agra": avg, "distance": dist,
             "regression_mse": to_float(reg_mse.mean()),
             "mse_ratio": avg["GRAD MSE"] / single["GRAD MSE"], "seconds": tm.seconds,

@@ -37,7 +37,7 @@ def _train(ctx: Context, n_states: int, lags: int) -> tuple[Any, Any, dict[str, 
     pred = predict(model, data.X)[0]
     test = ~data.train_mask
     y = data.y[0]
-    reg = {
+    reg: dict[str, Any] = {
         "pearson": to_float(np.corrcoef(pred[test], y[test])[0, 1]),
         "mse": to_float(np.mean((pred[test] - y[test]) ** 2)),
         "var_y": to_float(np.var(y[test])),
@@ -116,7 +116,7 @@ def run(ctx: Context) -> Section:
     pw_ndcg = ndcg_per_state(pw_attr[:, pw_test], pw_data.coefficients[:, pw_test], pw_data.states[pw_test])
 
     # ---------------------------------------------------------------- Table 1
-    rows = []
+    rows: list[tuple[str, Any, Any]] = []
     for n in (3, 10):
         r = results[n]["reg"]
         rows.append((f"{n} states: test Pearson", r["pearson"], PAPER_TABLE1[n][0]))
@@ -157,13 +157,13 @@ def run(ctx: Context) -> Section:
                        f"ranking already scores high, so read nDCG against these columns.")
 
     # ---------------------------------------------------------------- window sweep
-    rows = []
+    sweep: list[list[Any]] = []
     for k in windows:
-        rows.append([k, to_float(np.mean(n3["ndcg"][k])), n3["step"][k],
-                     to_float(np.mean(results[10]["ndcg"][k])), results[10]["step"][k]])
+        sweep.append([k, to_float(np.mean(n3["ndcg"][k])), n3["step"][k],
+                      to_float(np.mean(results[10]["ndcg"][k])), results[10]["step"][k]])
     sec.table("Window k swept (k=1 is plain saliency): mean nDCG and per-step correlation "
               "with the true F", ["k", "3 states nDCG", "3 states per-step r",
-                                  "10 states nDCG", "10 states per-step r"], rows,
+                                  "10 states nDCG", "10 states per-step r"], sweep,
               note="Per-step r: Pearson across the 10 features between the attribution and F "
                    "at each test step, averaged over steps.")
 
