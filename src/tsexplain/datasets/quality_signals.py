@@ -12,6 +12,8 @@ score (0) and let the score grow with the error; :func:`make_quality_signals` sa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from tsexplain._validation import check_float, check_int
@@ -191,8 +193,9 @@ def make_quality_signals(
 
 
 def _check_range(value: object, name: str, *, positive: bool) -> tuple[float, float]:
+    items = list(value) if isinstance(value, Iterable) else []
     try:
-        lo, hi = (float(v) for v in value)  # type: ignore[attr-defined]
+        lo, hi = (float(v) for v in items)
     except (TypeError, ValueError):
         raise ParameterError(
             f"{name} must be a pair of numbers (low, high), got {value!r}."
