@@ -27,17 +27,21 @@ def spec_path(path: str | os.PathLike[str]) -> Path:
 
 
 def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
-    """Write ``model``'s weights (safetensors) and its architecture spec (JSON).
+    """Write ``model``'s weights (safetensors) and, for a tsexplain model, its architecture spec.
 
     Parameters
     ----------
     model : torch.nn.Module
-        A tsexplain reference model (any module if you rebuild it yourself when loading,
-        see ``load_model(model=...)``; then only the weights carry meaning).
+        Any module. For a tsexplain reference model (:func:`tsexplain.models.model_spec` knows
+        it) the architecture spec (JSON) is written too, so the file alone loads. For any other
+        module only the weights are written (no JSON; the header records the module's class):
+        load them with ``load_model(path, model=MyModel())``, or give your code to the CLI,
+        ``tsexplain explain mypkg.nets:make_net DATA --weights name.safetensors``. To ship
+        architecture and weights in one file, save a ``torch.export`` program instead
+        (``torch.export.save``).
     path : str or path-like
-        ``name.safetensors`` (``.safetensors`` is appended when missing). The spec goes to
-        ``name.json`` and is also embedded in the safetensors header, so the weights file alone
-        suffices to load.
+        ``name.safetensors`` (``.safetensors`` is appended when missing). A spec goes to
+        ``name.json`` and is also embedded in the safetensors header.
 
     Returns
     -------
@@ -68,7 +72,8 @@ def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     weights = _weights_path(path)
     weights.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    metadata = {"format": "tsexplain-model-1"}
+    metadata = {"format": "tsexplain-model-1",
+                "module_class": f"{type(model).__module__}.{type(model).__qualname__}"}
     if spec is not None:
         metadata[_META_KEY] = json.dumps(spec)
     save_file(tensors, str(weights), metadata=metadata)
@@ -144,9 +149,12 @@ def load_model(path: str | os.PathLike[str], model: nn.Module | None = None) -> 
         sidecar = spec_path(weights)
         raw = sidecar.read_text() if sidecar.is_file() else metadata.get(_META_KEY)
         if raw is None:
+            made_by = metadata.get("module_class")
             raise DataFormatError(
                 f"{weights} carries no architecture spec (no {sidecar.name} next to it and none "
-                f"in its header): pass the module to fill, load_model(path, model=MyModel())."
+                f"in its header; it holds the weights of "
+                f"{made_by or 'a module tsexplain does not know'}): pass the module to fill, "
+                f"load_model(path, model=MyModel())."
             )
         try:
             spec = json.loads(raw)
