@@ -31,6 +31,7 @@ def batch_methods() -> dict[str, dict[str, Any]]:
 
     return method_settings(DEMO_COST_CAP, DEMO_PARAMS)
 
+
 Say = Callable[[str], None]
 
 
