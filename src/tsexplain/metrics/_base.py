@@ -58,7 +58,7 @@ class SampleMeanMetric(Metric):
     def reset(self) -> None:
         self._values = []
 
-    def _add(self, values: np.ndarray) -> None:
+    def _add(self, values: np.ndarray | float) -> None:
         self._values.append(np.atleast_1d(np.asarray(values, dtype=np.float64)))
 
     @property

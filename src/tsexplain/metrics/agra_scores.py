@@ -534,7 +534,7 @@ class MagnitudePearson(SampleMeanMetric):
         self._add(
             magnitude_pearson(
                 attribution, ideal_gradient, magnitude=self.magnitude, reduction="none"
-            )  # type: ignore[arg-type]
+            )
         )
 
 
@@ -554,4 +554,4 @@ class SignedPearson(SampleMeanMetric):
     """
 
     def update(self, attribution: Any, ideal_gradient: Any) -> None:
-        self._add(signed_pearson(attribution, ideal_gradient, reduction="none"))  # type: ignore[arg-type]
+        self._add(signed_pearson(attribution, ideal_gradient, reduction="none"))

@@ -286,7 +286,7 @@ class MassShare(SampleMeanMetric):
         super().__init__()
 
     def update(self, attribution: Any, mask: Any) -> None:
-        self._add(mass_share(attribution, mask, absolute=self.absolute, reduction="none"))  # type: ignore[arg-type]
+        self._add(mass_share(attribution, mask, absolute=self.absolute, reduction="none"))
 
 
 class PointingGame(SampleMeanMetric):
@@ -311,7 +311,7 @@ class PointingGame(SampleMeanMetric):
         super().__init__()
 
     def update(self, attribution: Any, mask: Any) -> None:
-        self._add(pointing_game(attribution, mask, absolute=self.absolute, reduction="none"))  # type: ignore[arg-type]
+        self._add(pointing_game(attribution, mask, absolute=self.absolute, reduction="none"))
 
 
 class TopKPrecisionRecall(Metric):
