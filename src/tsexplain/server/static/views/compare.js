@@ -6,7 +6,8 @@ export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
   const index = Number(ctx.params.index);
   const all = ctx.methods.filter((m) => !m.sequence_method).map((m) => m.name);
-  const chosen = (ctx.params.methods ? ctx.params.methods.split(',') : all).filter((m) => all.includes(m));
+  const cheap = ['saliency', 'gradient_x_input', 'smoothgrad', 'integrated_gradients'].filter((m) => all.includes(m));
+  const chosen = (ctx.params.methods ? ctx.params.methods.split(',') : cheap).filter((m) => all.includes(m));
   const selected = () => [...root.querySelectorAll('input.method-box:checked')].map((e) => e.value);
   const boxes = all.map((name) => h('label', {}, h('input', { type: 'checkbox', class: 'method-box', value: name, checked: chosen.includes(name),
     onchange: () => { const sel = selected(); ctx.update({ methods: sel.join(',') }); draw(); } }), ` ${name}`));
