@@ -143,12 +143,13 @@ def detect_saturation(
     model = check_model(model)
     xt = check_series_batch(x, "x")
     check_choice(activation, "activation", ("auto", "sigmoid", "softmax"))
+    act: str = activation  # the resolved activation name
     tol = check_float(tol, "tol", minimum=0.0, strict=True)
     base_t = 1.0
     while isinstance(model, TemperatureScaled):  # judge the logits at the wrapper's temperature
         base_t *= model.temperature
-        if activation == "auto" and model.activation != "auto":
-            activation = model.activation  # type: ignore[assignment]
+        if act == "auto" and model.activation != "auto":
+            act = model.activation
         model = model.model
     final = _final_activation(model)
     cap = _LogitCapture()
@@ -160,22 +161,22 @@ def detect_saturation(
         if handle is not None:
             handle.remove()
     logits = cap.logits if cap.logits is not None else out
-    if activation == "auto":
+    if act == "auto":
         if final is not None:
-            activation = _activation_name(final)  # type: ignore[assignment]
+            act = _activation_name(final)
         else:
-            activation = "sigmoid" if as_2d(logits).shape[1] == 1 else "softmax"
-    p = _probabilities(logits, activation, base_t)
+            act = "sigmoid" if as_2d(logits).shape[1] == 1 else "softmax"
+    p = _probabilities(logits, act, base_t)
     sat = saturated(p, tol)
     suggestion = None
     if bool(sat.any()):
         for t in (1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0):
-            if t > base_t and not bool(saturated(_probabilities(logits, activation, t), tol).any()):
+            if t > base_t and not bool(saturated(_probabilities(logits, act, t), tol).any()):
                 suggestion = t
                 break
         else:
             suggestion = 100.0
-    report = SaturationReport(p, sat, float(sat.double().mean()), activation, suggestion)
+    report = SaturationReport(p, sat, float(sat.double().mean()), act, suggestion)
     if warn and bool(sat.any()):
         warnings.warn(str(report), SaturationWarning, stacklevel=2)
     return report

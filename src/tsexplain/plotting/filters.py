@@ -160,7 +160,7 @@ def plot_silhouette(clusters: FilterClusters, *, ax: Axes | None = None) -> Figu
     """
     import matplotlib.pyplot as plt
 
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
+    fig, ax = (ax.figure.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
     ks = sorted(clusters.silhouette)
     ax.plot(ks, [clusters.silhouette[k] for k in ks], marker="o", ms=3)
     if clusters.k in clusters.silhouette:
@@ -168,7 +168,7 @@ def plot_silhouette(clusters: FilterClusters, *, ax: Axes | None = None) -> Figu
         ax.legend()
     ax.set_xlabel("number of clusters k")
     ax.set_ylabel("silhouette (DTW)")
-    return fig  # type: ignore[return-value]
+    return fig
 
 
 def plot_dendrogram(
@@ -204,14 +204,14 @@ def plot_dendrogram(
     import matplotlib.pyplot as plt
     from scipy.cluster.hierarchy import dendrogram
 
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 3))
+    fig, ax = (ax.figure.figure, ax) if ax is not None else plt.subplots(figsize=(7, 3))
     z = clusters.linkage
     k = clusters.k if k is None else k
     threshold = z[-(k - 1), 2] if 1 < k <= z.shape[0] + 1 else None
     dendrogram(z, ax=ax, color_threshold=threshold, labels=[f"f{i}" for i in range(z.shape[0] + 1)])
     ax.set_ylabel("DTW distance (complete linkage)")
     ax.tick_params(axis="x", labelsize=6)
-    return fig  # type: ignore[return-value]
+    return fig
 
 
 def plot_pruning_curve(curves: PruningCurve | Sequence[PruningCurve], *, ax: Axes | None = None) -> Figure:
@@ -248,14 +248,14 @@ def plot_pruning_curve(curves: PruningCurve | Sequence[PruningCurve], *, ax: Axe
     """
     import matplotlib.pyplot as plt
 
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
+    fig, ax = (ax.figure.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
     seq = [curves] if not isinstance(curves, Sequence) else list(curves)
     for c in seq:
         ax.plot(c.n_pruned, c.loss, marker="o", ms=3, label=f"{c.layer} ({c.order} influential first)")
     ax.set_xlabel("filters removed")
     ax.set_ylabel("test loss")
     ax.legend(fontsize=7)
-    return fig  # type: ignore[return-value]
+    return fig
 
 
 def plot_before_after(
