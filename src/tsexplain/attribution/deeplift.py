@@ -15,7 +15,7 @@ from tsexplain._typing import Baseline, Target
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._perturbation import describe_array, make_baseline, row_extras
-from tsexplain.attribution._targets import Selection, flatten_output
+from tsexplain.attribution._targets import Selection, flatten_output, resolve_target
 from tsexplain.attribution.gradient_shap import baseline_distribution
 from tsexplain.exceptions import ModelOutputError
 
@@ -149,51 +149,56 @@ class _Multiplier(torch.autograd.Function):
         return ctx.rule(grad), None, None
 
 
-def _rescale_rule(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-    n = inp.shape[0] // 2
-    d_in = inp[:n] - inp[n:]
-    d_out = out[:n] - out[n:]
+def _rescale_rule(
+    module: nn.Module, inp: torch.Tensor, out: torch.Tensor, ref_in: torch.Tensor, ref_out: torch.Tensor
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    d_in = inp - ref_in
     small = d_in.abs() < EPS
-    slope = d_out / torch.where(small, torch.ones_like(d_in), d_in)
+    slope = (out - ref_out) / torch.where(small, torch.ones_like(d_in), d_in)
     if bool(small.any()):
         with torch.enable_grad():
-            at = inp[:n].detach().requires_grad_(True)
+            at = inp.detach().requires_grad_(True)
             (local,) = torch.autograd.grad(module.forward(at.clone()).sum(), at)
         slope = torch.where(small, local, slope)
-    both = torch.cat([slope, slope]).detach()
-    return lambda g: g * both
+    slope = slope.detach()
+    return lambda g: g * slope
 
 
-def _maxpool_rule(module: nn.MaxPool1d, inp: torch.Tensor, out: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-    n = inp.shape[0] // 2
-    x_in, r_in = inp[:n].detach(), inp[n:].detach()
-    x_out, r_out = out[:n].detach(), out[n:].detach()
-    d_in = x_in - r_in
-    top = torch.max(x_out, r_out)
-    _, idx = F.max_pool1d(inp.detach(), module.kernel_size, module.stride, module.padding,  # type: ignore[arg-type]
-                          module.dilation, module.ceil_mode, True)
-    x_idx, r_idx = idx[:n], idx[n:]
-    size = list(x_in.shape)
+def _maxpool_rule(
+    module: nn.MaxPool1d, inp: torch.Tensor, out: torch.Tensor, ref_in: torch.Tensor, ref_out: torch.Tensor
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    d_in = inp - ref_in
+    small = d_in.abs() < EPS
+    top = torch.max(out, ref_out)
+    args = (module.kernel_size, module.stride, module.padding, module.dilation, module.ceil_mode, True)
+    _, x_idx = F.max_pool1d(inp, *args)  # type: ignore[arg-type]
+    _, r_idx = F.max_pool1d(ref_in, *args)  # type: ignore[arg-type]
+    size = list(inp.shape)
 
     def unpool(v: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         return F.max_unpool1d(v, where, module.kernel_size, module.stride, module.padding, size)  # type: ignore[arg-type]
 
     def rule(g: torch.Tensor) -> torch.Tensor:
-        gx = g[:n]
-        moved = unpool(gx * (top - r_out), x_idx) + unpool(gx * (x_out - top), r_idx)
-        small = d_in.abs() < EPS
-        new = torch.where(small, unpool(gx, x_idx), moved / torch.where(small, torch.ones_like(d_in), d_in))
-        return torch.cat([new, new])
+        moved = unpool(g * (top - ref_out), x_idx) + unpool(g * (out - top), r_idx)
+        return torch.where(small, unpool(g, x_idx), moved / torch.where(small, torch.ones_like(d_in), d_in))
 
     return rule
 
 
 class _Rules:
-    """Forward hooks that attach the DeepLIFT rules to a model for one call."""
+    """Hooks that attach the DeepLIFT rules to a model for one call.
+
+    First the model runs on the baselines (``record``): every rule layer keeps its reference
+    input and output. Then it runs on the inputs (``apply``): every rule layer's output is
+    replaced by a tensor of the same value whose backward pass applies the rule against the
+    recorded reference. Only the inputs' pass is differentiated.
+    """
 
     def __init__(self, model: nn.Module) -> None:
         self.handles: list[Any] = []
         self.inputs: dict[int, torch.Tensor] = {}
+        self.refs: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+        self.recording = True
         for module in model.modules():
             if isinstance(module, RESCALE_MODULES + MAXPOOL_MODULES):
                 self.handles.append(module.register_forward_pre_hook(self._pre))
@@ -205,13 +210,17 @@ class _Rules:
             return (args[0].clone(), *args[1:])
         return None
 
-    def _post(self, module: nn.Module, args: tuple[Any, ...], out: torch.Tensor) -> torch.Tensor:
+    def _post(self, module: nn.Module, args: tuple[Any, ...], out: torch.Tensor) -> torch.Tensor | None:
         inp = self.inputs.pop(id(module))
+        if self.recording:
+            self.refs.setdefault(id(module), []).append((inp.detach(), out.detach()))
+            return None
+        ref_in, ref_out = self.refs[id(module)].pop(0)
         with torch.no_grad():
             if isinstance(module, MAXPOOL_MODULES):
-                rule = _maxpool_rule(module, inp, out)  # type: ignore[arg-type]
+                rule = _maxpool_rule(module, inp.detach(), out.detach(), ref_in, ref_out)  # type: ignore[arg-type]
             else:
-                rule = _rescale_rule(module, inp.detach(), out.detach())
+                rule = _rescale_rule(module, inp.detach(), out.detach(), ref_in, ref_out)
         return _Multiplier.apply(inp, out.detach(), rule)
 
     def remove(self) -> None:
@@ -219,46 +228,84 @@ class _Rules:
             h.remove()
 
 
-def deeplift_pairs(
-    engine: Engine,
+#: ``pick(outputs of the chunk's rows (R, K), idx) -> Selection of those rows``.
+Pick = Callable[[torch.Tensor, torch.Tensor], Selection]
+
+
+def deeplift_rows(
+    model: nn.Module,
     xs: torch.Tensor,
     bs: torch.Tensor,
-    sel: Selection,
-    idx: torch.Tensor,
-    per: int,
-) -> torch.Tensor:
-    """DeepLIFT of rows ``xs`` against rows ``bs`` (R, C, T), averaged over the models:
-    (R, C, T), or (R, K, C, T) for mode "all". Rows belong to series ``idx`` (``per`` rows each)."""
+    extras: tuple[torch.Tensor, ...],
+    pick: Callable[[torch.Tensor], Selection],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """DeepLIFT of rows ``xs`` against rows ``bs`` (R, C, T) with one model.
+
+    ``pick(outputs)`` chooses the explained outputs once the rows' outputs (R, K) are known.
+    Returns the values (R, C, T) or (R, K, C, T) for mode "all", and the outputs on ``xs`` and
+    on ``bs`` (R, K).
+    """
     r = xs.shape[0]
-    extras = row_extras(engine, idx, per)
-    extras2 = tuple(torch.cat([e, e]) for e in extras)
-    total: torch.Tensor | None = None
-    for model in engine.models:
-        rules = _Rules(model)
-        try:
-            batch = torch.cat([xs, bs]).detach().requires_grad_(True)
-            with torch.enable_grad():
-                out = flatten_output(model(batch, *extras2), 2 * r)[:r]
-                if sel.mode == "all":
-                    k = out.shape[1]
-                    grads = torch.stack([
-                        torch.autograd.grad(out[:, j].sum(), batch, retain_graph=j < k - 1)[0][:r]
-                        for j in range(k)
-                    ], dim=1)
+    rules = _Rules(model)
+    try:
+        with torch.no_grad():
+            out_b = flatten_output(model(bs, *extras), r)
+        rules.recording = False
+        rows = xs.detach().requires_grad_(True)
+        with torch.enable_grad():
+            out = flatten_output(model(rows, *extras), r)
+            sel = pick(out.detach())
+            if sel.mode == "all":
+                k = out.shape[1]
+                grads = torch.stack([
+                    torch.autograd.grad(out[:, j].sum(), rows, retain_graph=j < k - 1)[0]
+                    for j in range(k)
+                ], dim=1)
+            else:
+                if sel.mode == "single":
+                    picked = out[:, 0]
                 else:
-                    if sel.mode == "single":
-                        picked = out[:, 0]
-                    else:
-                        assert sel.index is not None
-                        picked = out.gather(1, sel.index[:, None].to(out.device))[:, 0]
-                    grads = torch.autograd.grad(picked.sum(), batch)[0][:r]
-        finally:
-            rules.remove()
-        delta = xs - bs
-        contrib = grads * (delta[:, None] if grads.ndim == 4 else delta)
-        total = contrib if total is None else total + contrib
-    assert total is not None
-    return total / len(engine.models)
+                    assert sel.index is not None
+                    picked = out.gather(1, sel.index[:, None].to(out.device))[:, 0]
+                (grads,) = torch.autograd.grad(picked.sum(), rows)
+    finally:
+        rules.remove()
+    delta = xs - bs
+    values = grads * (delta[:, None] if grads.ndim == 4 else delta)
+    return values, out.detach(), out_b
+
+
+def _picker(method: Attribution, target: Target, x: torch.Tensor, engine: Engine) -> tuple[Pick, Selection | None, torch.Tensor | None]:
+    """How each chunk chooses its explained outputs.
+
+    With several models (AGRA) the target is resolved once on the models' mean output (one
+    extra forward pass); with one model it is resolved from each chunk's own forward pass."""
+    if len(engine.models) > 1:
+        sel, outputs = method._select(x, target, engine)
+        return (lambda out, idx: sel.for_samples(idx)), sel, outputs
+    state: dict[str, Selection] = {}
+
+    def pick(out: torch.Tensor, idx: torch.Tensor) -> Selection:
+        if target == "predicted" and out.shape[1] > 1:
+            return Selection("index", out.shape[1], out.argmax(dim=1))
+        if "sel" not in state:  # any other target is resolved from the output size alone
+            state["sel"] = resolve_target(target, torch.zeros(x.shape[0], out.shape[1]))
+        return state["sel"].for_samples(idx)
+
+    return pick, None, None
+
+
+def _gathered(method: Attribution, parts: list[Selection], outputs: torch.Tensor) -> Selection:
+    """The selection of every sample from the chunks' selections; checks the outputs."""
+    if not bool(torch.isfinite(outputs).all()):
+        raise ModelOutputError(f"{method.name}: the model returned NaN or Inf")
+    first = parts[0]
+    if first.index is None:
+        sel = first
+    else:
+        sel = Selection(first.mode, first.n_outputs, torch.cat([p.index for p in parts if p.index is not None]))
+    method._check_saturation(outputs, sel)
+    return sel
 
 
 def _completeness(values: torch.Tensor, outputs: torch.Tensor, out_base: torch.Tensor, sel: Selection) -> dict[str, Any]:
@@ -347,16 +394,28 @@ class DeepLift(Attribution):
         self, x: torch.Tensor, target: Target, engine: Engine
     ) -> tuple[torch.Tensor, Selection, torch.Tensor, dict[str, Any]]:
         self._check(x, engine)
-        sel, outputs = self._select(x, target, engine)
         base = make_baseline(self.baseline, x)
-        step = max(1, engine.chunk(sel.n_outputs if sel.mode == "all" else 1) // 2)
-        parts = []
+        pick, _, _ = _picker(self, target, x, engine)
+        step = max(1, engine.chunk() // 2)
+        values, outs, outs_b, sels = [], [], [], []
         for start in range(0, x.shape[0], step):
             idx = torch.arange(start, min(x.shape[0], start + step))
-            parts.append(deeplift_pairs(engine, x[idx], base[idx], sel.for_samples(idx), idx, 1))
-        values = torch.cat(parts)
-        out_base = engine.outputs(base)
-        return values, sel, outputs, _completeness(values, outputs, out_base, sel)
+            extras = row_extras(engine, idx, 1)
+            chosen: list[Selection] = []
+
+            def choose(out: torch.Tensor, idx: torch.Tensor = idx, chosen: list[Selection] = chosen) -> Selection:
+                chosen.append(pick(out, idx))
+                return chosen[0]
+
+            parts = [deeplift_rows(m, x[idx], base[idx], extras, choose) for m in engine.models]
+            values.append(sum(p[0] for p in parts) / len(parts))
+            outs.append(sum(p[1] for p in parts) / len(parts))
+            outs_b.append(sum(p[2] for p in parts) / len(parts))
+            sels.append(chosen[0])
+        outputs = torch.cat(outs)
+        sel = _gathered(self, sels, outputs)
+        vals = torch.cat(values)
+        return vals, sel, outputs, _completeness(vals, outputs, torch.cat(outs_b), sel)
 
 
 class DeepLiftShap(Attribution):
@@ -418,18 +477,30 @@ class DeepLiftShap(Attribution):
         extras = row_extras(engine, torch.arange(1), 1)
         for model in engine.models:
             check_rules(model, x[:1], extras, self.name)
-        sel, outputs = self._select(x, target, engine)
+        pick, _, _ = _picker(self, target, x, engine)
         dist = baseline_distribution(self.baselines, x)  # (N or 1, B, C, T)
         b = dist.shape[1]
-        step = max(1, engine.chunk(sel.n_outputs if sel.mode == "all" else 1) // (2 * b))
-        parts, base_out = [], []
+        step = max(1, engine.chunk() // (2 * b))
+        values, outs, outs_b, sels = [], [], [], []
         for start in range(0, x.shape[0], step):
             idx = torch.arange(start, min(x.shape[0], start + step))
+            n = len(idx)
             xs = x[idx].repeat_interleave(b, dim=0)
-            bs = (dist[idx] if dist.shape[0] > 1 else dist.expand(len(idx), -1, -1, -1)).reshape(-1, *x.shape[1:])
-            vals = deeplift_pairs(engine, xs, bs, sel.for_samples(idx).repeat(b), idx, b)
-            parts.append(vals.reshape(len(idx), b, *vals.shape[1:]).mean(dim=1))
-            out_b = engine.outputs(bs.contiguous(), idx=idx, rows_per_sample=b) if getattr(engine, "additional", None) else engine.outputs(bs.contiguous())
-            base_out.append(out_b.reshape(len(idx), b, -1).mean(dim=1))
-        values = torch.cat(parts)
-        return values, sel, outputs, _completeness(values, outputs, torch.cat(base_out), sel)
+            bs = (dist[idx] if dist.shape[0] > 1 else dist.expand(n, -1, -1, -1)).reshape(-1, *x.shape[1:])
+            chosen: list[Selection] = []
+
+            def choose(out: torch.Tensor, idx: torch.Tensor = idx, chosen: list[Selection] = chosen) -> Selection:
+                chosen.append(pick(out[::b], idx))
+                return chosen[0].repeat(b)
+
+            row_ex = row_extras(engine, idx, b)
+            parts = [deeplift_rows(m, xs, bs.contiguous(), row_ex, choose) for m in engine.models]
+            vals = sum(p[0] for p in parts) / len(parts)
+            values.append(vals.reshape(n, b, *vals.shape[1:]).mean(dim=1))
+            outs.append((sum(p[1] for p in parts) / len(parts))[::b])
+            outs_b.append((sum(p[2] for p in parts) / len(parts)).reshape(n, b, -1).mean(dim=1))
+            sels.append(chosen[0])
+        outputs = torch.cat(outs)
+        sel = _gathered(self, sels, outputs)
+        values_all = torch.cat(values)
+        return values_all, sel, outputs, _completeness(values_all, outputs, torch.cat(outs_b), sel)

@@ -10,6 +10,8 @@ One module per reproduction, each ``run(ctx) -> Section``:
 - ``tsviz``: TSViz Table 1 on the internet-traffic CNN (most / least / random / cluster
   representative filter removed per layer, with and without fine-tuning);
 - ``ismail``: the Ismail et al. (NeurIPS 2020) layouts, precision of the top cells.
+- ``methods``: every registered method ranked on the Ismail layouts, the anomaly world and
+  the quality-signals world (localisation, deletion/insertion, cost per series).
 
 :func:`run` runs them, prints the tables with progress and, with ``out``, writes ``report.md``
 (with PNG figures) and ``results.json``. ``tsexplain benchmark`` is the same from the shell.
@@ -29,7 +31,7 @@ from typing import Any
 from tsexplain.benchmark._common import SIZES, Context, Section, resolve_data_dir
 
 #: Reproductions by name, in run order.
-REPRODUCTIONS = ("time_smoothgrad", "agra", "anomaly", "real_data", "tsviz", "ismail")
+REPRODUCTIONS = ("time_smoothgrad", "agra", "anomaly", "real_data", "tsviz", "ismail", "methods")
 
 __all__ = ["REPRODUCTIONS", "SIZES", "run", "run_one"]
 
