@@ -248,9 +248,6 @@ class ChunkStore:
         return self.path / name / f"{chunk:09d}.npy"
 
     # ------------------------------------------------------------------ state
-    def is_finished(self, chunk: int) -> bool:
-        return self.chunk_path(_PRIMARY, chunk).is_file()
-
     def finished(self) -> list[int]:
         """Indices of the finished chunks."""
         done = []
