@@ -211,23 +211,28 @@ class LayerGradCam(_LayerMethod):
     def _attribute(
         self, x: torch.Tensor, target: Target, engine: Engine
     ) -> tuple[torch.Tensor, Selection, torch.Tensor, dict[str, Any]]:
-        sel, outputs = self._select(x, target, engine)
-        step = engine.chunk(sel.n_outputs if sel.mode == "all" else 1)
-        per_model = []
-        for model, name in zip(self.models, self.layer_names, strict=True):
+        from tsexplain.attribution.deeplift import _gathered, _picker
+
+        pick, pre_sel, _ = _picker(self, target, x, engine)  # resolved in the same forward pass
+        step = engine.chunk(pre_sel.n_outputs if pre_sel is not None and pre_sel.mode == "all" else 1)
+        per_model, per_model_out = [], []
+        sels: list[Selection] = []
+        for m_i, (model, name) in enumerate(zip(self.models, self.layer_names, strict=True)):
             capture = _Capture(dict(model.named_modules())[name])
-            parts = []
+            parts, outs = [], []
             try:
                 for start in range(0, x.shape[0], step):
                     idx = torch.arange(start, min(x.shape[0], start + step))
                     rows = x[idx].detach().requires_grad_(True)
-                    psel = sel.for_samples(idx)
                     with torch.enable_grad():
                         out = flatten_output(model(rows, *row_extras(engine, idx, 1)), len(idx))
+                        psel = pick(out.detach(), idx)
+                        if m_i == 0:
+                            sels.append(psel)
                         assert capture.value is not None
                         act = _as_filters_time(capture.value, self.time_axis, name, self.name)
                         maps = []
-                        targets = self._targets(sel)
+                        targets = self._targets(psel)
                         for j, k in enumerate(targets):
                             (g,) = torch.autograd.grad(
                                 _selected_sum(out, psel, k), act, retain_graph=j < len(targets) - 1
@@ -235,9 +240,13 @@ class LayerGradCam(_LayerMethod):
                             weights = g.mean(dim=2, keepdim=True)
                             maps.append((weights * act).detach())
                     parts.append(torch.stack(maps, dim=1))  # (n, K', F, T')
+                    outs.append(out.detach())
             finally:
                 capture.remove()
             per_model.append(torch.cat(parts))
+            per_model_out.append(torch.cat(outs))
+        outputs = torch.stack(per_model_out).mean(dim=0)
+        sel = _gathered(self, sels, outputs)
         raw = self._average(per_model)
         # the ReLU applies to each model's map (AGRA averages the models' Grad-CAM maps)
         maps = [torch.relu(r.sum(dim=2)) if self.relu else r.sum(dim=2) for r in per_model]
