@@ -14,6 +14,7 @@ from tsexplain.attribution import (
     NoiseTunnel,
     Saliency,
     SmoothGrad,
+    method_settings,
 )
 from tsexplain.attribution.noise_tunnel import sample_generator
 from tsexplain.exceptions import ParameterError
@@ -64,6 +65,16 @@ def test_equals_the_inner_method_over_the_same_noisy_inputs(model, x, inner, str
     np.testing.assert_allclose(ours.values, ref, rtol=1e-4, atol=1e-6 * np.abs(ref).max())
     assert ours.signed == (strategy == "smoothgrad")
     assert ours.params["method"] == inner and ours.params["strategy"] == strategy
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_wraps_every_registered_method(model, x, name):
+    settings = method_settings(3)[name]
+    target = [0, 1, 2, 1, 0]
+    nt = NoiseTunnel(name, model, n_draws=3, noise=0.2, seed=4, method_params=settings)
+    ours = nt.attribute(x, target=target)
+    ref = literal_tunnel(METHODS[name](model, **settings), x, target, 3, 0.2, 4)["smoothgrad"]
+    np.testing.assert_allclose(ours.values, ref, rtol=1e-4, atol=1e-6 * np.abs(ref).max())
 
 
 def test_ig_baseline_per_series_is_repeated_with_the_draws(model, x):

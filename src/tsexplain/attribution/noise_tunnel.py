@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -117,6 +117,9 @@ class NoiseTunnel(Attribution):
         Reduction over the draws.
     noise_scope : {"sample", "channel"}
         Range used to scale the noise.
+    method_params : mapping, optional
+        Parameters of the wrapped method whose names clash with the tunnel's own (e.g. the
+        ``n_draws`` of GradientSHAP).
     **inner_params
         Parameters of the wrapped method (e.g. ``steps=32``) and the engine options.
 
@@ -155,11 +158,13 @@ class NoiseTunnel(Attribution):
         seed: int = 0,
         strategy: str = "smoothgrad",
         noise_scope: str = "sample",
+        method_params: Mapping[str, Any] | None = None,
         **inner_params: Any,
     ) -> None:
         n_draws = pop_deprecated_draws(n_draws, inner_params, type(self).__name__)
         engine = {k: inner_params.pop(k) for k in ("memory_budget", "progress", "fold_batchnorm")
                   if k in inner_params}
+        inner_params = {**inner_params, **(method_params or {})}
         super().__init__(model, **engine)
         inner_cls = self._inner_class(method)
         self.inner = inner_cls(model, **engine, **inner_params)
@@ -189,7 +194,7 @@ class NoiseTunnel(Attribution):
         return cls
 
     def params(self) -> dict[str, Any]:
-        own = {k: v for k, v in super().params().items() if k != "method"}
+        own = {k: getattr(self, k) for k in self.parameters() if k not in ("method", "method_params")}
         return {"method": self.method, **own, **self.inner.params()}
 
     def _result_signed(self) -> bool:
