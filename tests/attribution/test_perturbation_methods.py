@@ -225,3 +225,50 @@ def test_cli_explain_with_a_new_method(tmp_path):
             got = f["values"]
         ref = tsexplain.explain(model, x, method, target="predicted", **params).values
         np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6 * np.abs(ref).max())
+
+
+# ----------------------------------------------------------------------------- extra model inputs
+class SeriesAndStatic(nn.Module):
+    """model(x, static): a CNN on the series, concatenated with static covariates (N, 3)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv1d(2, 4, 3, padding=1)
+        self.act = nn.ReLU()
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.flat = nn.Flatten()
+        self.head = nn.Linear(4 + 3, 2)
+
+    def forward(self, x: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.flat(self.pool(self.act(self.conv(x)))), static], dim=1))
+
+
+class FixedStatic(nn.Module):
+    def __init__(self, model: nn.Module, static: torch.Tensor) -> None:
+        super().__init__()
+        self.model, self.static = model, static
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x, self.static.expand(x.shape[0], -1))
+
+
+NEW_METHODS = {"occlusion": {}, "feature_ablation": {}, "kernel_shap": {"n_coalitions": 64},
+               "lime": {"n_coalitions": 64}, "gradient_shap": {"n_draws": 8}, "deeplift": {},
+               "deeplift_shap": {}, "grad_cam": {}, "layer_integrated_gradients": {"steps": 8},
+               "tsr": {}}
+
+
+@pytest.mark.parametrize("name", list(NEW_METHODS))
+def test_additional_inputs_follow_their_series(name):
+    """With additional_inputs each series is explained with its own static covariates: the same
+    as a single-input model that holds that series' covariates fixed."""
+    model = SeriesAndStatic().eval()
+    x = torch.randn(4, 2, 30, generator=torch.Generator().manual_seed(1))
+    static = torch.randn(4, 3, generator=torch.Generator().manual_seed(2))
+    params = NEW_METHODS[name]
+    got = tsexplain.explain(model, x, name, target=1, additional_inputs=(static,), **params).values
+    for i in range(4):
+        ref = tsexplain.explain(FixedStatic(model, static[i : i + 1]), x[i : i + 1], name, target=1,
+                                **params).values[0]
+        np.testing.assert_allclose(got[i], ref, rtol=1e-5, atol=1e-6 * np.abs(ref).max())
