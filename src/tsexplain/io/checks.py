@@ -96,7 +96,7 @@ def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: s
     >>> check_model_data(model, X)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    tsexplain.exceptions.TargetError: the model has 2 outputs per sample (a classifier?): ...
+    tsexplain.exceptions.TargetError: the model has 2 outputs per sample, so target=None is ambiguous; ...
     >>> check_model_data(model, X.transpose(0, 2, 1), target=0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -136,13 +136,16 @@ def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: s
             f"be the samples, (N,) or (N, K)"
         )
     k = int(np.prod(out.shape[1:])) if out.ndim > 1 else 1
-    if method != "time_smoothgrad" and target is None and k > 1:
-        raise TargetError(
-            f"the model has {k} outputs per sample (a classifier?): pass --target predicted to "
-            f"explain each sample's predicted class, --target INDEX, or --target all"
-        )
-    if isinstance(target, int) and not isinstance(target, bool) and not 0 <= target < k:
-        raise TargetError(f"--target {target} is out of range: the model has {k} outputs (0..{k - 1})")
+    if method != "time_smoothgrad" and (target is None or isinstance(target, int)):
+        from tsexplain._targets import resolve_target
+
+        try:  # the library's target rules, checked before any work; the CLI's spelling added
+            resolve_target(target, torch.zeros(1, k))
+        except TargetError as err:
+            raise TargetError(
+                f"{err} (a classifier? on the command line: --target predicted explains each "
+                f"sample's predicted class; or --target INDEX, --target all, --target label)"
+            ) from None
     return ModelProbe(k, tuple(out.shape))
 
 

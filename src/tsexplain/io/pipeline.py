@@ -70,9 +70,7 @@ def parse_target(text: str | None) -> Any:
         raise ParameterError(
             f"--target must be an output index, 'predicted', 'all', 'label' or 'none'; got {text!r}"
         ) from None
-    if value < 0:
-        raise ParameterError(f"--target must be a non-negative output index, got {value}")
-    return value
+    return value  # range and sign: the library's target rules
 
 
 def parse_names(text: str | Sequence[str] | None, option: str = "--class-names") -> list[str] | None:

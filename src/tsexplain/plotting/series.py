@@ -254,7 +254,8 @@ def _method_label(result: Any, absolute: bool = False, width: int | None = None)
 def _default_title(result: Any, sample: int, output: Target) -> str:
     parts = [str(getattr(result, "method", "attribution")), f"sample {sample}"]
     if output is not None:
-        shown = output if isinstance(output, int | str) else np.asarray(output)[sample]
+        arr = np.asarray(output.cpu() if isinstance(output, torch.Tensor) else output)
+        shown = arr.item() if arr.ndim == 0 else arr[sample]
         parts.append(f"output {shown}")
     target = getattr(result, "target", None)
     if target is not None:

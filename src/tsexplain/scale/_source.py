@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from tsexplain._targets import check_target_length
+from tsexplain._validation import series_shape_problem
 from tsexplain.exceptions import ParameterError, ShapeError
 
 __all__ = ["SeriesSource", "as_source"]
@@ -29,14 +31,13 @@ class SeriesSource:
         self._data = data
         self.target = target
         arr = self.array()
-        if arr.ndim == 2:
-            raise ShapeError(f"input has shape {arr.shape}; expected (N, C, T) (use X[:, None, :]).")
-        if arr.ndim != 3:
-            raise ShapeError(f"input has shape {arr.shape}; expected (N, C, T).")
+        problem = series_shape_problem(arr.shape, "X", arr.dtype)
+        if problem:
+            raise ShapeError(problem)
         self.shape = tuple(int(s) for s in arr.shape)
         self.dtype = str(arr.dtype)
-        if target is not None and len(target) != self.shape[0]:
-            raise ShapeError(f"target has {len(target)} entries for {self.shape[0]} series.")
+        if target is not None:
+            check_target_length(target, self.shape[0])
 
     def array(self) -> np.ndarray:
         if self._data is not None:
