@@ -65,7 +65,7 @@ def test_store_refuses_another_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("method", "params"), [
     ("saliency", {}),
     ("integrated_gradients", {"steps": 8}),
-    ("smoothgrad", {"n_samples": 4, "seed": 3}),
+    ("smoothgrad", {"n_draws": 4, "seed": 3}),
 ])
 def test_local_equals_explain_chunk_by_chunk(tmp_path: Path, method: str, params: dict) -> None:
     model, x = small_model(), small_data()

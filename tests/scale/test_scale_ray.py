@@ -46,7 +46,7 @@ def _pair(tmp_path: Path, models, x, method: str, **kw):
 @pytest.mark.parametrize(("method", "params"), [
     ("saliency", {"target": "predicted"}),
     ("integrated_gradients", {"steps": 8, "target": 1}),
-    ("smoothgrad", {"n_samples": 6, "noise": 0.2, "seed": 11, "target": "predicted"}),
+    ("smoothgrad", {"n_draws": 6, "noise": 0.2, "seed": 11, "target": "predicted"}),
 ])
 def test_ray_equals_local_to_the_last_bit(tmp_path: Path, method: str, params: dict) -> None:
     local, remote = _pair(tmp_path, small_model(), small_data(), method, **params)

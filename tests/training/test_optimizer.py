@@ -31,7 +31,7 @@ def test_adamw_decays_an_idle_weight_geometrically():
     fit(model, x, y, epochs=epochs, lr=lr, batch_size=batch, weight_decay=wd, optimizer="adamw",
         val_fraction=0.0, progress=False)
     steps = epochs * (64 // batch)
-    assert float(model.idle) == pytest.approx(2.0 * (1 - lr * wd) ** steps, rel=1e-5)
+    assert float(model.idle.detach()) == pytest.approx(2.0 * (1 - lr * wd) ** steps, rel=1e-5)
 
 
 def test_adam_l2_moves_an_idle_weight_by_about_lr_per_step():
@@ -41,7 +41,7 @@ def test_adam_l2_moves_an_idle_weight_by_about_lr_per_step():
     x, y = torch.randn(64, 4, 8), torch.randn(64)
     fit(model, x, y, epochs=3, lr=0.01, batch_size=16, weight_decay=0.5, optimizer="adam",
         val_fraction=0.0, progress=False)
-    assert float(model.idle) == pytest.approx(2.0 - 12 * 0.01, abs=2e-3)
+    assert float(model.idle.detach()) == pytest.approx(2.0 - 12 * 0.01, abs=2e-3)
 
 
 def test_unknown_optimizer_is_rejected():
