@@ -198,3 +198,18 @@ def test_cli_writes_report(tmp_path: Path) -> None:
     data = json.loads((out / "results.json").read_text())
     assert set(data["sections"]) == {"anomaly", "real_data"}
     assert np.isfinite(data["meta"]["seconds"])
+
+
+def test_merge_results_of_two_parts() -> None:
+    def part(name: str, seconds: float) -> dict:
+        return {"meta": {"size": "quick", "seed": 0, "seconds": seconds,
+                         "command": f"tsexplain benchmark --quick --only {name}"},
+                "sections": {name: {"floors": [{"name": "f", "met": True, "detail": "d"}]}},
+                "floors": [{"section": name, "name": "f", "met": True, "detail": "d"}]}
+
+    merged = report.merge_results([part("agra", 10.0), part("anomaly", 5.5)])
+    assert list(merged["sections"]) == ["agra", "anomaly"]
+    assert merged["meta"]["seconds"] == 15.5 and len(merged["floors"]) == 2
+    assert "--only agra" in merged["meta"]["command"] and "--only anomaly" in merged["meta"]["command"]
+    with pytest.raises(ValueError, match="twice"):
+        report.merge_results([part("agra", 1.0), part("agra", 1.0)])

@@ -79,19 +79,24 @@ def evaluate_cell(ctx: Context, world: dict[str, Any]) -> dict[str, Any]:
 
 def run(ctx: Context) -> Section:
     """The calibration grid as a report section (table, figure, chosen cell)."""
-    sec = ctx.section("agra", "AGRA calibration grid over the world's unstated parameters")
     results = []
     for i, world in enumerate(grid(ctx.size)):
         r = evaluate_cell(ctx, world)
         results.append(r)
+        ctx.say(f"  cell {i + 1}: {_label(r['world'])}: single GRAD {r['single']['GRAD']:.3f} -> "
+                f"AGRA {r['agra']['GRAD']:.3f}, distance {r['distance']:.3f} ({r['seconds']:.0f} s)")
         if ctx.out is not None:  # each cell as it completes (a long grid can be stopped)
             import json
 
             ctx.out.mkdir(parents=True, exist_ok=True)
             with open(ctx.out / "agra_calibration_cells.jsonl", "a") as fh:
                 fh.write(json.dumps(r, default=float) + "\n")
-        ctx.say(f"  cell {i + 1}: {_label(r['world'])}: single GRAD {r['single']['GRAD']:.3f} -> "
-                f"AGRA {r['agra']['GRAD']:.3f}, distance {r['distance']:.3f} ({r['seconds']:.0f} s)")
+    return section(ctx, results)
+
+
+def section(ctx: Context, results: list[dict[str, Any]]) -> Section:
+    """The report section of evaluated cells (``evaluate_cell`` results, in grid order)."""
+    sec = ctx.section("agra", "AGRA calibration grid over the world's unstated parameters")
     best = min(range(len(results)), key=lambda i: results[i]["distance"])
     rows = []
     for i, r in enumerate(results):

@@ -120,3 +120,27 @@ def write_markdown(results: dict[str, Any], path: Path, discussion: dict[str, li
             lines += [f"![{fig['caption']}]({fig['file']})", "", f"_{fig['caption']}_", ""]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def merge_results(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One results dict from several runs of disjoint sections (same size and seed), in order.
+
+    The meta of the first part is kept; ``seconds`` is the sum, ``command`` lists each part's.
+    """
+    if not parts:
+        raise ValueError("merge_results needs at least one results dict")
+    sizes = {p["meta"]["size"] for p in parts}
+    seeds = {p["meta"]["seed"] for p in parts}
+    if len(sizes) != 1 or len(seeds) != 1:
+        raise ValueError(f"parts differ in size {sorted(sizes)} or seed {sorted(seeds)}")
+    sections: dict[str, Any] = {}
+    for p in parts:
+        overlap = set(sections) & set(p["sections"])
+        if overlap:
+            raise ValueError(f"sections run twice: {sorted(overlap)}")
+        sections.update(p["sections"])
+    meta = dict(parts[0]["meta"])
+    meta["seconds"] = round(sum(float(p["meta"]["seconds"]) for p in parts), 1)
+    meta["command"] = " ; ".join(p["meta"]["command"] for p in parts)
+    floors = [f for p in parts for f in p["floors"]]
+    return {"meta": meta, "sections": sections, "floors": floors}
