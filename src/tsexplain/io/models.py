@@ -176,9 +176,11 @@ def _script_wrapper(script: Any) -> Any:
             # a deep-copied ScriptModule's parameters are not leaves (requires_grad_ fails):
             # copy through the serialized program instead
             buf = io.BytesIO()
-            torch.jit.save(self.script, buf)
-            buf.seek(0)
-            twin = TorchScriptModel(torch.jit.load(buf, map_location="cpu"))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                torch.jit.save(self.script, buf)
+                buf.seek(0)
+                twin = TorchScriptModel(torch.jit.load(buf, map_location="cpu"))
             twin.train(self.training)
             return twin
 
@@ -195,7 +197,9 @@ def _frozen(script: Any) -> Any:
     import torch
 
     try:
-        return torch.jit.freeze(script.eval())
+        with warnings.catch_warnings():  # torch's notice that TorchScript is deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.freeze(script.eval())
     except Exception:  # noqa: BLE001 - an unfreezable program still runs as it is
         return script
 
@@ -204,7 +208,9 @@ def _load_torchscript(path: Path) -> LoadedModel:
     import torch
 
     try:
-        module = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # torch's notice that TorchScript is deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:  # torch raises RuntimeError with long C++ traces
         raise DataFormatError(f"{path} is not a loadable TorchScript file: {_first_line(exc)}") from None
     return LoadedModel(_script_wrapper(_frozen(module)).eval(), "torchscript", str(path),
