@@ -10,12 +10,14 @@ from torch import nn
 
 import tsexplain
 from tsexplain.attribution import (
+    METHODS,
     GradientXInput,
     IntegratedGradients,
     NoiseTunnel,
     Saliency,
     SmoothGrad,
     TimeSmoothGrad,
+    method_settings,
 )
 from tsexplain.exceptions import ParameterError, ShapeError
 
@@ -188,3 +190,16 @@ def test_explain_passes_additional_inputs(data):
     res = tsexplain.explain(model, x, "saliency", target=1, additional_inputs=(s,))
     gx, _ = autograd(model, x, s, torch.ones(5, dtype=torch.long))
     np.testing.assert_allclose(res.values, gx, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_attribute_additional_matches_the_metadata(data, name):
+    model, x, s = data
+    cls = METHODS[name]
+    method = cls(model, **method_settings(4)[name])
+    if not cls.metadata()["attributes_additional"]:
+        with pytest.raises(ParameterError, match=f"{name} does not attribute additional inputs"):
+            method.attribute(x, target=0, additional_inputs=(s,), attribute_additional=True)
+        return
+    res = method.attribute(x, target=0, additional_inputs=(s,), attribute_additional=True)
+    assert [a.shape for a in res.extras["additional"]] == [tuple(s.shape)]

@@ -109,6 +109,8 @@ class Attribution(ABC):
     deprecated_params: ClassVar[dict[str, str]] = {}
     #: Whether ``attribute`` takes ``additional_inputs`` (extra model inputs).
     accepts_additional_inputs: ClassVar[bool] = True
+    #: Whether ``attribute(..., attribute_additional=True)`` also attributes those inputs.
+    attributes_additional: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -154,7 +156,8 @@ class Attribution(ABC):
 
         Keys: ``name``, ``summary``, ``kind``, ``signed``, ``unit``, ``randomized``,
         ``uses_baseline``, ``sequence``, ``parameters`` (defaults), ``cost_params``,
-        ``cheap_params``, ``call_params``, ``deprecated_params``, ``accepts_additional_inputs``.
+        ``cheap_params``, ``call_params``, ``deprecated_params``, ``accepts_additional_inputs``,
+        ``attributes_additional``.
 
         Examples
         --------
@@ -179,6 +182,7 @@ class Attribution(ABC):
             "call_params": list(cls.call_parameters()),
             "deprecated_params": dict(cls.deprecated_params),
             "accepts_additional_inputs": cls.accepts_additional_inputs,
+            "attributes_additional": cls.attributes_additional,
         }
 
     @classmethod
@@ -234,6 +238,12 @@ class Attribution(ABC):
         additional = self._check_additional(additional_inputs, x_t, dtype)
         if attribute_additional and not additional:
             raise ParameterError("attribute_additional=True needs additional_inputs")
+        if attribute_additional and not self._attributes_additional():
+            raise ParameterError(
+                f"{self.name} does not attribute additional inputs (attribute_additional=True); "
+                f"it takes them as fixed model inputs. Gradient methods that attribute them: "
+                f"saliency, gradient_x_input, smoothgrad, integrated_gradients"
+            )
         try:
             with frozen_eval(self.models):
                 probe = self._probe(x_t)
@@ -297,6 +307,10 @@ class Attribution(ABC):
         """
         values, _, _, extras = self._attribute(x, selection_as_target(sel), engine, **call)
         return values, extras
+
+    def _attributes_additional(self) -> bool:
+        """Whether this instance attributes additional inputs (wrappers ask their method)."""
+        return self.attributes_additional
 
     def _result_signed(self) -> bool:
         """Whether this instance's values are signed (False once made absolute)."""

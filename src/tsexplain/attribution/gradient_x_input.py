@@ -48,6 +48,7 @@ class GradientXInput(Attribution):
     name = "gradient_x_input"
     kind = "gradient"
     unit = "output"
+    attributes_additional = True
 
     def _attribute(
         self, x: torch.Tensor, target: Target, engine: Engine

@@ -119,6 +119,7 @@ class IntegratedGradients(Attribution):
     unit = "output"
     uses_baseline = True
     cost_params = ("steps",)
+    attributes_additional = True
 
     def __init__(
         self,

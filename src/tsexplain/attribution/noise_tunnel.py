@@ -200,6 +200,9 @@ class NoiseTunnel(Attribution):
     def _result_signed(self) -> bool:
         return self.strategy == "smoothgrad" and self.inner._result_signed()
 
+    def _attributes_additional(self) -> bool:
+        return self.inner._attributes_additional()
+
     def _check_call_params(self, call_params: dict[str, Any]) -> dict[str, Any]:
         return self.inner._check_call_params(call_params)
 

@@ -55,6 +55,7 @@ class Saliency(Attribution):
     name = "saliency"
     kind = "gradient"
     unit = "output per input unit"
+    attributes_additional = True
 
     def __init__(
         self, model: nn.Module | Sequence[nn.Module], absolute: bool = False, **engine: Any

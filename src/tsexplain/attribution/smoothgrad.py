@@ -73,6 +73,7 @@ class SmoothGrad(NoiseTunnel):
     name = "smoothgrad"
     kind = "gradient"
     unit = "output per input unit"
+    attributes_additional = True
 
     def __init__(
         self,
