@@ -149,7 +149,9 @@ def _numeric_array(x: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError):
-        raise InputTypeError(_not_numeric_message(name, "a ragged or non-numeric sequence")) from None
+        raise InputTypeError(
+            _not_numeric_message(name, "a ragged sequence, not a rectangular array")
+        ) from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise InputTypeError(_not_numeric_message(name, f"an array of dtype {arr.dtype}"))
     if np.issubdtype(arr.dtype, np.complexfloating):

@@ -214,7 +214,7 @@ def test_upload_dataset_roundtrip(client):
 @pytest.mark.parametrize("change, status, detail", [
     ({"X": [[[1.0, float("nan")]]]}, 422, None),  # NaN is not even valid JSON for the schema
     ({"X": [[[1.0, 2.0]], [[1.0]]]}, 422, "rectangular"),
-    ({"X": [[1.0, 2.0], [3.0, 4.0]]}, 422, "add a channel axis"),
+    ({"X": [[1.0, 2.0], [3.0, 4.0]]}, 422, "add the channel axis"),
     ({"X": [[["a", "b"]]]}, 422, "must hold numbers"),
     ({"X": [[[1e39, 1.0]]]}, 422, "NaN or Inf"),
     ({"y": [0, 1]}, 422, "one value per sample"),

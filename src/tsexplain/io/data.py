@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from tsexplain._validation import series_shape_problem
 from tsexplain.exceptions import DataFormatError, ParameterError, ShapeError
 
 __all__ = ["encode_labels", "LoadedData", "load_any_data", "DATA_FORMATS"]
@@ -161,13 +162,9 @@ def _as_3d(arr: np.ndarray, source: str) -> np.ndarray:
         raise DataFormatError(f"{source}: the array has dtype {arr.dtype}, expected numbers")
     if arr.ndim == 2:
         arr = arr[:, None, :]
-    if arr.ndim != 3:
-        raise ShapeError(
-            f"{source}: expected an array of shape (N, C, T) (or (N, T) for univariate series), "
-            f"got {arr.shape}"
-        )
-    if 0 in arr.shape:
-        raise ShapeError(f"{source}: the array is empty, shape {arr.shape}")
+    problem = series_shape_problem(arr.shape, source, arr.dtype)
+    if problem:
+        raise ShapeError(problem)
     return arr
 
 

@@ -114,28 +114,18 @@ def _npz_strs(z: Any, key: str) -> list[str] | None:
 
 
 def validate_series(X: Any, what: str = "X", max_values: int | None = None) -> np.ndarray:
-    """A finite float32 array of shape (N, C, T) from ``X``, or a clear ``ValueError``."""
-    from tsexplain.exceptions import DataFormatError, ShapeError
+    """A finite float32 array of shape (N, C, T) from ``X`` (the library's one (N, C, T) check)."""
+    from tsexplain._validation import check_series_array
+    from tsexplain.exceptions import NonFiniteError, ShapeError
 
-    try:
-        arr = np.asarray(X)
-    except ValueError as err:  # ragged nested lists
-        raise ShapeError(f"{what} must be a rectangular (N, C, T) array: {err}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise DataFormatError(f"{what} must hold numbers, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise DataFormatError(f"{what} must hold real numbers, got dtype {arr.dtype}")
-    if arr.ndim != 3:
-        hint = " (add a channel axis: X[:, None, :])" if arr.ndim == 2 else ""
-        raise ShapeError(f"{what} must have shape (N, C, T), got shape {arr.shape}{hint}")
-    if min(arr.shape) == 0:
-        raise ShapeError(f"{what} must not be empty, got shape {arr.shape}")
+    arr = check_series_array(X, what)
     if max_values is not None and arr.size > max_values:
         raise ShapeError(f"{what} has {arr.size} values; the server accepts at most {max_values}")
-    arr = arr.astype(np.float32)
-    if not np.isfinite(arr).all():
-        raise DataFormatError(f"{what} contains NaN or Inf ({int((~np.isfinite(arr)).sum())} values)")
-    return arr
+    out = arr.astype(np.float32)
+    if not np.isfinite(out).all():  # finite in float64, beyond float32's range
+        raise NonFiniteError(f"{what} contains NaN or Inf after conversion to float32 "
+                             f"({int((~np.isfinite(out)).sum())} values)")
+    return out
 
 
 def load_dataset_file(path: Path, name: str) -> DatasetEntry:
