@@ -70,18 +70,13 @@ def test_integrated_gradients_matches_captum(setup, method):
 def test_smoothgrad_mean_matches_captum_statistically(setup):
     # Different random draws: compare both to the noiseless expectation, estimated with many samples.
     model, x, target = setup
-    x = x[:2]
-    target = target[:2]
-    ours = tsexplain.explain(model, x, "smoothgrad", target=target, n_draws=400, noise=0.1, seed=0)
-    sigma = float(0.1 * (x.max() - x.min()))  # captum takes one absolute std
     nt = captum_attr.NoiseTunnel(captum_attr.Saliency(model))
     xs = x[:1]
     ours1 = tsexplain.explain(model, xs, "smoothgrad", target=target[:1], n_draws=400, noise=0.1, seed=0)
-    sigma1 = float(0.1 * (xs.max() - xs.min()))
+    sigma1 = float(0.1 * (xs.max() - xs.min()))  # captum takes one absolute std
     torch.manual_seed(0)
     theirs = nt.attribute(xs, nt_type="smoothgrad", nt_samples=400, stdevs=sigma1, target=target[:1], abs=False)
     theirs = theirs.detach().numpy()
     # both estimate the same expectation: their difference is noise of two 400-sample means
     corr = np.corrcoef(ours1.values.ravel(), theirs.ravel())[0, 1]
     assert corr > 0.95, corr
-    assert ours.shape == tuple(x.shape) and sigma > 0
