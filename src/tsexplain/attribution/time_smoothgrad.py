@@ -12,9 +12,9 @@ from torch import nn
 from tsexplain._targets import Selection, resolve_target
 from tsexplain._typing import Target
 from tsexplain._validation import check_int
-from tsexplain.attribution._sequence import SequenceAttribution
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._memory import activation_bytes
+from tsexplain.attribution._sequence import SequenceAttribution
 from tsexplain.exceptions import ModelOutputError, ParameterError, TargetError
 
 
