@@ -112,8 +112,10 @@ def test_batching_chunking_and_seed_do_not_change_results():
     x = rng.standard_normal((7, 2, 15))
     attr = np.round(rng.standard_normal(x.shape))  # many ties: broken by the seed
     model = Linear(w)
-    a = deletion_curve(model, x, attr, n_steps=6, batch_size=1, seed=5, baseline="mean")
-    b = deletion_curve(model, x, attr, n_steps=6, batch_size=1000, seed=5, baseline="mean")
+    # one row per forward pass (the deprecated batch_size) vs everything at once (a large budget)
+    with pytest.warns(DeprecationWarning, match="batch_size= is deprecated"):
+        a = deletion_curve(model, x, attr, n_steps=6, batch_size=1, seed=5, baseline="mean")
+    b = deletion_curve(model, x, attr, n_steps=6, memory_budget="1GB", seed=5, baseline="mean")
     assert np.allclose(a.scores, b.scores)
     smooth = rng.standard_normal(x.shape)  # no ties: each sample's curve is its own business
     batched = deletion_curve(model, x, smooth, n_steps=6, baseline="mean").scores

@@ -30,7 +30,7 @@ from tsexplain._validation import (
 from tsexplain.exceptions import ShapeError
 from tsexplain.metrics._base import Metric
 from tsexplain.metrics._checks import Reduction, check_same_shape, reduce
-from tsexplain.metrics._model_output import OutputTransform, forward_scores
+from tsexplain.metrics._model_output import OutputTransform, forward_scores, rows_per_forward
 
 Kind = Literal["deletion", "insertion"]
 BaselineName = Literal["zeros", "mean", "blur", "noise"]
@@ -218,7 +218,8 @@ def _curve(
     absolute: bool,
     output_transform: OutputTransform | None,
     blur_sigma: float,
-    batch_size: int,
+    memory_budget: int | str | None,
+    batch_size: int | None,
     progress: bool | None,
     seed: int | None,
 ) -> PerturbationCurve:
@@ -227,7 +228,6 @@ def _curve(
     aa = check_series_array(attribution, "attribution")
     check_same_shape(xa, aa, "x", "attribution")
     n_steps = check_int(n_steps, "n_steps", minimum=1)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
     n, c, t = xa.shape
     d = c * t
     rng = np.random.default_rng(seed)
@@ -243,11 +243,12 @@ def _curve(
     r_t = torch.as_tensor(ranks.reshape(n, 1, c, t), device=device)
     k_t = torch.as_tensor(counts, device=device).reshape(1, steps, 1, 1)
     scores = np.empty((n, steps))
-    chunk = max(1, batch_size // steps)
     show = progress if progress is not None else n * steps > _AUTO_PROGRESS_ROWS
     from tqdm.auto import tqdm
 
     with frozen_eval(model):
+        batch_size = rows_per_forward(model, x_t, memory_budget, batch_size, f"{kind}_curve")
+        chunk = max(1, batch_size // steps)
         with torch.no_grad():
             outs = [
                 flatten_output(model(x_t[i : i + batch_size]), x_t[i : i + batch_size].shape[0])
@@ -268,7 +269,7 @@ def _curve(
                 flat = pert.reshape(m * steps, c, t)
                 rows = idx[sl].repeat_interleave(steps)
                 out = forward_scores(
-                    model, flat, rows, output_transform=output_transform, batch_size=batch_size
+                    model, flat, rows, output_transform=output_transform, rows_per_forward=batch_size
                 )
                 scores[sl] = out.reshape(m, steps).double().cpu().numpy()
                 bar.update(m)
@@ -308,8 +309,12 @@ _PARAMS_DOC = """
         ``lambda o: o.softmax(-1)`` to follow a probability.
     blur_sigma : float
         Width of the ``"blur"`` baseline, in steps.
-    batch_size : int
-        Rows per forward pass (the N x (n_steps + 1) perturbed series are chunked).
+    memory_budget : int or str, optional
+        Bytes (or "512MB") the model's forward passes may use; the N x (n_steps + 1) perturbed
+        series are evaluated in chunks that fit. Default: the package's memory budget
+        (:func:`tsexplain.attribution.set_memory_budget`).
+    batch_size : int, optional
+        Deprecated: rows per forward pass; use ``memory_budget``.
     progress : bool, optional
         Show a progress bar; default: only for long runs.
     seed : int or None
@@ -339,7 +344,8 @@ def deletion_curve(
     absolute: bool = True,
     output_transform: OutputTransform | None = None,
     blur_sigma: float = 5.0,
-    batch_size: int = 256,
+    memory_budget: int | str | None = None,
+    batch_size: int | None = None,
     progress: bool | None = None,
     seed: int | None = 0,
 ) -> PerturbationCurve:
@@ -354,6 +360,7 @@ def deletion_curve(
         absolute=absolute,
         output_transform=output_transform,
         blur_sigma=blur_sigma,
+        memory_budget=memory_budget,
         batch_size=batch_size,
         progress=progress,
         seed=seed,
@@ -371,7 +378,8 @@ def insertion_curve(
     absolute: bool = True,
     output_transform: OutputTransform | None = None,
     blur_sigma: float = 5.0,
-    batch_size: int = 256,
+    memory_budget: int | str | None = None,
+    batch_size: int | None = None,
     progress: bool | None = None,
     seed: int | None = 0,
 ) -> PerturbationCurve:
@@ -386,6 +394,7 @@ def insertion_curve(
         absolute=absolute,
         output_transform=output_transform,
         blur_sigma=blur_sigma,
+        memory_budget=memory_budget,
         batch_size=batch_size,
         progress=progress,
         seed=seed,
