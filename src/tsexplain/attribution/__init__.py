@@ -16,7 +16,7 @@ from typing import Any
 from torch import nn
 
 from tsexplain._typing import SeriesBatch, Target
-from tsexplain.attribution._base import Attribution
+from tsexplain.attribution._base import ENGINE_OPTIONS, Attribution
 from tsexplain.attribution._memory import get_memory_budget, set_memory_budget
 from tsexplain.attribution._result import AttributionResult
 from tsexplain.attribution._sequence import SequenceAttribution
@@ -35,9 +35,6 @@ from tsexplain.attribution.smoothgrad import SmoothGrad
 from tsexplain.attribution.time_smoothgrad import TimeSmoothGrad
 from tsexplain.attribution.tsr import TemporalSaliencyRescaling
 from tsexplain.exceptions import ParameterError
-
-#: Options every method's constructor takes besides its own parameters.
-ENGINE_OPTIONS: tuple[str, ...] = ("memory_budget", "progress", "fold_batchnorm")
 
 #: Registry of the (N, C, T) -> (N, C, T) methods by name; the CLI, the server, the scale-out,
 #: the demo and the benchmarks read it (with each class's :meth:`Attribution.metadata`).

@@ -43,6 +43,9 @@ from tsexplain.exceptions import (
     is_shape_mismatch,
 )
 
+#: Options every method's constructor takes besides its own parameters (the engine's).
+ENGINE_OPTIONS: tuple[str, ...] = ("memory_budget", "progress", "fold_batchnorm")
+
 
 def as_model_list(model: nn.Module | Sequence[nn.Module]) -> list[nn.Module]:
     """One model, or a non-empty list of models (AGRA), as a list of modules."""
@@ -130,7 +133,7 @@ class Attribution(ABC):
     def parameters(cls) -> dict[str, Any]:
         """The method's own parameters and their defaults (engine options excluded)."""
         sig = inspect.signature(cls.__init__)
-        skip = {"self", "model", "memory_budget", "progress", "fold_batchnorm"}
+        skip = {"self", "model", *ENGINE_OPTIONS}
         return {
             n: (None if p.default is inspect.Parameter.empty else p.default)
             for n, p in sig.parameters.items()

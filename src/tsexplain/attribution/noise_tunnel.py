@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from tsexplain._typing import Target
 from tsexplain._validation import check_choice, check_float, check_int
-from tsexplain.attribution._base import Attribution
+from tsexplain.attribution._base import ENGINE_OPTIONS, Attribution
 from tsexplain.attribution._engine import PROGRESS_MIN_ROWS, Engine
 from tsexplain.attribution._targets import Selection
 from tsexplain.exceptions import ParameterError
@@ -162,8 +162,7 @@ class NoiseTunnel(Attribution):
         **inner_params: Any,
     ) -> None:
         n_draws = pop_deprecated_draws(n_draws, inner_params, type(self).__name__)
-        engine = {k: inner_params.pop(k) for k in ("memory_budget", "progress", "fold_batchnorm")
-                  if k in inner_params}
+        engine = {k: inner_params.pop(k) for k in ENGINE_OPTIONS if k in inner_params}
         inner_params = {**inner_params, **(method_params or {})}
         super().__init__(model, **engine)
         inner_cls = self._inner_class(method)
