@@ -3,11 +3,14 @@
 A method expands each sample into ``R`` rows (noise samples, integration points), the engine
 differentiates the selected output of every row with respect to that row, averages over the
 models (AGRA), and hands each sample's ``R`` gradients back to the method to reduce. Rows are
-processed in chunks sized by one memory budget (see ``_memory``); results do not depend on it.
+processed in chunks: the memory budget bounds a chunk's rows (see ``_memory``), and within that
+bound :class:`ChunkTuner` times a few sizes on the call's first rows and keeps the fastest.
+Results do not depend on the chunk size (up to float rounding).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import torch
@@ -15,7 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from tsexplain._targets import Selection, flatten_output
-from tsexplain.attribution._memory import chunk_rows
+from tsexplain.attribution._memory import chunk_plan
 from tsexplain.exceptions import ParameterError
 
 MakeRows = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -30,6 +33,92 @@ ReduceAdditional = Callable[
 
 #: Above this many rows in one call, a progress bar is shown (unless progress=False).
 PROGRESS_MIN_ROWS = 20_000
+
+#: Chunk sizes (rows) timed by :class:`ChunkTuner`, smallest first, up to the budget's bound.
+TUNE_SIZES = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
+#: A call differentiates at least this many rows before sizes are timed on it.
+TUNE_MIN_ROWS = 1024
+#: The fastest size found per model structure, input shape, outputs, device and thread count.
+_TUNED: dict[tuple[object, ...], int] = {}
+
+
+def _structure_key(models: list[nn.Module], row: torch.Tensor, n_outputs: int, most: int) -> tuple[object, ...]:
+    """What the fastest chunk size depends on: layer types and shapes, input, outputs, threads."""
+    layers = tuple(
+        (type(m).__qualname__, tuple(tuple(p.shape) for p in m.parameters(recurse=False)))
+        for model in models
+        for m in model.modules()
+    )
+    return (layers, tuple(row.shape[1:]), str(row.device), n_outputs, most, torch.get_num_threads())
+
+
+class ChunkTuner:
+    """Chunk sizes for one call: the fastest measured size within the budget's bound.
+
+    On the CPU, a batch of at least :data:`TUNE_MIN_ROWS` rows (or half the most the budget allows)
+    runs its first chunks at the
+    sizes of :data:`TUNE_SIZES` (ascending, up to ``most``) and times them; after two sizes in
+    a row that are slower per row than the best, or at ``most``, the best is used for the rest
+    of the call and remembered for later calls on the same model structure and input shape.
+    The timed chunks are real work: nothing is computed twice. Chunks are timed in processor
+    time of the process (``time.process_time``), which other programs running on the
+    machine disturb less than wall-clock time. Elsewhere (CUDA), and until
+    sizes are timed, chunks hold ``default`` rows.
+
+    Parameters
+    ----------
+    most : int
+        Rows the memory budget allows in one chunk.
+    default : int
+        Rows per chunk before (or without) timing.
+    key : tuple
+        Cache key of the fastest size (:func:`_structure_key`).
+    timed : bool
+        Whether to time sizes (the CPU).
+    """
+
+    def __init__(self, most: int, default: int, key: tuple[object, ...], timed: bool) -> None:
+        self.most = max(1, most)
+        self.default = max(1, min(default, self.most))
+        self.key = key
+        self.best: int | None = _TUNED.get(key)
+        sizes = [s for s in TUNE_SIZES if s < self.most] + [self.most]
+        self._sizes = sizes if timed and self.best is None and len(sizes) > 1 else []
+        self._per_row: dict[int, float] = {}
+        self._worse = 0
+
+    @property
+    def tuning(self) -> bool:
+        """Whether sizes are still being timed."""
+        return bool(self._sizes) and self.best is None
+
+    def size(self, remaining: int) -> int:
+        """Rows of the next chunk, ``remaining`` rows of the current batch being left."""
+        if self.best is not None:
+            return self.best
+        if self._per_row and self._sizes[0] > remaining:  # larger sizes than the batch: done
+            self._finish()
+            return min(self.best or self.default, remaining)
+        if self._sizes and (self._per_row or remaining >= min(TUNE_MIN_ROWS, self.most // 2)):
+            return min(self._sizes[0], remaining)
+        return self.default
+
+    def record(self, rows: int, seconds: float) -> None:
+        """Report that a chunk of ``rows`` rows took ``seconds`` (ignored unless timing)."""
+        if not self.tuning or rows != self._sizes[0]:
+            return
+        size = self._sizes.pop(0)
+        per_row = seconds / rows
+        fastest = min(self._per_row.values(), default=float("inf"))
+        self._per_row[size] = per_row
+        self._worse = self._worse + 1 if per_row > fastest else 0
+        if self._worse >= 2 or not self._sizes:
+            self._finish()
+
+    def _finish(self) -> None:
+        self.best = min(self._per_row, key=self._per_row.__getitem__)
+        _TUNED[self.key] = self.best
+        self._sizes = []
 
 
 def row_gradient(
@@ -150,18 +239,25 @@ class Engine:
         self.progress = progress
         self.desc = desc
         self._probe = probe
-        self._chunks: dict[int, int] = {}
+        self._tuners: dict[int, ChunkTuner] = {}
         self.additional = tuple(additional)
         self.attribute_additional = bool(attribute_additional)
         #: Attributions of the additional inputs after :meth:`map_samples` (None: not floating).
         self.additional_values: tuple[torch.Tensor | None, ...] = ()
 
-    def chunk(self, n_outputs: int = 1) -> int:
-        """Rows per chunk when ``n_outputs`` outputs are differentiated at once."""
-        if n_outputs not in self._chunks:
+    def tuner(self, n_outputs: int = 1) -> ChunkTuner:
+        """The chunk sizes of this call when ``n_outputs`` outputs are differentiated at once."""
+        if n_outputs not in self._tuners:
             extras = tuple(a[:1] for a in self.additional)
-            self._chunks[n_outputs] = chunk_rows(self.models, self._probe, self.budget, n_outputs, extras)
-        return self._chunks[n_outputs]
+            most, default = chunk_plan(self.models, self._probe, self.budget, n_outputs, extras)
+            key = _structure_key(self.models, self._probe, n_outputs, most)
+            self._tuners[n_outputs] = ChunkTuner(most, default, key, timed=self._probe.device.type == "cpu")
+        return self._tuners[n_outputs]
+
+    def chunk(self, n_outputs: int = 1) -> int:
+        """Most rows per chunk (the memory budget's bound) when ``n_outputs`` outputs are
+        differentiated at once."""
+        return self.tuner(n_outputs).most
 
     def extras_for(self, idx: torch.Tensor | None = None, rows_per_sample: int = 1) -> tuple[torch.Tensor, ...]:
         """The additional inputs of series ``idx`` (all when None), each repeated
@@ -193,7 +289,7 @@ class Engine:
         (``idx`` None: all series of the call, in order), or ``extras`` (one row per row of
         ``x``) when given.
         """
-        step = self.chunk()
+        step = self.tuner().default
         if extras is None:
             extras = self.extras_for(idx, rows_per_sample)
         total: torch.Tensor | None = None
@@ -228,10 +324,13 @@ class Engine:
         wrt_extras: bool = True,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor | None, ...]]:
         """:meth:`gradients` and the gradients of the floating ``extras`` (None otherwise)."""
-        step = self.chunk(sel.n_outputs if sel.mode == "all" else 1)
+        tuner = self.tuner(sel.n_outputs if sel.mode == "all" else 1)
         parts = []
         extra_parts: list[tuple[torch.Tensor | None, ...]] = []
-        for i in range(0, rows.shape[0], step):
+        i, n_rows = 0, rows.shape[0]
+        while i < n_rows:
+            step = tuner.size(n_rows - i)
+            start = time.process_time()
             part = rows[i : i + step]
             ex = tuple(e[i : i + step] for e in extras)
             psel = sel.for_samples(torch.arange(i, i + part.shape[0]))
@@ -251,6 +350,8 @@ class Engine:
                 eg = tuple(None if a is None else a / len(self.models) for a in eg)
             parts.append(g)
             extra_parts.append(eg)
+            tuner.record(part.shape[0], time.process_time() - start)
+            i += part.shape[0]
         grads = torch.cat(parts) if len(parts) > 1 else parts[0]
         return grads, _cat_extras(extra_parts)
 

@@ -1,14 +1,20 @@
 """One memory budget for all batched work, and the chunk size it implies.
 
-Every method expands its input into rows (noise samples, integration steps, models, outputs)
-and processes them in chunks. The chunk size follows from one budget in bytes and from the
-model's activation sizes, measured once per call with forward hooks on a single row.
+Every method expands its input into rows (noise draws, integration steps, models, outputs)
+and processes them in chunks. The budget bounds the rows of one chunk: the model's activation
+sizes are measured once per call with forward hooks on a single row (plus the gate activations
+that recurrent layers and the attention weights that attention layers keep for their backward
+pass), and a chunk holds at most ``budget // bytes per row`` rows. On a CUDA device the budget
+is also limited by the device's free memory (``torch.cuda.mem_get_info``).
 
-glibc serves allocations above its mmap threshold with fresh ``mmap`` calls, so every pass over
-a large chunk page-faults its activations afresh; raising the threshold (``mallopt``) lets the
-heap reuse them. ``tsexplain._allocator.tune_allocator()`` does this once per process (set the
-environment variable ``TSEXPLAIN_TUNE_ALLOCATOR=0`` to opt out); the chunk size is then capped
-so that no single activation exceeds the threshold. See ``benchmarks/bench_attribution.py`` for the measurement.
+Within that bound the engine picks the size that runs fastest: on the CPU, the first chunks of
+a large call are timed at a few sizes (16, 32, 64, ... rows) and the fastest is used for the
+rest, and for later calls on the same model and shape. A recurrent layer walks the series step
+by step, so its cost per row is lowest for chunks that stay in the processor's cache, while a
+convolution is fastest on large chunks. Before that measurement (small calls), the CPU default
+keeps every activation below glibc's mmap threshold, which
+``tsexplain._allocator.tune_allocator()`` raises once per process so that freed activations
+are reused instead of page-faulted afresh (``TSEXPLAIN_TUNE_ALLOCATOR=0`` opts out).
 """
 
 from __future__ import annotations
@@ -99,14 +105,17 @@ def activation_bytes(
     """
     sizes: list[int] = []
 
-    def hook(_m: nn.Module, _i: object, out: object) -> None:
+    def hook(m: nn.Module, _i: object, out: object) -> None:
+        if isinstance(out, tuple) and out and isinstance(out[0], torch.Tensor):
+            out = out[0]  # recurrent layers and attention return (output, state or weights)
         if isinstance(out, torch.Tensor):
             sizes.append(out.numel() * out.element_size())
+            sizes.append(_saved_internals(m, out))
 
     handles = []
     try:
         for m in model.modules():
-            if not list(m.children()):
+            if not list(m.children()) or isinstance(m, _OPAQUE):
                 handles.append(m.register_forward_hook(hook))
     except RuntimeError:  # TorchScript modules refuse Python hooks: estimate from the output
         for h in handles:
@@ -122,6 +131,29 @@ def activation_bytes(
         sizes.append(out.numel() * out.element_size())
     sizes.append(row.numel() * row.element_size())
     return sum(sizes), max(sizes)
+
+
+#: Layers whose backward keeps more than their output: observed as a whole.
+_OPAQUE = (nn.RNNBase, nn.MultiheadAttention)
+#: Gate activations a recurrent layer keeps per step and hidden unit, beyond its output.
+_GATES = {"LSTM": 6, "GRU": 5, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def _saved_internals(module: nn.Module, out: torch.Tensor) -> int:
+    """Bytes a recurrent or attention layer saves for its backward beyond ``out``, per row."""
+    if isinstance(module, nn.RNNBase):
+        steps = out.shape[1] if module.batch_first or out.ndim == 2 else out.shape[0]
+        if out.ndim == 2:
+            steps = out.shape[0]
+        dirs = 2 if module.bidirectional else 1
+        per_step = _GATES.get(module.mode, 6) * module.hidden_size * dirs * module.num_layers
+        return int(steps * per_step * out.element_size())
+    if isinstance(module, nn.MultiheadAttention):
+        length = out.shape[1] if module.batch_first else out.shape[0]
+        if out.ndim == 2:
+            length = out.shape[0]
+        return int(module.num_heads * length * length * out.element_size() * 2)
+    return 0
 
 
 #: Activation bytes assumed per input byte when a model cannot be hooked (e.g. TorchScript):
@@ -140,6 +172,43 @@ def _estimate_without_hooks(
     return max(_UNHOOKABLE_FACTOR * in_bytes, out_bytes), max(64 * in_bytes, out_bytes)
 
 
+def device_budget(budget: int, device: torch.device) -> int:
+    """The budget on ``device``: on CUDA, at most 90% of the device's free memory."""
+    if device.type == "cuda" and torch.cuda.is_available():
+        free, _total = torch.cuda.mem_get_info(device)
+        return max(1, min(budget, int(0.9 * free)))
+    return budget
+
+
+def _row_bytes(total: int, row: torch.Tensor, n_outputs: int) -> int:
+    """Bytes one row needs for a forward and backward (activations, their gradients, input)."""
+    per_row = 3 * total + 2 * row.numel() * row.element_size() * max(1, n_outputs)
+    return max(per_row, (2 + n_outputs) * total if n_outputs > 1 else per_row)
+
+
+def chunk_plan(
+    models: list[nn.Module],
+    row: torch.Tensor,
+    budget: int,
+    n_outputs: int = 1,
+    extras: tuple[torch.Tensor, ...] = (),
+) -> tuple[int, int]:
+    """``(most, default)`` rows per chunk for a forward+backward of ``models``.
+
+    ``most`` keeps a chunk inside ``budget`` bytes (by the estimate of :func:`activation_bytes`;
+    on CUDA also inside the device's free memory); ``default`` is the size used before the
+    engine has timed other sizes: on the CPU, at most the rows whose largest activation stays
+    below glibc's mmap threshold (where freed memory is reused); elsewhere ``most``.
+    """
+    total, largest = max(activation_bytes(m, row, extras) for m in models)
+    per_row = _row_bytes(total, row, n_outputs)
+    most = max(1, device_budget(budget, row.device) // max(per_row, 1))
+    if row.device.type != "cpu":
+        return int(most), int(most)
+    cap = MMAP_THRESHOLD if tune_allocator() else _STOCK_LARGEST_ACTIVATION
+    return int(most), int(min(most, max(1, cap // max(largest, 1))))
+
+
 def chunk_rows(
     models: list[nn.Module],
     row: torch.Tensor,
@@ -147,15 +216,10 @@ def chunk_rows(
     n_outputs: int = 1,
     extras: tuple[torch.Tensor, ...] = (),
 ) -> int:
-    """Rows per chunk so that a forward+backward stays inside ``budget`` bytes.
+    """Most rows per chunk so that a forward+backward stays inside ``budget`` bytes.
 
     ``n_outputs`` > 1 when every output is differentiated at once (``target="all"``): each
-    row's backward then holds that many activation gradients.
+    row's backward then holds that many activation gradients. A larger budget gives larger
+    chunks, on every device.
     """
-    total, largest = max(activation_bytes(m, row, extras) for m in models)
-    per_row = 3 * total + 2 * row.numel() * row.element_size() * max(1, n_outputs)
-    per_row = max(per_row, (2 + n_outputs) * total if n_outputs > 1 else per_row)
-    rows = max(1, budget // max(per_row, 1))
-    cap = MMAP_THRESHOLD if tune_allocator() else _STOCK_LARGEST_ACTIVATION
-    rows = min(rows, max(1, cap // max(largest, 1)))
-    return int(rows)
+    return chunk_plan(models, row, budget, n_outputs, extras)[0]
