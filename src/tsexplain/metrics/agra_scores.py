@@ -45,7 +45,7 @@ from tsexplain._validation import (
     check_model,
     check_series_array,
 )
-from tsexplain.exceptions import ParameterError
+from tsexplain.exceptions import ParameterError, ShapeError
 from tsexplain.metrics._base import SampleMeanMetric
 from tsexplain.metrics._checks import Reduction, check_same_shape, reduce
 from tsexplain.metrics._similarity import pearson_rows
@@ -175,7 +175,7 @@ def _descend(
             else:
                 df = torch.tensor(np.array(raw, dtype=np.float64), dtype=xi.dtype)
             if tuple(df.shape) != tuple(xi.shape):
-                raise ValueError(
+                raise ShapeError(
                     f"gradient_fn must return d f / d x of shape {tuple(xi.shape)}, got "
                     f"{tuple(df.shape)}."
                 )
@@ -257,7 +257,7 @@ def agra_reconstruct(
     """
     model_list = [models] if isinstance(models, torch.nn.Module) else list(models)
     if not model_list:
-        raise ValueError("models must hold at least one model.")
+        raise ParameterError("models must hold at least one model.")
     model_list = [check_model(m, f"models[{i}]") for i, m in enumerate(model_list)]
     xa = check_series_array(x, "x")
     lr = check_float(lr, "lr", minimum=0.0, strict=True)
@@ -384,7 +384,7 @@ def reconstruction_mse(
         rec = xa + aa
     else:
         if model is None:
-            raise ValueError("reconstruction_mse needs a model (or models) or an attribution.")
+            raise ParameterError("reconstruction_mse needs a model (or models) or an attribution.")
         if ideal_score is None:
             raise ParameterError(
                 "reconstruction_mse runs Algorithm 1 and needs ideal_score=, the score of a "

@@ -27,7 +27,7 @@ from tsexplain._validation import (
     check_series_array,
     to_float_array,
 )
-from tsexplain.exceptions import ShapeError
+from tsexplain.exceptions import ParameterError, ShapeError
 from tsexplain.metrics._base import Metric
 from tsexplain.metrics._checks import Reduction, check_same_shape, reduce
 from tsexplain.metrics._model_output import OutputTransform, forward_scores, rows_per_forward
@@ -483,7 +483,7 @@ class _CurveMetric(Metric):
     def compute(self) -> PerturbationCurve:
         """Every curve seen, stacked; ``.auc()`` of the result is the mean area."""
         if not self._curves:
-            raise ValueError(f"{type(self).__name__}.compute() called before any update().")
+            raise ParameterError(f"{type(self).__name__}.compute() called before any update().")
         first = self._curves[0]
         for cur in self._curves[1:]:
             if cur.fractions.shape != first.fractions.shape or not np.allclose(

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from tsexplain._validation import check_choice, check_int, check_series_array
+from tsexplain.exceptions import ParameterError
 from tsexplain.metrics._base import Metric, SampleMeanMetric
 from tsexplain.metrics._checks import Reduction, as_mask, reduce
 
@@ -246,7 +247,7 @@ def top_k_precision_recall(
     if k is not None:
         k = check_int(k, "k", minimum=1)
         if k > n_items:
-            raise ValueError(f"k = {k} exceeds the {n_items} items along axis={axis!r}.")
+            raise ParameterError(f"k = {k} exceeds the {n_items} items along axis={axis!r}.")
     n = s.shape[0]
     n_true = truth.sum(axis=1)
     precision = np.full(n, np.nan)

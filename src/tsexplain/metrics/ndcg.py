@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from tsexplain._validation import check_choice, check_int, to_float_array
-from tsexplain.exceptions import ShapeError
+from tsexplain.exceptions import NonFiniteError, ParameterError, ShapeError
 from tsexplain.metrics._base import Metric
 from tsexplain.metrics._checks import Reduction, as_single_map, check_same_shape, reduce
 from tsexplain.metrics._similarity import pearson_rows
@@ -78,9 +78,9 @@ def ndcg_score(
         )
     check_choice(gain, "gain", _GAINS)
     if not np.isfinite(r).all() or not np.isfinite(s).all():
-        raise ValueError("scores and relevance must be finite.")
+        raise NonFiniteError("scores and relevance must be finite.")
     if (r < 0).any():
-        raise ValueError(
+        raise ParameterError(
             f"relevance must be non-negative (nDCG is undefined for negative gains); got a "
             f"minimum of {r.min():.4g}. Take absolute values or shift them first."
         )

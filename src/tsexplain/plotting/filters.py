@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tsexplain.exceptions import ShapeError
+
 __all__ = [
     "plot_adversarial_result",
     "plot_before_after",
@@ -90,7 +92,7 @@ def plot_filter_grid(
 
     acts = _np(activations)
     if acts.ndim != 2:
-        raise ValueError(f"activations must have shape (F, T'), got {acts.shape}.")
+        raise ShapeError(f"activations must have shape (F, T'), got {acts.shape}.")
     n_filters, n_steps = acts.shape
     order = np.arange(n_filters)
     imp = None if importance is None else _minmax(_np(importance).astype(float))

@@ -32,7 +32,7 @@ from tsexplain._deprecation import renamed_kwargs
 from tsexplain._targets import target_indices
 from tsexplain._typing import Target
 from tsexplain._validation import series_shape_problem, to_float_array
-from tsexplain.exceptions import ParameterError, ShapeError, TargetError
+from tsexplain.exceptions import InputTypeError, ParameterError, ShapeError, TargetError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -665,7 +665,7 @@ def _named_results(results: Any) -> list[tuple[str, Any]]:
             seen[name] = seen.get(name, 0) + 1
             items.append((name if seen[name] == 1 else f"{name} #{seen[name]}", r))
     else:
-        raise TypeError(
+        raise InputTypeError(
             "results must be a dict {name: AttributionResult} or a list of AttributionResult, "
             f"got {type(results).__name__}."
         )

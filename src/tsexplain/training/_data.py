@@ -13,7 +13,7 @@ from tsexplain._model_state import frozen_eval
 from tsexplain._task import TASKS
 from tsexplain._task import resolve_task as core_resolve_task
 from tsexplain._validation import check_choice, check_float, check_series_batch
-from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain.exceptions import InputTypeError, ParameterError, ShapeError
 
 
 def resolve_task(task: str | None, model: nn.Module, X: Any = None, y: Any = None) -> str:
@@ -46,9 +46,9 @@ def _as_numpy_or_tensor(a: Any, name: str) -> torch.Tensor:
     try:
         arr = np.asarray(a)
     except Exception:  # noqa: BLE001 - anything not array-like
-        raise TypeError(f"{name} must be an array or tensor, got {type(a).__name__}.") from None
+        raise InputTypeError(f"{name} must be an array or tensor, got {type(a).__name__}.") from None
     if arr.dtype == object:
-        raise TypeError(f"{name} must hold numbers, got an object array.")
+        raise InputTypeError(f"{name} must hold numbers, got an object array.")
     return torch.from_numpy(np.ascontiguousarray(arr))
 
 

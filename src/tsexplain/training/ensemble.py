@@ -18,7 +18,7 @@ from torch import nn
 
 from tsexplain._allocator import tune_allocator
 from tsexplain._validation import check_choice, check_int
-from tsexplain.exceptions import ParameterError
+from tsexplain.exceptions import InputTypeError, ParameterError
 from tsexplain.training._data import (
     TrainingData,
     member_seed,
@@ -118,7 +118,7 @@ def init_member(model_factory: Callable[[], nn.Module], seed: int) -> nn.Module:
         torch.manual_seed(seed)
         model = model_factory()
     if not isinstance(model, nn.Module):
-        raise TypeError(
+        raise InputTypeError(
             f"model_factory must return a torch.nn.Module, got {type(model).__name__}."
         )
     return model
@@ -351,7 +351,7 @@ def train_ensemble(
     (3, 'wide')
     """
     if not callable(model_factory):
-        raise TypeError(f"model_factory must be callable, got {type(model_factory).__name__}.")
+        raise InputTypeError(f"model_factory must be callable, got {type(model_factory).__name__}.")
     n_models = check_int(n_models, "n_models", minimum=1)
     check_choice(method, "method", METHODS)
     seeds = [member_seed(check_int(seed, "seed", minimum=0), i) for i in range(n_models)]

@@ -9,7 +9,7 @@ from typing import Any
 
 from torch import nn
 
-from tsexplain.exceptions import DataFormatError, ParameterError
+from tsexplain.exceptions import DataFormatError, InputTypeError, ParameterError
 
 __all__ = ["save_model", "load_model", "spec_path"]
 
@@ -64,7 +64,7 @@ def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     from tsexplain.models import model_spec
 
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+        raise InputTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     try:
         spec: dict[str, Any] | None = model_spec(model)
     except ParameterError:
