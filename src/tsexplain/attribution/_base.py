@@ -34,6 +34,7 @@ from tsexplain.attribution._memory import get_memory_budget, parse_bytes
 from tsexplain.attribution._model_state import fold_batchnorm
 from tsexplain.attribution._result import AttributionResult
 from tsexplain.exceptions import (
+    InputTypeError,
     ModelOutputError,
     ParameterError,
     SaturationWarning,
@@ -53,9 +54,9 @@ def as_model_list(model: nn.Module | Sequence[nn.Module]) -> list[nn.Module]:
         return [check_model(model)]
     if isinstance(model, Sequence) and not isinstance(model, str):
         if len(model) == 0:
-            raise ValueError("model: an empty list of models; pass one model or several (AGRA)")
+            raise ParameterError("model: an empty list of models; pass one model or several (AGRA)")
         return [check_model(m, f"model[{i}]") for i, m in enumerate(model)]
-    raise TypeError(
+    raise InputTypeError(
         f"model must be a torch.nn.Module or a list of them (AGRA), got {type(model).__name__}"
     )
 

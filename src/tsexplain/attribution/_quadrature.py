@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tsexplain._validation import check_choice
+from tsexplain.exceptions import ParameterError
 
 RULES = ("gausslegendre", "riemann_middle", "riemann_trapezoid", "riemann_left", "riemann_right")
 
@@ -27,7 +28,7 @@ def quadrature(steps: int, rule: str = "gausslegendre") -> tuple[np.ndarray, np.
         return (nodes + 1.0) / 2.0, w / 2.0
     if rule == "riemann_trapezoid":
         if steps < 2:
-            raise ValueError("the trapezoid rule needs steps >= 2")
+            raise ParameterError("the trapezoid rule needs steps >= 2")
         alphas = np.linspace(0.0, 1.0, steps)
         w = np.full(steps, 1.0 / (steps - 1))
         w[[0, -1]] /= 2.0

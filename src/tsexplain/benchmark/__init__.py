@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tsexplain.benchmark._common import SIZES, Context, Section, resolve_data_dir
+from tsexplain.exceptions import ParameterError
 
 #: Reproductions by name, in run order.
 REPRODUCTIONS = ("time_smoothgrad", "agra", "anomaly", "real_data", "tsviz", "ismail", "methods")
@@ -54,7 +55,7 @@ def run_one(name: str, ctx: Context, tried: Sequence[Path] = ()) -> Section:
      'tables', 'title']
     """
     if name not in REPRODUCTIONS:
-        raise ValueError(f"unknown reproduction {name!r}; available: {', '.join(REPRODUCTIONS)}")
+        raise ParameterError(f"unknown reproduction {name!r}; available: {', '.join(REPRODUCTIONS)}")
     module_name = "agra_calibration" if name == "agra" and ctx.calibrate else name
     module = importlib.import_module(f"tsexplain.benchmark.{module_name}")
     t0 = time.perf_counter()
@@ -127,11 +128,11 @@ def run(
 
     size = size or ("quick" if quick else "full")
     if size not in SIZES:
-        raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
+        raise ParameterError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
     names = list(REPRODUCTIONS) if not only else list(only)
     for n in names:
         if n not in REPRODUCTIONS:
-            raise ValueError(f"unknown reproduction {n!r}; available: {', '.join(REPRODUCTIONS)}")
+            raise ParameterError(f"unknown reproduction {n!r}; available: {', '.join(REPRODUCTIONS)}")
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

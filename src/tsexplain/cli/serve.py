@@ -6,6 +6,8 @@ import argparse
 import ipaddress
 import sys
 
+from tsexplain.exceptions import ParameterError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
               "pip install 'tsexplain[server]'", file=sys.stderr)
         return 2
     if not 0 < args.port < 65536:
-        raise ValueError(f"--port must be 1..65535, got {args.port}")
+        raise ParameterError(f"--port must be 1..65535, got {args.port}")
     if args.workspace is None:
         workspace = ensure_demo_workspace(default_demo_workspace())
     else:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tsexplain.exceptions import DataFormatError
+from tsexplain.exceptions import DataFormatError, InputTypeError
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -19,7 +19,7 @@ def as_path(path: Any, name: str = "path") -> Path:
         return Path(path)
     if hasattr(path, "__fspath__"):
         return Path(path)
-    raise TypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}.")
+    raise InputTypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}.")
 
 
 def open_text(path: Path) -> io.TextIOBase:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from tsexplain._model_state import frozen_eval as _frozen_eval
-from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain.exceptions import InputTypeError, ParameterError, ShapeError
 
 LayerRef = str | nn.Module
 
@@ -43,7 +43,7 @@ def require_module_tree(model: nn.Module) -> None:
     this TorchScript model has no module tree
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise InputTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if getattr(model, "_tsexplain_torchscript", False) or any(
         isinstance(m, torch.jit.ScriptModule) for m in model.modules()
     ):
@@ -87,7 +87,7 @@ def resolve_layer(model: nn.Module, layer: LayerRef, name: str = "layer") -> tup
             f"{name} is a {type(layer).__name__} that is not a sub-module of the model; pass one of "
             f"the model's own modules or its dotted name."
         )
-    raise TypeError(f"{name} must be a layer name (str) or an nn.Module, got {type(layer).__name__}.")
+    raise InputTypeError(f"{name} must be a layer name (str) or an nn.Module, got {type(layer).__name__}.")
 
 
 def conv1d_layer_names(model: nn.Module) -> list[str]:
@@ -105,7 +105,7 @@ def resolve_layers(model: nn.Module, layers: Any) -> list[tuple[str, nn.Module]]
     if layers is None:
         refs: list[LayerRef] = list(conv1d_layer_names(model))
         if not refs:
-            raise ValueError("the model has no Conv1d layer; pass `layers` explicitly.")
+            raise ParameterError("the model has no Conv1d layer; pass `layers` explicitly.")
     elif isinstance(layers, str | nn.Module):
         refs = [layers]
     else:

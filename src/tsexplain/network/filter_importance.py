@@ -25,6 +25,7 @@ from tsexplain._validation import (
     check_model,
     check_series_batch,
 )
+from tsexplain.exceptions import ParameterError
 from tsexplain.network._hooks import (
     LayerRef,
     capture_outputs,
@@ -104,7 +105,7 @@ def _importance_chunks(
             acts = []
             for name, m in modules:
                 if m not in store:
-                    raise ValueError(f"layer {name!r} never ran in the model's forward pass.")
+                    raise ParameterError(f"layer {name!r} never ran in the model's forward pass.")
                 check_filter_output(store[m], name, stop - start)
                 acts.append(store[m])
             transformed = flatten_output(apply_output(out, output, temperature), stop - start)

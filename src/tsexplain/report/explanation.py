@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from tsexplain.exceptions import ParameterError
 from tsexplain.report.html import HtmlReport
 
 __all__ = ["faithfulness_scores", "write_explanation_report", "HOW_TO_READ_FAITHFULNESS"]
@@ -27,7 +28,7 @@ def _explained_map(res: Any, predictions: np.ndarray | None) -> tuple[np.ndarray
     values = np.asarray(res.values)
     if values.ndim == 4:
         if predictions is None or predictions.size == 0:
-            raise ValueError("no predictions to pick an output of a target='all' map")
+            raise ParameterError("no predictions to pick an output of a target='all' map")
         pred = predictions.argmax(axis=1)
         return values[np.arange(values.shape[0]), pred], pred
     return values, (None if res.target is None else np.asarray(res.target))

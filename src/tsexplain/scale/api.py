@@ -15,7 +15,7 @@ import numpy as np
 from torch import nn
 
 from tsexplain._validation import check_int
-from tsexplain.exceptions import ParameterError
+from tsexplain.exceptions import InputTypeError, ParameterError
 from tsexplain.scale._payload import fingerprint, pack_models, unpack_models
 from tsexplain.scale._source import as_source
 from tsexplain.scale._work import AttributionWork, FilterImportanceWork
@@ -419,7 +419,7 @@ def train_ensemble_distributed(
     if unknown:
         raise ParameterError(f"train_ensemble_distributed does not take {', '.join(unknown)}.")
     if not callable(model_factory):
-        raise TypeError(f"model_factory must be callable, got {type(model_factory).__name__}.")
+        raise InputTypeError(f"model_factory must be callable, got {type(model_factory).__name__}.")
     be = _backend(backend, address, None, threads_per_group, num_gpus, ray_options)
     groups = [list(range(a, min(n_models, a + group_size))) for a in range(0, n_models, group_size)]
     t0 = time.perf_counter()
