@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsexplain._deprecation import renamed_kwargs
 from tsexplain._targets import (
     check_target_length,
     flatten_output,
@@ -82,7 +83,7 @@ def _importance_chunks(
     xt: torch.Tensor,
     modules: list[tuple[str, nn.Module]],
     target: Target,
-    output: str,
+    output_transform: str,
     temperature: float,
     batch_size: int,
     progress: bool,
@@ -108,7 +109,7 @@ def _importance_chunks(
                     raise ParameterError(f"layer {name!r} never ran in the model's forward pass.")
                 check_filter_output(store[m], name, stop - start)
                 acts.append(store[m])
-            transformed = flatten_output(apply_output(out, output, temperature), stop - start)
+            transformed = flatten_output(apply_output(out, output_transform, temperature), stop - start)
             sel = resolve_target(
                 slice_target(target, start, stop), transformed.detach(), allow_all=False,
                 where="filter_importance",
@@ -126,13 +127,14 @@ def _importance_chunks(
             bar.close()
 
 
+@renamed_kwargs(output="output_transform")
 def filter_importance(
     model: nn.Module,
     x: SeriesBatch,
     layer: LayerRef,
     target: Target = None,
     *,
-    output: Output = "raw",
+    output_transform: Output = "raw",
     temperature: float = 1.0,
     batch_size: int = 256,
     progress: bool = False,
@@ -152,11 +154,12 @@ def filter_importance(
     target : None, int, "predicted" or sequence of N ints
         Which output to explain: ``None`` for a single-output model (binary logit, regression),
         a class index for all samples, one index per sample, or ``"predicted"`` (argmax).
-    output : {"raw", "sigmoid", "softmax"}
+    output_transform : {"raw", "sigmoid", "softmax"}
         Explain the model's raw output, or sigmoid / softmax of it (TSViz explains the
         probability, where saturation makes importance vanish; see :mod:`.saturation`).
+        Formerly ``output`` (still accepted, with a DeprecationWarning).
     temperature : float
-        Divide the raw output by this before ``output`` is applied (TSViz Eq. 19).
+        Divide the raw output by this before ``output_transform`` is applied (TSViz Eq. 19).
     batch_size : int
         Samples per forward/backward pass.
     progress : bool
@@ -188,12 +191,12 @@ def filter_importance(
     >>> imp = filter_importance(net, x, "2")  # one logit: target=None
     >>> tuple(imp.shape), bool((imp >= 0).all())  # (N, F)
     ((3, 3), True)
-    >>> tuple(filter_importance(net, x, net[0], output="sigmoid").shape)
+    >>> tuple(filter_importance(net, x, net[0], output_transform="sigmoid").shape)
     (3, 4)
     """
     model = check_model(model)
     xt = check_series_batch(x, "x")
-    check_choice(output, "output", OUTPUTS)
+    check_choice(output_transform, "output_transform", OUTPUTS)
     temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     mods = [resolve_layer(model, layer)]
@@ -201,19 +204,20 @@ def filter_importance(
         parts = [
             c[0]
             for c in _importance_chunks(
-                model, xt, mods, target, output, temperature, batch_size, progress
+                model, xt, mods, target, output_transform, temperature, batch_size, progress
             )
         ]
     return torch.cat(parts, dim=0)
 
 
+@renamed_kwargs(output="output_transform")
 def filter_importance_stats(
     model: nn.Module,
     x: SeriesBatch,
     layers: LayerRef | Sequence[LayerRef] | None = None,
     target: Target = None,
     *,
-    output: Output = "raw",
+    output_transform: Output = "raw",
     temperature: float = 1.0,
     batch_size: int = 512,
     progress: bool = True,
@@ -229,7 +233,7 @@ def filter_importance_stats(
     x : torch.Tensor or numpy.ndarray of shape (N, C, T)
     layers : layer, sequence of layers, or None
         Default: every ``Conv1d`` of the model.
-    target, output, temperature, batch_size, progress
+    target, output_transform, temperature, batch_size, progress
         As in :func:`filter_importance` (a progress bar is shown by default).
 
     Returns
@@ -255,7 +259,7 @@ def filter_importance_stats(
     """
     model = check_model(model)
     xt = check_series_batch(x, "x")
-    check_choice(output, "output", OUTPUTS)
+    check_choice(output_transform, "output_transform", OUTPUTS)
     temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     mods = resolve_layers(model, layers)
@@ -263,7 +267,7 @@ def filter_importance_stats(
     stats: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
     with frozen_eval(model):
         for chunk in _importance_chunks(
-            model, xt, mods, target, output, temperature, batch_size, progress
+            model, xt, mods, target, output_transform, temperature, batch_size, progress
         ):
             for i, imp in enumerate(chunk):
                 lo, hi, s = imp.amin(0).double(), imp.amax(0).double(), imp.sum(0, dtype=torch.float64)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from tsexplain._deprecation import renamed_kwargs
 from tsexplain._validation import check_int
 from tsexplain.exceptions import InputTypeError, ParameterError
 from tsexplain.scale._payload import fingerprint, pack_models, unpack_models
@@ -212,6 +213,7 @@ def attribute_dataset(
     return DatasetRun(store, sorted(written), skipped, be.name, time.perf_counter() - start_time)
 
 
+@renamed_kwargs(output="output_transform")
 def dataset_filter_importance(
     model: nn.Module,
     X_or_path: Any,
@@ -225,7 +227,7 @@ def dataset_filter_importance(
     num_cpus: float = 1,
     num_gpus: float = 0,
     ray_options: dict[str, Any] | None = None,
-    output: str = "raw",
+    output_transform: str = "raw",
     temperature: float = 1.0,
     batch_size: int = 512,
 ) -> dict[str, Any]:
@@ -240,8 +242,9 @@ def dataset_filter_importance(
     ----------
     model : torch.nn.Module
     X_or_path : path to a ``.npy`` file or array (N, C, T)
-    layers, target, output, temperature, batch_size
-        As in :func:`tsexplain.network.filter_importance_stats`.
+    layers, target, output_transform, temperature, batch_size
+        As in :func:`tsexplain.network.filter_importance_stats` (``output_transform`` was
+        ``output``, still accepted with a DeprecationWarning).
     chunk_size, backend, address, num_actors, num_cpus, num_gpus, ray_options
         As in :func:`attribute_dataset`.
 
@@ -272,7 +275,7 @@ def dataset_filter_importance(
     if len(payloads) != 1:
         raise ParameterError("dataset_filter_importance takes one model.")
     work_kwargs = {"payloads": payloads, "layers": layers, "target": shared_target,
-                   "options": {"output": output, "temperature": temperature,
+                   "options": {"output_transform": output_transform, "temperature": temperature,
                                "batch_size": batch_size}}
     n = len(source)
     chunks = [(i, a, min(n, a + chunk_size)) for i, a in enumerate(range(0, n, chunk_size))]
