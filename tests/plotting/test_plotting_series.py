@@ -90,7 +90,7 @@ def test_heatmap_60_channels_renders(make_result, rng, tmp_path):
 def test_heatmap_explicit_channels_time_and_output(make_result, rng):
     v4 = rng.normal(size=(2, 3, 4, 12))  # (N, K, C, T)
     time = np.linspace(10.0, 21.0, 12)
-    fig = plot_heatmap(make_result(v4), sample=1, output=2, channel=[3, 0], time=time)
+    fig = plot_heatmap(make_result(v4), sample=1, target=2, channel=[3, 0], time=time)
     ax = fig.axes[0]
     np.testing.assert_allclose(np.asarray(ax.images[0].get_array()), v4[1, 2][[3, 0]], rtol=1e-6)
     assert _ticklabels(ax) == ["3", "0"]
@@ -234,11 +234,11 @@ def test_with_the_engine_and_datetime_axis():
     res = tsexplain.explain(model, x, "gradient_x_input", target="all")
     assert res.values.shape == (5, 3, 2, 16)
     time = np.arange("2024-01-01", "2024-01-17", dtype="datetime64[D]")
-    fig = plot_heatmap(res, x, sample=4, output=1, time=time)
+    fig = plot_heatmap(res, x, sample=4, target=1, time=time)
     np.testing.assert_allclose(
         np.asarray(fig.axes[0].images[0].get_array()), res.values[4, 1], rtol=1e-6
     )
-    fig = plot_colored_series(res, x, sample=4, output=1, time=time)
+    fig = plot_colored_series(res, x, sample=4, target=1, time=time)
     np.testing.assert_allclose(
         _line_collections(fig)[1].get_array(), res.values[4, 1, 1], rtol=1e-6
     )
