@@ -171,9 +171,12 @@ def test_all_channels_at_once_gives_one_value_per_step():
 
 
 # ----------------------------------------------------------------------------- errors
-def test_window_longer_than_the_series_is_refused():
+def test_window_longer_than_the_series_and_gaps_between_windows_are_refused():
     with pytest.raises(ParameterError, match="window must be at most T = 20"):
         Occlusion(Linear(), window=30).attribute(torch.randn(2, 3, 20))
+    with pytest.raises(ParameterError, match="stride must be at most window"):
+        Occlusion(Linear(), window=4, stride=5)
+    assert Occlusion(Linear(), window=4).stride == 2
 
 
 def test_group_mask_of_the_wrong_shape_is_refused():
@@ -224,6 +227,7 @@ def test_cli_explain_with_a_new_method(tmp_path):
         with np.load(tmp_path / "out" / f"attributions_{method}.npz") as f:
             got = f["values"]
         ref = tsexplain.explain(model, x, method, target="predicted", **params).values
+        assert np.isfinite(ref).all() and np.isfinite(got).all()
         np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6 * np.abs(ref).max())
 
 

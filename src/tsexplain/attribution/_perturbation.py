@@ -108,6 +108,29 @@ def row_extras(engine: Engine, idx: torch.Tensor, per: int) -> tuple[torch.Tenso
     return tuple(extras_for(idx, per)) if extras_for is not None else ()
 
 
+#: Forward-only passes are split so that one layer's activations of a pass stay about this size:
+#: larger batches of rows leave the CPU caches and cost more per row (no backward pass needs
+#: them all at once).
+FORWARD_CACHE_BYTES = 4 << 20
+
+
+def forward_rows_per_pass(engine: Engine) -> int:
+    """Rows per forward-only pass: the engine's chunk, capped so that the largest activation of
+    the pass stays near :data:`FORWARD_CACHE_BYTES`."""
+    from tsexplain.attribution._memory import activation_bytes
+
+    step = engine.chunk()
+    probe = getattr(engine, "_probe", None)
+    if probe is None:
+        return step
+    try:
+        extras = tuple(a[:1] for a in getattr(engine, "additional", ()))
+        largest = max(activation_bytes(m, probe, extras)[1] for m in engine.models)
+    except Exception:  # noqa: BLE001 - a model that cannot be measured keeps the engine's chunk
+        return step
+    return int(max(8, min(step, FORWARD_CACHE_BYTES // max(largest, 1))))
+
+
 def evaluate(
     engine: Engine,
     x: torch.Tensor,
@@ -118,23 +141,28 @@ def evaluate(
 ) -> torch.Tensor:
     """Outputs on every sample's perturbed rows: shape (N, R, K).
 
-    Rows of several samples share one forward pass; each pass holds about one chunk of rows
-    (the engine's size for the memory budget).
+    Rows of several samples are built together (about one engine chunk, the size the memory
+    budget allows) and run through the model in forward-only passes of
+    :func:`forward_rows_per_pass` rows.
     """
     n = x.shape[0]
     step = engine.chunk()
     per_pass = max(1, step // rows_per_sample)
+    fwd = forward_rows_per_pass(engine)
     total_rows = n * rows_per_sample * len(engine.models)
     disable = (not progress) if progress is not None else total_rows < PROGRESS_MIN_ROWS
     parts = []
-    with tqdm(total=n, desc=desc, unit="series", disable=disable, leave=False) as bar:
+    with tqdm(total=n, desc=desc, unit="series", disable=disable, leave=False) as bar, torch.inference_mode():
         for start in range(0, n, per_pass):
             idx = torch.arange(start, min(n, start + per_pass))
             rows = make_rows(x[idx], idx)
-            out = forward_rows(engine, rows, idx, rows_per_sample)
+            if getattr(engine, "additional", None):
+                out = forward_rows(engine, rows, idx, rows_per_sample)
+            else:
+                out = torch.cat([engine.outputs(rows[i : i + fwd]) for i in range(0, rows.shape[0], fwd)])
             parts.append(out.reshape(len(idx), rows_per_sample, -1))
             bar.update(len(idx))
-    return torch.cat(parts) if len(parts) > 1 else parts[0]
+    return (torch.cat(parts) if len(parts) > 1 else parts[0]).clone()
 
 
 def select(out: torch.Tensor, sel: Selection) -> torch.Tensor:

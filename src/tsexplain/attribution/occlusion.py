@@ -63,9 +63,10 @@ class Occlusion(Attribution):
         Model(s) mapping (N, C, T) to (N,) or (N, K); a list averages the outputs (AGRA).
     window : int
         Window length in time steps (at most T).
-    stride : int
-        Steps between window starts. A last window ending at T is added when the strides stop
-        short of the end, so every step is covered.
+    stride : int, optional
+        Steps between window starts, at most ``window`` (default: half the window). A last
+        window ending at T is added when the strides stop short of the end, so every step is
+        covered.
     per_channel : bool
         Occlude each channel's window separately (values differ across channels) or all
         channels of the window at once (one value per time step, repeated over channels).
@@ -104,14 +105,19 @@ class Occlusion(Attribution):
         self,
         model: nn.Module | Sequence[nn.Module],
         window: int = 10,
-        stride: int = 5,
+        stride: int | None = None,
         per_channel: bool = True,
         baseline: Baseline = "zeros",
         **engine: Any,
     ) -> None:
         super().__init__(model, **engine)
         self.window = check_int(window, "window", minimum=1)
-        self.stride = check_int(stride, "stride", minimum=1)
+        self.stride = max(1, self.window // 2) if stride is None else check_int(stride, "stride", minimum=1)
+        if self.stride > self.window:
+            raise ParameterError(
+                f"stride must be at most window ({self.window}) so that every time step is "
+                f"occluded, got {self.stride}"
+            )
         self.per_channel = bool(per_channel)
         self.baseline = baseline
 
