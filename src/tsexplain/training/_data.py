@@ -13,7 +13,7 @@ from tsexplain._model_state import frozen_eval
 from tsexplain._task import TASKS
 from tsexplain._task import resolve_task as core_resolve_task
 from tsexplain._validation import check_choice, check_float, check_series_batch
-from tsexplain.exceptions import InputTypeError, ParameterError, ShapeError
+from tsexplain.exceptions import InputTypeError, ParameterError, ShapeError, is_shape_mismatch
 
 
 def resolve_task(task: str | None, model: nn.Module, X: Any = None, y: Any = None) -> str:
@@ -166,18 +166,16 @@ def prepare_training_data(
 
 def _check_targets(model: nn.Module, X: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
     """Probe the model on 2 samples and shape ``y`` like its output (class indices: long)."""
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
+        with frozen_eval(model), torch.no_grad():
             out = model(X[:2])
-    except Exception as exc:
+    except RuntimeError as exc:
+        if not is_shape_mismatch(exc):
+            raise  # out of memory, or a failure inside the model: not a user error
         raise ShapeError(
             f"The model fails on X of shape {tuple(X.shape)} (showing the first 2 samples): "
             f"{type(exc).__name__}: {exc}"
         ) from exc
-    finally:
-        model.train(was_training)
     if not isinstance(out, torch.Tensor) or out.ndim < 1:
         raise ShapeError("The model must return a tensor with a sample axis first.")
     per_sample = tuple(out.shape[1:])
