@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -66,4 +67,50 @@ def model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
     return torch.device("cpu"), torch.float32
 
 
-__all__ = ["frozen_eval", "model_device_dtype"]
+def rows_per_chunk(
+    model: nn.Module,
+    x: torch.Tensor,
+    memory_budget: int | str | None,
+    batch_size: int | None = None,
+    where: str = "this function",
+    *,
+    stacklevel: int = 3,
+) -> int:
+    """Samples per forward/backward pass of ``model`` that fit ``memory_budget``.
+
+    The one conversion of the batching knob (bytes, or a string such as "512MB"; default: the
+    package's budget, :func:`tsexplain.attribution.set_memory_budget`) into rows. The former
+    ``batch_size`` (a row count) still wins for one release, with a ``DeprecationWarning``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    x : torch.Tensor of shape (N, C, T)
+        The inputs; their first row is used to measure the activations.
+    memory_budget : int or str or None
+    batch_size : int, optional
+        Deprecated row count.
+    where : str
+        The public function's name, for the warning.
+    stacklevel : int
+        Passed to :func:`warnings.warn` (3: the caller of the function calling this one).
+    """
+    from tsexplain._validation import check_int
+
+    if batch_size is not None:
+        warnings.warn(
+            f"{where}: the argument batch_size= is replaced by memory_budget= (bytes or '512MB'); "
+            f"batch_size will be removed in the next release.",
+            DeprecationWarning,
+            stacklevel=stacklevel,
+        )
+        return check_int(batch_size, "batch_size", minimum=1)
+    from tsexplain.attribution._memory import chunk_plan, get_memory_budget, parse_bytes
+
+    budget = get_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
+    with frozen_eval(model):
+        _most, rows = chunk_plan([model], x[:1], budget)
+    return max(1, int(rows))
+
+
+__all__ = ["frozen_eval", "model_device_dtype", "rows_per_chunk"]

@@ -113,7 +113,7 @@ def test_batching_chunking_and_seed_do_not_change_results():
     attr = np.round(rng.standard_normal(x.shape))  # many ties: broken by the seed
     model = Linear(w)
     # one row per forward pass (the deprecated batch_size) vs everything at once (a large budget)
-    with pytest.warns(DeprecationWarning, match="batch_size= is deprecated"):
+    with pytest.warns(DeprecationWarning, match="batch_size= is replaced by memory_budget="):
         a = deletion_curve(model, x, attr, n_steps=6, batch_size=1, seed=5, baseline="mean")
     b = deletion_curve(model, x, attr, n_steps=6, memory_budget="1GB", seed=5, baseline="mean")
     assert np.allclose(a.scores, b.scores)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter1d
 
-from tsexplain._model_state import frozen_eval, model_device_dtype
+from tsexplain._model_state import frozen_eval, model_device_dtype, rows_per_chunk
 from tsexplain._targets import flatten_output, target_indices
 from tsexplain._validation import (
     check_choice,
@@ -30,7 +30,7 @@ from tsexplain._validation import (
 from tsexplain.exceptions import ParameterError, ShapeError
 from tsexplain.metrics._base import Metric
 from tsexplain.metrics._checks import Reduction, check_same_shape, reduce
-from tsexplain.metrics._model_output import OutputTransform, forward_scores, rows_per_forward
+from tsexplain.metrics._model_output import OutputTransform, forward_scores
 
 Kind = Literal["deletion", "insertion"]
 BaselineName = Literal["zeros", "mean", "blur", "noise"]
@@ -247,7 +247,9 @@ def _curve(
     from tqdm.auto import tqdm
 
     with frozen_eval(model):
-        batch_size = rows_per_forward(model, x_t, memory_budget, batch_size, f"{kind}_curve")
+        batch_size = rows_per_chunk(
+            model, x_t, memory_budget, batch_size, f"{kind}_curve", stacklevel=4
+        )
         chunk = max(1, batch_size // steps)
         with torch.no_grad():
             outs = [
