@@ -239,3 +239,23 @@ def test_pt2_network_layers_keep_torch_classes(saved):
     assert kinds["features.2"] == "ReLU" and kinds["fc"] == "Linear"
     assert kinds["pool"] == "AdaptiveAvgPool1d"  # a named interpreter module
     assert isinstance(tree.get_submodule("features.0"), torch.nn.Conv1d)
+
+
+def test_pt2_loads_from_several_threads_at_once(saved):
+    """The explorer builds replicas in parallel; torch.export.load has one global deserializer."""
+    import threading
+
+    errors: list[str] = []
+
+    def load() -> None:
+        try:
+            _load(saved, "cnn", "export")
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

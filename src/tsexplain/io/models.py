@@ -28,6 +28,7 @@ import importlib.util
 import io
 import os
 import sys
+import threading
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -218,6 +219,40 @@ def _load_torchscript(path: Path) -> LoadedModel:
 
 
 # --------------------------------------------------------------------------- torch.export
+def _parameter_free_leaf(target: Any, ty: str, args: list[Any]) -> Any:
+    """Pooling, flatten and activation layers from their one ATen call (None if not one of them)."""
+    import torch
+
+    aten = torch.ops.aten
+    nn = torch.nn
+    name = ty.rpartition(".")[2]
+    if target is aten.max_pool1d.default and name == "MaxPool1d":
+        kernel = args[1]
+        stride = args[2] or kernel
+        return nn.MaxPool1d(tuple(kernel), tuple(stride), tuple(args[3] or [0]),
+                            tuple(args[4] or [1]), ceil_mode=bool(args[5] or False))
+    if target is aten.avg_pool1d.default and name == "AvgPool1d":
+        kernel = args[1]
+        stride = args[2] or kernel
+        return nn.AvgPool1d(tuple(kernel), tuple(stride), tuple(args[3] or [0]),
+                            ceil_mode=bool(args[4] or False),
+                            count_include_pad=True if args[5] is None else bool(args[5]))
+    if target is aten.adaptive_avg_pool1d.default and name == "AdaptiveAvgPool1d":
+        return nn.AdaptiveAvgPool1d(tuple(args[1]))
+    if target is aten.flatten.using_ints and name == "Flatten":
+        return nn.Flatten(int(args[1] if args[1] is not None else 1),
+                          int(args[2] if args[2] is not None else -1))
+    if target is aten.softmax.int and name == "Softmax":
+        return nn.Softmax(dim=int(args[1]))
+    if target is aten.leaky_relu.default and name == "LeakyReLU":
+        return nn.LeakyReLU(float(args[1] if args[1] is not None else 0.01))
+    simple = {aten.sigmoid.default: ("Sigmoid", nn.Sigmoid), aten.tanh.default: ("Tanh", nn.Tanh),
+              aten.gelu.default: ("GELU", nn.GELU)}
+    if target in simple and simple[target][0] == name and args[1] is None:
+        return simple[target][1]()
+    return None
+
+
 def _restore_leaf(sub: Any) -> Any:
     """A torch ``Conv1d``/``Linear``/``BatchNorm1d``/``ReLU`` equal to an unflattened leaf, or None.
 
@@ -258,6 +293,10 @@ def _restore_leaf(sub: Any) -> Any:
             return lin
         if target is torch.ops.aten.relu.default and ty.endswith("ReLU") and not params:
             return torch.nn.ReLU()
+        if not params:
+            simple = _parameter_free_leaf(target, ty, args)
+            if simple is not None:
+                return simple
         buffers = dict(sub.named_buffers(recurse=False))
         if (target is torch.ops.aten.batch_norm.default and ty.endswith("BatchNorm1d")
                 and args[5] is False and "running_mean" in buffers and "running_var" in buffers):
@@ -278,6 +317,9 @@ def _restore_leaf(sub: Any) -> Any:
 
 
 _NAMED_CLASSES: dict[tuple[type, str], type] = {}
+#: torch.export.load keeps one global deserializer: loads from several threads (the explorer's
+#: model replicas) must take turns.
+_EXPORT_LOCK = threading.RLock()
 
 
 def _named_interpreter_class(base: type, original: str) -> type:
@@ -297,7 +339,7 @@ def _module_from_exported(program: Any, source: str) -> Any:
     import torch
 
     try:
-        with warnings.catch_warnings():  # torch's own deprecation notices while rebuilding
+        with _EXPORT_LOCK, warnings.catch_warnings():  # torch's notices while rebuilding
             warnings.simplefilter("ignore", FutureWarning)
             tree = torch.export.unflatten(program)
     except Exception as exc:
@@ -352,7 +394,7 @@ def _load_exported(path: Path) -> LoadedModel:
     import torch
 
     try:
-        with warnings.catch_warnings():  # torch's own deprecation notices while deserializing
+        with _EXPORT_LOCK, warnings.catch_warnings():  # torch's notices while deserializing
             warnings.simplefilter("ignore", FutureWarning)
             program = torch.export.load(str(path))
     except Exception as exc:
