@@ -48,10 +48,10 @@ def shapley_coalitions(n_groups: int, n_coalitions: int, gen: torch.Generator) -
     sizes = torch.arange(1, g, dtype=torch.float64)
     p = (g - 1) / (sizes * (g - sizes))
     n_pairs = (n_coalitions + 1) // 2
-    k = torch.multinomial(p / p.sum(), n_pairs, replacement=True, generator=gen) + 1
+    drawn = torch.multinomial(p / p.sum(), n_pairs, replacement=True, generator=gen) + 1
     order = torch.rand(n_pairs, g, generator=gen).argsort(dim=1)
     ranks = order.argsort(dim=1)
-    z = (ranks < k[:, None]).to(torch.float32)
+    z = (ranks < drawn[:, None]).to(torch.float32)
     z = torch.stack([z, 1.0 - z], dim=1).reshape(-1, g)[:n_coalitions]
     return z, torch.ones(z.shape[0], dtype=torch.float64)
 

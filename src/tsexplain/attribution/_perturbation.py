@@ -97,7 +97,7 @@ def forward_rows(engine: Engine, rows: torch.Tensor, idx: torch.Tensor, per: int
     sample's rows.
     """
     if getattr(engine, "additional", None):
-        return engine.outputs(rows, idx=idx, rows_per_sample=per)  # type: ignore[call-arg]
+        return engine.outputs(rows, idx=idx, rows_per_sample=per)
     return engine.outputs(rows)
 
 

@@ -4,7 +4,7 @@ distribution."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -170,9 +170,10 @@ def _maxpool_rule(
     d_in = inp - ref_in
     small = d_in.abs() < EPS
     top = torch.max(out, ref_out)
+    pool = cast(Any, F.max_pool1d)
     args = (module.kernel_size, module.stride, module.padding, module.dilation, module.ceil_mode, True)
-    _, x_idx = F.max_pool1d(inp, *args)  # type: ignore[arg-type]
-    _, r_idx = F.max_pool1d(ref_in, *args)  # type: ignore[arg-type]
+    _, x_idx = pool(inp, *args)
+    _, r_idx = pool(ref_in, *args)
     size = list(inp.shape)
 
     def unpool(v: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
@@ -408,9 +409,9 @@ class DeepLift(Attribution):
                 return chosen[0]
 
             parts = [deeplift_rows(m, x[idx], base[idx], extras, choose) for m in engine.models]
-            values.append(sum(p[0] for p in parts) / len(parts))
-            outs.append(sum(p[1] for p in parts) / len(parts))
-            outs_b.append(sum(p[2] for p in parts) / len(parts))
+            values.append(torch.stack([p[0] for p in parts]).mean(dim=0))
+            outs.append(torch.stack([p[1] for p in parts]).mean(dim=0))
+            outs_b.append(torch.stack([p[2] for p in parts]).mean(dim=0))
             sels.append(chosen[0])
         outputs = torch.cat(outs)
         sel = _gathered(self, sels, outputs)
@@ -495,10 +496,10 @@ class DeepLiftShap(Attribution):
 
             row_ex = row_extras(engine, idx, b)
             parts = [deeplift_rows(m, xs, bs.contiguous(), row_ex, choose) for m in engine.models]
-            vals = sum(p[0] for p in parts) / len(parts)
+            vals = torch.stack([p[0] for p in parts]).mean(dim=0)
             values.append(vals.reshape(n, b, *vals.shape[1:]).mean(dim=1))
-            outs.append((sum(p[1] for p in parts) / len(parts))[::b])
-            outs_b.append((sum(p[2] for p in parts) / len(parts)).reshape(n, b, -1).mean(dim=1))
+            outs.append(torch.stack([p[1] for p in parts]).mean(dim=0)[::b])
+            outs_b.append(torch.stack([p[2] for p in parts]).mean(dim=0).reshape(n, b, -1).mean(dim=1))
             sels.append(chosen[0])
         outputs = torch.cat(outs)
         sel = _gathered(self, sels, outputs)

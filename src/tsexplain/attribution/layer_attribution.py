@@ -105,6 +105,8 @@ def _selected_sum(out: torch.Tensor, sel: Selection, k: int | None) -> torch.Ten
 
 class _LayerMethod(Attribution):
     kind = "layer"
+    upsample: str
+    layer_names: list[str]
 
     def _targets(self, sel: Selection) -> list[int | None]:
         return list(range(sel.n_outputs)) if sel.mode == "all" else [None]
@@ -360,9 +362,9 @@ class LayerIntegratedGradients(_LayerMethod):
                 for start in range(0, x.shape[0], per_chunk):
                     idx = torch.arange(start, min(x.shape[0], start + per_chunk))
                     n = len(idx)
-                    extras = row_extras(engine, idx, 1)
-                    a_x, _ = self._activations(model, capture, x[idx], extras)
-                    a_b, out_b = self._activations(model, capture, base[idx], extras)
+                    own = row_extras(engine, idx, 1)
+                    a_x, _ = self._activations(model, capture, x[idx], own)
+                    a_b, out_b = self._activations(model, capture, base[idx], own)
                     outs_b.append(out_b)
                     a_x = _as_filters_time(a_x, self.time_axis, name, self.name)
                     a_b = _as_filters_time(a_b, self.time_axis, name, self.name)
