@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 from tsexplain._deprecation import renamed_kwargs
+from tsexplain._model_state import model_device_dtype
 from tsexplain._targets import (
     check_target_length,
     flatten_output,
@@ -26,6 +28,7 @@ from tsexplain._validation import (
     check_model,
     check_series_batch,
 )
+from tsexplain.attribution._memory import chunk_plan, get_memory_budget, parse_bytes
 from tsexplain.exceptions import ParameterError
 from tsexplain.network._hooks import (
     LayerRef,
@@ -117,7 +120,7 @@ def _importance_chunks(
             y = select_outputs(transformed, sel)
             grads = torch.autograd.grad(y.sum(), acts, allow_unused=True)
             yield [
-                torch.zeros(a.shape[:2], dtype=a.dtype) if g is None else torch.linalg.vector_norm(g, ord=1, dim=2)
+                torch.zeros(a.shape[:2], dtype=a.dtype, device=a.device) if g is None else torch.linalg.vector_norm(g, ord=1, dim=2)
                 for a, g in zip(acts, grads, strict=True)
             ]
             if bar is not None:
@@ -125,6 +128,28 @@ def _importance_chunks(
     finally:
         if bar is not None:
             bar.close()
+
+
+def _rows_per_chunk(
+    model: nn.Module,
+    xt: torch.Tensor,
+    memory_budget: int | str | None,
+    batch_size: int | None,
+    where: str,
+) -> int:
+    """Samples per forward/backward pass: from the memory budget, or the deprecated count."""
+    if batch_size is not None:
+        warnings.warn(
+            f"{where}: the argument batch_size= is replaced by memory_budget= (bytes or '512MB'); "
+            f"batch_size will be removed in the next release.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return check_int(batch_size, "batch_size", minimum=1)
+    budget = get_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
+    with frozen_eval(model):
+        _most, rows = chunk_plan([model], xt[:1], budget)
+    return rows
 
 
 @renamed_kwargs(output="output_transform")
@@ -136,8 +161,9 @@ def filter_importance(
     *,
     output_transform: Output = "raw",
     temperature: float = 1.0,
-    batch_size: int = 256,
+    memory_budget: int | str | None = None,
     progress: bool = False,
+    batch_size: int | None = None,
 ) -> torch.Tensor:
     """Importance of each filter of ``layer`` for each sample: ``sum_t |d y / d a[f, t]|`` (TSViz Eq. 16).
 
@@ -160,8 +186,12 @@ def filter_importance(
         Formerly ``output`` (still accepted, with a DeprecationWarning).
     temperature : float
         Divide the raw output by this before ``output_transform`` is applied (TSViz Eq. 19).
-    batch_size : int
-        Samples per forward/backward pass.
+    memory_budget : int or str, optional
+        Bytes (or ``"512MB"``) one forward/backward pass may use; it sets how many samples go
+        through the model at once. Default :func:`tsexplain.attribution.get_memory_budget`.
+    batch_size : int, optional
+        Deprecated (removed in the next release): samples per pass, as a count; use
+        ``memory_budget``.
     progress : bool
         Show a tqdm progress bar.
 
@@ -195,16 +225,16 @@ def filter_importance(
     (3, 4)
     """
     model = check_model(model)
-    xt = check_series_batch(x, "x")
+    xt = check_series_batch(x, "x", device=model_device_dtype(model)[0])
     check_choice(output_transform, "output_transform", OUTPUTS)
     temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    rows = _rows_per_chunk(model, xt, memory_budget, batch_size, "filter_importance")
     mods = [resolve_layer(model, layer)]
     with frozen_eval(model):
         parts = [
             c[0]
             for c in _importance_chunks(
-                model, xt, mods, target, output_transform, temperature, batch_size, progress
+                model, xt, mods, target, output_transform, temperature, rows, progress
             )
         ]
     return torch.cat(parts, dim=0)
@@ -219,12 +249,13 @@ def filter_importance_stats(
     *,
     output_transform: Output = "raw",
     temperature: float = 1.0,
-    batch_size: int = 512,
+    memory_budget: int | str | None = None,
     progress: bool = True,
+    batch_size: int | None = None,
 ) -> dict[str, FilterImportanceStats]:
     """Minimum, mean and maximum filter importance over a whole data set, for several layers.
 
-    One backward pass per chunk of ``batch_size`` series serves all requested layers; only
+    One backward pass per chunk of series (sized by ``memory_budget``) serves all requested layers; only
     running sums are kept, so memory does not grow with N.
 
     Parameters
@@ -233,7 +264,7 @@ def filter_importance_stats(
     x : torch.Tensor or numpy.ndarray of shape (N, C, T)
     layers : layer, sequence of layers, or None
         Default: every ``Conv1d`` of the model.
-    target, output_transform, temperature, batch_size, progress
+    target, output_transform, temperature, memory_budget, progress, batch_size
         As in :func:`filter_importance` (a progress bar is shown by default).
 
     Returns
@@ -258,16 +289,16 @@ def filter_importance_stats(
     True
     """
     model = check_model(model)
-    xt = check_series_batch(x, "x")
+    xt = check_series_batch(x, "x", device=model_device_dtype(model)[0])
     check_choice(output_transform, "output_transform", OUTPUTS)
     temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    rows = _rows_per_chunk(model, xt, memory_budget, batch_size, "filter_importance_stats")
     mods = resolve_layers(model, layers)
     # per layer: (min, max, sum) over the samples seen so far
     stats: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
     with frozen_eval(model):
         for chunk in _importance_chunks(
-            model, xt, mods, target, output_transform, temperature, batch_size, progress
+            model, xt, mods, target, output_transform, temperature, rows, progress
         ):
             for i, imp in enumerate(chunk):
                 lo, hi, s = imp.amin(0).double(), imp.amax(0).double(), imp.sum(0, dtype=torch.float64)

@@ -11,6 +11,7 @@ from torch import nn
 
 from tsexplain._typing import SeriesBatch
 from tsexplain._validation import check_choice, check_int, check_model, check_series_batch
+from tsexplain.attribution._memory import activation_bytes, get_memory_budget, parse_bytes
 from tsexplain.exceptions import ParameterError
 from tsexplain.network._dependency import ColorPlan, color_plan
 from tsexplain.network._hooks import (
@@ -73,8 +74,9 @@ def filter_saliency(
     filters: Sequence[int] | None = None,
     position: int | None = None,
     scale: Scale = "filter",
-    chunk_size: int = 16,
+    memory_budget: int | str | None = None,
     method: Method = "auto",
+    chunk_size: int | None = None,
 ) -> torch.Tensor:
     """Input saliency of each filter of ``layer``: ``|d a_f / d x|``, min-max scaled (TSViz Eq. 13-14).
 
@@ -88,7 +90,8 @@ def filter_saliency(
 
     - ``"vmap"``: one forward pass up to the layer, then a batched vector-Jacobian product with
       one cotangent per filter (``torch.autograd.grad(..., is_grads_batched=True)``, i.e. vmap
-      over the filter axis), ``chunk_size`` filters at a time. Cost: about F backward passes.
+      over the filter axis), as many filters at a time as ``memory_budget`` holds. Cost: about
+      F backward passes.
     - ``"jvp"``: a CNN's activation step depends on a window of R input steps, so ``C x R``
       forward-mode JVPs (one per channel and input step modulo R, see ``_dependency``) give
       the full Jacobian for every filter. Cost: about ``C x R`` forward passes, independent
@@ -116,8 +119,14 @@ def filter_saliency(
         ``"filter"`` (default, Eq. 14): each map scaled to [0, 1] on its own, per sample and
         filter over (C, T). ``"layer"``: one min and max per sample over all filters, so filters
         can be compared. ``"none"``: the raw absolute gradient.
-    chunk_size : int
-        Filters per batched backward pass (vmap/replicate), colours per JVP batch (jvp).
+    memory_budget : int or str, optional
+        Bytes (or ``"512MB"``) one batched pass may use; it sets the filters per batched backward
+        pass (vmap/replicate) and the colours per JVP batch (jvp), each costing about one set of
+        the model's activations for the N inputs. Default
+        :func:`tsexplain.attribution.get_memory_budget`.
+    chunk_size : int, optional
+        Deprecated (removed in the next release): filters per batched pass, as a count; use
+        ``memory_budget``.
     method : {"auto", "jvp", "vmap", "replicate"}
 
     Returns
@@ -158,9 +167,20 @@ def filter_saliency(
     xt = check_series_batch(x, "x")
     check_choice(scale, "scale", ("filter", "layer", "none"))
     check_choice(method, "method", ("auto", "jvp", "vmap", "replicate"))
-    chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+    budget = get_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
+    if chunk_size is not None:
+        warnings.warn(
+            "filter_saliency: the argument chunk_size= is replaced by memory_budget= (bytes or "
+            "'512MB'); chunk_size will be removed in the next release.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     name, module = resolve_layer(model, layer)
     with frozen_eval(model):
+        if chunk_size is None:
+            total, _ = activation_bytes(model, xt[:1])
+            chunk_size = max(1, budget // max(1, total * xt.shape[0]))
         with torch.no_grad():
             probe = run_until_captured(model, xt[:1], [module])[module]
         check_filter_output(probe, name, 1)
