@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsexplain._model_state import rows_per_chunk
 from tsexplain._task import TASK_CHOICES
 from tsexplain._typing import SeriesBatch, Target
 from tsexplain._validation import check_choice, check_int, check_model, check_series_batch
@@ -131,13 +132,16 @@ def evaluate_loss(
     loss: LossArg = "auto",
     task: str | None = "auto",
     probabilities: bool | None = None,
-    batch_size: int = 1024,
+    memory_budget: int | str | None = None,
+    batch_size: int | None = None,
 ) -> float:
     """Mean loss of ``model`` on ``(x, y)`` in eval mode (the model's flags are restored).
 
     ``loss="auto"`` uses the task's loss: binary cross-entropy, cross-entropy or squared error.
     ``task="auto"`` (or None): several outputs -> multiclass; one output -> binary when ``y``
     holds only 0/1 labels, else regression; an explicit task wins.
+    The forward passes are chunked to fit ``memory_budget`` (bytes or "512MB"; default: the
+    package's budget); ``batch_size`` (rows) is its deprecated former spelling.
 
     Examples
     --------
@@ -161,12 +165,13 @@ def evaluate_loss(
     if yt.shape[0] != xt.shape[0]:
         raise ParameterError(f"y has {yt.shape[0]} entries for {xt.shape[0]} series.")
     total = 0.0
+    rows = rows_per_chunk(model, xt, memory_budget, batch_size, "evaluate_loss")
     with frozen_eval(model), torch.no_grad():
         probs = is_probability_output(model, probabilities)
         task_r: str | None = None
-        for s in range(0, xt.shape[0], batch_size):
-            out = model(xt[s : s + batch_size])
-            yb = yt[s : s + batch_size]
+        for s in range(0, xt.shape[0], rows):
+            out = model(xt[s : s + rows])
+            yb = yt[s : s + rows]
             if callable(loss):
                 total += float(loss(out, yb)) * out.shape[0]
                 continue
@@ -266,7 +271,7 @@ def _importance_of(
     importance: Any,
     x_importance: Any,
     target: Target,
-    batch_size: int,
+    memory_budget: int | str | None,
 ) -> np.ndarray:
     if isinstance(importance, FilterImportanceStats):
         return np.asarray(importance.mean)
@@ -274,7 +279,9 @@ def _importance_of(
         return np.asarray(importance, dtype=np.float64).reshape(-1)
     if x_importance is None:
         raise ParameterError("pass importance= (F,) or x_importance= data to compute it on (TSViz: the training set).")
-    stats = filter_importance_stats(model, x_importance, [name], target, batch_size=batch_size, progress=False)
+    stats = filter_importance_stats(
+        model, x_importance, [name], target, memory_budget=memory_budget, progress=False
+    )
     return stats[name].mean
 
 
@@ -295,8 +302,9 @@ def pruning_curve(
     fine_tune_epochs: int = 0,
     train: tuple[Any, Any] | None = None,
     lr: float = 1e-3,
-    batch_size: int = 256,
+    batch_size: int = 64,
     seed: int = 0,
+    memory_budget: int | str | None = None,
 ) -> PruningCurve:
     """Remove the filters of ``layer`` one at a time by importance and record the test loss.
 
@@ -325,7 +333,10 @@ def pruning_curve(
     fine_tune_epochs : int
     train : (x_train, y_train), required when fine-tuning.
     lr, batch_size, seed
-        Fine-tuning settings (Adam).
+        Fine-tuning settings (Adam; ``batch_size`` is the optimiser's, series per step).
+    memory_budget : int or str, optional
+        Bytes (or "512MB") for the importance and loss evaluations; default: the package's
+        budget (:func:`tsexplain.attribution.set_memory_budget`).
 
     Returns
     -------
@@ -359,7 +370,7 @@ def pruning_curve(
         raise ParameterError("fine_tune_epochs > 0 needs train=(x_train, y_train).")
     name, module = resolve_layer(model, layer)
     xt = check_series_batch(x_test, "x_test")
-    imp = _importance_of(model, name, importance, x_importance, target, batch_size)
+    imp = _importance_of(model, name, importance, x_importance, target, memory_budget)
     n_filters = _layer_filter_count(model, module, name, xt)
     if imp.shape[0] != n_filters:
         raise ParameterError(f"importance has {imp.shape[0]} entries; layer {name!r} has {n_filters} filters.")
@@ -367,15 +378,19 @@ def pruning_curve(
     limit = n_filters - 1 if max_pruned is None else check_int(max_pruned, "max_pruned", minimum=0)
     limit = min(limit, n_filters)
     probs = is_probability_output(model, probabilities)
-    losses = [evaluate_loss(model, xt, y_test, loss=loss, task=task, probabilities=probs)]
+    losses = [evaluate_loss(model, xt, y_test, loss=loss, task=task, probabilities=probs,
+                            memory_budget=memory_budget)]
     current = model
     sample = xt[:1]
     for i in range(limit):
         current = prune_filters(current, name, [int(ranking[i])], sample=sample)
         if fine_tune_epochs:
             assert train is not None
-            _fine_tune(current, train, fine_tune_epochs, loss=loss, task=task, probabilities=probs, lr=lr, batch_size=64, seed=seed + i)
-        losses.append(evaluate_loss(current, xt, y_test, loss=loss, task=task, probabilities=probs))
+            _fine_tune(current, train, fine_tune_epochs, loss=loss, task=task, probabilities=probs,
+                       lr=lr, batch_size=check_int(batch_size, "batch_size", minimum=1),
+                       seed=seed + i)
+        losses.append(evaluate_loss(current, xt, y_test, loss=loss, task=task, probabilities=probs,
+                                    memory_budget=memory_budget))
     return PruningCurve(
         layer=name,
         order=order,
@@ -456,12 +471,14 @@ def faithfulness_table(
     loss: LossArg = "auto",
     task: str | None = "auto",
     probabilities: bool | None = None,
-    batch_size: int = 512,
+    memory_budget: int | str | None = None,
+    batch_size: int | None = None,
 ) -> FaithfulnessTable:
     """For each layer, remove its most and its least influential filter (no fine-tuning): TSViz Table 1.
 
     Importance is the mean of Eq. 16 over ``x_importance`` (default: ``x_test``). A faithful
     importance makes the loss rise much more without the most influential filter.
+    ``memory_budget`` bounds the importance and loss evaluations (``batch_size``: deprecated).
 
     Returns
     -------
@@ -489,15 +506,20 @@ def faithfulness_table(
     refs = list(conv1d_layer_names(model)) if layers is None else list(layers)
     names = [resolve_layer(model, r, "layers")[0] for r in refs]
     stats = filter_importance_stats(
-        model, xt if x_importance is None else x_importance, names, target, batch_size=batch_size, progress=False
+        model, xt if x_importance is None else x_importance, names, target,
+        memory_budget=memory_budget, batch_size=batch_size, progress=False
     )
     probs = is_probability_output(model, probabilities)
-    base = evaluate_loss(model, xt, y_test, loss=loss, task=task, probabilities=probs)
+    def loss_of(m: nn.Module) -> float:
+        return evaluate_loss(m, xt, y_test, loss=loss, task=task, probabilities=probs,
+                             memory_budget=memory_budget)
+
+    base = loss_of(model)
     rows = []
     for name in names:
         mean = stats[name].mean
         most, least = int(np.argmax(mean)), int(np.argmin(mean))
-        lm = evaluate_loss(prune_filters(model, name, [most], sample=xt[:1]), xt, y_test, loss=loss, task=task, probabilities=probs)
-        ll = evaluate_loss(prune_filters(model, name, [least], sample=xt[:1]), xt, y_test, loss=loss, task=task, probabilities=probs)
+        lm = loss_of(prune_filters(model, name, [most], sample=xt[:1]))
+        ll = loss_of(prune_filters(model, name, [least], sample=xt[:1]))
         rows.append(FaithfulnessRow(name, int(mean.shape[0]), most, least, lm, ll))
     return FaithfulnessTable(baseline_loss=base, rows=rows)
