@@ -210,6 +210,12 @@ class LayerGradCam(_LayerMethod):
     def _result_signed(self) -> bool:
         return not self.relu
 
+    def _check_gradients(self, values: Any) -> None:
+        # with the ReLU an all-zero map means "no positive evidence in this layer", not a
+        # detached output: only the signed map warns
+        if not self.relu:
+            super()._check_gradients(values)
+
     def _attribute(
         self, x: torch.Tensor, target: Target, engine: Engine
     ) -> tuple[torch.Tensor, Selection, torch.Tensor, dict[str, Any]]:
