@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -12,7 +11,7 @@ import torch
 from torch import nn
 
 from tsexplain._deprecation import renamed_kwargs
-from tsexplain._model_state import model_device_dtype
+from tsexplain._model_state import model_device_dtype, rows_per_chunk
 from tsexplain._targets import (
     check_target_length,
     flatten_output,
@@ -24,11 +23,9 @@ from tsexplain._typing import SeriesBatch, Target
 from tsexplain._validation import (
     check_choice,
     check_float,
-    check_int,
     check_model,
     check_series_batch,
 )
-from tsexplain.attribution._memory import chunk_plan, get_memory_budget, parse_bytes
 from tsexplain.exceptions import ParameterError
 from tsexplain.network._hooks import (
     LayerRef,
@@ -130,28 +127,6 @@ def _importance_chunks(
             bar.close()
 
 
-def _rows_per_chunk(
-    model: nn.Module,
-    xt: torch.Tensor,
-    memory_budget: int | str | None,
-    batch_size: int | None,
-    where: str,
-) -> int:
-    """Samples per forward/backward pass: from the memory budget, or the deprecated count."""
-    if batch_size is not None:
-        warnings.warn(
-            f"{where}: the argument batch_size= is replaced by memory_budget= (bytes or '512MB'); "
-            f"batch_size will be removed in the next release.",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        return check_int(batch_size, "batch_size", minimum=1)
-    budget = get_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
-    with frozen_eval(model):
-        _most, rows = chunk_plan([model], xt[:1], budget)
-    return rows
-
-
 @renamed_kwargs(output="output_transform")
 def filter_importance(
     model: nn.Module,
@@ -228,7 +203,7 @@ def filter_importance(
     xt = check_series_batch(x, "x", device=model_device_dtype(model)[0])
     check_choice(output_transform, "output_transform", OUTPUTS)
     temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
-    rows = _rows_per_chunk(model, xt, memory_budget, batch_size, "filter_importance")
+    rows = rows_per_chunk(model, xt, memory_budget, batch_size, "filter_importance")
     mods = [resolve_layer(model, layer)]
     with frozen_eval(model):
         parts = [
@@ -292,7 +267,7 @@ def filter_importance_stats(
     xt = check_series_batch(x, "x", device=model_device_dtype(model)[0])
     check_choice(output_transform, "output_transform", OUTPUTS)
     temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
-    rows = _rows_per_chunk(model, xt, memory_budget, batch_size, "filter_importance_stats")
+    rows = rows_per_chunk(model, xt, memory_budget, batch_size, "filter_importance_stats")
     mods = resolve_layers(model, layers)
     # per layer: (min, max, sum) over the samples seen so far
     stats: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
