@@ -203,3 +203,174 @@ def test_compare_inverse_and_aggregates(server, browser):
     assert "grouped by label" in page.inner_text("#agg-meta")
     shot(page, "08-aggregates")
     assert errors == []
+
+
+# ------------------------------------------------------------------ failure paths, history, staleness
+def text(page, sel: str) -> str:
+    return page.inner_text(sel)
+
+
+def test_errors_are_shown_in_the_view_that_caused_them(server, browser):
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    # Sample: a parameter the server refuses -> the message in place, no "computing…", plots cleared
+    page.goto(f"{base}/#/sample?method=smoothgrad&index=2")
+    rendered(page, "sample")
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.startsWith('smoothgrad(')")
+    page.fill("#sample-method-params input[data-param=n_draws]", "100000")
+    page.dispatch_event("#sample-method-params input[data-param=n_draws]", "change")
+    page.wait_for_selector("#sample-error .error-box")
+    assert "exceeds this server's limit" in text(page, "#sample-error")
+    assert "422" in text(page, "#sample-error")
+    assert "computing" not in text(page, "#attr-meta")
+    assert traces(page, "sample-heatmap") == []
+    shot(page, "09-sample-error")
+    # fixing the parameter clears the error and draws again
+    page.fill("#sample-method-params input[data-param=n_draws]", "8")
+    page.dispatch_event("#sample-method-params input[data-param=n_draws]", "change")
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.includes('n_draws=8')")
+    assert page.locator("#sample-error .error-box").count() == 0
+    assert traces(page, "sample-heatmap")[0]["type"] == "heatmap"
+
+    # Aggregates: more samples than the server allows
+    page.goto(f"{base}/#/aggregates?method=saliency")
+    rendered(page, "aggregates")
+    page.fill("#agg-n", "5000")
+    page.dispatch_event("#agg-n", "change")
+    page.wait_for_selector("#agg-error .error-box")
+    assert "max_samples" in text(page, "#agg-error") and "computing" not in text(page, "#agg-meta")
+    assert page.locator("#agg-grid .card").count() == 0
+
+    # Clusters: a k the layer cannot have
+    page.goto(f"{base}/#/clusters?layer=net.2&k=999")
+    rendered(page, "clusters")
+    page.wait_for_selector("#cluster-error .error-box")
+    assert "k must be between 1 and 32" in text(page, "#cluster-error")
+    assert "computing" not in text(page, "#cluster-summary")
+    shot(page, "10-clusters-error")
+    assert errors == []
+
+
+def test_back_undoes_a_parameter_change(server, browser):
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(f"{base}/#/sample?index=4&method=saliency")
+    rendered(page, "sample")
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.startsWith('saliency(')")
+    page.select_option("#sample-method-select", "gradient_x_input")
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.startsWith('gradient_x_input(')")
+    assert "method=gradient_x_input" in page.url
+    page.go_back()
+    page.wait_for_function("location.hash.includes('method=saliency')")
+    rendered(page, "sample")
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.startsWith('saliency(')")
+    assert page.eval_on_selector("#sample-method-select", "e => e.value") == "saliency"
+    assert "#/sample" in page.url  # Back stayed in the view
+    page.go_forward()
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.startsWith('gradient_x_input(')")
+
+
+DELAY_IG = """() => {
+  const orig = window.fetch;
+  window.fetch = async (url, opts) => {
+    if (opts && typeof opts.body === 'string' && opts.body.includes('integrated_gradients')) {
+      await new Promise((r) => setTimeout(r, 2500));
+    }
+    return orig(url, opts);
+  };
+}"""
+
+
+def test_a_late_answer_never_replaces_the_current_one(server, browser):
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/#/sample?index=5&method=saliency")
+    rendered(page, "sample")
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.startsWith('saliency(')")
+    page.evaluate(DELAY_IG)
+    page.select_option("#sample-method-select", "integrated_gradients")  # slow answer
+    page.select_option("#sample-method-select", "gradient_x_input")      # fast answer
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.startsWith('gradient_x_input(')")
+    page.wait_for_timeout(3500)  # the IG answer has arrived by now
+    assert text(page, "#attr-meta").startswith("gradient_x_input(")
+
+    # a late answer of a view the user left does not draw into the next view
+    page.select_option("#sample-method-select", "integrated_gradients")
+    page.click("#nav a[data-view=overview]")
+    rendered(page, "overview")
+    page.wait_for_timeout(3500)
+    assert page.locator("#sample-series").count() == 0 and page.locator("#attr-meta").count() == 0
+    assert page.evaluate("document.getElementById('view').dataset.view") == "overview"
+    assert errors == []
+
+
+def test_compare_shared_scale_shares_the_colour_range(server, browser):
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.post_data or "") if r.url.endswith("/api/v1/explain") else None)
+    page.goto(f"{base}/#/compare?index=6&methods=saliency,gradient_x_input")
+    rendered(page, "compare")
+    page.wait_for_function("document.querySelectorAll('#compare-grid .main-svg').length >= 2")
+    ranges = lambda: page.evaluate(  # noqa: E731
+        "() => ['saliency', 'gradient_x_input'].map(m => document.getElementById('compare-' + m).data[0].zmax)")
+    own = ranges()
+    page.check("#shared-scale")
+    page.wait_for_function("document.querySelector('#compare-scale').textContent.startsWith('one colour scale')")
+    shared = ranges()
+    assert shared[0] == shared[1] == max(own)
+    assert "shared=1" in page.url
+    assert not any('"method":"on"' in b.replace(" ", "") for b in sent)
+    page.uncheck("#shared-scale")
+    page.wait_for_function("document.querySelector('#compare-scale').textContent.startsWith('each panel')")
+    assert ranges() == own
+
+
+def test_tsviz_views(server, browser):
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    page.goto(f"{base}/#/filters?layer=net.2&n=50")
+    rendered(page, "filters")
+    (bars,) = traces(page, "filters-plot")
+    assert bars["type"] == "bar" and bars["n"] == 32
+    assert "most important filter" in text(page, "#filters-meta")
+
+    page.goto(f"{base}/#/saturation?n=100&T=3")
+    rendered(page, "saturation")
+    assert "saturated" in text(page, "#sat-meta") and "T = 3" in text(page, "#sat-meta")
+    assert len(traces(page, "sat-prob")) == 2 and len(traces(page, "sat-importance")) == 2
+
+    page.goto(f"{base}/#/curves?index=0&n=4&method=saliency")
+    rendered(page, "curves")
+    assert "deletion area" in text(page, "#curves-meta")
+    assert len(traces(page, "curves-deletion")) == 2 and len(traces(page, "curves-insertion")) == 2
+    shot(page, "11-curves")
+
+    page.goto(f"{base}/#/adversarial?index=7")
+    rendered(page, "adversarial")
+    page.check("#adv-targeted")
+    page.fill("#adv-y", "7")
+    page.click("#adversarial-run")
+    page.wait_for_selector("#adversarial-result .error-box")
+    assert "between 0 and 1" in text(page, "#adversarial-result")
+
+    page.goto(f"{base}/#/pruning?n=100&strategies=most,least,random")
+    rendered(page, "pruning")
+    page.click("#faithfulness-run")
+    page.wait_for_selector("#faithfulness-table", timeout=180_000)
+    assert page.locator("#faithfulness-table tbody tr").count() == 3
+    assert "unpruned model" in text(page, "#pruning-table-result")
+    shot(page, "12-pruning-table")
+
+    page.goto(f"{base}/api/v1/docs")
+    page.wait_for_function("document.body.dataset.rendered === 'docs'")
+    assert page.locator("section.card h2").count() > 15 and "ErrorBody" in page.content()
+    assert errors == []
