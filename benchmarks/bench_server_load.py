@@ -10,6 +10,12 @@ count; nothing leaves the machine.
 
     python benchmarks/bench_server_load.py                 # 20 clients, 60 s
     python benchmarks/bench_server_load.py --clients 5 --seconds 10
+    python benchmarks/bench_server_load.py --quick         # 8 clients, 20 s
+    python benchmarks/bench_server_load.py --memory        # RSS around a heavy aggregate
+
+``--memory`` starts the server twice (allocator tuning off, the server's default, then on) and
+reports the RSS before, one second after and at the peak of a heavy aggregate: SmoothGrad with
+1024 noise draws over 1000 series (``--quick``: 256 draws over 200 series).
 """
 
 from __future__ import annotations
@@ -34,14 +40,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(workspace: str | None) -> tuple[subprocess.Popen[str], str]:
+def start_server(workspace: str | None, env: dict[str, str] | None = None
+                 ) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
     cmd = [sys.executable, "-m", "tsexplain.cli.main", "serve", "--host", "127.0.0.1",
            "--port", str(port), "--no-browser"]
     if workspace:
         cmd += ["--workspace", workspace]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180  # the first start may train the demo model
     while True:
@@ -151,8 +158,55 @@ async def run(base: str, clients: int, seconds: float, max_requests: int, job_at
     return out
 
 
+def status_mb(pid: int, key: str) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory(workspace: str | None, quick: bool) -> dict:
+    """RSS around one heavy aggregate, with the allocator tuning off (server default) and on."""
+    draws, series = (256, 200) if quick else (1024, 1000)
+    out: dict = {"request": f"aggregates, smoothgrad n_draws={draws}, {series} series"}
+    for label, tune in (("tuning_off_server_default", "0"), ("tuning_on", "1")):
+        env = {"TSEXPLAIN_TUNE_ALLOCATOR": tune, "TSEXPLAIN_MAX_AGGREGATE_SAMPLES": str(series),
+               "TSEXPLAIN_MAX_METHOD_INT": str(max(draws, 1024))}
+        proc, base = start_server(workspace, env)
+        try:
+            import httpx
+
+            with httpx.Client(base_url=base, timeout=3600) as c:
+                model = c.get("/api/v1/models").json()[0]
+                body = {"model": model["name"], "dataset": model["default_dataset"],
+                        "method": "smoothgrad", "group_by": "prediction"}
+                c.post("/api/v1/aggregates", json={**body, "params": {"n_draws": 2}, "max_samples": 8})
+                time.sleep(1)
+                before = status_mb(proc.pid, "VmRSS")
+                t0 = time.perf_counter()
+                r = c.post("/api/v1/aggregates", json={**body, "params": {"n_draws": draws},
+                                                       "max_samples": series})
+                seconds = time.perf_counter() - t0
+                time.sleep(1)
+                out[label] = {"status": r.status_code, "seconds": round(seconds, 1),
+                              "rss_before_mb": round(before, 1),
+                              "rss_after_mb": round(status_mb(proc.pid, "VmRSS"), 1),
+                              "rss_peak_mb": round(status_mb(proc.pid, "VmHWM"), 1)}
+                out[label]["kept_mb"] = round(out[label]["rss_after_mb"] - before, 1)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="8 clients for 20 s (memory: a lighter aggregate)")
+    p.add_argument("--memory", action="store_true", help="measure RSS around a heavy aggregate instead")
     p.add_argument("--clients", type=int, default=20)
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--max-requests", type=int, default=200_000)
@@ -160,6 +214,15 @@ def main() -> int:
     p.add_argument("--workspace", default=None, help="default: the demo workspace")
     p.add_argument("--json", default=None, help="also write the figures to this file")
     args = p.parse_args()
+    if args.memory:
+        res = memory(args.workspace, args.quick)
+        print(json.dumps(res, indent=2))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(res, f, indent=2)
+        return 0
+    if args.quick:
+        args.clients, args.seconds = 8, 20.0
     if not 1 <= args.clients <= 200 or not 0 < args.seconds <= 600:
         p.error("--clients 1..200 and --seconds up to 600")
     proc, base = start_server(args.workspace)
