@@ -277,3 +277,21 @@ def test_additional_inputs_follow_their_series(name):
                                 **params).values[0]
         # float32 rounding differs between a batch of 4 and of 1; the fits amplify it a little
         np.testing.assert_allclose(got[i], ref, rtol=1e-4, atol=1e-5 * np.abs(ref).max())
+
+
+# ----------------------------------------------------------------------------- other doors
+def test_scale_out_and_the_servers_method_list_carry_the_new_methods(tmp_path):
+    from tsexplain.scale import attribute_dataset
+    from tsexplain.server import explore
+
+    listed = {info.name: info for info in explore.method_infos()}
+    for name in NEW_METHODS:
+        assert name in listed and listed[name].summary
+    model = small_cnn(n_channels=2, n_classes=3)
+    x = np.random.default_rng(0).standard_normal((10, 2, 30)).astype(np.float32)
+    for name in ("kernel_shap", "deeplift", "grad_cam"):
+        params = NEW_METHODS[name]
+        run = attribute_dataset(model, x, name, out=tmp_path / name, chunk_size=4, target="predicted",
+                                **params)
+        whole = tsexplain.explain(model, x, name, target="predicted", **params).values
+        np.testing.assert_allclose(run.values[:], whole, rtol=1e-4, atol=1e-5 * np.abs(whole).max())
