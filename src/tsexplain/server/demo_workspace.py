@@ -54,7 +54,8 @@ def ensure_demo_workspace(root: str | Path, *, n_train: int = 6000, seed: int = 
               "value_unit": np.asarray("σ (standardised)"), "time_unit": np.asarray("step")}
     for name, part, n in ((TEST_SET, test, 500), (TRAIN_SET, train, 2000)):
         tmp = root / "datasets" / f".{name}.tmp.npz"
-        np.savez_compressed(tmp, X=part.X[:n], y=part.y[:n], mask=part.mask[:n], **common)
+        np.savez_compressed(tmp, allow_pickle=False, X=part.X[:n], y=part.y[:n], mask=part.mask[:n],
+                            **common)
         os.replace(tmp, root / "datasets" / f"{name}.npz")
     save_model(model, root / "models" / f"{MODEL}.safetensors")
     info = {
