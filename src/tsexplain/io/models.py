@@ -305,7 +305,7 @@ def _restore_leaf(sub: Any) -> Any:
                                       affine=weight is not None)
             if weight is not None:
                 bn.weight = weight
-                bn.bias = bias
+                bn.bias = bias  # type: ignore[assignment]
             bn.running_mean = buffers["running_mean"]
             bn.running_var = buffers["running_var"]
             if "num_batches_tracked" in buffers:
@@ -349,7 +349,7 @@ def _module_from_exported(program: Any, source: str) -> Any:
     tree.check_input_constraints = False
     for sub in tree.modules():
         if hasattr(sub, "_run_with_interpreter"):
-            sub._run_with_interpreter = False  # the generated code, not the slower interpreter
+            sub.__dict__["_run_with_interpreter"] = False  # generated code, not the interpreter
         graph = getattr(sub, "graph", None)
         if graph is not None:  # fake tensors in the metadata make the module impossible to copy
             for node in graph.nodes:

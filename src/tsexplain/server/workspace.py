@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import queue
 import re
@@ -330,9 +331,8 @@ class Workspace:
                     info = json.loads(info_path.read_text())
                 except (OSError, ValueError) as err:
                     raise WorkspaceError(f"model {name!r}: unreadable {info_path.name}: {err}") from None
-            trust = self.trust_code
             entry = ModelEntry(name, path, kind, info,
-                               lambda p=path, k=kind: _load_model(p, k, trust),
+                               functools.partial(_load_model, path, kind, self.trust_code),
                                self.model_replicas)
             self._models[name] = entry
             return entry
