@@ -43,3 +43,21 @@ def test_regression_with_penalties():
     assert abs(float(res.output_after) - 1.0) < 0.05
     with pytest.raises(ParameterError, match="shape"):
         inverse_optimize(model, 1.0)
+
+
+def test_target_and_iterations_are_deprecated_aliases():
+    import warnings
+
+    from tsexplain.network import inverse_optimize
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8, 1))
+    x0 = torch.zeros(2, 1, 8)
+    new = inverse_optimize(net, target_value=[0.0, 1.0], x0=x0, steps=3, task="binary")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = inverse_optimize(net, target=[0.0, 1.0], x0=x0, iterations=3, task="binary")
+    messages = " ".join(str(w.message) for w in caught if w.category is DeprecationWarning)
+    assert "target= is renamed target_value=" in messages
+    assert "iterations= is renamed steps=" in messages
+    assert torch.equal(old.x, new.x)

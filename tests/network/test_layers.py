@@ -58,3 +58,12 @@ def test_bad_inputs_raise_clear_errors(cnn, x):
     with pytest.raises(TypeError):
         describe(cnn, "abc")
     assert np.isfinite(conv_activations(cnn, x)["0"].numpy()).all()
+
+
+def test_inspect_is_a_deprecated_alias_of_describe(cnn, x):
+    from tsexplain.network import inspect
+
+    with pytest.warns(DeprecationWarning, match="renamed describe"):
+        old = inspect(cnn, x)
+    new = describe(cnn, x)
+    assert [(l.name, l.output_shape) for l in old.layers] == [(l.name, l.output_shape) for l in new.layers]
