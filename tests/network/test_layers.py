@@ -66,4 +66,4 @@ def test_inspect_is_a_deprecated_alias_of_describe(cnn, x):
     with pytest.warns(DeprecationWarning, match="renamed describe"):
         old = inspect(cnn, x)
     new = describe(cnn, x)
-    assert [(l.name, l.output_shape) for l in old.layers] == [(l.name, l.output_shape) for l in new.layers]
+    assert [(a.name, a.output_shape) for a in old.layers] == [(b.name, b.output_shape) for b in new.layers]
