@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsexplain._allocator import MMAP_THRESHOLD
 from tsexplain._targets import Selection, resolve_target
 from tsexplain._typing import Target
 from tsexplain._validation import check_int
@@ -30,13 +31,28 @@ def trailing_mean(g: np.ndarray | torch.Tensor, window: int) -> torch.Tensor:
     window : int
         k >= 1.
     """
-    g = torch.as_tensor(g, dtype=torch.float64)
+    g = torch.as_tensor(g)
+    out = torch.empty(g.shape, dtype=torch.float64, device=g.device)
+    t_len = g.shape[-1]
+    for start in range(0, t_len, _MEAN_BLOCK):  # blocks: temporaries do not grow with T
+        stop = min(t_len, start + _MEAN_BLOCK)
+        first = max(0, start - window + 1)  # the block's left context
+        out[..., start:stop] = _trailing_mean_block(g[..., first:stop].double(), window)[..., start - first :]
+    return out
+
+
+#: Time steps per block of :func:`trailing_mean`.
+_MEAN_BLOCK = 1 << 16
+
+
+def _trailing_mean_block(g: torch.Tensor, window: int) -> torch.Tensor:
+    """:func:`trailing_mean` of one float64 block (its first ``window - 1`` steps are context)."""
     valid = torch.isfinite(g)
     vals = torch.where(valid, g, torch.zeros_like(g))
-    zero = torch.zeros((*g.shape[:-1], 1), dtype=torch.float64)
+    zero = torch.zeros((*g.shape[:-1], 1), dtype=torch.float64, device=g.device)
     csum = torch.cat([zero, vals.cumsum(-1)], dim=-1)
     ccnt = torch.cat([zero, valid.to(torch.float64).cumsum(-1)], dim=-1)
-    t = torch.arange(g.shape[-1])
+    t = torch.arange(g.shape[-1], device=g.device)
     lo = (t + 1 - window).clamp(min=0)
     sums = csum[..., t + 1] - csum[..., lo]
     counts = ccnt[..., t + 1] - ccnt[..., lo]
@@ -165,6 +181,9 @@ class TimeSmoothGrad(SequenceAttribution):
         have one shape), so the sizing forward runs once per model, not once per series.
         """
         t_len = x.shape[2]
+        segment = self._segment_steps(model, x, pass_bytes, budget)
+        if segment < t_len:
+            return self._diagonal_segments(model, x, target, pass_bytes, budget, segment)
         if self.receptive_field is None:
             period = t_len
         elif self.causal:
@@ -194,6 +213,55 @@ class TimeSmoothGrad(SequenceAttribution):
                 sel = g[(phase - r0).clamp(0, len(rs) - 1), 0, :, torch.arange(t_len)]  # (T, C)
                 diag[:, hit] = sel.T[:, hit]
         return diag, y.detach(), k
+
+    def _segment_steps(self, model: nn.Module, x: torch.Tensor, pass_bytes: dict[int, int], budget: int) -> int:
+        """Steps per segment of a long series (models with a finite receptive field).
+
+        A segment's activations, gradients and input fit in the budget; on the CPU, as in the
+        engine, its largest activation also stays below glibc's mmap threshold. Models of unknown
+        receptive field are not split (T).
+        """
+        t_len = x.shape[2]
+        if self.receptive_field is None:
+            return t_len
+        key = -id(model)  # bytes per step, measured on a short slice (not the whole series)
+        if key not in pass_bytes:
+            probe_len = min(t_len, 1024)
+            total, largest = activation_bytes(model, x[:, :, :probe_len])
+            pass_bytes[key] = max(1, (3 * total) // probe_len)
+            pass_bytes[key - 1] = max(1, largest // probe_len)  # largest activation per step
+        period = 1 if self.receptive_field == 1 else (
+            self.receptive_field if self.causal else 2 * self.receptive_field - 1
+        )
+        steps = budget // (pass_bytes[key] * max(1, min(period, 16)))
+        if x.device.type == "cpu":
+            steps = min(steps, MMAP_THRESHOLD // pass_bytes[key - 1])
+        halo = self.receptive_field - 1
+        return int(max(steps, 4 * halo + 1, 1024))
+
+    def _diagonal_segments(
+        self, model: nn.Module, x: torch.Tensor, target: Target, pass_bytes: dict[int, int],
+        budget: int, segment: int,
+    ) -> tuple[torch.Tensor, torch.Tensor, int | None]:
+        """:meth:`_diagonal_sequence` on overlapping segments of x (1, C, T), kept at their centre.
+
+        A step's output depends on at most ``receptive_field - 1`` steps on either side, so each
+        segment is extended by that halo and only its own steps are kept: the same values as on
+        the whole series, with memory that does not grow with T beyond the result.
+        """
+        assert self.receptive_field is not None
+        halo, t_len = self.receptive_field - 1, x.shape[2]
+        own = max(1, segment - 2 * halo)
+        diag = torch.empty_like(x[0])
+        y = torch.empty(t_len, dtype=x.dtype, device=x.device)
+        k: int | None = None
+        for start in range(0, t_len, own):
+            stop = min(t_len, start + own)
+            lo, hi = max(0, start - halo), min(t_len, stop + halo)
+            g_seg, y_seg, k = self._diagonal_sequence(model, x[:, :, lo:hi], target, pass_bytes, budget)
+            diag[:, start:stop] = g_seg[:, start - lo : stop - lo]
+            y[start:stop] = y_seg[start - lo : stop - lo]
+        return diag, y, k
 
     # ------------------------------------------------------------------ window model
     def _diagonal_windows(
