@@ -259,3 +259,16 @@ def test_pt2_loads_from_several_threads_at_once(saved):
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_save_model_on_a_custom_module_writes_weights_only_and_says_how_to_load(tmp_path):
+    from tsexplain.training import save_model
+
+    net = _nets().make("cnn").eval()
+    path = save_model(net, tmp_path / "mine")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.safetensors"]  # no JSON claimed
+    with pytest.raises(DataFormatError, match=r"holds weights only.*package\.module:factory --weights"):
+        load_any_model(path)
+    loaded = load_any_model(f"{NETS}:make", path, {"kind": "cnn"})  # the way out it names
+    x = _x(2)
+    np.testing.assert_array_equal(_ig(loaded.module, x), _ig(net, x))
