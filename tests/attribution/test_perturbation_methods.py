@@ -295,3 +295,13 @@ def test_scale_out_and_the_servers_method_list_carry_the_new_methods(tmp_path):
                                 **params)
         whole = tsexplain.explain(model, x, name, target="predicted", **params).values
         np.testing.assert_allclose(run.values[:], whole, rtol=1e-4, atol=1e-5 * np.abs(whole).max())
+
+
+@pytest.mark.parametrize("name", list(NEW_METHODS))
+def test_attributing_the_additional_inputs_is_refused_clearly(name):
+    model = SeriesAndStatic().eval()
+    x = torch.randn(2, 2, 30, generator=torch.Generator().manual_seed(1))
+    static = torch.randn(2, 3, generator=torch.Generator().manual_seed(2))
+    with pytest.raises(ParameterError, match=f"{name} does not attribute additional inputs"):
+        tsexplain.explain(model, x, name, target=1, additional_inputs=(static,),
+                          attribute_additional=True, **NEW_METHODS[name])
