@@ -60,3 +60,15 @@ def test_demo_workspace_created_once_then_reused(tmp_path, monkeypatch, capsys):
     assert main(["serve", "--no-browser"]) == 0  # reuses it: no retraining
     assert weights.stat().st_mtime_ns == stamp
     assert f"workspace {root}" in capsys.readouterr().out
+
+
+def test_allow_host_flag_is_repeatable():
+    import argparse
+
+    from tsexplain.cli import serve
+
+    parser = argparse.ArgumentParser()
+    serve.register(parser.add_subparsers())
+    args = parser.parse_args(["serve", "--allow-host", "lab-server", "--allow-host", "lab.local"])
+    assert args.allow_host == ["lab-server", "lab.local"]
+    assert parser.parse_args(["serve"]).allow_host == []
