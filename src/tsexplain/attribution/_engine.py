@@ -11,7 +11,7 @@ Results do not depend on the chunk size (up to float rounding).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -168,6 +168,9 @@ def row_gradients(
             grad_pos.append(None)
     with torch.enable_grad():
         out = flatten_output(model(rows, *extras_in), rows.shape[0])
+        # allow_unused=True: an input the output does not depend on gets None (torch's stub
+        # says Tensor)
+        grads: tuple[torch.Tensor | None, ...]
         if sel.mode in ("single", "index"):
             if sel.mode == "single":
                 picked = out[:, 0].sum()
@@ -187,8 +190,7 @@ def row_gradients(
                     for j in range(k)
                 ]
                 grads = tuple(
-                    None if per_output[0][i] is None else torch.stack([p[i] for p in per_output])  # type: ignore[misc]
-                    for i in range(len(wrt))
+                    _join([p[i] for p in per_output], torch.stack) for i in range(len(wrt))
                 )
             grads = tuple(None if g is None else g.movedim(0, 1) for g in grads)
     lead = (out.shape[1],) if sel.mode == "all" else ()
@@ -410,11 +412,18 @@ class Engine:
         return torch.cat(results) if len(results) > 1 else results[0]
 
 
+def _join(
+    column: Sequence[torch.Tensor | None],
+    op: Callable[[list[torch.Tensor]], torch.Tensor],
+) -> torch.Tensor | None:
+    """``op`` (``torch.cat`` or ``torch.stack``) of the tensors of ``column``; None if any is None
+    (an input without a gradient, or an extra that is not attributed)."""
+    tensors = [t for t in column if t is not None]
+    return op(tensors) if tensors and len(tensors) == len(column) else None
+
+
 def _cat_extras(parts: list[tuple[torch.Tensor | None, ...]]) -> tuple[torch.Tensor | None, ...]:
     """Concatenate per-chunk tuples of extras (None stays None)."""
     if not parts or not parts[0]:
         return ()
-    return tuple(
-        None if parts[0][i] is None else torch.cat([p[i] for p in parts])  # type: ignore[misc]
-        for i in range(len(parts[0]))
-    )
+    return tuple(_join([p[i] for p in parts], torch.cat) for i in range(len(parts[0])))

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from tsexplain._typing import Target
 from tsexplain._validation import check_choice, check_float, check_int
 from tsexplain.attribution._base import ENGINE_OPTIONS, Attribution
-from tsexplain.attribution._engine import PROGRESS_MIN_ROWS, Engine
+from tsexplain.attribution._engine import PROGRESS_MIN_ROWS, Engine, _cat_extras
 from tsexplain.attribution._targets import Selection
 from tsexplain.exceptions import ParameterError
 
@@ -255,10 +255,7 @@ class NoiseTunnel(Attribution):
         finally:
             engine.progress, engine.additional = progress, additional
         if engine.attribute_additional:
-            engine.additional_values = tuple(
-                None if extra_parts[0][i] is None else torch.cat([p[i] for p in extra_parts])  # type: ignore[misc]
-                for i in range(len(extra_parts[0]))
-            )
+            engine.additional_values = _cat_extras(extra_parts)
         return torch.cat(results) if len(results) > 1 else results[0]
 
     def _rows_call(self, call: dict[str, Any], idx: torch.Tensor, n: int) -> dict[str, Any]:
