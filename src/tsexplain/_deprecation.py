@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tsexplain.exceptions import ParameterError
 
@@ -47,7 +47,7 @@ def renamed_kwargs(**renames: str) -> Callable[[F], F]:
                     kwargs[new] = kwargs.pop(old)
             return fn(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return cast(F, wrapper)  # functools.wraps keeps fn's signature
 
     return decorate
 

@@ -269,11 +269,11 @@ def slice_target(target: Target, start: int, stop: int) -> Target:
     (``"predicted"`` is an argmax per sample, so resolving per chunk gives the same indices).
     Wrong lengths are left for the resolver to report against the whole batch.
     """
-    if target is None or isinstance(target, str | numbers.Number | np.generic):
+    if target is None or isinstance(target, str | int | numbers.Number | np.generic):
         return target
     if isinstance(target, torch.Tensor | np.ndarray) and target.ndim == 0:
         return target
-    return target[start:stop]  # type: ignore[index]
+    return target[start:stop]
 
 
 def check_target_length(target: Target, n: int) -> None:

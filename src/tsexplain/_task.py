@@ -114,7 +114,7 @@ def resolve_task(
             "task='multiclass' needs one score per class (K >= 2 outputs); the model has one "
             "output. Use task='binary' for one logit, or 'regression'."
         )
-    return task  # type: ignore[return-value]
+    return next(name for name in TASKS if name == task)
 
 
 __all__ = ["TASKS", "TASK_CHOICES", "TaskName", "resolve_task"]

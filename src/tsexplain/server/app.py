@@ -242,6 +242,7 @@ def _document_errors(app: FastAPI) -> None:
         app.openapi_schema = schema
         return schema
 
+    # FastAPI's documented way to customise the schema; its stub declares a method
     app.openapi = openapi  # type: ignore[method-assign]
 
 

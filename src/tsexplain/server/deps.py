@@ -15,15 +15,18 @@ from tsexplain.server.workspace import Workspace
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: Settings = request.app.state.settings  # set by create_app
+    return settings
 
 
 def get_workspace(request: Request) -> Workspace:
-    return request.app.state.workspace  # type: ignore[no-any-return]
+    workspace: Workspace = request.app.state.workspace  # set by create_app
+    return workspace
 
 
 def get_jobs(request: Request) -> JobManager:
-    return request.app.state.jobs  # type: ignore[no-any-return]
+    jobs: JobManager = request.app.state.jobs  # set by create_app
+    return jobs
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

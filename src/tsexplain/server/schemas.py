@@ -34,6 +34,7 @@ class NDArray(BaseModel):
         arr = np.asarray(a, dtype=np.float64)
         if decimals is not None:
             arr = np.round(arr, decimals)
+        # numpy's stub does not take None as the scalar of np.where
         data = (np.where(np.isfinite(arr), arr, None).tolist()  # type: ignore[call-overload]
                 if not np.isfinite(arr).all() else arr.tolist())
         return cls(shape=list(arr.shape), data=data if arr.ndim else [data])
