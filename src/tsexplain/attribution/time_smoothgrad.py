@@ -19,7 +19,7 @@ from tsexplain.attribution._sequence import SequenceAttribution
 from tsexplain.exceptions import ModelOutputError, ParameterError, TargetError
 
 
-def trailing_mean(g: np.ndarray | torch.Tensor, window: int) -> torch.Tensor:
+def trailing_mean(g: np.ndarray | torch.Tensor, window: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """Trailing moving average over the last axis: ``out[..., t] = mean(g[..., t-k+1 : t+1])``.
 
     Fewer terms at the start (``t < k - 1``); NaN entries are skipped, and a window holding only
@@ -30,9 +30,11 @@ def trailing_mean(g: np.ndarray | torch.Tensor, window: int) -> torch.Tensor:
     g : array of shape (..., T)
     window : int
         k >= 1.
+    dtype : torch.dtype
+        Of the result (the sums are taken in float64 either way).
     """
     g = torch.as_tensor(g)
-    out = torch.empty(g.shape, dtype=torch.float64, device=g.device)
+    out = torch.empty(g.shape, dtype=dtype, device=g.device)
     t_len = g.shape[-1]
     for start in range(0, t_len, _MEAN_BLOCK):  # blocks: temporaries do not grow with T
         stop = min(t_len, start + _MEAN_BLOCK)
@@ -217,9 +219,9 @@ class TimeSmoothGrad(SequenceAttribution):
     def _segment_steps(self, model: nn.Module, x: torch.Tensor, pass_bytes: dict[int, int], budget: int) -> int:
         """Steps per segment of a long series (models with a finite receptive field).
 
-        A segment's activations, gradients and input fit in the budget; on the CPU, as in the
-        engine, its largest activation also stays below glibc's mmap threshold. Models of unknown
-        receptive field are not split (T).
+        A segment's activations, gradients and input fit in the budget; on the CPU its whole
+        pass also stays below glibc's mmap threshold (memory reused from segment to segment).
+        Models of unknown receptive field are not split (T).
         """
         t_len = x.shape[2]
         if self.receptive_field is None:
@@ -227,15 +229,14 @@ class TimeSmoothGrad(SequenceAttribution):
         key = -id(model)  # bytes per step, measured on a short slice (not the whole series)
         if key not in pass_bytes:
             probe_len = min(t_len, 1024)
-            total, largest = activation_bytes(model, x[:, :, :probe_len])
+            total, _ = activation_bytes(model, x[:, :, :probe_len])
             pass_bytes[key] = max(1, (3 * total) // probe_len)
-            pass_bytes[key - 1] = max(1, largest // probe_len)  # largest activation per step
         period = 1 if self.receptive_field == 1 else (
             self.receptive_field if self.causal else 2 * self.receptive_field - 1
         )
         steps = budget // (pass_bytes[key] * max(1, min(period, 16)))
-        if x.device.type == "cpu":
-            steps = min(steps, MMAP_THRESHOLD // pass_bytes[key - 1])
+        if x.device.type == "cpu":  # a segment's whole pass below the mmap threshold
+            steps = min(steps, MMAP_THRESHOLD // pass_bytes[key])
         halo = self.receptive_field - 1
         return int(max(steps, 4 * halo + 1, 1024))
 
@@ -310,7 +311,7 @@ class TimeSmoothGrad(SequenceAttribution):
             diags.append(g)
             preds.append(y)
         gradient = torch.stack(diags)
-        values = trailing_mean(gradient, self.window).to(x.dtype)
+        values = trailing_mean(gradient, self.window, dtype=x.dtype)
         extras: dict[str, Any] = {"step_gradient": gradient.detach().cpu().numpy()}
         if lags:
             extras["window_gradient_mean"] = torch.stack(lags).mean(0).detach().cpu().numpy()
