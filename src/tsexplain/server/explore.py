@@ -592,12 +592,15 @@ def curves(ws: Workspace, settings: Settings, req: s.CurvesRequest) -> s.CurvesR
         if values.ndim != 3:
             raise ParameterError("target='all' is not served; choose one output index or 'predicted'")
         followed = None if res.target is None else np.asarray(res.target)
-        rankings = {"attribution": values, "random": rng.random(values.shape)}
-        for kind, fn in (("deletion", deletion_curve), ("insertion", insertion_curve)):
+        rankings: dict[Literal["attribution", "random"], np.ndarray] = {
+            "attribution": values, "random": rng.random(values.shape)}
+        curve_fns: tuple[tuple[Literal["deletion", "insertion"], Any], ...] = (
+            ("deletion", deletion_curve), ("insertion", insertion_curve))
+        for kind, fn in curve_fns:
             for name, attr in rankings.items():
                 c = fn(m, x, attr, target=followed, n_steps=req.n_steps, progress=False)
                 scores = np.asarray(c.scores, dtype=np.float64)
-                out.append(s.Curve(kind=kind, ranking=name,  # type: ignore[arg-type]
+                out.append(s.Curve(kind=kind, ranking=name,
                                    fractions=np.asarray(c.fractions).tolist(),
                                    mean=scores.mean(0).tolist(), scores=s.NDArray.of(scores),
                                    auc=float(c.auc())))

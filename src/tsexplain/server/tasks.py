@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -416,5 +417,8 @@ def _check_output_value(summary: s.ModelSummary, value: float, what: str, n_out:
                           f"class index 0..{n_out - 1}")
 
 
-RUNNERS = {"inverse": run_inverse, "adversarial": run_adversarial, "pruning": run_pruning,
-           "faithfulness": run_faithfulness, "ensemble": run_ensemble, "benchmark": run_benchmark}
+#: The runner of each job kind; each takes the request model of its kind (JobRequest's member
+#: with that ``kind``), which a plain dict type cannot express, hence ``Any``.
+RUNNERS: dict[str, Callable[[JobContext, Workspace, Any], dict[str, Any]]] = {
+    "inverse": run_inverse, "adversarial": run_adversarial, "pruning": run_pruning,
+    "faithfulness": run_faithfulness, "ensemble": run_ensemble, "benchmark": run_benchmark}

@@ -27,7 +27,7 @@ def submit_job(ws: WorkspaceDep, settings: SettingsDep, jobs: JobsDep,
     model's task): a bad job is answered 404/422 and never started."""
     tasks.validate_job(ws, settings, body)
     runner = tasks.RUNNERS[body.kind]
-    job = jobs.submit(body.kind, body.model_dump(), lambda ctx: runner(ctx, ws, body))  # type: ignore[operator]
+    job = jobs.submit(body.kind, body.model_dump(), lambda ctx: runner(ctx, ws, body))
     return job.as_dict()
 
 
