@@ -352,6 +352,8 @@ class NDCGPerState(Metric):
     @property
     def states(self) -> list[Hashable]:
         """The state labels seen, in the order of :meth:`compute`."""
+        # labels come from np.unique of the states, so they are mutually comparable; Hashable
+        # alone does not say so
         return sorted(self._sums)  # type: ignore[type-var]
 
     def compute(self) -> np.ndarray:
