@@ -163,9 +163,15 @@ def test_real_data_tiny_if_present(tmp_path: Path) -> None:
     sec = bench.run_one("real_data", _ctx(tmp_path, ddir), [ddir])
     m = sec.metrics
     assert 0 <= m["forda"]["accuracy"] <= 1
-    curves = m["forda"]["curves"]
-    assert set(curves) == {"integrated_gradients", "saliency", "random"}
-    assert all(0 <= c["deletion_auc"] <= 1 for c in curves.values())
+    from tsexplain.attribution import METHODS
+    from tsexplain.benchmark.real_data import FORDA_PROTOCOLS
+
+    auc = m["forda"]["auc"]
+    assert set(auc) == set(METHODS) | {"random"}  # every registered method against random
+    for per in auc.values():
+        assert set(per) == {p[0] for p in FORDA_PROTOCOLS}
+        for v in per.values():
+            assert 0 <= v["auc"] <= 1 and v["diff_low"] <= v["diff"] <= v["diff_high"]
     assert m["traffic"]["naive_mse"] >= 0
     assert any("PAMAP2" in s for s in sec.skipped)
 

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from tsexplain.benchmark import fidelity
+from tsexplain.models import PRETRAINED
 
 pytestmark = pytest.mark.slow
 
@@ -46,6 +47,7 @@ def test_anomaly_ci_figures() -> None:
     assert got["saliency_pressure_share"] == pytest.approx(0.0557, abs=0.02)
 
 
+@pytest.mark.skipif("forda_cnn" not in PRETRAINED, reason="no FordA weights shipped yet")
 def test_forda_shipped_model_figures() -> None:
     env = os.environ.get("TSEXPLAIN_SHARED_DATA")
     data = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"

@@ -33,7 +33,8 @@ def grid(size: str) -> list[dict[str, Any]]:
             {"noise": 0.0, "width": 1.0, "amplitude": (1.0, 3.0)},
             {},  # the generator's defaults
             {"noise": 0.0, "amplitude": (1.0, 3.0), "score_range": (1.0, 0.0)},
-            {"noise": 0.0, "width": 2.5, "amplitude": (1.0, 3.0)}]
+            {"noise": 0.0, "width": 0.75, "amplitude": (1.0, 3.0)},
+            {"noise": 0.0, "width": 1.0, "amplitude": (2.0, 4.0)}]
 
 
 def cell_settings(ctx: Context, world: dict[str, Any]) -> dict[str, Any]:
