@@ -119,8 +119,10 @@ def run(ctx: Context) -> Section:
     sec = ctx.section("tsviz", "TSViz Table 1: filter influence faithfulness, traffic CNN")
     path = traffic_path(ctx)
     if path is None:
+        from tsexplain.benchmark._common import default_data_dirs
+
         msg = skip_message("TSViz Table 1 (internet traffic)", ctx.data_dir,
-                           [ctx.data_dir] if ctx.data_dir else [],
+                           [ctx.data_dir] if ctx.data_dir else default_data_dirs(),
                            "InternetTraffic_B5M/datamark-internettrafficdata.csv")
         sec.skipped.append(msg)
         ctx.say("  " + msg)
