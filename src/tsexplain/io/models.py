@@ -364,8 +364,37 @@ def _module_from_exported(program: Any, source: str) -> Any:
             setattr(tree.get_submodule(parent_name) if parent_name else tree, child, restored)
         elif getattr(sub, "_ty", None):
             sub.__class__ = _named_interpreter_class(type(sub), str(sub._ty))
+    tree.__class__ = _exported_root_class(type(tree))
     tree.eval()
     return tree
+
+
+_ROOT_CLASSES: dict[type, type] = {}
+
+
+def _exported_root_class(base: type) -> type:
+    """The unflattened root with a plain ``forward(x)``.
+
+    torch's root flattens its inputs with pytree before running the graph, which torch.fx
+    cannot trace; with a single (N, C, T) tensor in, the graph is run directly. The model can
+    then be traced like an ``nn.Module`` (the engine folds BatchNorm into the convolutions).
+    """
+    if base not in _ROOT_CLASSES:
+        import torch
+        from torch.fx._symbolic_trace import is_fx_symbolic_tracing
+        from torch.utils import _pytree
+
+        def forward(self: Any, x: torch.Tensor) -> Any:
+            if is_fx_symbolic_tracing():
+                flat = torch.fx.Interpreter(self, graph=self.graph).run(x, enable_io_processing=False)
+            else:
+                flat = type(self.graph_module).forward(self, x)
+            spec = self.module_call_graph[0].signature.out_spec
+            return _pytree.tree_unflatten(list(flat) if isinstance(flat, tuple | list) else [flat], spec)
+
+        _ROOT_CLASSES[base] = type("ExportedModel", (base,), {"forward": forward,
+                                                               "__module__": base.__module__})
+    return _ROOT_CLASSES[base]
 
 
 def _check_batch_dynamic(program: Any, source: str) -> None:
