@@ -111,3 +111,21 @@ class Broken(nn.Module):
 def test_a_bug_in_the_model_is_not_swallowed() -> None:
     with pytest.raises(AttributeError):
         fold_batchnorm(Broken().eval(), torch.randn(2, 1, 10))
+
+
+def test_folded_copy_is_reused_until_the_model_changes() -> None:
+    model = bn_cnn(6)
+    x = torch.randn(4, 1, 50, generator=torch.Generator().manual_seed(6))
+    first = fold_batchnorm(model, x[:2])
+    assert fold_batchnorm(model, x[2:]) is first  # unchanged parameters: the same copy
+    with torch.no_grad():
+        model[1].running_var.mul_(2.0)  # an in-place change of a buffer
+    second = fold_batchnorm(model, x[:2])
+    assert second is not first
+    with torch.no_grad():
+        torch.testing.assert_close(second(x), model(x), rtol=1e-5, atol=1e-6)
+    model[0].weight = nn.Parameter(model[0].weight.detach() * 0.5)  # a replaced parameter
+    third = fold_batchnorm(model, x[:2])
+    assert third is not second
+    with torch.no_grad():
+        torch.testing.assert_close(third(x), model(x), rtol=1e-5, atol=1e-6)

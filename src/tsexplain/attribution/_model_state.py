@@ -6,7 +6,9 @@ Eval mode itself is :func:`tsexplain._model_state.frozen_eval`.
 from __future__ import annotations
 
 import copy
+import itertools
 import warnings
+import weakref
 
 import torch
 from torch import nn
@@ -27,7 +29,9 @@ def fold_batchnorm(model: nn.Module, probe: torch.Tensor) -> nn.Module:
     rounded once to the model's dtype, so the folded copy computes the same function to the
     rounding of one convolution (no larger than that of the convolution followed by
     BatchNorm). Input gradients are therefore the same, but each backward pass skips the
-    BatchNorm layers. The caller's model is never modified. A model that torch.fx cannot
+    BatchNorm layers. The caller's model is never modified; the copy is reused while the
+    model's parameters and buffers are unchanged (an in-place change or a replaced tensor folds
+    afresh). A model that torch.fx cannot
     trace, that has BatchNorm layers left after folding, or whose folded copy disagrees on
     ``probe``, is returned as it is.
 
@@ -45,6 +49,32 @@ def fold_batchnorm(model: nn.Module, probe: torch.Tensor) -> nn.Module:
     """
     if not has_batchnorm(model):
         return model
+    key = _state_key(model, probe)
+    cached = _FOLDED.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1] if cached[1] is not None else model
+    folded = _fold(model, probe)
+    _FOLDED[model] = (key, None if folded is model else folded)
+    return folded
+
+
+#: The folded copy of each model (None: not foldable), with the parameter state it was made from.
+_FOLDED: weakref.WeakKeyDictionary[nn.Module, tuple[tuple[object, ...], nn.Module | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _state_key(model: nn.Module, probe: torch.Tensor) -> tuple[object, ...]:
+    """Changes whenever a parameter or buffer of ``model`` is replaced or modified in place."""
+    tensors = itertools.chain(model.parameters(), model.buffers())
+    return (
+        tuple((id(t), t._version, t.dtype, t.device) for t in tensors),
+        probe.dtype, probe.device, tuple(probe.shape[1:]),
+    )
+
+
+def _fold(model: nn.Module, probe: torch.Tensor) -> nn.Module:
+    """The folded copy of ``model`` checked on ``probe``, or ``model`` (see :func:`fold_batchnorm`)."""
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), probe.dtype)
     try:
         wide = copy.deepcopy(model).to(torch.float64)
