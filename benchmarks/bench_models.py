@@ -42,6 +42,8 @@ from torch import nn
 
 HERE = Path(__file__).resolve().parent
 ROWS: list[str] = []
+#: Median processor times (seconds) of the last :func:`alternate` call: steadier on a busy machine.
+CPU: dict[str, float] = {}
 
 
 # ------------------------------------------------------------------ models
@@ -109,21 +111,37 @@ MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, int]]] = {
 
 # ------------------------------------------------------------------ timing
 def alternate(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median wall times of every function, run in turn (A B C A B C ...) after one warm-up."""
+    """Median wall times of every function, run in turn (A B C A B C ...) after one warm-up.
+
+    The median processor times are left in :data:`CPU` (other processes inflate wall time).
+    """
     for fn in fns.values():
         fn()
     times: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
             times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    CPU.clear()
+    CPU.update({k: statistics.median(v) for k, v in cpu.items()})
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def row(work: str, ours: float, peer: float, peer_name: str, goal: str, bare: float | None = None) -> None:
+def row(
+    work: str, ours: float, peer: float, peer_name: str, goal: str, bare: float | None = None,
+    cpu: tuple[str, str, str | None] | None = None,
+) -> None:
+    """One table row (wall times); ``cpu`` names the entries of :data:`CPU` for the CPU-time ratios."""
     line = f"| {work} | {ours:.3f} s | {peer_name} {peer:.3f} s | {peer / ours:.2f}x"
     line += f" | {ours / bare:.2f}x bare ({bare:.3f} s)" if bare else " | "
+    if cpu is not None:
+        o, p, b = cpu
+        line += f" | CPU: {CPU[p] / CPU[o]:.2f}x peer" + (f", {CPU[o] / CPU[b]:.2f}x bare" if b else "")
+    else:
+        line += " | "
     line += f" | {goal} |"
     ROWS.append(line)
     print(line, flush=True)
@@ -163,9 +181,12 @@ def bench_model(kind: str, n: int, s: int, repeats: int) -> None:
     theirs_ig = CaptumIG(model).attribute(x, target=target, n_steps=s).detach().numpy()
     err = float(abs(ours_ig - theirs_ig).max() / abs(theirs_ig).max())
     shape = f"{kind} {n} x {c} x {t}"
-    row(f"saliency, {shape}", med["ours_sal"], med["captum_sal"], "Captum", "never slower than Captum")
-    row(f"SmoothGrad {s}, {shape}", med["ours_sg"], med["captum_sg"], "Captum", ">= 2x Captum, <= 1.0x bare", med["bare"])
-    row(f"IG {s}, {shape}", med["ours_ig"], med["captum_ig"], "Captum", ">= 2x Captum", med["bare"])
+    row(f"saliency, {shape}", med["ours_sal"], med["captum_sal"], "Captum", "never slower than Captum",
+        cpu=("ours_sal", "captum_sal", None))
+    row(f"SmoothGrad {s}, {shape}", med["ours_sg"], med["captum_sg"], "Captum", ">= 2x Captum, <= 1.0x bare",
+        med["bare"], cpu=("ours_sg", "captum_sg", "bare"))
+    row(f"IG {s}, {shape}", med["ours_ig"], med["captum_ig"], "Captum", ">= 2x Captum", med["bare"],
+        cpu=("ours_ig", "captum_ig", "bare"))
     print(f"  {kind}: IG max |ours - captum| / max |captum| = {err:.1e}", flush=True)
 
 
@@ -236,12 +257,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="16 series, 1 repeat, T = 1e5 (smoke test)")
+    parser.add_argument("--quick", action="store_true", help="16 series, T = 1e5 (smoke test)")
     parser.add_argument("--only", nargs="*", default=None,
                         choices=[*MODELS, "network", "tsg"], help="rows to run (default: all)")
     args = parser.parse_args()
-    if args.quick:
-        args.repeats = 1
     warnings.filterwarnings("ignore")
     torch.set_num_threads(args.threads)
     from tsexplain._allocator import tune_allocator
@@ -252,8 +271,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} threads for tsexplain, Captum and bare; "
           f"allocator {'tuned' if tuned else 'stock'}; medians of {args.repeats} alternating runs; "
           f"load average at start {load:.2f}")
-    print("| work | tsexplain | peer | peer / ours | ours / bare | goal |")
-    print("|---|---|---|---|---|---|")
+    print("| work | tsexplain | peer | peer / ours | ours / bare | processor-time ratios | goal |")
+    print("|---|---|---|---|---|---|---|")
     n = 16 if args.quick else 64
     for kind in MODELS:
         if kind in only:
