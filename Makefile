@@ -38,6 +38,7 @@ test: setup
 	$(PY) -m pytest -q
 	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules src/tsexplain
 	$(VENV)/bin/ruff check src tests benchmarks docs/tutorials
+	$(VENV)/bin/mypy src/tsexplain
 
 # the user guide: every tutorial in --quick mode (writes docs/tutorials/figures/), then the site
 docs: setup
