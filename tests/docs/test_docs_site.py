@@ -86,7 +86,8 @@ def site(tutorial_runs, tmp_path_factory):
         pytest.fail("a tutorial failed; the site needs every figure")
     src = tmp_path_factory.mktemp("docs-src")
     shutil.copy(ROOT / "mkdocs.yml", src / "mkdocs.yml")
-    shutil.copytree(ROOT / "docs", src / "docs", ignore=shutil.ignore_patterns("*.png"))
+    # tutorial figures come from the runs above; committed figures (reproduction reports) are kept
+    shutil.copytree(ROOT / "docs", src / "docs", ignore=shutil.ignore_patterns("figures"))
     (src / "src").symlink_to(ROOT / "src")  # mkdocstrings reads the package from paths: [src]
     shutil.copytree(figures, src / "docs" / "tutorials" / "figures", dirs_exist_ok=True)
     out = tmp_path_factory.mktemp("site")
