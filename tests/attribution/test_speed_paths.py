@@ -211,3 +211,40 @@ def test_cuda_runs_on_the_device_and_matches_the_cpu(kind: str) -> None:
     assert most == default and most * _row_bytes(total, row, 1) <= free  # budget from free memory
     gpu = np.asarray(IntegratedGradients(gpu_model, steps=8).attribute(x.cuda(), target=1))
     np.testing.assert_allclose(gpu, cpu, rtol=1e-3, atol=1e-5)
+
+
+class CountingModel(nn.Module):
+    """A small CNN classifier that counts the rows of every forward pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool1d(1),
+                                 nn.Flatten(), nn.Linear(4, 3))
+        self.rows = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.rows += x.shape[0]
+        return self.net(x)
+
+
+@pytest.mark.parametrize("target", ["predicted", 2, [0, 1, 2, 0, 1]])
+@pytest.mark.parametrize("method", ["saliency", "gradient_x_input"])
+def test_one_forward_pass_per_series_when_the_target_is_resolved_on_it(method, target) -> None:
+    """Saliency and gradient x input resolve the target on the pass they differentiate: the model
+    sees each series once (Captum's cost), and the values equal Captum's at the resolved target."""
+    from captum.attr import InputXGradient
+    from captum.attr import Saliency as CaptumSaliency
+
+    from tsexplain.attribution import explain
+
+    model = CountingModel().eval()
+    x = torch.randn(5, 2, 30, generator=torch.Generator().manual_seed(1))
+    res = explain(model, x, method=method, target=target, fold_batchnorm=False)
+    assert model.rows == 5 + 1  # each series once, plus the one row the budget sizes chunks on
+    oracle = {"saliency": lambda m: CaptumSaliency(m).attribute(x, target=idx, abs=False),
+              "gradient_x_input": lambda m: InputXGradient(m).attribute(x, target=idx)}[method]
+    idx = torch.as_tensor(res.target).long()
+    assert idx.tolist() == (model.net(x).argmax(1).tolist() if target == "predicted"
+                            else np.broadcast_to(np.asarray(target), (5,)).tolist())
+    np.testing.assert_allclose(res.values, oracle(model.net).detach().numpy(), rtol=1e-6, atol=1e-7)

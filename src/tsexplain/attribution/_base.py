@@ -364,13 +364,17 @@ class Attribution(ABC):
     def _select(self, x: torch.Tensor, target: Target, engine: Engine) -> tuple[Selection, torch.Tensor]:
         """Forward ``x``, resolve ``target``, warn on saturated outputs."""
         outputs = engine.outputs(x)
+        return self._resolve(x, target, outputs), outputs
+
+    def _resolve(self, x: torch.Tensor, target: Target, outputs: torch.Tensor) -> Selection:
+        """Check the model's outputs (N, K) on ``x``, resolve ``target``, warn on saturation."""
         if not bool(torch.isfinite(outputs).all()):
             raise ModelOutputError(
                 f"{self.name}: the model returned NaN or Inf for x of shape {tuple(x.shape)}"
             )
         sel = resolve_target(target, outputs)
         self._check_saturation(outputs, sel)
-        return sel, outputs
+        return sel
 
     def _check_saturation(self, outputs: torch.Tensor, sel: Selection) -> None:
         final = final_activation(self.models[0])

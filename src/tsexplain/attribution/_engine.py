@@ -17,7 +17,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from tsexplain._targets import Selection, flatten_output
+from tsexplain._targets import (
+    Selection,
+    check_target_length,
+    flatten_output,
+    resolve_target,
+    slice_target,
+)
+from tsexplain._typing import Target
 from tsexplain.attribution._memory import chunk_plan
 from tsexplain.exceptions import ParameterError
 
@@ -356,6 +363,53 @@ class Engine:
             i += part.shape[0]
         grads = torch.cat(parts) if len(parts) > 1 else parts[0]
         return grads, _cat_extras(extra_parts)
+
+    def gradients_with_outputs(
+        self, x: torch.Tensor, target: Target
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Input gradients and model outputs of ``x`` (N, C, T) from one forward pass per chunk.
+
+        Methods whose rows are the samples themselves (saliency, gradient x input) resolve the
+        target on each chunk's outputs (``"predicted"`` is a per-sample argmax, so chunks resolve
+        as the whole batch does) and differentiate the same forward pass, instead of a separate
+        forward pass to resolve the target first.
+
+        Returns
+        -------
+        (grads, outputs) : torch.Tensor of shape (N, C, T) and (N, K), or None
+            None where the target needs every model's averaged output first (several models,
+            additional inputs) or the method's rows differ from the samples (``target="all"``):
+            the caller then resolves with :meth:`outputs` and uses :meth:`map_samples`.
+        """
+        if len(self.models) != 1 or self.additional or (isinstance(target, str) and target == "all"):
+            return None
+        check_target_length(target, x.shape[0])
+        model = self.models[0]
+        tuner = self.tuner(1)
+        n = x.shape[0]
+        disable = (not self.progress) if self.progress is not None else n < PROGRESS_MIN_ROWS
+        grads, outs = [], []
+        i = 0
+        with tqdm(total=n, desc=self.desc, unit="series", disable=disable, leave=False) as bar:
+            while i < n:
+                step = tuner.size(n - i)
+                start = time.process_time()
+                rows = x[i : i + step].detach().requires_grad_(True)
+                with torch.enable_grad():
+                    out = flatten_output(model(rows), rows.shape[0])
+                    psel = resolve_target(slice_target(target, i, i + rows.shape[0]), out.detach())
+                    if psel.mode == "single":
+                        picked = out[:, 0].sum()
+                    else:
+                        assert psel.index is not None
+                        picked = out.gather(1, psel.index.to(out.device)[:, None]).sum()
+                    (g,) = torch.autograd.grad(picked, [rows], allow_unused=True)
+                grads.append(torch.zeros_like(rows) if g is None else g)
+                outs.append(out.detach())
+                tuner.record(rows.shape[0], time.process_time() - start)
+                bar.update(rows.shape[0])
+                i += rows.shape[0]
+        return torch.cat(grads), torch.cat(outs)
 
     def map_samples(
         self,

@@ -66,6 +66,10 @@ class Saliency(Attribution):
     def _attribute(
         self, x: torch.Tensor, target: Target, engine: Engine
     ) -> tuple[torch.Tensor, Selection, torch.Tensor, dict[str, Any]]:
+        fused = engine.gradients_with_outputs(x, target)
+        if fused is not None:
+            g, outputs = fused
+            return (g.abs() if self.absolute else g), self._resolve(x, target, outputs), outputs, {}
         sel, outputs = self._select(x, target, engine)
         values, extras = self._attribute_selected(x, sel, engine)
         return values, sel, outputs, extras
