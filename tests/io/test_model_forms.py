@@ -47,6 +47,7 @@ def saved(tmp_path_factory):
     from safetensors.torch import save_file
 
     d = tmp_path_factory.mktemp("forms")
+    torch.manual_seed(0)  # the initial weights and BatchNorm statistics below
     nets = _nets()
     out = {}
     for kind in KINDS:

@@ -14,9 +14,9 @@ from itertools import combinations
 
 import torch
 
+from tsexplain._targets import Selection
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._perturbation import evaluate, select
-from tsexplain.attribution._targets import Selection
 from tsexplain.attribution.smoothgrad import sample_generator
 
 #: Enumerate every coalition (exact Shapley values) when there are at most this many.

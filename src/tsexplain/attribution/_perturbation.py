@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from tsexplain._targets import Selection
 from tsexplain._typing import Baseline
 from tsexplain._validation import check_int
 from tsexplain.attribution._engine import PROGRESS_MIN_ROWS, Engine
-from tsexplain.attribution._targets import Selection
 from tsexplain.exceptions import ParameterError, ShapeError
 
 #: ``make_rows(xs, idx) -> rows``: samples (n, C, T) with indices (n,) to (n * R, C, T) rows.

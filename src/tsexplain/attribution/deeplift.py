@@ -11,11 +11,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from tsexplain._targets import Selection, flatten_output, resolve_target
 from tsexplain._typing import Baseline, Target
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._perturbation import describe_array, make_baseline, row_extras
-from tsexplain.attribution._targets import Selection, flatten_output, resolve_target
 from tsexplain.attribution.gradient_shap import baseline_distribution
 from tsexplain.exceptions import ModelOutputError
 

@@ -10,12 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsexplain._targets import Selection
 from tsexplain._typing import Baseline, Target
 from tsexplain._validation import check_float, check_int
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._perturbation import describe_array, make_baseline
-from tsexplain.attribution._targets import Selection
 from tsexplain.attribution.smoothgrad import sample_generator
 from tsexplain.exceptions import ShapeError
 

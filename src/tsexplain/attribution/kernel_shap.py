@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tsexplain._targets import Selection
 from tsexplain._typing import Baseline, Target
 from tsexplain._validation import check_int
 from tsexplain.attribution._base import Attribution
@@ -29,7 +30,6 @@ from tsexplain.attribution._perturbation import (
     per_output,
     select,
 )
-from tsexplain.attribution._targets import Selection
 
 
 class KernelShap(Attribution):

@@ -18,13 +18,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tsexplain._targets import Selection, flatten_output
 from tsexplain._typing import Baseline, Target
 from tsexplain._validation import check_choice, check_int
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._perturbation import describe_array, make_baseline, row_extras
 from tsexplain.attribution._quadrature import RULES, quadrature
-from tsexplain.attribution._targets import Selection, flatten_output
 from tsexplain.exceptions import ParameterError
 
 UPSAMPLING = ("linear", "nearest")

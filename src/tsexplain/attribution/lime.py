@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tsexplain._targets import Selection
 from tsexplain._typing import Baseline, Target
 from tsexplain._validation import check_float, check_int
 from tsexplain.attribution._base import Attribution
@@ -28,7 +29,6 @@ from tsexplain.attribution._perturbation import (
     make_baseline,
     per_output,
 )
-from tsexplain.attribution._targets import Selection
 
 
 class Lime(Attribution):

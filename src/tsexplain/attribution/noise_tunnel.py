@@ -16,11 +16,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from tsexplain._targets import Selection
 from tsexplain._typing import Target
 from tsexplain._validation import check_choice, check_float, check_int
 from tsexplain.attribution._base import ENGINE_OPTIONS, Attribution
 from tsexplain.attribution._engine import PROGRESS_MIN_ROWS, Engine, _cat_extras
-from tsexplain.attribution._targets import Selection
 from tsexplain.exceptions import ParameterError
 
 #: Reductions over the noise draws: mean, mean of squares, variance.

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tsexplain._targets import Selection
 from tsexplain._typing import Baseline, Target
 from tsexplain._validation import check_int
 from tsexplain.attribution._base import Attribution
@@ -19,7 +20,6 @@ from tsexplain.attribution._perturbation import (
     make_baseline,
     select,
 )
-from tsexplain.attribution._targets import Selection
 from tsexplain.exceptions import ParameterError
 
 

@@ -9,12 +9,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from tsexplain._targets import Selection
 from tsexplain._typing import Baseline, Target
 from tsexplain._validation import check_float
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._perturbation import describe_array, make_baseline, row_extras
-from tsexplain.attribution._targets import Selection
 from tsexplain.exceptions import ParameterError, SaturationWarning, ZeroGradientWarning
 
 #: Rows of masked series handed to the inner method in one call.

@@ -32,6 +32,7 @@ from tsexplain._deprecation import renamed_kwargs
 from tsexplain._targets import target_indices
 from tsexplain._typing import Target
 from tsexplain._validation import series_shape_problem, to_float_array
+from tsexplain.attribution._base import ENGINE_OPTIONS
 from tsexplain.exceptions import InputTypeError, ParameterError, ShapeError, TargetError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,7 +52,6 @@ __all__ = [
 _SHAPE = "(N, C, T) = (samples, channels, time steps)"
 _DIVERGING = "RdBu_r"
 _SEQUENTIAL = "Reds"
-_ENGINE_PARAMS = frozenset({"memory_budget", "progress", "fold_batchnorm"})
 
 Order = Literal["importance", "channel"]
 
@@ -236,7 +236,7 @@ def _method_label(result: Any, absolute: bool = False, width: int | None = None)
     else:
         name = str(method)
         params = getattr(result, "params", {}) or {}
-        shown = [f"{k}={_format_param(v)}" for k, v in params.items() if k not in _ENGINE_PARAMS]
+        shown = [f"{k}={_format_param(v)}" for k, v in params.items() if k not in ENGINE_OPTIONS]
         n_models = getattr(result, "n_models", 1) or 1
         if n_models > 1:
             shown.append(f"AGRA over {n_models} models")
