@@ -37,8 +37,8 @@ def test_agra_ci_figures() -> None:
 
 def test_time_smoothgrad_ci_figures() -> None:
     got = fidelity.time_smoothgrad_ci()
-    assert got["pearson"] == pytest.approx(0.8650, abs=0.03)
-    assert got["mean_ndcg"] == pytest.approx(0.7837, abs=0.05)
+    assert got["pearson"] == pytest.approx(0.8395, abs=0.03)
+    assert got["mean_ndcg"] == pytest.approx(0.7958, abs=0.05)
 
 
 def test_anomaly_ci_figures() -> None:

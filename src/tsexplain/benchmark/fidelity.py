@@ -30,17 +30,17 @@ def agra_ci(seed: int = 0) -> dict[str, float]:
 
 
 def time_smoothgrad_ci(seed: int = 0) -> dict[str, float]:
-    """Causal MLP on 3 states x 1,000 steps, 40 epochs: test Pearson and mean nDCG (k=100)."""
+    """Causal MLP on the calibrated world, 3 states x 1,000 steps, 40 epochs: test Pearson and mean
+    nDCG (k=100)."""
     import torch
 
     import tsexplain
-    from tsexplain.benchmark.time_smoothgrad import LAGS
-    from tsexplain.datasets import make_ar_states
+    from tsexplain.benchmark.time_smoothgrad import LAGS, make_world
     from tsexplain.metrics import ndcg_per_state
     from tsexplain.models import PointwiseMLP
     from tsexplain.training import fit
 
-    data = make_ar_states(n_states=3, n_features=10, steps_per_state=1000, seed=seed)
+    data = make_world(3, 1000, seed)
     torch.manual_seed(seed)
     model = PointwiseMLP(n_channels=10, hidden=(64, 64), lags=LAGS)
     fit(model, data, seed=seed, progress=False, epochs=40)

@@ -19,20 +19,40 @@ PAPER_TABLE2 = (0.953, 0.950, 1.0)
 NDCG_FLOOR = 0.93
 LAGS = 5  # the causal MLP sees x_{t-4} .. x_t (a point-wise MLP tells the states apart less well)
 N_CHANCE_SEEDS = 20
+#: The world's parameters the paper does not state, calibrated so that the paper's model (a
+#: point-wise MLP) reaches Table 1's Pearson on average over seeds: target noise std, and the
+#: root moduli of the AR(2) states after the third (see :func:`default_ar_coefficients`).
+WORLD_NOISE_Y = 2.0
+WORLD_RADII = (0.1, 0.3, 0.5)
+#: The calibration grid of the full run: target noise std x root moduli of the extra states.
+GRID_NOISE_Y = (0.5, 1.0, 2.0, 3.0)
+GRID_RADII = ((0.3, 0.6, 0.9), (0.1, 0.3, 0.5))
+#: Pearson of the point-wise MLP within this distance of Table 1 (mean over seeds) is a match.
+PEARSON_TOLERANCE = 0.05
 
 
-def _train(ctx: Context, n_states: int, lags: int) -> tuple[Any, Any, dict[str, float]]:
+def make_world(n_states: int, steps_per_state: int, seed: int,
+               noise_y: float = WORLD_NOISE_Y, radii: tuple[float, ...] = WORLD_RADII) -> Any:
+    """The AR(2)-states world of the section (10 features), calibrated by default."""
+    from tsexplain.datasets import default_ar_coefficients, make_ar_states
+
+    return make_ar_states(n_states=n_states, n_features=10, steps_per_state=steps_per_state,
+                          seed=seed, noise_y=noise_y,
+                          ar_coefficients=default_ar_coefficients(n_states, radii=radii))
+
+
+def _train(ctx: Context, n_states: int, lags: int, seed: int | None = None,
+           **world: Any) -> tuple[Any, Any, dict[str, float]]:
     import torch
 
-    from tsexplain.datasets import make_ar_states
     from tsexplain.models import PointwiseMLP
     from tsexplain.training import fit
 
-    data = make_ar_states(n_states=n_states, n_features=10,
-                          steps_per_state=ctx.pick(5000, 5000, 200), seed=ctx.seed)
-    torch.manual_seed(ctx.seed)
+    seed = ctx.seed if seed is None else seed
+    data = make_world(n_states, ctx.pick(5000, 5000, 200), seed, **world)
+    torch.manual_seed(seed)
     model = PointwiseMLP(n_channels=10, hidden=(64, 64), lags=lags)
-    hist = fit(model, data, seed=ctx.seed, progress=False, epochs=ctx.pick(400, 300, 2),
+    hist = fit(model, data, seed=seed, progress=False, epochs=ctx.pick(400, 300, 2),
                patience=ctx.pick(40, 30, None))
     pred = predict(model, data.X)[0]
     test = ~data.train_mask
@@ -107,10 +127,14 @@ def run(ctx: Context) -> Section:
                     "scored_on": "test steps (second half of every state)",
                     "chance": f"random attribution over {N_CHANCE_SEEDS} seeds; time-invariant "
                               "attribution = saliency averaged over all test steps"}
+    sec.settings["world"] = {"noise_y": WORLD_NOISE_Y, "radii_of_states_after_the_third":
+                             list(WORLD_RADII), "noise_x": 1.0}
     results = {n: _explain_world(ctx, n, windows) for n in (3, 10)}
 
-    # the paper's exact model (point-wise MLP), 3 states, for the record
-    pw_model, pw_data, pw_reg = _train(ctx, 3, 1)
+    # the paper's exact model (point-wise MLP) on the calibrated world, over seeds
+    seeds = [ctx.seed + i for i in range(ctx.pick(3, 3, 1))]
+    pw_runs = {n: [_train(ctx, n, 1, seed=sd) for sd in seeds] for n in (3, 10)}
+    pw_model, pw_data, pw_reg = pw_runs[3][0]
     pw_test = ~pw_data.train_mask
     pw_attr = _attribute(pw_model, pw_data, k_paper, 1)
     pw_ndcg = ndcg_per_state(pw_attr[:, pw_test], pw_data.coefficients[:, pw_test], pw_data.states[pw_test])
@@ -122,12 +146,15 @@ def run(ctx: Context) -> Section:
         rows.append((f"{n} states: test Pearson", r["pearson"], PAPER_TABLE1[n][0]))
         rows.append((f"{n} states: test MSE", r["mse"], PAPER_TABLE1[n][1]))
         rows.append((f"{n} states: test MSE / var(y)", r["normalised_mse"], None))
-    rows.append(("3 states, point-wise MLP (lags=1): Pearson", pw_reg["pearson"], PAPER_TABLE1[3][0]))
+    for n in (3, 10):
+        rows.append((f"{n} states, point-wise MLP (lags=1): Pearson, mean of {len(seeds)} seeds",
+                     to_float(np.mean([r[2]["pearson"] for r in pw_runs[n]])), PAPER_TABLE1[n][0]))
     sec.compare("Table 1: regression of y_t (test part)", rows,
                 note="The paper's MSE is on its own (unstated) scale of y; ours has var(y) "
                      f"{results[3]['reg']['var_y']:.1f} (3 states) and "
                      f"{results[10]['reg']['var_y']:.1f} (10 states) with target noise variance "
-                     "0.25, so compare the Pearson and the normalised MSE, not the raw MSE.")
+                     f"{WORLD_NOISE_Y ** 2:g}, so compare the Pearson and the normalised MSE, not the raw MSE.")
+    grid = _calibration(ctx, sec, pw_runs, seeds)
 
     # ---------------------------------------------------------------- Table 2
     n3 = results[3]
@@ -194,27 +221,67 @@ def run(ctx: Context) -> Section:
 
     sec.metrics = {
         "table1": {str(n): results[n]["reg"] for n in (3, 10)},
-        "table1_pointwise_3_states": pw_reg,
+        "table1_pointwise": {str(n): {"seeds": seeds, "pearson": [r[2]["pearson"] for r in pw_runs[n]],
+                                      "normalised_mse": [r[2]["normalised_mse"] for r in pw_runs[n]]}
+                             for n in (3, 10)},
         "ndcg_3_states": {str(k): np.asarray(v).tolist() for k, v in n3["ndcg"].items()},
         "ndcg_3_states_pointwise": np.asarray(pw_ndcg).tolist(),
         "ndcg_10_states": {str(k): np.asarray(v).tolist() for k, v in r10["ndcg"].items()},
         "per_step_correlation_3_states": {str(k): v for k, v in n3["step"].items()},
         "per_step_correlation_10_states": {str(k): v for k, v in r10["step"].items()},
         "lift_spearman_pearson_vs_ndcg": rank_corr,
+        "calibration_grid": grid,
         "ndcg_chance_3_states": results[3]["chance"],
         "ndcg_chance_10_states": results[10]["chance"],
     }
     sec.notes.append(
-        f"Deviation: the paper uses a multilayer perceptron on x_t; with point-wise input the "
-        f"state is hard to tell from x_t, so the main model here is a causal MLP that sees the last {LAGS} "
-        f"steps (the attribution is still d y_t / d x_t, exact). The point-wise MLP is reported "
-        f"too: 3-state Pearson {pw_reg['pearson']:.3f}, nDCG {np.round(pw_ndcg, 3).tolist()}.")
+        f"Deviation: the paper's multilayer perceptron sees x_t only (point-wise); it sets the "
+        f"world's calibration (above) and its figures are in Tables 1-2. The windows, chance "
+        f"levels and lift chart use a causal MLP that sees the last {LAGS} steps, which tells the "
+        f"states apart better (the attribution is still d y_t / d x_t, exact); point-wise 3-state "
+        f"nDCG {np.round(pw_ndcg, 3).tolist()} (seed {seeds[0]}).")
     sec.notes.append(
         f"Lift chart, 10 states: Spearman rank correlation between per-state regression Pearson "
         f"and nDCG = {rank_corr:.2f}.")
 
     _figures(ctx, sec, results, windows, k_paper, order)
     return sec
+
+
+def _calibration(ctx: Context, sec: Section, pw_runs: dict[int, list[Any]], seeds: list[int]
+                 ) -> list[list[Any]]:
+    """The point-wise MLP's Pearson per seed at the chosen world (and, in the full run, the
+    grid the world was chosen from), beside Table 1; floors on the seed means."""
+    rows = []
+    for n in (3, 10):
+        vals = [r[2]["pearson"] for r in pw_runs[n]]
+        mean = to_float(np.mean(vals))
+        rows.append([n, *[to_float(v) for v in vals], mean, PAPER_TABLE1[n][0],
+                     to_float(mean - PAPER_TABLE1[n][0])])
+        sec.floor(f"point-wise MLP, {n} states: Pearson within {PEARSON_TOLERANCE} of the paper's "
+                  f"{PAPER_TABLE1[n][0]} (mean of {len(seeds)} seeds)",
+                  abs(mean - PAPER_TABLE1[n][0]) <= PEARSON_TOLERANCE,
+                  f"{mean:.3f} (seeds {', '.join(f'{v:.3f}' for v in vals)})")
+    sec.table(f"World calibration: point-wise MLP test Pearson at noise_y {WORLD_NOISE_Y}, "
+              f"radii {list(WORLD_RADII)}", ["states", *[f"seed {sd}" for sd in seeds], "mean",
+                                                "paper", "mean - paper"], rows,
+              note="The paper does not state the target noise or the AR parameters of its states; "
+                   "they were chosen so that the paper's model reaches Table 1 on average. The "
+                   "spread across seeds (each seed draws new F_s) is part of the result.")
+    grid: list[list[Any]] = []
+    if ctx.size != "full":
+        return grid
+    for noise_y in GRID_NOISE_Y:
+        p3 = _train(ctx, 3, 1, noise_y=noise_y)[2]["pearson"]
+        for radii in GRID_RADII:
+            p10 = _train(ctx, 10, 1, noise_y=noise_y, radii=radii)[2]["pearson"]
+            grid.append([noise_y, str(list(radii)), to_float(p3), to_float(p10),
+                         to_float(np.hypot(p3 - PAPER_TABLE1[3][0], p10 - PAPER_TABLE1[10][0]))])
+    sec.table(f"Calibration grid (seed {ctx.seed}): point-wise MLP test Pearson, 3 states (radii "
+              f"do not apply) and 10 states; distance to the paper's ({PAPER_TABLE1[3][0]}, "
+              f"{PAPER_TABLE1[10][0]})", ["noise_y", "radii", "3 states", "10 states", "distance"],
+              grid)
+    return grid
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:

@@ -13,6 +13,7 @@ with v_t, w_t and the start values drawn from normal distributions. The state s 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -38,20 +39,22 @@ _BASE_AR = np.array(
 )
 
 
-def default_ar_coefficients(n_states: int) -> np.ndarray:
+def default_ar_coefficients(n_states: int, radii: Sequence[float] = (0.3, 0.6, 0.9)) -> np.ndarray:
     """The AR(2) coefficients ``make_ar_states`` uses when none are given.
 
     The first three states use a fixed, well-separated table: ``(1.7, -0.8)`` (a smooth
     oscillation, stationary variance 25.7 with unit innovations), ``(0, 0)`` (white noise,
     variance 1) and ``(-0.9, 0)`` (a fast alternation, variance 5.3). Further states take
     characteristic roots ``r e^{+-i theta}`` (``alpha_1 = 2 r cos theta``, ``alpha_2 = -r^2``)
-    with ``theta`` spread over ``(0, pi)`` and ``r`` cycling through 0.3, 0.6 and 0.9, so their
-    dominant frequencies and variances differ.
+    with ``theta`` spread over ``(0, pi)`` and ``r`` cycling through ``radii`` (0.3, 0.6 and 0.9
+    by default), so their dominant frequencies and variances differ.
 
     Parameters
     ----------
     n_states : int
         Number of states, at least 1.
+    radii : sequence of float, default (0.3, 0.6, 0.9)
+        Root moduli the states after the third cycle through, each in [0, 1) (stationary).
 
     Returns
     -------
@@ -68,9 +71,11 @@ def default_ar_coefficients(n_states: int) -> np.ndarray:
     ((5, 2), [[0.424, -0.09], [-0.849, -0.36]])
     """
     n_states = check_int(n_states, "n_states", minimum=1)
+    radii = tuple(float(r) for r in radii)
+    if not radii or not all(0.0 <= r < 1.0 for r in radii):
+        raise ParameterError(f"radii must be root moduli in [0, 1) (stationary AR(2)); got {radii}")
     rows = [_BASE_AR[i] for i in range(min(n_states, len(_BASE_AR)))]
     n_extra = n_states - len(rows)
-    radii = (0.3, 0.6, 0.9)
     for k in range(n_extra):
         theta = np.pi * (k + 0.5) / n_extra
         r = radii[k % len(radii)]
