@@ -13,8 +13,12 @@ __all__ = ["PRETRAINED", "pretrained", "pretrained_path"]
 
 #: name -> (file under ``tsexplain/models/weights``, sha256 of that file, what it is)
 PRETRAINED: dict[str, tuple[str, str, str]] = {
-    # "forda_cnn": ("forda_cnn.safetensors", "<sha256>", "FordACNN on UCR FordA"), once trained
-    # to the reproduction's accuracy by benchmarks/train_forda_cnn.py
+    "forda_cnn": (
+        "forda_cnn.safetensors",
+        "7bad1d262e2b7edab2cbea7c9eb30f8d09898759c795a0a59bf9068639349eff",
+        "FordACNN trained on the UCR FordA training files by benchmarks/train_forda_cnn.py "
+        "(150 epochs, seed 0): test accuracy 0.9667 on the 1,320 test series",
+    ),
 }
 
 
@@ -50,7 +54,7 @@ def pretrained(name: str) -> Any:
     Parameters
     ----------
     name : str
-        A key of :data:`PRETRAINED`. ``"forda_cnn"`` (once shipped):
+        A key of :data:`PRETRAINED`. ``"forda_cnn"``:
         :class:`~tsexplain.models.FordACNN` trained on the UCR FordA training files by
         ``benchmarks/train_forda_cnn.py`` (two logits; class 1 = the original label +1).
 
