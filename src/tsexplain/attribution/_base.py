@@ -11,7 +11,7 @@ import inspect
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, final
 
 import numpy as np
@@ -360,6 +360,21 @@ class Attribution(ABC):
     def _probe(self, x: torch.Tensor) -> torch.Tensor:
         """A few model inputs (n, C, T') used to size chunks and check BatchNorm folding."""
         return x[:2]
+
+    def _attribute_input_gradient(
+        self, x: torch.Tensor, target: Target, engine: Engine,
+        reduce: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    ) -> tuple[torch.Tensor, Selection, torch.Tensor, dict[str, Any]]:
+        """``reduce(gradient, x)`` per series, from one forward pass that also resolves the target
+        where the engine can (:meth:`Engine.gradients_with_outputs`), else through
+        :meth:`_attribute_selected`. For methods whose rows are the series themselves."""
+        fused = engine.gradients_with_outputs(x, target)
+        if fused is not None:
+            g, outputs = fused
+            return reduce(g, x), self._resolve(x, target, outputs), outputs, {}
+        sel, outputs = self._select(x, target, engine)
+        values, extras = self._attribute_selected(x, sel, engine)
+        return values, sel, outputs, extras
 
     def _select(self, x: torch.Tensor, target: Target, engine: Engine) -> tuple[Selection, torch.Tensor]:
         """Forward ``x``, resolve ``target``, warn on saturated outputs."""

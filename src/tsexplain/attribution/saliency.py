@@ -66,13 +66,7 @@ class Saliency(Attribution):
     def _attribute(
         self, x: torch.Tensor, target: Target, engine: Engine
     ) -> tuple[torch.Tensor, Selection, torch.Tensor, dict[str, Any]]:
-        fused = engine.gradients_with_outputs(x, target)
-        if fused is not None:
-            g, outputs = fused
-            return (g.abs() if self.absolute else g), self._resolve(x, target, outputs), outputs, {}
-        sel, outputs = self._select(x, target, engine)
-        values, extras = self._attribute_selected(x, sel, engine)
-        return values, sel, outputs, extras
+        return self._attribute_input_gradient(x, target, engine, lambda g, x: g.abs() if self.absolute else g)
 
     def _attribute_selected(
         self, x: torch.Tensor, sel: Selection, engine: Engine, **call: Any
