@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{'deletion AUC':>13s} {'insertion AUC':>14s}")
     curves = {}
     for name, a in attrs.items():
-        dele = deletion_curve(model, x, a, n_steps=10, progress=False)
-        ins = insertion_curve(model, x, a, n_steps=10, progress=False)
+        dele = deletion_curve(model, x, a, steps=10, progress=False)
+        ins = insertion_curve(model, x, a, steps=10, progress=False)
         curves[name] = dele
         print(f"{name:22s} {mass_share(a, mask):18.3f} {pointing_game(a, mask):14.3f} "
               f"{dele.auc():13.3f} {ins.auc():14.3f}")

@@ -121,13 +121,13 @@ def _scale(model: nn.Module, x: torch.Tensor, target: Any, tmp: Path) -> Any:
 def _deletion(model: nn.Module, x: torch.Tensor, target: Any, tmp: Path) -> Any:
     from tsexplain.metrics import deletion_curve
 
-    return deletion_curve(model, x, x.abs(), target=target, n_steps=3, seed=0)
+    return deletion_curve(model, x, x.abs(), target=target, steps=3, seed=0)
 
 
 def _insertion(model: nn.Module, x: torch.Tensor, target: Any, tmp: Path) -> Any:
     from tsexplain.metrics import insertion_curve
 
-    return insertion_curve(model, x, x.abs(), target=target, n_steps=3, seed=0, baseline="zeros")
+    return insertion_curve(model, x, x.abs(), target=target, steps=3, seed=0, baseline="zeros")
 
 
 def _sanity(model: nn.Module, x: torch.Tensor, target: Any, tmp: Path) -> Any:

@@ -33,10 +33,10 @@ def test_faithfulness_scores_for_one_target_all_outputs_and_time_smoothgrad():
     x = np.random.default_rng(0).standard_normal((8, 2, 12)).astype(np.float32)
     one = tsexplain.explain(model, x, "gradient_x_input", target="predicted")
     every = tsexplain.explain(model, x, "gradient_x_input", target="all")
-    scores = faithfulness_scores(model, x, {"a": one, "b": every}, n_steps=6)
+    scores = faithfulness_scores(model, x, {"a": one, "b": every}, steps=6)
     # the (N, K, C, T) map read at the predicted class is the predicted-target map
     assert scores["methods"]["a"] == scores["methods"]["b"]
     assert scores["methods"]["a"]["deletion_auc"] < scores["random"]["deletion_auc"]
     assert scores["methods"]["a"]["insertion_auc"] > scores["random"]["insertion_auc"]
-    skipped = faithfulness_scores(model, x, {"time_smoothgrad": one}, n_steps=6)
+    skipped = faithfulness_scores(model, x, {"time_smoothgrad": one}, steps=6)
     assert "skipped" in skipped["methods"]["time_smoothgrad"] and "random" not in skipped

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tsexplain.exceptions import ShapeError, TargetError
+from tsexplain.exceptions import ParameterError, ShapeError, TargetError
 from tsexplain.metrics import (
     DeletionCurve,
     InsertionCurve,
@@ -39,7 +39,7 @@ def test_linear_deletion_curve_by_hand():
     x = np.ones((1, 2, 2))
     model = Linear(W)
     model.train()
-    curve = deletion_curve(model, x, W * x, n_steps=4)
+    curve = deletion_curve(model, x, W * x, steps=4)
     # |w| order: 3, 2, -1, 0.5 -> remove 3, then 2, then -1, then 0.5 (zeros baseline).
     assert np.allclose(curve.fractions, [0, 0.25, 0.5, 0.75, 1.0])
     assert np.allclose(curve.scores, [[4.5, 1.5, -0.5, 0.5, 0.0]])
@@ -47,7 +47,7 @@ def test_linear_deletion_curve_by_hand():
     assert curve.auc() == pytest.approx(auc)
     assert model.training and model.drop.training  # mode restored
     # signed ranking removes the positive contributions first: 3, 2, 0.5, -1
-    signed = deletion_curve(model, x, W * x, n_steps=4, absolute=False)
+    signed = deletion_curve(model, x, W * x, steps=4, absolute=False)
     assert np.allclose(signed.scores, [[4.5, 1.5, -0.5, -1.0, 0.0]])
     assert signed.auc() < curve.auc()
 
@@ -58,8 +58,8 @@ def test_insertion_mirrors_deletion_for_a_linear_model():
     x = rng.standard_normal((4, 3, 20))
     model = Linear(w)
     attr = rng.standard_normal(x.shape)
-    dele = deletion_curve(model, x, attr, n_steps=10, baseline="zeros")
-    ins = insertion_curve(model, x, attr, n_steps=10, baseline="zeros")
+    dele = deletion_curve(model, x, attr, steps=10, baseline="zeros")
+    ins = insertion_curve(model, x, attr, steps=10, baseline="zeros")
     f = (x * w).sum(axis=(1, 2))
     assert np.allclose(dele.scores + ins.scores, f[:, None])  # removed + kept = whole
     assert np.allclose(dele.scores[:, 0], f) and np.allclose(ins.scores[:, 0], 0.0)
@@ -71,7 +71,7 @@ def test_faithful_attribution_beats_random_and_reversed():
     x = np.abs(rng.standard_normal((8, 2, 50)))
     model = Linear(w)
     exact = w * x  # the exact contributions (gradient x input)
-    kw = {"n_steps": 25, "absolute": False}
+    kw = {"steps": 25, "absolute": False}
     good = deletion_curve(model, x, exact, **kw).auc()
     rand = deletion_curve(model, x, rng.standard_normal(x.shape), **kw).auc()
     bad = deletion_curve(model, x, -exact, **kw).auc()
@@ -114,17 +114,17 @@ def test_batching_chunking_and_seed_do_not_change_results():
     model = Linear(w)
     # one row per forward pass (the deprecated batch_size) vs everything at once (a large budget)
     with pytest.warns(DeprecationWarning, match="batch_size= is replaced by memory_budget="):
-        a = deletion_curve(model, x, attr, n_steps=6, batch_size=1, seed=5, baseline="mean")
-    b = deletion_curve(model, x, attr, n_steps=6, memory_budget="1GB", seed=5, baseline="mean")
+        a = deletion_curve(model, x, attr, steps=6, batch_size=1, seed=5, baseline="mean")
+    b = deletion_curve(model, x, attr, steps=6, memory_budget="1GB", seed=5, baseline="mean")
     assert np.allclose(a.scores, b.scores)
     smooth = rng.standard_normal(x.shape)  # no ties: each sample's curve is its own business
-    batched = deletion_curve(model, x, smooth, n_steps=6, baseline="mean").scores
+    batched = deletion_curve(model, x, smooth, steps=6, baseline="mean").scores
     single = [
-        deletion_curve(model, x[i : i + 1], smooth[i : i + 1], n_steps=6, baseline="mean").scores
+        deletion_curve(model, x[i : i + 1], smooth[i : i + 1], steps=6, baseline="mean").scores
         for i in range(3)
     ]
     assert np.allclose(np.vstack(single), batched[:3])
-    c = deletion_curve(model, x, attr, n_steps=6, seed=6, baseline="mean")
+    c = deletion_curve(model, x, attr, steps=6, seed=6, baseline="mean")
     assert np.allclose(c.scores[:, [0, -1]], a.scores[:, [0, -1]])  # ends do not depend on ties
 
 
@@ -135,22 +135,22 @@ def test_targets_and_output_transform(capsys):
     model = Linear(w)
     attr = rng.standard_normal(x.shape)
     out = np.einsum("nct,kct->nk", x, w)
-    pred = deletion_curve(model, x, attr, target="predicted", n_steps=2)
+    pred = deletion_curve(model, x, attr, target="predicted", steps=2)
     assert np.array_equal(pred.target, out.argmax(1))
     assert np.allclose(pred.scores[:, 0], out.max(1))
-    one = deletion_curve(model, x, attr, target=1, n_steps=2)
+    one = deletion_curve(model, x, attr, target=1, steps=2)
     assert np.allclose(one.scores[:, 0], out[:, 1])
-    each = deletion_curve(model, x, attr, target=[0, 1, 2, 0, 1], n_steps=2)
+    each = deletion_curve(model, x, attr, target=[0, 1, 2, 0, 1], steps=2)
     assert np.allclose(each.scores[:, 0], out[np.arange(5), [0, 1, 2, 0, 1]])
     prob = deletion_curve(
-        model, x, attr, target=0, n_steps=2, output_transform=lambda o: o.softmax(-1), progress=True
+        model, x, attr, target=0, steps=2, output_transform=lambda o: o.softmax(-1), progress=True
     )
     e = np.exp(out - out.max(1, keepdims=True))
     assert np.allclose(prob.scores[:, 0], (e / e.sum(1, keepdims=True))[:, 0])
     with pytest.raises(TargetError, match="3 outputs"):
-        deletion_curve(model, x, attr, n_steps=2)
+        deletion_curve(model, x, attr, steps=2)
     with pytest.raises(TargetError, match="out of range"):
-        deletion_curve(model, x, attr, target=3, n_steps=2)
+        deletion_curve(model, x, attr, target=3, steps=2)
 
 
 def test_accumulating_curves():
@@ -160,10 +160,10 @@ def test_accumulating_curves():
     attr = w * x
     model = Linear(w)
     for cls, fn in ((DeletionCurve, deletion_curve), (InsertionCurve, insertion_curve)):
-        m = cls(n_steps=4, baseline="mean")
+        m = cls(steps=4, baseline="mean")
         m.update(model, x[:2], attr[:2])
         m.update(model, x[2:], attr[2:])
-        whole = fn(model, x, attr, n_steps=4, baseline="mean")
+        whole = fn(model, x, attr, steps=4, baseline="mean")
         got = m.compute()
         assert np.allclose(got.scores, whole.scores) and got.auc() == pytest.approx(whole.auc())
         m.reset()
@@ -174,7 +174,7 @@ def test_accumulating_curves():
 def test_normalized_auc_and_shape_errors():
     x = np.ones((1, 2, 2))
     model = Linear(W)
-    curve = deletion_curve(model, x, W * x, n_steps=4)
+    curve = deletion_curve(model, x, W * x, steps=4)
     assert curve.normalized_auc() == pytest.approx(curve.auc() / 4.5)
     with pytest.raises(ShapeError, match=r"x.shape = \(1, 2, 2\).*attribution.shape = \(1, 2, 3\)"):
         deletion_curve(model, x, np.ones((1, 2, 3)))
@@ -188,6 +188,17 @@ def test_accepts_attribution_results_from_the_engine():
     x = rng.standard_normal((3, 2, 10))
     model = Linear(w)
     res = attribution.explain(model, torch.as_tensor(x), "gradient_x_input")
-    by_result = deletion_curve(model, x, res, n_steps=5, absolute=False)
-    by_hand = deletion_curve(model, x, w * x, n_steps=5, absolute=False)
+    by_result = deletion_curve(model, x, res, steps=5, absolute=False)
+    by_hand = deletion_curve(model, x, w * x, steps=5, absolute=False)
     assert np.allclose(by_result.scores, by_hand.scores)
+
+
+def test_former_name_n_steps_still_works_with_a_warning() -> None:
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1, bias=False))
+    torch.nn.init.ones_(model[1].weight)
+    x = np.array([[[1.0, 2.0, 3.0, 4.0]]])
+    with pytest.warns(DeprecationWarning, match="n_steps= is renamed steps="):
+        old = deletion_curve(model, x, x, n_steps=4)
+    assert old.scores.tolist() == deletion_curve(model, x, x, steps=4).scores.tolist() == [[10.0, 6.0, 3.0, 1.0, 0.0]]
+    with pytest.raises(ParameterError, match="pass steps= only"):
+        deletion_curve(model, x, x, n_steps=4, steps=4)

@@ -81,7 +81,7 @@ def requests_for(endpoint: str, i: int) -> tuple[str, str, dict | None]:
                                              "max_samples": 10 + i}
     if endpoint == "curves":
         return "POST", f"{api}/curves", {"model": "tiny", "dataset": "tiny_test", "indices": [i],
-                                         "method": "saliency", "n_steps": 5}
+                                         "method": "saliency", "steps": 5}
     if endpoint == "filter_stats":
         return "GET", f"{api}/models/tiny/layers/net.0/importance?dataset=tiny_test&max_samples={5 + i}", None
     if endpoint == "saturation":

@@ -337,7 +337,7 @@ def test_saturation_matches_the_library(client):
 
 def test_curves_start_at_the_model_output(client):
     r = client.post(f"{API}/curves", json={"model": "tiny", "dataset": "tiny_test", "indices": [0, 1, 2],
-                                           "method": "saliency", "n_steps": 5})
+                                           "method": "saliency", "steps": 5})
     assert r.status_code == 200, r.text
     curves = {(c["kind"], c["ranking"]): c for c in r.json()["curves"]}
     assert set(curves) == {(k, o) for k in ("deletion", "insertion") for o in ("attribution", "random")}

@@ -93,6 +93,6 @@ def forda_ci(data_dir: Path) -> dict[str, float]:
     rand = np.random.default_rng(0).random(x.shape).astype(np.float32)
     soft: Any = lambda o: o.softmax(-1)  # noqa: E731
     aucs = [to_float(deletion_curve(model, x, a, target="predicted", baseline="zeros",
-                                    n_steps=20, output_transform=soft, progress=False).auc())
+                                    steps=20, output_transform=soft, progress=False).auc())
             for a in (ig, rand)]
     return {"accuracy": acc, "ig_minus_random_deletion_auc": aucs[0] - aucs[1]}

@@ -64,7 +64,7 @@ def score(model: Any, x: np.ndarray, attribution: np.ndarray, mask: np.ndarray, 
         out[f"{axis}_precision"] = to_float(p)
     out["mass_on_truth"] = to_float(mass_share(attribution, mask, reduction="mean"))
     for kind, curve_fn in (("deletion", deletion_curve), ("insertion", insertion_curve)):
-        curve = curve_fn(model, x, attribution, target=target, n_steps=10, progress=False)
+        curve = curve_fn(model, x, attribution, target=target, steps=10, progress=False)
         out[f"{kind}_auc"] = to_float(np.mean(area_under_curve(curve.fractions, curve.scores)))
     return out
 

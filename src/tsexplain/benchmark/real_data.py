@@ -30,7 +30,7 @@ def run(ctx: Context, tried: list[Any] | None = None) -> Section:
 
 
 # ------------------------------------------------------------------------------ FordA
-#: deletion / insertion protocols: (label, kind, baseline, n_steps, smoothing window of |a|)
+#: deletion / insertion protocols: (label, kind, baseline, steps, smoothing window of |a|)
 FORDA_PROTOCOLS = (
     ("deletion, zeros, 20 steps", "deletion", "zeros", 20, 1),
     ("deletion, blur, 50 steps", "deletion", "blur", 50, 1),
@@ -148,10 +148,10 @@ def _forda_curves(ctx: Context, model: Any, x: np.ndarray, maps: dict[str, np.nd
     curves: dict[str, Any] = {}
     for name, a in maps.items():
         per_series[name], curves[name] = {}, {}
-        for label, kind, baseline, n_steps, window in FORDA_PROTOCOLS:
+        for label, kind, baseline, steps, window in FORDA_PROTOCOLS:
             fn = deletion_curve if kind == "deletion" else insertion_curve
             c = fn(model, x, _smooth(a, window), target="predicted", baseline=baseline,  # type: ignore[arg-type]
-                   n_steps=n_steps, output_transform=softmax, progress=False)
+                   steps=steps, output_transform=softmax, progress=False)
             per_series[name][label] = np.asarray(c.auc(reduction="none"), dtype=float)
             curves[name][label] = {"fractions": c.fractions.tolist(),
                                    "mean": c.scores.mean(0).tolist()}

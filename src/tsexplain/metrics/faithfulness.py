@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter1d
 
+from tsexplain._deprecation import renamed_kwargs
 from tsexplain._model_state import frozen_eval, model_device_dtype, rows_per_chunk
 from tsexplain._targets import flatten_output, target_indices
 from tsexplain._validation import (
@@ -109,7 +110,7 @@ class PerturbationCurve:
     >>> _ = torch.nn.init.ones_(model[1].weight)  # f(x) = sum of x
     >>> x = np.array([[[1.0, 2.0, 3.0, 4.0]]])  # (N, C, T) = (1, 1, 4); attribution = x
     >>> from tsexplain.metrics import deletion_curve
-    >>> curve = deletion_curve(model, x, x, n_steps=4)
+    >>> curve = deletion_curve(model, x, x, steps=4)
     >>> curve.kind, curve.fractions.tolist(), curve.scores.tolist()
     ('deletion', [0.0, 0.25, 0.5, 0.75, 1.0], [[10.0, 6.0, 3.0, 1.0, 0.0]])
     >>> curve.auc(), curve.normalized_auc()
@@ -214,7 +215,7 @@ def _curve(
     *,
     target: Any,
     baseline: Any,
-    n_steps: int,
+    steps: int,
     absolute: bool,
     output_transform: OutputTransform | None,
     blur_sigma: float,
@@ -227,30 +228,30 @@ def _curve(
     xa = check_series_array(x, "x")
     aa = check_series_array(attribution, "attribution")
     check_same_shape(xa, aa, "x", "attribution")
-    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    steps = check_int(steps, "steps", minimum=1)
     n, c, t = xa.shape
     d = c * t
     rng = np.random.default_rng(seed)
     base = perturbation_baseline(xa, baseline, blur_sigma=blur_sigma, seed=seed)
     importance = (np.abs(aa) if absolute else aa).reshape(n, d)
     ranks = _ranks(importance, rng)
-    counts = np.round(np.linspace(0, d, n_steps + 1)).astype(np.int64)
+    counts = np.round(np.linspace(0, d, steps + 1)).astype(np.int64)
     fractions = counts / d
-    steps = n_steps + 1
+    n_points = steps + 1
     device, dtype = model_device_dtype(model)
     x_t = torch.as_tensor(xa, dtype=dtype, device=device)
     b_t = torch.as_tensor(base, dtype=dtype, device=device)
     r_t = torch.as_tensor(ranks.reshape(n, 1, c, t), device=device)
-    k_t = torch.as_tensor(counts, device=device).reshape(1, steps, 1, 1)
-    scores = np.empty((n, steps))
-    show = progress if progress is not None else n * steps > _AUTO_PROGRESS_ROWS
+    k_t = torch.as_tensor(counts, device=device).reshape(1, n_points, 1, 1)
+    scores = np.empty((n, n_points))
+    show = progress if progress is not None else n * n_points > _AUTO_PROGRESS_ROWS
     from tqdm.auto import tqdm
 
     with frozen_eval(model):
         batch_size = rows_per_chunk(
             model, x_t, memory_budget, batch_size, f"{kind}_curve", stacklevel=4
         )
-        chunk = max(1, batch_size // steps)
+        chunk = max(1, batch_size // n_points)
         with torch.no_grad():
             outs = [
                 flatten_output(model(x_t[i : i + batch_size]), x_t[i : i + batch_size].shape[0])
@@ -268,12 +269,12 @@ def _curve(
                 else:
                     pert = torch.where(top, xs, bs)
                 m = pert.shape[0]
-                flat = pert.reshape(m * steps, c, t)
-                rows = idx[sl].repeat_interleave(steps)
+                flat = pert.reshape(m * n_points, c, t)
+                rows = idx[sl].repeat_interleave(n_points)
                 out = forward_scores(
                     model, flat, rows, output_transform=output_transform, rows_per_forward=batch_size
                 )
-                scores[sl] = out.reshape(m, steps).double().cpu().numpy()
+                scores[sl] = out.reshape(m, n_points).double().cpu().numpy()
                 bar.update(m)
         finally:
             bar.close()
@@ -284,7 +285,7 @@ def _curve(
         scores=scores,
         baseline=name,
         target=idx.cpu().numpy(),
-        params={"n_steps": n_steps, "absolute": absolute, "blur_sigma": blur_sigma, "seed": seed},
+        params={"steps": steps, "absolute": absolute, "blur_sigma": blur_sigma, "seed": seed},
     )
 
 
@@ -302,8 +303,8 @@ _PARAMS_DOC = """
         Output followed; ``"predicted"`` is the argmax on the unperturbed ``x``.
     baseline : {"zeros", "mean", "blur", "noise"}, float or array
         Replacement values, see :func:`perturbation_baseline`.
-    n_steps : int
-        Number of steps; step j perturbs ``round(j / n_steps * C * T)`` cells.
+    steps : int
+        Number of steps; step j perturbs ``round(j / steps * C * T)`` cells.
     absolute : bool
         Rank by magnitude (True) or by signed value (False).
     output_transform : callable, optional
@@ -312,7 +313,7 @@ _PARAMS_DOC = """
     blur_sigma : float
         Width of the ``"blur"`` baseline, in steps.
     memory_budget : int or str, optional
-        Bytes (or "512MB") the model's forward passes may use; the N x (n_steps + 1) perturbed
+        Bytes (or "512MB") the model's forward passes may use; the N x (steps + 1) perturbed
         series are evaluated in chunks that fit. Default: the package's memory budget
         (:func:`tsexplain.attribution.set_memory_budget`).
     batch_size : int, optional
@@ -325,7 +326,7 @@ _PARAMS_DOC = """
     Returns
     -------
     PerturbationCurve
-        ``fractions`` (S,) and ``scores`` (N, S) with S = n_steps + 1; ``.auc()`` gives the area
+        ``fractions`` (S,) and ``scores`` (N, S) with S = steps + 1; ``.auc()`` gives the area
         on the normalised x axis.
 
     Raises
@@ -335,6 +336,7 @@ _PARAMS_DOC = """
 """
 
 
+@renamed_kwargs(n_steps="steps")
 def deletion_curve(
     model: Any,
     x: Any,
@@ -342,7 +344,7 @@ def deletion_curve(
     *,
     target: Any = None,
     baseline: BaselineName | float | np.ndarray | torch.Tensor = "zeros",
-    n_steps: int = 20,
+    steps: int = 20,
     absolute: bool = True,
     output_transform: OutputTransform | None = None,
     blur_sigma: float = 5.0,
@@ -358,7 +360,7 @@ def deletion_curve(
         attribution,
         target=target,
         baseline=baseline,
-        n_steps=n_steps,
+        steps=steps,
         absolute=absolute,
         output_transform=output_transform,
         blur_sigma=blur_sigma,
@@ -369,6 +371,7 @@ def deletion_curve(
     )
 
 
+@renamed_kwargs(n_steps="steps")
 def insertion_curve(
     model: Any,
     x: Any,
@@ -376,7 +379,7 @@ def insertion_curve(
     *,
     target: Any = None,
     baseline: BaselineName | float | np.ndarray | torch.Tensor = "blur",
-    n_steps: int = 20,
+    steps: int = 20,
     absolute: bool = True,
     output_transform: OutputTransform | None = None,
     blur_sigma: float = 5.0,
@@ -392,7 +395,7 @@ def insertion_curve(
         attribution,
         target=target,
         baseline=baseline,
-        n_steps=n_steps,
+        steps=steps,
         absolute=absolute,
         output_transform=output_transform,
         blur_sigma=blur_sigma,
@@ -406,7 +409,7 @@ def insertion_curve(
 deletion_curve.__doc__ = (
     """Deletion curve: replace the most attributed cells by a baseline, step by step.
 
-    At step j the ``round(j / n_steps * C * T)`` cells of highest attribution (per sample) are
+    At step j the ``round(j / steps * C * T)`` cells of highest attribution (per sample) are
     replaced by the baseline, and the model's explained output is recorded. A faithful
     attribution makes the output fall fast: a small area under the curve.
 """
@@ -430,7 +433,7 @@ deletion_curve.__doc__ = (
     >>> _ = torch.nn.init.ones_(model[1].weight)  # f(x) = sum of x
     >>> x = np.array([[[1.0, 2.0, 3.0, 4.0]]])  # (N, C, T) = (1, 1, 4); attribution = x
     >>> from tsexplain.metrics import deletion_curve
-    >>> curve = deletion_curve(model, x, x, n_steps=4)
+    >>> curve = deletion_curve(model, x, x, steps=4)
     >>> curve.scores.tolist(), curve.auc()
     ([[10.0, 6.0, 3.0, 1.0, 0.0]], 3.75)
 """
@@ -439,7 +442,7 @@ deletion_curve.__doc__ = (
 insertion_curve.__doc__ = (
     """Insertion curve: start from the baseline and restore the most attributed cells first.
 
-    At step j the ``round(j / n_steps * C * T)`` cells of highest attribution hold their true
+    At step j the ``round(j / steps * C * T)`` cells of highest attribution hold their true
     values and the others the baseline (a blurred series by default, as in RISE; zeros often
     leave a model's output undefined). A faithful attribution makes the output rise fast: a
     large area under the curve.
@@ -459,7 +462,7 @@ insertion_curve.__doc__ = (
     >>> _ = torch.nn.init.ones_(model[1].weight)  # f(x) = sum of x
     >>> x = np.array([[[1.0, 2.0, 3.0, 4.0]]])  # (N, C, T) = (1, 1, 4); attribution = x
     >>> from tsexplain.metrics import insertion_curve
-    >>> curve = insertion_curve(model, x, x, baseline="zeros", n_steps=4)
+    >>> curve = insertion_curve(model, x, x, baseline="zeros", steps=4)
     >>> curve.scores.tolist(), curve.auc()
     ([[0.0, 4.0, 7.0, 9.0, 10.0]], 6.25)
 """
@@ -521,7 +524,7 @@ class DeletionCurve(_CurveMetric):
     >>> _ = torch.nn.init.ones_(model[1].weight)  # f(x) = sum of x
     >>> x = np.array([[[1.0, 2.0, 3.0, 4.0]]])  # (N, C, T) = (1, 1, 4); attribution = x
     >>> from tsexplain.metrics import DeletionCurve
-    >>> metric = DeletionCurve(n_steps=4)
+    >>> metric = DeletionCurve(steps=4)
     >>> metric.update(model, x, x); metric.update(model, 2 * x, x)
     >>> curve = metric.compute()
     >>> curve.scores.tolist(), curve.auc()  # areas 3.75 and 7.5
@@ -543,7 +546,7 @@ class InsertionCurve(_CurveMetric):
     >>> _ = torch.nn.init.ones_(model[1].weight)  # f(x) = sum of x
     >>> x = np.array([[[1.0, 2.0, 3.0, 4.0]]])  # (N, C, T) = (1, 1, 4); attribution = x
     >>> from tsexplain.metrics import InsertionCurve
-    >>> metric = InsertionCurve(n_steps=4, baseline="zeros")
+    >>> metric = InsertionCurve(steps=4, baseline="zeros")
     >>> metric.update(model, x, x); metric.update(model, 2 * x, x)
     >>> curve = metric.compute()
     >>> curve.scores.shape, curve.auc()  # areas 6.25 and 12.5

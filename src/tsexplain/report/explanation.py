@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from tsexplain._deprecation import renamed_kwargs
 from tsexplain.exceptions import ParameterError
 from tsexplain.report.html import HtmlReport
 
@@ -34,8 +35,9 @@ def _explained_map(res: Any, predictions: np.ndarray | None) -> tuple[np.ndarray
     return values, (None if res.target is None else np.asarray(res.target))
 
 
+@renamed_kwargs(n_steps="steps")
 def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
-                        n_steps: int = 20, max_samples: int = 500, seed: int = 0) -> dict[str, Any]:
+                        steps: int = 20, max_samples: int = 500, seed: int = 0) -> dict[str, Any]:
     """Mean deletion and insertion AUC of every method, and of a random ranking for reference.
 
     Parameters
@@ -44,13 +46,13 @@ def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
     x : array (N, C, T)
         The explained input; the first ``max_samples`` samples are scored.
     results : dict {name: AttributionResult}
-    n_steps : int
+    steps : int
         Steps of each curve (see :func:`tsexplain.metrics.deletion_curve`).
 
     Returns
     -------
     dict
-        ``{"n_samples", "n_steps", "methods": {name: {"deletion_auc", "insertion_auc"} or
+        ``{"n_samples", "steps", "methods": {name: {"deletion_auc", "insertion_auc"} or
         {"skipped": reason}}, "random": {...}}``.
 
     Examples
@@ -59,9 +61,9 @@ def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
     >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 3))
     >>> x = np.random.default_rng(0).standard_normal((6, 2, 8)).astype("float32")  # (N, C, T)
     >>> results = {"saliency": tsexplain.explain(model, x, "saliency", target="predicted")}
-    >>> scores = faithfulness_scores(model, x, results, n_steps=5)
+    >>> scores = faithfulness_scores(model, x, results, steps=5)
     >>> sorted(scores), scores["n_samples"]
-    (['methods', 'n_samples', 'n_steps', 'random'], 6)
+    (['methods', 'n_samples', 'random', 'steps'], 6)
     >>> sorted(scores["methods"]["saliency"]), sorted(scores["random"])
     (['deletion_auc', 'insertion_auc', 'output_on_input'], ['deletion_auc', 'insertion_auc'])
     """
@@ -69,7 +71,7 @@ def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
 
     n = min(len(x), max_samples)
     xs = np.asarray(x[:n], dtype=np.float32)
-    out: dict[str, Any] = {"n_samples": n, "n_steps": n_steps, "methods": {}}
+    out: dict[str, Any] = {"n_samples": n, "steps": steps, "methods": {}}
     target_for_random: np.ndarray | None = None
     for name, res in results.items():
         if name == "time_smoothgrad":
@@ -80,8 +82,8 @@ def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
             amap, target = _explained_map(res, res.predictions)
             amap = amap[:n]
             target = None if target is None else target[:n]
-            d = deletion_curve(model, xs, amap, target=target, n_steps=n_steps, seed=seed)
-            i = insertion_curve(model, xs, amap, target=target, n_steps=n_steps, seed=seed)
+            d = deletion_curve(model, xs, amap, target=target, steps=steps, seed=seed)
+            i = insertion_curve(model, xs, amap, target=target, steps=steps, seed=seed)
         except ValueError as exc:
             out["methods"][name] = {"skipped": str(exc).splitlines()[0]}
             continue
@@ -92,8 +94,8 @@ def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
     if target_for_random is not None:
         rng = np.random.default_rng(seed)
         rand = rng.random(xs.shape)
-        d = deletion_curve(model, xs, rand, target=target_for_random, n_steps=n_steps, seed=seed)
-        i = insertion_curve(model, xs, rand, target=target_for_random, n_steps=n_steps, seed=seed)
+        d = deletion_curve(model, xs, rand, target=target_for_random, steps=steps, seed=seed)
+        i = insertion_curve(model, xs, rand, target=target_for_random, steps=steps, seed=seed)
         out["random"] = {"deletion_auc": float(d.auc()), "insertion_auc": float(i.auc())}
     return out
 
@@ -242,7 +244,7 @@ def _faithfulness_section(page: HtmlReport, faith: dict[str, Any] | None) -> Non
     page.table(["method", "deletion AUC (lower is better)", "insertion AUC (higher is better)",
                 "note"], rows)
     page.paragraph(HOW_TO_READ_FAITHFULNESS + f" ({faith['n_samples']} samples, "
-                   f"{faith['n_steps']} steps per curve.)", css_class="note")
+                   f"{faith['steps']} steps per curve.)", css_class="note")
 
 
 def _samples_section(page: HtmlReport, saved: Any, maps: dict[str, Any], shown: list[int]) -> None:

@@ -598,7 +598,7 @@ def curves(ws: Workspace, settings: Settings, req: s.CurvesRequest) -> s.CurvesR
             ("deletion", deletion_curve), ("insertion", insertion_curve))
         for kind, fn in curve_fns:
             for name, attr in rankings.items():
-                c = fn(m, x, attr, target=followed, n_steps=req.n_steps, progress=False)
+                c = fn(m, x, attr, target=followed, steps=req.steps, progress=False)
                 scores = np.asarray(c.scores, dtype=np.float64)
                 out.append(s.Curve(kind=kind, ranking=name,
                                    fractions=np.asarray(c.fractions).tolist(),

@@ -381,7 +381,7 @@ class CurvesRequest(BaseModel):
     method: Annotated[str, Field(max_length=64)] = Field("integrated_gradients", examples=["saliency"])
     params: dict[Annotated[str, Field(max_length=64)], ParamValue] = Field(default_factory=dict, max_length=16)
     target: Target = Field(None, description="output index, 'predicted' or null (single-output models)")
-    n_steps: int = Field(20, ge=2, le=100)
+    steps: int = Field(20, ge=2, le=100)
 
 
 class Curve(BaseModel):
