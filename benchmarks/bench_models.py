@@ -212,7 +212,10 @@ for p in model.parameters():
     p.requires_grad_(False)
 x = torch.randn(1, 10, T, generator=torch.Generator().manual_seed(1))
 w, chunk = 10, 1 << 16
-base_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+def hwm_gb():  # this process's own peak RSS (ru_maxrss would carry the parent's over fork + exec)
+    with open("/proc/self/status") as fh:
+        return next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 2**20
+base_gb = hwm_gb()
 t0 = time.perf_counter()
 if which == "ours":
     from tsexplain.attribution import TimeSmoothGrad
@@ -227,7 +230,7 @@ else:  # one backward per chunk of the series, then a cumulative-sum moving aver
     lo = (torch.arange(T) + 1 - w).clamp(min=0)
     out = ((c[:, 1:] - c[:, lo]) / (torch.arange(T) + 1 - lo)).float()
 seconds = time.perf_counter() - t0
-peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+peak_gb = hwm_gb()
 print(json.dumps({"seconds": seconds, "peak_gb": peak_gb, "added_gb": peak_gb - base_gb}))
 """
 

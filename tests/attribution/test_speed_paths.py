@@ -248,3 +248,29 @@ def test_one_forward_pass_per_series_when_the_target_is_resolved_on_it(method, t
     assert idx.tolist() == (model.net(x).argmax(1).tolist() if target == "predicted"
                             else np.broadcast_to(np.asarray(target), (5,)).tolist())
     np.testing.assert_allclose(res.values, oracle(model.net).detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_a_size_that_does_not_fit_one_batch_is_timed_on_a_later_batch() -> None:
+    """Sizes 2, 4, 8 use 14 of a first batch of 16 rows; 16 is timed on the second batch, and the
+    fastest per row (16 here, by the reported times) is kept and remembered."""
+    tuner = _engine.ChunkTuner(most=16, default=2, key=("test",), timed=True)
+    per_row = {2: 1.0, 4: 0.8, 8: 0.7, 16: 0.5}
+    for batch in (16, 16):
+        left = batch
+        while left:
+            rows = tuner.size(left)
+            tuner.record(rows, per_row.get(rows, 9.0) * rows)
+            left -= rows
+    assert tuner.best == 16 and _engine._TUNED[("test",)] == 16
+
+
+def test_the_call_keeps_the_fastest_size_timed_when_it_ends_early() -> None:
+    tuner = _engine.ChunkTuner(most=16, default=2, key=("short",), timed=True)
+    left = 10
+    while left:
+        rows = tuner.size(left)
+        tuner.record(rows, {2: 1.0, 4: 0.6}.get(rows, 9.0) * rows)
+        left -= rows
+    assert tuner.tuning  # 8 did not fit: still timing
+    tuner.finish()
+    assert tuner.best == 4 and _engine._TUNED[("short",)] == 4

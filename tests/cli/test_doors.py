@@ -209,6 +209,10 @@ def test_factory_models_need_trust_code(workspace):
     r = client.get("/api/v1/models/factory_pt")
     assert r.status_code == 422 and "--trust-code" in r.json()["detail"]
     assert client.get("/api/v1/models/export").status_code == 200
+    listed = {m["name"]: m for m in client.get("/api/v1/models").json()}
+    assert "--trust-code" in listed["factory_pt"]["problem"]
+    assert listed["factory_pt"]["kind"] == "factory" and listed["factory_pt"]["task"] is None
+    assert listed["export"]["problem"] is None and listed["export"]["task"] is not None
 
 
 def test_workspace_list(workspace, capsys):

@@ -259,6 +259,7 @@ class Attribution(ABC):
                     additional, bool(attribute_additional),
                 )
                 values, sel, preds, extras = self._attribute(x_t, target, engine, **call)
+                engine.finish()
         except TsExplainError:
             raise
         except RuntimeError as err:

@@ -64,9 +64,11 @@ class ChunkTuner:
 
     On the CPU, a batch of at least :data:`TUNE_MIN_ROWS` rows (or half the most the budget allows)
     runs its first chunks at the
-    sizes of :data:`TUNE_SIZES` (ascending, up to ``most``) and times them; after two sizes in
-    a row that are slower per row than the best, or at ``most``, the best is used for the rest
-    of the call and remembered for later calls on the same model structure and input shape.
+    sizes of :data:`TUNE_SIZES` (ascending, up to ``most``) and times them (a size that does not
+    fit in what is left of one batch is timed on the next); after two sizes in a row that are
+    slower per row than the best, at ``most``, or at the end of the call, the best is used for
+    the rest of the call and remembered for later calls on the same model structure and input
+    shape.
     The timed chunks are real work: nothing is computed twice. Chunks are timed in processor
     time of the process (``time.process_time``), which other programs running on the
     machine disturb less than wall-clock time. Elsewhere (CUDA), and until
@@ -103,9 +105,10 @@ class ChunkTuner:
         """Rows of the next chunk, ``remaining`` rows of the current batch being left."""
         if self.best is not None:
             return self.best
-        if self._per_row and self._sizes[0] > remaining:  # larger sizes than the batch: done
-            self._finish()
-            return min(self.best or self.default, remaining)
+        if self._per_row and self._sizes[0] > remaining:
+            # the next size does not fit in what is left of this batch: run the rest untimed; a
+            # later batch of the call may time it (:meth:`Engine.finish` settles the call)
+            return remaining
         if self._sizes and (self._per_row or remaining >= min(TUNE_MIN_ROWS, self.most // 2)):
             return min(self._sizes[0], remaining)
         return self.default
@@ -120,6 +123,11 @@ class ChunkTuner:
         self._per_row[size] = per_row
         self._worse = self._worse + 1 if per_row > fastest else 0
         if self._worse >= 2 or not self._sizes:
+            self._finish()
+
+    def finish(self) -> None:
+        """End the timing at the end of a call: keep the fastest size measured so far."""
+        if self.tuning and self._per_row:
             self._finish()
 
     def _finish(self) -> None:
@@ -262,6 +270,11 @@ class Engine:
             key = _structure_key(self.models, self._probe, n_outputs, most)
             self._tuners[n_outputs] = ChunkTuner(most, default, key, timed=self._probe.device.type == "cpu")
         return self._tuners[n_outputs]
+
+    def finish(self) -> None:
+        """The call is over: tuners still timing keep (and remember) their fastest size."""
+        for tuner in self._tuners.values():
+            tuner.finish()
 
     def chunk(self, n_outputs: int = 1) -> int:
         """Most rows per chunk (the memory budget's bound) when ``n_outputs`` outputs are

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 
 import torch
 from torch import nn
@@ -96,13 +97,36 @@ def get_memory_budget() -> int:
     return parse_bytes(env) if env else _DEFAULT_BUDGET
 
 
+#: Activation sizes measured per model and input shape: they depend on the model's structure and
+#: the shapes, not on its weights, so repeated calls on one model skip the sizing forward pass
+#: (which costs as much as a whole batch's for a recurrent model, sequential in T).
+_MEASURED: weakref.WeakKeyDictionary[nn.Module, dict[tuple[object, ...], tuple[int, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def activation_bytes(
     model: nn.Module, row: torch.Tensor, extras: tuple[torch.Tensor, ...] = ()
 ) -> tuple[int, int]:
     """Total and largest activation size in bytes for one input row of shape (1, C, T).
 
-    ``extras``: the model's additional inputs for that row (``model(row, *extras)``).
+    ``extras``: the model's additional inputs for that row (``model(row, *extras)``). Measured
+    by one forward pass per model and input shape (then remembered while the model lives).
     """
+    key = (tuple(row.shape), row.dtype, row.device, model.training,
+           tuple((tuple(e.shape), e.dtype) for e in extras))
+    try:
+        known = _MEASURED.setdefault(model, {})
+    except TypeError:  # not weak-referenceable: measure every time
+        return _measure_activations(model, row, extras)
+    if key not in known:
+        known[key] = _measure_activations(model, row, extras)
+    return known[key]
+
+
+def _measure_activations(
+    model: nn.Module, row: torch.Tensor, extras: tuple[torch.Tensor, ...]
+) -> tuple[int, int]:
     sizes: list[int] = []
 
     def hook(m: nn.Module, _i: object, out: object) -> None:

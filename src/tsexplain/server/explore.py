@@ -92,7 +92,7 @@ def model_summary(ws: Workspace, name: str, wait: float = 30.0) -> s.ModelSummar
                 break
     kind: Any = entry.kind
     summary = s.ModelSummary(
-        name=name, kind=kind, architecture=architecture, task=task,
+        name=name, kind=kind, architecture=architecture, task=task, problem=None,
         input_shape=list(input_shape) if input_shape else None, n_outputs=n_outputs,
         output_names=output_names, output_unit=unit,
         description=str(info.get("description", "")), default_dataset=default_dataset,

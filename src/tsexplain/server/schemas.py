@@ -67,7 +67,8 @@ class ModelSummary(BaseModel):
     name: str
     kind: Literal["safetensors", "export", "factory", "torchscript", "memory"]
     architecture: str | None
-    task: Literal["binary", "multiclass", "regression"]
+    task: Literal["binary", "multiclass", "regression"] | None = Field(
+        description="None when the model cannot be loaded (see problem)")
     input_shape: list[int] | None = Field(description="[C, T] the model was built for")
     n_outputs: int | None
     output_names: list[str]
@@ -75,6 +76,8 @@ class ModelSummary(BaseModel):
     description: str
     default_dataset: str | None
     n_params: int
+    problem: str | None = Field(None, description="why the model cannot be used now (e.g. Python "
+                                                  "code the server does not trust); None if usable")
 
 
 class ClassCount(BaseModel):

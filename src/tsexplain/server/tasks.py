@@ -18,7 +18,7 @@ import numpy as np
 from tsexplain.server import explore
 from tsexplain.server import schemas as s
 from tsexplain.server.config import Settings
-from tsexplain.server.errors import NotFoundError
+from tsexplain.server.errors import NotFoundError, WorkspaceError
 from tsexplain.server.jobs import JobContext
 from tsexplain.server.workspace import Workspace
 
@@ -184,7 +184,14 @@ def run_pruning(ctx: JobContext, ws: Workspace, req: s.PruningJob) -> dict[str, 
         curves[order] = {"removal_order": ranking[:max_pruned].tolist(), "loss": losses}
     return {"layer": req.layer, "n_filters": f, "n_samples": int(len(x)),
             "n_pruned": list(range(max_pruned + 1)), "curves": curves,
-            "importance_mean": mean.tolist(), "loss_name": _LOSS_NAMES[summary.task]}
+            "importance_mean": mean.tolist(), "loss_name": _LOSS_NAMES[_task_of(summary)]}
+
+
+def _task_of(summary: s.ModelSummary) -> str:
+    """The task of a usable model (a model listed with a problem has none and cannot run)."""
+    if summary.task is None:
+        raise WorkspaceError(summary.problem or f"model {summary.name!r} cannot be used")
+    return summary.task
 
 
 def run_ensemble(ctx: JobContext, ws: Workspace, req: s.EnsembleJob) -> dict[str, Any]:
@@ -328,14 +335,14 @@ def run_faithfulness(ctx: JobContext, ws: Workspace, req: s.FaithfulnessJob) -> 
         losses: dict[str, float | None] = {}
         for strategy, f in chosen.items():
             losses[strategy] = None if f is None else _one_filter_removed(
-                model, name, f, x, y, summary.task, req.fine_tune_epochs, train, req.seed)
+                model, name, f, x, y, _task_of(summary), req.fine_tune_epochs, train, req.seed)
             done += 1
             ctx.progress(0.05 + 0.95 * done / total, f"{name}: {strategy} filter removed")
         rows.append({"layer": name, "n_filters": int(len(mean)), "filters": chosen,
                      "loss": losses, "note": note})
     return {"baseline_loss": float(base), "rows": rows, "strategies": list(req.strategies),
             "fine_tune_epochs": req.fine_tune_epochs, "n_samples": int(len(x)),
-            "loss_name": _LOSS_NAMES[summary.task]}
+            "loss_name": _LOSS_NAMES[_task_of(summary)]}
 
 
 _LOSS_NAMES = {"binary": "binary cross-entropy", "multiclass": "cross-entropy",

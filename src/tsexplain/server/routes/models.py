@@ -4,7 +4,7 @@ saturation."""
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
@@ -25,7 +25,8 @@ StrictFlag = Annotated[bool, Query(description="true or false")]
 
 @router.get("", response_model=list[s.ModelSummary])
 def list_models(ws: WorkspaceDep, settings: SettingsDep) -> list[s.ModelSummary]:
-    """Every loadable model of the workspace (an unreadable file answers 422 on its own URL)."""
+    """Every model of the workspace; one that cannot be loaded is listed with its ``problem``
+    (e.g. Python code without ``--trust-code``), and its own URL answers 422 with the same text."""
     from tsexplain.exceptions import TsExplainError
     from tsexplain.server.errors import WorkspaceError
 
@@ -34,7 +35,16 @@ def list_models(ws: WorkspaceDep, settings: SettingsDep) -> list[s.ModelSummary]
         try:
             out.append(explore.model_summary(ws, name, settings.model_wait_seconds))
         except (TsExplainError, WorkspaceError) as err:
-            log.warning("skipping model %s: %s", name, err)
+            log.warning("model %s cannot be used: %s", name, err)
+            kind: Any
+            try:
+                kind = ws.model(name).kind
+            except (TsExplainError, WorkspaceError):
+                kind = "safetensors"
+            out.append(s.ModelSummary(
+                name=name, kind=kind, architecture=None, task=None, input_shape=None,
+                n_outputs=None, output_names=[], output_unit="", description=str(err),
+                default_dataset=None, n_params=0, problem=str(err)))
     return out
 
 

@@ -21,7 +21,7 @@ const ctx = { api, models: [], datasets: [], methods: [], params: {}, view: 'ove
 
 function withDefaults(params) {
   const p = { ...params };
-  const model = ctx.models.find((m) => m.name === p.model) || ctx.models[0];
+  const model = ctx.models.find((m) => m.name === p.model) || ctx.models.find((m) => !m.problem);
   if (model) p.model = model.name;
   const compatible = (d) => !model || !model.input_shape || (d.shape[1] === model.input_shape[0] && d.shape[2] === model.input_shape[1]);
   if (!ctx.datasets.find((d) => d.name === p.dataset && compatible(d))) {
@@ -112,7 +112,11 @@ async function main() {
   }
   const ms = document.getElementById('model-select');
   const ds = document.getElementById('dataset-select');
-  for (const m of ctx.models) ms.append(new Option(`${m.name} (${m.architecture || m.kind})`, m.name));
+  for (const m of ctx.models) {
+    const opt = new Option(m.problem ? `${m.name} (unavailable)` : `${m.name} (${m.architecture || m.kind})`, m.name);
+    if (m.problem) { opt.disabled = true; opt.title = m.problem; }
+    ms.append(opt);
+  }
   for (const d of ctx.datasets) ds.append(new Option(`${d.name} (${d.shape.join(' × ')})`, d.name));
   ms.addEventListener('change', () => goShared({ model: ms.value }));
   ds.addEventListener('change', () => goShared({ dataset: ds.value, index: '0' }));
