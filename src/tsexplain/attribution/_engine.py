@@ -450,15 +450,19 @@ class Engine:
                 f"integrated_gradients)"
             )
         n = x.shape[0]
-        step = self.chunk(sel.n_outputs if sel.mode == "all" else 1)
-        per_chunk = max(1, step // rows_per_sample)
+        tuner = self.tuner(sel.n_outputs if sel.mode == "all" else 1)
         total_rows = n * rows_per_sample * len(self.models)
         disable = (not self.progress) if self.progress is not None else total_rows < PROGRESS_MIN_ROWS
         results = []
         extra_results: list[tuple[torch.Tensor | None, ...]] = []
         with tqdm(total=n, desc=self.desc, unit="series", disable=disable, leave=False) as bar:
-            for start in range(0, n, per_chunk):
+            start = 0
+            while start < n:
+                # whole samples per batch: up to the budget's bound while sizes are timed, then
+                # as many as fill the fastest size (no small remainder chunk per batch)
+                per_chunk = max(1, (tuner.best or tuner.most) // rows_per_sample)
                 idx = torch.arange(start, min(n, start + per_chunk))
+                start += len(idx)
                 xs = x[idx]
                 rows = make_rows(xs, idx)
                 rsel = sel.for_samples(idx).repeat(rows_per_sample)
