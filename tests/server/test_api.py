@@ -454,7 +454,11 @@ def test_torchscript_model_and_non_torchscript_file(client):
     r = client.get(f"{API}/models/fake")
     assert r.status_code == 422 and "fake.pt is not a model" in r.json()["detail"]
     assert "/tmp" not in r.json()["detail"] and str(ws.root) not in r.json()["detail"]
-    assert [m["name"] for m in client.get(f"{API}/models").json()] == ["scripted", "tiny"]
+    listed = {m["name"]: m for m in client.get(f"{API}/models").json()}
+    assert sorted(listed) == ["fake", "scripted", "tiny"]  # the broken file is listed, with why
+    assert "fake.pt is not a model" in listed["fake"]["problem"] and listed["fake"]["task"] is None
+    assert str(ws.root) not in listed["fake"]["problem"]
+    assert listed["scripted"]["problem"] is None and listed["tiny"]["problem"] is None
 
 
 def test_path_confinement(tmp_path):

@@ -28,7 +28,7 @@ def list_models(ws: WorkspaceDep, settings: SettingsDep) -> list[s.ModelSummary]
     """Every model of the workspace; one that cannot be loaded is listed with its ``problem``
     (e.g. Python code without ``--trust-code``), and its own URL answers 422 with the same text."""
     from tsexplain.exceptions import TsExplainError
-    from tsexplain.server.errors import WorkspaceError
+    from tsexplain.server.errors import WorkspaceError, without_paths
 
     out = []
     for name in ws.model_names():
@@ -36,6 +36,7 @@ def list_models(ws: WorkspaceDep, settings: SettingsDep) -> list[s.ModelSummary]
             out.append(explore.model_summary(ws, name, settings.model_wait_seconds))
         except (TsExplainError, WorkspaceError) as err:
             log.warning("model %s cannot be used: %s", name, err)
+            problem = without_paths(str(err))
             kind: Any
             try:
                 kind = ws.model(name).kind
@@ -43,8 +44,8 @@ def list_models(ws: WorkspaceDep, settings: SettingsDep) -> list[s.ModelSummary]
                 kind = "safetensors"
             out.append(s.ModelSummary(
                 name=name, kind=kind, architecture=None, task=None, input_shape=None,
-                n_outputs=None, output_names=[], output_unit="", description=str(err),
-                default_dataset=None, n_params=0, problem=str(err)))
+                n_outputs=None, output_names=[], output_unit="", description=problem,
+                default_dataset=None, n_params=0, problem=problem))
     return out
 
 
