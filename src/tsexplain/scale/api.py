@@ -229,7 +229,8 @@ def dataset_filter_importance(
     ray_options: dict[str, Any] | None = None,
     output_transform: str = "raw",
     temperature: float = 1.0,
-    batch_size: int = 512,
+    memory_budget: int | str | None = None,
+    batch_size: int | None = None,
 ) -> dict[str, Any]:
     """Filter importance min / mean / max over a whole data set, computed per chunk on workers.
 
@@ -242,9 +243,12 @@ def dataset_filter_importance(
     ----------
     model : torch.nn.Module
     X_or_path : path to a ``.npy`` file or array (N, C, T)
-    layers, target, output_transform, temperature, batch_size
+    layers, target, output_transform, temperature, memory_budget
         As in :func:`tsexplain.network.filter_importance_stats` (``output_transform`` was
-        ``output``, still accepted with a DeprecationWarning).
+        ``output``, still accepted with a DeprecationWarning), per worker.
+    batch_size : int, optional
+        Former rows-per-chunk knob, replaced by ``memory_budget`` (passed on, with its
+        DeprecationWarning, only when given).
     chunk_size, backend, address, num_actors, num_cpus, num_gpus, ray_options
         As in :func:`attribute_dataset`.
 
@@ -276,7 +280,8 @@ def dataset_filter_importance(
         raise ParameterError("dataset_filter_importance takes one model.")
     work_kwargs = {"payloads": payloads, "layers": layers, "target": shared_target,
                    "options": {"output_transform": output_transform, "temperature": temperature,
-                               "batch_size": batch_size}}
+                               "memory_budget": memory_budget,
+                               **({} if batch_size is None else {"batch_size": batch_size})}}
     n = len(source)
     chunks = [(i, a, min(n, a + chunk_size)) for i, a in enumerate(range(0, n, chunk_size))]
     parts: dict[int, dict[str, np.ndarray]] = {}
