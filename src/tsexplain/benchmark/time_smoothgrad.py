@@ -139,85 +139,13 @@ def run(ctx: Context) -> Section:
     pw_attr = _attribute(pw_model, pw_data, k_paper, 1)
     pw_ndcg = ndcg_per_state(pw_attr[:, pw_test], pw_data.coefficients[:, pw_test], pw_data.states[pw_test])
 
-    # ---------------------------------------------------------------- Table 1
-    rows: list[tuple[str, Any, Any]] = []
-    for n in (3, 10):
-        r = results[n]["reg"]
-        rows.append((f"{n} states: test Pearson", r["pearson"], PAPER_TABLE1[n][0]))
-        rows.append((f"{n} states: test MSE", r["mse"], PAPER_TABLE1[n][1]))
-        rows.append((f"{n} states: test MSE / var(y)", r["normalised_mse"], None))
-    for n in (3, 10):
-        rows.append((f"{n} states, point-wise MLP (lags=1): Pearson, mean of {len(seeds)} seeds",
-                     to_float(np.mean([r[2]["pearson"] for r in pw_runs[n]])), PAPER_TABLE1[n][0]))
-    sec.compare("Table 1: regression of y_t (test part)", rows,
-                note="The paper's MSE is on its own (unstated) scale of y; ours has var(y) "
-                     f"{results[3]['reg']['var_y']:.1f} (3 states) and "
-                     f"{results[10]['reg']['var_y']:.1f} (10 states) with target noise variance "
-                     f"{WORLD_NOISE_Y ** 2:g}, so compare the Pearson and the normalised MSE, not the raw MSE.")
+    _table1(sec, results, pw_runs, seeds)
     grid = _calibration(ctx, sec, pw_runs, seeds)
-
-    # ---------------------------------------------------------------- Table 2
-    n3 = results[3]
-    rows = []
-    for s in range(3):
-        rows.append((f"state {s}: Time-SmoothGrad k={k_paper}", to_float(n3["ndcg"][k_paper][s]),
-                     PAPER_TABLE2[s]))
-    for s in range(3):
-        rows.append((f"state {s}: plain saliency (k=1)", to_float(n3["ndcg"][1][s]), None))
-    for s in range(3):
-        rows.append((f"state {s}: TSG k={k_paper}, point-wise MLP", to_float(pw_ndcg[s]), PAPER_TABLE2[s]))
-    sec.compare("Table 2: nDCG per state, 3 states (|mean attribution| vs |F_s|)", rows,
-                note="nDCG compares per-state means; a moving average barely changes a "
-                     "per-state mean, so k=1 and k=100 score alike here.")
-    for n in (3, 10):
-        ch = results[n]["chance"]
-        sec.table(f"nDCG per state beside its chance levels, {n} states (k={k_paper})",
-                  ["state", f"Time-SmoothGrad k={k_paper}", "saliency (k=1)", "random (mean)",
-                   "random 2.5%", "random 97.5%", "time-invariant"],
-                  [[s_, to_float(results[n]["ndcg"][k_paper][s_]),
-                    to_float(results[n]["ndcg"][1][s_]), ch["random_mean"][s_],
-                    ch["random_low"][s_], ch["random_high"][s_], ch["time_invariant"][s_]]
-                   for s_ in range(n)],
-                  note=f"Random: a standard-normal attribution per cell, {ch['n_seeds']} seeds "
-                       f"(mean and 95% interval). Time-invariant: the saliency averaged over all "
-                       f"test steps, the same ranking in every state. With 10 features a random "
-                       f"ranking already scores high, so read nDCG against these columns.")
-
-    # ---------------------------------------------------------------- window sweep
-    sweep: list[list[Any]] = []
-    for k in windows:
-        sweep.append([k, to_float(np.mean(n3["ndcg"][k])), n3["step"][k],
-                      to_float(np.mean(results[10]["ndcg"][k])), results[10]["step"][k]])
-    sec.table("Window k swept (k=1 is plain saliency): mean nDCG and per-step correlation "
-              "with the true F", ["k", "3 states nDCG", "3 states per-step r",
-                                  "10 states nDCG", "10 states per-step r"], sweep,
-              note="Per-step r: Pearson across the 10 features between the attribution and F "
-                   "at each test step, averaged over steps.")
-
-    # ---------------------------------------------------------------- lift chart (10 states)
-    r10 = results[10]
-    corr = np.asarray(r10["reg"]["per_state_pearson"])
-    nd = np.asarray(r10["ndcg"][k_paper])
-    order = np.argsort(corr)
-    sec.table(f"Lift chart, 10 states: per-state regression Pearson vs nDCG (k={k_paper}), "
-              "sorted by Pearson", ["state", "regression Pearson", "nDCG"],
-              [[int(s), to_float(corr[s]), to_float(nd[s])] for s in order],
-              note="The paper (Fig. 2) finds nDCG rising with the per-state correlation.")
-    rank_corr = to_float(_spearman(corr, nd))
-
-    # ---------------------------------------------------------------- floors
-    tsg = n3["ndcg"][k_paper]
-    sec.floor(f"Time-SmoothGrad nDCG >= {NDCG_FLOOR} in each of 3 states", bool(np.all(tsg >= NDCG_FLOOR)),
-              f"nDCG {np.round(tsg, 3).tolist()} (k={k_paper})")
-    mean_tsg, mean_sal = to_float(np.mean(tsg)), to_float(np.mean(n3["ndcg"][1]))
-    sec.floor("Time-SmoothGrad above plain saliency on average (per-state nDCG)",
-              mean_tsg > mean_sal + 1e-9,
-              f"mean nDCG {mean_tsg:.4f} vs saliency {mean_sal:.4f}"
-              + (" (a tie: per-state means hide the smoothing)"
-                 if abs(mean_tsg - mean_sal) < 5e-3 else ""))
-    sec.floor("Time-SmoothGrad above plain saliency per step (per-step correlation)",
-              n3["step"][k_paper] > n3["step"][1],
-              f"per-step r {n3['step'][k_paper]:.3f} vs saliency {n3['step'][1]:.3f}")
+    _table2(sec, results, pw_ndcg, k_paper)
+    _window_sweep(sec, results, windows)
+    order, rank_corr = _lift_chart(sec, results[10], k_paper)
+    _floors(sec, results[3], k_paper)
+    n3, r10 = results[3], results[10]
 
     sec.metrics = {
         "table1": {str(n): results[n]["reg"] for n in (3, 10)},
@@ -246,6 +174,102 @@ def run(ctx: Context) -> Section:
 
     _figures(ctx, sec, results, windows, k_paper, order)
     return sec
+
+
+def _table1(sec: Section, results: dict[int, dict[str, Any]], pw_runs: dict[int, list[Any]],
+            seeds: list[int]) -> None:
+    """Table 1: the regression figures beside the paper's."""
+    rows: list[tuple[str, Any, Any]] = []
+    for n in (3, 10):
+        r = results[n]["reg"]
+        rows.append((f"{n} states: test Pearson", r["pearson"], PAPER_TABLE1[n][0]))
+        rows.append((f"{n} states: test MSE", r["mse"], PAPER_TABLE1[n][1]))
+        rows.append((f"{n} states: test MSE / var(y)", r["normalised_mse"], None))
+    for n in (3, 10):
+        rows.append((f"{n} states, point-wise MLP (lags=1): Pearson, mean of {len(seeds)} seeds",
+                     to_float(np.mean([r[2]["pearson"] for r in pw_runs[n]])), PAPER_TABLE1[n][0]))
+    sec.compare("Table 1: regression of y_t (test part)", rows,
+                note="The paper's MSE is on its own (unstated) scale of y; ours has var(y) "
+                     f"{results[3]['reg']['var_y']:.1f} (3 states) and "
+                     f"{results[10]['reg']['var_y']:.1f} (10 states) with target noise variance "
+                     f"{WORLD_NOISE_Y ** 2:g}, so compare the Pearson and the normalised MSE, not the raw MSE.")
+
+
+
+def _table2(sec: Section, results: dict[int, dict[str, Any]], pw_ndcg: Any, k_paper: int) -> None:
+    """Table 2 (nDCG per state, 3 states) and nDCG beside its chance levels."""
+    n3 = results[3]
+    rows: list[tuple[str, Any, Any]] = []
+    for s in range(3):
+        rows.append((f"state {s}: Time-SmoothGrad k={k_paper}", to_float(n3["ndcg"][k_paper][s]),
+                     PAPER_TABLE2[s]))
+    for s in range(3):
+        rows.append((f"state {s}: plain saliency (k=1)", to_float(n3["ndcg"][1][s]), None))
+    for s in range(3):
+        rows.append((f"state {s}: TSG k={k_paper}, point-wise MLP", to_float(pw_ndcg[s]), PAPER_TABLE2[s]))
+    sec.compare("Table 2: nDCG per state, 3 states (|mean attribution| vs |F_s|)", rows,
+                note="nDCG compares per-state means; a moving average barely changes a "
+                     "per-state mean, so k=1 and k=100 score alike here.")
+    for n in (3, 10):
+        ch = results[n]["chance"]
+        sec.table(f"nDCG per state beside its chance levels, {n} states (k={k_paper})",
+                  ["state", f"Time-SmoothGrad k={k_paper}", "saliency (k=1)", "random (mean)",
+                   "random 2.5%", "random 97.5%", "time-invariant"],
+                  [[s_, to_float(results[n]["ndcg"][k_paper][s_]),
+                    to_float(results[n]["ndcg"][1][s_]), ch["random_mean"][s_],
+                    ch["random_low"][s_], ch["random_high"][s_], ch["time_invariant"][s_]]
+                   for s_ in range(n)],
+                  note=f"Random: a standard-normal attribution per cell, {ch['n_seeds']} seeds "
+                       f"(mean and 95% interval). Time-invariant: the saliency averaged over all "
+                       f"test steps, the same ranking in every state. With 10 features a random "
+                       f"ranking already scores high, so read nDCG against these columns.")
+
+
+
+def _window_sweep(sec: Section, results: dict[int, dict[str, Any]], windows: list[int]) -> None:
+    """Mean nDCG and per-step correlation for every window k."""
+    n3 = results[3]
+    sweep: list[list[Any]] = []
+    for k in windows:
+        sweep.append([k, to_float(np.mean(n3["ndcg"][k])), n3["step"][k],
+                      to_float(np.mean(results[10]["ndcg"][k])), results[10]["step"][k]])
+    sec.table("Window k swept (k=1 is plain saliency): mean nDCG and per-step correlation "
+              "with the true F", ["k", "3 states nDCG", "3 states per-step r",
+                                  "10 states nDCG", "10 states per-step r"], sweep,
+              note="Per-step r: Pearson across the 10 features between the attribution and F "
+                   "at each test step, averaged over steps.")
+
+
+
+def _lift_chart(sec: Section, r10: dict[str, Any], k_paper: int) -> tuple[np.ndarray, float]:
+    """Per-state regression Pearson against nDCG (10 states); returns (order, Spearman)."""
+    corr = np.asarray(r10["reg"]["per_state_pearson"])
+    nd = np.asarray(r10["ndcg"][k_paper])
+    order = np.argsort(corr)
+    sec.table(f"Lift chart, 10 states: per-state regression Pearson vs nDCG (k={k_paper}), "
+              "sorted by Pearson", ["state", "regression Pearson", "nDCG"],
+              [[int(s), to_float(corr[s]), to_float(nd[s])] for s in order],
+              note="The paper (Fig. 2) finds nDCG rising with the per-state correlation.")
+    rank_corr = to_float(_spearman(corr, nd))
+
+    return order, rank_corr
+
+
+def _floors(sec: Section, n3: dict[str, Any], k_paper: int) -> None:
+    """The section's floors on the 3-state world."""
+    tsg = n3["ndcg"][k_paper]
+    sec.floor(f"Time-SmoothGrad nDCG >= {NDCG_FLOOR} in each of 3 states", bool(np.all(tsg >= NDCG_FLOOR)),
+              f"nDCG {np.round(tsg, 3).tolist()} (k={k_paper})")
+    mean_tsg, mean_sal = to_float(np.mean(tsg)), to_float(np.mean(n3["ndcg"][1]))
+    sec.floor("Time-SmoothGrad above plain saliency on average (per-state nDCG)",
+              mean_tsg > mean_sal + 1e-9,
+              f"mean nDCG {mean_tsg:.4f} vs saliency {mean_sal:.4f}"
+              + (" (a tie: per-state means hide the smoothing)"
+                 if abs(mean_tsg - mean_sal) < 5e-3 else ""))
+    sec.floor("Time-SmoothGrad above plain saliency per step (per-step correlation)",
+              n3["step"][k_paper] > n3["step"][1],
+              f"per-step r {n3['step'][k_paper]:.3f} vs saliency {n3['step'][1]:.3f}")
+
 
 
 def _calibration(ctx: Context, sec: Section, pw_runs: dict[int, list[Any]], seeds: list[int]
