@@ -33,16 +33,12 @@ FORMS = ("module", "factory", "safetensors", "export", "torchscript")
 BUDGET = "256MB"
 
 
-def _peak_mb() -> float:
-    """This process's own peak RSS (VmHWM; ``ru_maxrss`` would carry the parent's over fork + exec)."""
-    with open("/proc/self/status") as fh:
-        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
-
-
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
+    """A field of this process's /proc/self/status in MB: VmRSS now, VmHWM its own peak
+    (``ru_maxrss`` would carry the parent's over fork + exec)."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -105,12 +101,12 @@ def child(form: str, folder: Path, steps: int) -> dict[str, float]:
     x = np.load(folder / "x.npy")
     tsexplain.explain(model, x[:4], "integrated_gradients", target=0, steps=steps,
                       memory_budget=BUDGET)  # warm-up (TorchScript profiling runs, allocator)
-    base = _rss_mb()
+    base = _status_mb("VmRSS")
     t0 = time.perf_counter()
     res = tsexplain.explain(model, x, "integrated_gradients", target=0, steps=steps,
                             memory_budget=BUDGET)
     seconds = time.perf_counter() - t0
-    peak = _peak_mb()
+    peak = _status_mb("VmHWM")
     np.save(folder / f"values_{form}.npy", np.asarray(res.values))
     return {"seconds": seconds, "base_mb": base, "peak_mb": peak}
 

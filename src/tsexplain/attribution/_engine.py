@@ -22,6 +22,7 @@ from tsexplain._targets import (
     check_target_length,
     flatten_output,
     resolve_target,
+    select_outputs,
     slice_target,
 )
 from tsexplain._typing import Target
@@ -411,12 +412,7 @@ class Engine:
                 with torch.enable_grad():
                     out = flatten_output(model(rows), rows.shape[0])
                     psel = resolve_target(slice_target(target, i, i + rows.shape[0]), out.detach())
-                    if psel.mode == "single":
-                        picked = out[:, 0].sum()
-                    else:
-                        assert psel.index is not None
-                        picked = out.gather(1, psel.index.to(out.device)[:, None]).sum()
-                    (g,) = torch.autograd.grad(picked, [rows], allow_unused=True)
+                    (g,) = torch.autograd.grad(select_outputs(out, psel).sum(), [rows], allow_unused=True)
                 grads.append(torch.zeros_like(rows) if g is None else g)
                 outs.append(out.detach())
                 tuner.record(rows.shape[0], time.process_time() - start)

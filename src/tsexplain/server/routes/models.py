@@ -33,15 +33,15 @@ def list_models(ws: WorkspaceDep, settings: SettingsDep) -> list[s.ModelSummary]
     out = []
     for name in ws.model_names():
         try:
+            kind: Any = ws.model(name).kind
+        except (TsExplainError, WorkspaceError) as err:  # e.g. an unreadable info file
+            log.warning("skipping model %s: %s", name, err)
+            continue
+        try:
             out.append(explore.model_summary(ws, name, settings.model_wait_seconds))
         except (TsExplainError, WorkspaceError) as err:
             log.warning("model %s cannot be used: %s", name, err)
             problem = without_paths(str(err))
-            kind: Any
-            try:
-                kind = ws.model(name).kind
-            except (TsExplainError, WorkspaceError):
-                kind = "safetensors"
             out.append(s.ModelSummary(
                 name=name, kind=kind, architecture=None, task=None, input_shape=None,
                 n_outputs=None, output_names=[], output_unit="", description=problem,
