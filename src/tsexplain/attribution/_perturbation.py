@@ -18,6 +18,7 @@ from tsexplain._targets import Selection
 from tsexplain._typing import Baseline
 from tsexplain._validation import check_int
 from tsexplain.attribution._engine import PROGRESS_MIN_ROWS, Engine
+from tsexplain.attribution._local import LocalSplit, local_split, usable, windowed_outputs
 from tsexplain.exceptions import ParameterError, ShapeError
 
 #: ``make_rows(xs, idx) -> rows``: samples (n, C, T) with indices (n,) to (n * R, C, T) rows.
@@ -138,14 +139,20 @@ def evaluate(
     make_rows: MakeRows,
     progress: bool | None,
     desc: str,
+    extents: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Outputs on every sample's perturbed rows: shape (N, R, K).
 
     Rows of several samples are built together (about one engine chunk, the size the memory
     budget allows) and run through the model in forward-only passes of
     :func:`forward_rows_per_pass` rows.
+
+    ``extents`` (R, 2), when given, is the time window ``[a, b)`` outside which row ``r`` equals
+    its series. For models made of a convolutional front and a global average
+    (:mod:`tsexplain.attribution._local`), only the windows' stretches then go through the front.
     """
-    n = x.shape[0]
+    n, c, t = x.shape
+    splits = _local_splits(engine, extents, t)
     step = engine.chunk()
     per_pass = max(1, step // rows_per_sample)
     fwd = forward_rows_per_pass(engine)
@@ -156,13 +163,34 @@ def evaluate(
         for start in range(0, n, per_pass):
             idx = torch.arange(start, min(n, start + per_pass))
             rows = make_rows(x[idx], idx)
-            if getattr(engine, "additional", None):
+            if splits:
+                assert extents is not None
+                xs, rows4 = x[idx], rows.reshape(len(idx), rows_per_sample, c, t)
+                outs = [windowed_outputs(s, xs, s.front(xs), rows4, extents) for s in splits]
+                out = torch.stack(outs).mean(0) if len(outs) > 1 else outs[0]
+            elif getattr(engine, "additional", None):
                 out = forward_rows(engine, rows, idx, rows_per_sample)
             else:
                 out = torch.cat([engine.outputs(rows[i : i + fwd]) for i in range(0, rows.shape[0], fwd)])
             parts.append(out.reshape(len(idx), rows_per_sample, -1))
             bar.update(len(idx))
     return (torch.cat(parts) if len(parts) > 1 else parts[0]).clone()
+
+
+def _local_splits(engine: Engine, extents: torch.Tensor | None, n_timesteps: int) -> list[LocalSplit]:
+    """Every model's local split when all have one and the windows are short enough, else []."""
+    if extents is None or getattr(engine, "additional", None):
+        return []
+    probe = getattr(engine, "_probe", None)
+    if probe is None:
+        return []
+    splits = [local_split(m, probe) for m in engine.models]
+    if any(s is None for s in splits):
+        return []
+    found = [s for s in splits if s is not None]
+    if not all(usable(extents, n_timesteps, s.radius) for s in found):
+        return []
+    return found
 
 
 def select(out: torch.Tensor, sel: Selection) -> torch.Tensor:

@@ -13,6 +13,7 @@ from tsexplain._typing import Baseline, Target
 from tsexplain._validation import check_int
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
+from tsexplain.attribution._local import time_extents
 from tsexplain.attribution._perturbation import (
     describe_array,
     evaluate,
@@ -108,7 +109,10 @@ class FeatureAblation(Attribution):
             rows = torch.where(off, base[idx][:, None], xs[:, None])
             return rows.reshape(-1, c, t)
 
-        ablated = select(evaluate(engine, x, n_groups, make_rows, self.progress, self.name), sel)
+        changed = torch.zeros(n_groups, t, dtype=torch.bool, device=x.device)
+        changed[ids.reshape(-1), torch.arange(t, device=x.device).expand(n * c, t).reshape(-1)] = True
+        extents = time_extents(changed)
+        ablated = select(evaluate(engine, x, n_groups, make_rows, self.progress, self.name, extents), sel)
         drop = select(outputs[:, None, :], sel) - ablated  # (N, G, K')
         k = drop.shape[2]
         flat = ids.reshape(n, 1, c * t).expand(n, k, c * t)

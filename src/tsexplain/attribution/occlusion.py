@@ -13,6 +13,7 @@ from tsexplain._typing import Baseline, Target
 from tsexplain._validation import check_int
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
+from tsexplain.attribution._local import time_extents
 from tsexplain.attribution._perturbation import (
     describe_array,
     evaluate,
@@ -142,7 +143,8 @@ class Occlusion(Attribution):
             rows = xs[:, None] * keep[None] + base[idx][:, None] * masks[None]
             return rows.reshape(-1, c, t)
 
-        occluded = select(evaluate(engine, x, n_windows, make_rows, self.progress, self.name), sel)
+        extents = time_extents(masks.bool().any(1))
+        occluded = select(evaluate(engine, x, n_windows, make_rows, self.progress, self.name, extents), sel)
         drop = select(outputs[:, None, :], sel) - occluded  # (N, W, K')
         counts = masks.sum(dim=0)
         values = torch.einsum("nwk,wct->nkct", drop, masks) / counts

@@ -1,0 +1,202 @@
+"""Perturbed windows through a convolutional front and a global average (``_local``): the split is
+found only where it is exact, it reproduces the plain forward pass, and occlusion / feature
+ablation through it equal Captum's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import tsexplain
+from tsexplain.attribution._local import local_split, time_extents, windowed_outputs
+from tsexplain.attribution._model_state import fold_batchnorm
+from tsexplain.models import FordACNN
+
+captum_attr = pytest.importorskip("captum.attr", reason="captum is the oracle (pip install captum)")
+
+
+class Residual(nn.Module):
+    """conv -> (conv-BN-ReLU-conv) + skip -> ReLU -> mean over time -> Linear (a ResNet block)."""
+
+    def __init__(self, c: int = 2) -> None:
+        super().__init__()
+        self.stem = nn.Conv1d(c, 6, 7, padding=3)
+        self.a = nn.Conv1d(6, 6, 5, padding=4, dilation=2)
+        self.bn = nn.BatchNorm1d(6)
+        self.b = nn.Conv1d(6, 6, 3, padding="same")
+        self.head = nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.stem(x))
+        h = torch.relu(h + self.b(torch.relu(self.bn(self.a(h)))))
+        return self.head(h.mean(dim=-1))
+
+
+class Causal(nn.Module):
+    """A causal convolution (padding on the left only, via slicing): not length-preserving."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(2, 4, 3, padding=2)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.conv(x)[..., :-2].mean(-1))
+
+
+class ReadsLastStep(nn.Module):
+    """The head reads the front's last step beside the average."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(2, 4, 3, padding=1)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv(x)
+        return self.head(torch.cat([h.mean(-1), h[..., -1]], dim=1))
+
+
+class Recurrent(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(2, 5, batch_first=True)
+        self.head = nn.Linear(5, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.lstm(x.transpose(1, 2))[0].mean(1))
+
+
+def randomized(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Eval mode with non-trivial BatchNorm statistics."""
+    torch.manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.3, 0.3)
+    return model.eval()
+
+
+def probe(c: int = 2, t: int = 120) -> torch.Tensor:
+    return torch.randn(1, c, t, generator=torch.Generator().manual_seed(3))
+
+
+@pytest.mark.parametrize(
+    ("make", "channels", "radius"),
+    [
+        (lambda: FordACNN(n_channels=2), 2, 3),  # three k=3 convolutions
+        (Residual, 2, 3 + 4 + 1),  # k=7; k=5 dilation 2; k=3
+        (lambda: nn.Sequential(nn.Conv1d(2, 4, 9, padding=4), nn.GELU(), nn.Dropout(0.2),
+                               nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(4, 1)), 2, 4),
+    ],
+    ids=["forda_cnn", "residual", "sequential"],
+)
+def test_the_split_is_found_with_the_receptive_radius(make, channels, radius):
+    model = randomized(make())
+    split = local_split(model, probe(channels))
+    assert split is not None
+    assert split.radius == radius
+    folded = fold_batchnorm(model, probe(channels))
+    assert local_split(folded, probe(channels)) is not None
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        Causal,
+        ReadsLastStep,
+        Recurrent,
+        lambda: nn.Sequential(nn.Conv1d(2, 4, 3, stride=2, padding=1), nn.AdaptiveAvgPool1d(1),
+                              nn.Flatten(), nn.Linear(4, 2)),
+        lambda: nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.AdaptiveMaxPool1d(1), nn.Flatten(),
+                              nn.Linear(4, 2)),
+        lambda: nn.Sequential(nn.Conv1d(2, 4, 4, padding="same"), nn.AdaptiveAvgPool1d(1),
+                              nn.Flatten(), nn.Linear(4, 2)),  # even kernel: asymmetric padding
+        lambda: nn.Sequential(nn.Conv1d(2, 4, 3, padding=1, padding_mode="circular"),
+                              nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(4, 2)),
+        lambda: nn.Sequential(nn.Flatten(), nn.Linear(240, 2)),
+    ],
+    ids=["causal", "head_reads_front", "lstm", "strided", "max_pool", "even_kernel", "circular",
+         "dense"],
+)
+def test_no_split_where_a_window_reaches_beyond_its_stretch(make):
+    assert local_split(randomized(make()), probe()) is None
+
+
+@pytest.mark.parametrize("make", [lambda: FordACNN(n_channels=2), Residual], ids=["forda_cnn", "residual"])
+def test_windowed_outputs_equal_the_full_forward_pass(make):
+    model = randomized(make())
+    x = torch.randn(3, 2, 120, generator=torch.Generator().manual_seed(0))
+    split = local_split(model, x[:1])
+    assert split is not None
+    # windows at both edges, in the middle, of one step, empty, and one channel only
+    windows = [(0, 5), (115, 120), (50, 61), (7, 8), (0, 0), (30, 45)]
+    rows = x[:, None].repeat(1, len(windows), 1, 1)
+    for r, (a, b) in enumerate(windows):
+        channels = slice(0, 1) if r == len(windows) - 1 else slice(None)
+        rows[:, r, channels, a:b] = torch.randn(3, rows[:, r, channels, a:b].shape[1], b - a)
+    changed = (rows != x[:, None]).any(dim=(0, 2))
+    extents = time_extents(changed)
+    with torch.no_grad():
+        ref = model(rows.reshape(-1, 2, 120)).reshape(3, len(windows), -1)
+        got = windowed_outputs(split, x, split.front(x), rows, extents)
+    assert torch.allclose(got, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_time_extents():
+    changed = torch.tensor([[0, 1, 1, 0, 1], [0, 0, 0, 0, 0], [1, 0, 0, 0, 0]], dtype=torch.bool)
+    assert time_extents(changed).tolist() == [[1, 5], [0, 0], [0, 1]]
+
+
+@pytest.fixture
+def split_calls(monkeypatch):
+    """Counts the perturbation passes that went through the split."""
+    from tsexplain.attribution import _perturbation
+
+    calls = []
+    real = _perturbation.windowed_outputs
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_perturbation, "windowed_outputs", spy)
+    return calls
+
+
+def close_to(ours: np.ndarray, theirs: np.ndarray) -> None:
+    assert np.abs(ours - theirs).max() <= 1e-5 * np.abs(theirs).max()
+
+
+@pytest.mark.parametrize(("make", "t"), [(lambda: FordACNN(n_channels=2, n_outputs=3), 60), (Residual, 100)],
+                         ids=["forda_cnn", "residual"])
+def test_occlusion_through_the_split_equals_captum(make, t, split_calls):
+    model = randomized(make())
+    x = torch.randn(5, 2, t, generator=torch.Generator().manual_seed(1))
+    target = [0, 2, 1, 1, 0]
+    ours = tsexplain.explain(model, x, "occlusion", target=target, window=4, stride=2,
+                             baseline=2.0).values
+    theirs = captum_attr.Occlusion(model).attribute(
+        x, sliding_window_shapes=(1, 4), strides=(1, 2), baselines=2.0, target=target
+    ).detach().numpy()
+    assert split_calls
+    close_to(ours, theirs)
+
+
+def test_feature_ablation_through_the_split_equals_captum(split_calls):
+    model = randomized(Residual())
+    x = torch.randn(4, 2, 100, generator=torch.Generator().manual_seed(2))
+    # contiguous segments per channel, plus one group split over two distant stretches
+    ids = (torch.arange(100) // 5)[None].repeat(2, 1) + torch.tensor([[0], [20]])
+    ids[:, 75:80] = 3
+    ours = tsexplain.explain(model, x, "feature_ablation", target=1, groups=ids.numpy(),
+                             baseline=2.0).values
+    theirs = captum_attr.FeatureAblation(model).attribute(
+        x, feature_mask=ids[None], target=1, baselines=2.0
+    ).detach().numpy()
+    assert split_calls
+    close_to(ours, theirs)
