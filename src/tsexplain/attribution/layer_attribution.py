@@ -23,7 +23,12 @@ from tsexplain._typing import Baseline, Target
 from tsexplain._validation import check_choice, check_int
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
-from tsexplain.attribution._perturbation import describe_array, make_baseline, row_extras
+from tsexplain.attribution._perturbation import (
+    describe_array,
+    forward_rows_per_pass,
+    make_baseline,
+    row_extras,
+)
 from tsexplain.attribution._quadrature import RULES, quadrature
 from tsexplain.exceptions import ParameterError
 
@@ -80,6 +85,9 @@ class _Capture:
         self.value: torch.Tensor | None = None
         self.replace: torch.Tensor | None = None
         self.time_axis = 2
+        #: Make the recorded output a leaf that requires grad (the layers before it then keep no
+        #: graph when neither the input nor the parameters require grad).
+        self.require_grad = False
         self.handle = module.register_forward_hook(self._hook)
 
     def _hook(self, _m: nn.Module, _i: Any, out: Any) -> Any:
@@ -88,7 +96,12 @@ class _Capture:
             if isinstance(out, tuple):
                 return (new, *out[1:])
             return new
-        self.value = _first_tensor(out)
+        value = _first_tensor(out)
+        if self.require_grad and not value.requires_grad:
+            value = value.detach().requires_grad_(True)
+            self.value = value
+            return (value, *out[1:]) if isinstance(out, tuple) else value
+        self.value = value
         return None
 
     def remove(self) -> None:
@@ -136,7 +149,16 @@ class _LayerMethod(Attribution):
                 f"{self.name}: the models' layers give different shapes {sorted(shapes)}; AGRA "
                 f"over layer maps needs models with the same layer shapes"
             )
-        return torch.stack(per_model).mean(dim=0)
+        return _mean(per_model)
+
+
+def _cat(parts: list[torch.Tensor]) -> torch.Tensor:
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def _mean(per_model: list[torch.Tensor]) -> torch.Tensor:
+    """The mean over the models (the tensor itself for one model)."""
+    return per_model[0] if len(per_model) == 1 else torch.stack(per_model).mean(dim=0)
 
 
 class LayerGradCam(_LayerMethod):
@@ -222,43 +244,47 @@ class LayerGradCam(_LayerMethod):
         from tsexplain.attribution.deeplift import _gathered, _picker
 
         pick, pre_sel, _ = _picker(self, target, x, engine)  # resolved in the same forward pass
-        step = engine.chunk(pre_sel.n_outputs if pre_sel is not None and pre_sel.mode == "all" else 1)
-        per_model, per_model_out = [], []
+        n_out = pre_sel.n_outputs if pre_sel is not None and pre_sel.mode == "all" else 1
+        # one forward and one backward pass per chunk: chunks whose activations stay in the CPU
+        # caches (as forward-only passes) are faster per row than the budget's largest
+        step = min(engine.chunk(n_out), forward_rows_per_pass(engine))
+        per_model, per_model_out, per_model_map = [], [], []
         sels: list[Selection] = []
         for m_i, (model, name) in enumerate(zip(self.models, self.layer_names, strict=True)):
             capture = _Capture(dict(model.named_modules())[name])
+            capture.require_grad = True
             parts, outs = [], []
             try:
                 for start in range(0, x.shape[0], step):
                     idx = torch.arange(start, min(x.shape[0], start + step))
-                    rows = x[idx].detach().requires_grad_(True)
                     with torch.enable_grad():
-                        out = flatten_output(model(rows, *row_extras(engine, idx, 1)), len(idx))
+                        out = flatten_output(model(x[idx], *row_extras(engine, idx, 1)), len(idx))
                         psel = pick(out.detach(), idx)
                         if m_i == 0:
                             sels.append(psel)
                         assert capture.value is not None
                         act = _as_filters_time(capture.value, self.time_axis, name, self.name)
-                        maps = []
                         targets = self._targets(psel)
+                        maps = []
                         for j, k in enumerate(targets):
                             (g,) = torch.autograd.grad(
                                 _selected_sum(out, psel, k), act, retain_graph=j < len(targets) - 1
                             )
-                            weights = g.mean(dim=2, keepdim=True)
-                            maps.append((weights * act).detach())
-                    parts.append(torch.stack(maps, dim=1))  # (n, K', F, T')
+                            maps.append((g.mean(dim=2, keepdim=True) * act).detach())
+                    parts.append(maps[0][:, None] if len(maps) == 1 else torch.stack(maps, dim=1))
                     outs.append(out.detach())
             finally:
                 capture.remove()
-            per_model.append(torch.cat(parts))
-            per_model_out.append(torch.cat(outs))
-        outputs = torch.stack(per_model_out).mean(dim=0)
+            raw_m = _cat(parts)  # (N, K', F, T')
+            per_model.append(raw_m)
+            per_model_out.append(_cat(outs))
+            map_m = raw_m.sum(dim=2)
+            # the ReLU applies to each model's map (AGRA averages the models' Grad-CAM maps)
+            per_model_map.append(torch.relu(map_m) if self.relu else map_m)
+        outputs = _mean(per_model_out)
         sel = _gathered(self, sels, outputs)
         raw = self._average(per_model)
-        # the ReLU applies to each model's map (AGRA averages the models' Grad-CAM maps)
-        maps = [torch.relu(r.sum(dim=2)) if self.relu else r.sum(dim=2) for r in per_model]
-        values, extras = self._finish(raw, x, sel, torch.stack(maps).mean(dim=0))
+        values, extras = self._finish(raw, x, sel, _mean(per_model_map))
         return values, sel, outputs, extras
 
 
