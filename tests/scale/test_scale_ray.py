@@ -130,3 +130,51 @@ def test_ensemble_independent_of_the_number_of_workers() -> None:
     for i, (a, b, c) in enumerate(zip(local, two, one, strict=True)):
         for k, v in a.state_dict().items():
             assert torch.equal(v, b.state_dict()[k]) and torch.equal(v, c.state_dict()[k]), (i, k)
+
+
+_USER_CODE = '''
+import torch
+from torch import nn
+
+
+class UserNet(nn.Module):
+    """A model class Ray's workers cannot import: it lives in a file off their path."""
+
+    def __init__(self, width=6):
+        super().__init__()
+        self.conv = nn.Conv1d(1, width, 5, padding=2)
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.conv(x)).mean(-1))
+
+
+def make_model(width=6):
+    torch.manual_seed(3)
+    return UserNet(width)
+'''
+
+
+@pytest.mark.parametrize("form", ["factory_file", "torchscript", "export"])
+def test_ray_takes_every_saved_model_form(tmp_path: Path, form: str) -> None:
+    """A model loaded from a user's file (factory code off the workers' path, TorchScript,
+    torch.export) gives the local result on Ray, bit for bit."""
+    from tsexplain.io import load_any_model
+
+    code = tmp_path / "user_models.py"
+    code.write_text(_USER_CODE)
+    module = load_any_model(f"{code}:make_model", factory_kwargs={"width": 6}).module
+    x = small_data()
+    if form == "torchscript":
+        path = tmp_path / "model.ts"
+        torch.jit.save(torch.jit.trace(module, torch.as_tensor(x[:2])), str(path))
+        module = load_any_model(path).module
+    elif form == "export":
+        path = tmp_path / "model.pt2"
+        program = torch.export.export(module, (torch.as_tensor(x[:2]),),
+                                      dynamic_shapes=({0: torch.export.Dim("batch")},))
+        torch.export.save(program, str(path))
+        module = load_any_model(path).module
+    local, remote = _pair(tmp_path, module, x, "integrated_gradients", steps=4, target="predicted")
+    for k in local:
+        assert np.array_equal(local[k], remote[k]), k

@@ -30,6 +30,7 @@ import os
 import sys
 import threading
 import warnings
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +187,49 @@ def _script_wrapper(script: Any) -> Any:
             return twin
 
     return TorchScriptModel(script.eval())
+
+
+def script_to_bytes(model: Any) -> bytes:
+    """The serialized TorchScript program of a loaded TorchScript model (its ``script`` child)."""
+    import torch
+
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(model.script, buf)
+    return buf.getvalue()
+
+
+def exported_to_bytes(model: Any) -> bytes:
+    """The serialized ``torch.export`` program a loaded ``.pt2`` model was built from."""
+    import torch
+
+    buf = io.BytesIO()
+    with _EXPORT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.export.save(_PROGRAMS[model], buf)
+    return buf.getvalue()
+
+
+def exported_from_bytes(data: bytes) -> Any:
+    """A loaded ``.pt2`` model from :func:`exported_to_bytes`."""
+    import torch
+
+    with _EXPORT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        program = torch.export.load(io.BytesIO(data))
+    return _from_exported(program, "a torch.export program").module
+
+
+def script_from_bytes(data: bytes) -> Any:
+    """A TorchScript model (wrapped as :func:`load_any_model` wraps a file) from
+    :func:`script_to_bytes`."""
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        script = torch.jit.load(io.BytesIO(data), map_location="cpu")
+    return _script_wrapper(_frozen(script)).eval()
 
 
 def _frozen(script: Any) -> Any:
@@ -366,7 +410,20 @@ def _module_from_exported(program: Any, source: str) -> Any:
             sub.__class__ = _named_interpreter_class(type(sub), str(sub._ty))
     tree.__class__ = _exported_root_class(type(tree))
     tree.eval()
+    _PROGRAMS[tree] = program  # how it travels to other processes (exported_to_bytes)
     return tree
+
+
+#: The program each loaded ``.pt2`` model was built from.
+_PROGRAMS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def exported_program(model: Any) -> Any:
+    """The ``torch.export`` program a model loaded from a ``.pt2`` file was built from, or None."""
+    try:
+        return _PROGRAMS.get(model)
+    except TypeError:
+        return None
 
 
 _ROOT_CLASSES: dict[type, type] = {}

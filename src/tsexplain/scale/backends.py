@@ -227,6 +227,7 @@ class RayBackend(Backend):
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = self.progress
         ctx.execution_options.verbose_progress = False
+        _ship_user_code(ray, work)
         work_ref = ray.put(work)  # model bytes + spec: once into the object store
         source_ref = ray.put(source)  # a path (a few bytes) or the array (once)
         items = [{"chunk": i, "start": a, "stop": b} for i, a, b in chunks]
@@ -271,6 +272,17 @@ class RayBackend(Backend):
         shared_ref = ray.put(shared)
         remote = ray.remote(num_cpus=num_cpus, num_gpus=self.num_gpus or None)(_run_task)
         return ray.get([remote.remote(fn, shared_ref, t) for t in tasks])
+
+
+def _ship_user_code(ray: Any, work: Any) -> None:
+    """Have Ray pickle the user's model classes by value: workers cannot import code from a
+    file the driver loaded by path (``path/to/model.py:factory``) or from its working folder."""
+    from tsexplain.scale._payload import user_code_modules
+
+    cls, kwargs = work
+    payloads = kwargs.get("payloads", ()) if isinstance(kwargs, dict) else ()
+    for module in user_code_modules(payloads):
+        ray.cloudpickle.register_pickle_by_value(module)
 
 
 def _run_task(fn: Callable[..., Any], shared: dict[str, Any], task: dict[str, Any]) -> Any:
