@@ -231,3 +231,35 @@ def test_cli_explain_dataset_and_resume(tmp_path: Path, capsys: pytest.CaptureFi
     args = parser.parse_args(argv)
     assert args.run(args) == 0
     assert "0 computed, 3 already done" in capsys.readouterr().out
+
+
+def test_cli_explain_dataset_reads_other_forms_with_labels(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    """An .npz with string labels and (N, T, C) storage: --channels-last and --target label give
+    the Python API's values for each series' labelled class."""
+    import argparse
+
+    from tsexplain.cli import scale as cli_scale
+    from tsexplain.exceptions import ParameterError
+    from tsexplain.io.data import encode_labels
+    from tsexplain.training import save_model
+
+    save_model(small_model(), tmp_path / "m.safetensors")
+    x = small_data(20)
+    names = np.array(["ok", "fault"])[np.arange(20) % 2]
+    np.savez(tmp_path / "d.npz", X=x.transpose(0, 2, 1), y=names)
+    parser = argparse.ArgumentParser()
+    cli_scale.register(parser.add_subparsers())
+    base = ["explain-dataset", "--model", str(tmp_path / "m.safetensors"), "--method",
+            "gradient_x_input", "--chunk-size", "8"]
+    args = parser.parse_args([*base, str(tmp_path / "d.npz"), "--channels-last", "--target",
+                              "label", "--out", str(tmp_path / "o"), "--npy", str(tmp_path / "v.npy")])
+    assert args.run(args) == 0
+    labels, _ = encode_labels(names)
+    ref = np.asarray(tsexplain.explain(small_model(), x, "gradient_x_input", target=labels))
+    np.testing.assert_array_equal(np.load(tmp_path / "v.npy"), ref)
+    np.save(tmp_path / "x.npy", x)
+    args = parser.parse_args([*base, str(tmp_path / "x.npy"), "--target", "label", "--out",
+                              str(tmp_path / "o2")])
+    with pytest.raises(ParameterError, match="has no labels"):
+        args.run(args)

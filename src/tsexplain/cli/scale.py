@@ -1,16 +1,20 @@
-"""``tsexplain explain-dataset``: one method over a whole .npy data set, chunked, resumable."""
+"""``tsexplain explain-dataset``: one method over a whole data set, chunked, resumable."""
 
 from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 EPILOG = """\
 MODEL is any form 'tsexplain explain' reads: a .safetensors file saved by
 tsexplain.training.save_model, a torch.export program (.pt2), a TorchScript file, or
 'package.module:factory' / 'path/to/net.py:factory' with --weights; repeat --model for AGRA
-(gradients averaged over the models; --weights then goes with a single model only). DATA is a .npy file of shape
-(N, C, T), read memory-mapped one chunk at a time (convert other formats once with numpy.save).
+(gradients averaged over the models; --weights then goes with a single model only). DATA is any
+file 'tsexplain explain' reads. A .npy file of shape (N, C, T) is read memory-mapped, one chunk
+at a time (the form for data sets larger than memory); other forms (.npz, CSV, Parquet, UCR/UEA
+files or folder) are read whole, with their labels: --target label then explains each series'
+labelled class.
 
 OUT is a chunk store: OUT/manifest.json and OUT/values/NNNNNNNNN.npy (one file per chunk; also
 predictions/ and target/). Run the same command again after a crash or Ctrl-C: finished chunks
@@ -34,13 +38,14 @@ readable at the same path on every node (see docs/scaling.md).
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "explain-dataset",
-        help="attribute a whole .npy data set in chunks (resumable; local or Ray)",
+        help="attribute a whole data set in chunks (resumable; local or Ray)",
         description="Compute one attribution method for every series of DATA, chunk by chunk,\n"
         "into an on-disk chunk store; in this process or on a Ray cluster.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("data", metavar="DATA", help=".npy file of shape (N, C, T)")
+    p.add_argument("data", metavar="DATA",
+                   help=".npy file of shape (N, C, T) (memory-mapped), or any data file 'explain' reads")
     p.add_argument("--model", action="append", required=True, metavar="MODEL",
                    help="model file or package.module:factory (repeat for AGRA)")
     p.add_argument("--weights", metavar="FILE",
@@ -52,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--param", "-p", action="append", metavar="K=V",
                    help="method parameter (e.g. steps=32); repeatable")
     p.add_argument("--target", "-t", metavar="T",
-                   help="output index, 'predicted', 'all' or 'none' (default: none)")
+                   help="output index, 'predicted', 'label', 'all' or 'none' (default: none)")
     p.add_argument("--out", "-o", required=True, help="chunk store folder (created or resumed)")
     p.add_argument("--chunk-size", type=int, default=1024, metavar="N",
                    help="series per chunk: unit of work, writing and crash loss (default 1024)")
@@ -70,6 +75,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="CPUs per Ray actor (default 1)")
     g.add_argument("--num-gpus", type=float, default=0, metavar="X",
                    help="GPUs per Ray actor (default 0)")
+    d = p.add_argument_group("data (other forms than .npy)")
+    d.add_argument("--layout", choices=("auto", "long", "wide"), default="auto",
+                   help="CSV/Parquet layout (default auto)")
+    d.add_argument("--label-col", metavar="NAME", help="label column (default 'label')")
+    d.add_argument("--x-key", metavar="NAME", help="array name in an .npz (default X)")
+    d.add_argument("--y-key", metavar="NAME", help="label array name in an .npz (default y)")
+    d.add_argument("--split", choices=("both", "train", "test"), default="both",
+                   help="part of a UCR/UEA folder (default both)")
+    d.add_argument("--channels-last", action="store_true",
+                   help="the data are stored (N, T, C): transpose them to (N, C, T)")
     p.set_defaults(run=run_explain_dataset)
 
 
@@ -82,15 +97,21 @@ def run_explain_dataset(args: argparse.Namespace) -> int:
     if args.backend != "ray" and (args.address or args.actors):
         raise ParameterError("--address and --actors need --backend ray")
     target = parse_target(args.target)
+    data, labels = _dataset(args)
     if target == "label":
-        raise ParameterError("--target label: a .npy file has no labels; use an index or 'predicted'")
+        if labels is None:
+            raise ParameterError(
+                f"--target label: {args.data} has no labels (a .npy file never has; an .npz "
+                f"needs a 'y' array, a table a label column); use an index or 'predicted'"
+            )
+        target = labels
     if len(args.model) > 1 and (args.weights or args.model_arg):
         raise ParameterError("--weights and --model-arg go with a single --model (a factory)")
     model_args = parse_params(args.model_arg, "--model-arg")
     models = [load_any_model(m, args.weights, model_args).module for m in args.model]
     t0 = time.perf_counter()
     run = attribute_dataset(
-        models if len(models) > 1 else models[0], args.data, args.method, out=args.out,
+        models if len(models) > 1 else models[0], data, args.method, out=args.out,
         target=target, chunk_size=args.chunk_size, backend=args.backend, address=args.address,
         num_actors=args.actors, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
         resume=not args.no_resume, progress=True, **parse_params(args.param),
@@ -102,3 +123,29 @@ def run_explain_dataset(args: argparse.Namespace) -> int:
     if args.npy:
         print(f"values -> {run.store.to_npy(args.npy)}")
     return 0
+
+
+def _dataset(args: argparse.Namespace) -> tuple[Any, Any]:
+    """DATA as attribute_dataset takes it: a .npy path (read memory-mapped), else the array read
+    with :func:`tsexplain.io.load_any_data`; and the labels (class indices) when the file has."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from tsexplain.exceptions import ParameterError
+    from tsexplain.io import load_any_data
+
+    path = Path(args.data)
+    if path.suffix.lower() == ".npy" and not args.channels_last:
+        return args.data, None
+    given = [opt for opt, val in (("--label-col", args.label_col), ("--x-key", args.x_key),
+                                  ("--y-key", args.y_key)) if val]
+    if path.suffix.lower() == ".npy" and given:
+        raise ParameterError(f"{', '.join(given)}: a .npy file holds one array and no labels")
+    ds = load_any_data(path, layout=args.layout, label_col=args.label_col, x_key=args.x_key,
+                       y_key=args.y_key, split=args.split)
+    x = np.ascontiguousarray(ds.X.transpose(0, 2, 1)) if args.channels_last else ds.X
+    labels = None
+    if ds.y is not None and np.issubdtype(ds.y.dtype, np.integer):
+        labels = ds.y
+    return x, labels
