@@ -280,3 +280,39 @@ def test_deeplift_leaves_the_model_without_hooks(data):
     model = small_cnn()
     DeepLiftShap(model, baselines=x[:2]).attribute(x, target=1)
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+class ReshapingNet(nn.Module):
+    """Reshapes and scales in its own forward (linear operations without a layer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(4)
+        self.conv = nn.Conv1d(3, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.head = nn.Linear(4 * 40, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.relu(self.conv(x))
+        return self.head(h.flatten(1) + 0.5 * h.reshape(h.shape[0], -1))
+
+
+def test_deeplift_on_a_torch_export_program_equals_the_module(data, tmp_path):
+    """A .pt2 calls ATen overloads (aten.flatten.using_ints, aten.reshape.default): the same
+    linear operations as the module's, so DeepLIFT runs and gives the module's values; a
+    non-linearity written as a function in the program is still refused by name."""
+    from tsexplain.io import load_any_model
+
+    x, target = data
+    for net, refused in ((ReshapingNet().eval(), None), (FunctionalReLU().eval(), "relu")):
+        program = torch.export.export(net, (x,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+        torch.export.save(program, tmp_path / "m.pt2")
+        loaded = load_any_model(tmp_path / "m.pt2").module
+        if refused:
+            with pytest.raises(ModelOutputError, match=rf"applies {refused}, an operation without"):
+                tsexplain.explain(loaded, x, "deeplift", target=target)
+            continue
+        ours = tsexplain.explain(loaded, x, "deeplift", target=target).values
+        np.testing.assert_array_equal(ours, tsexplain.explain(net, x, "deeplift", target=target).values)
+        theirs = captum_attr.DeepLift(net).attribute(x, baselines=torch.zeros_like(x), target=target)
+        assert np.abs(ours - theirs.detach().numpy()).max() <= 1e-5 * np.abs(ours).max()

@@ -42,7 +42,7 @@ _LINEAR_FUNCTIONS = frozenset({
     "repeat_interleave", "avg_pool1d", "adaptive_avg_pool1d", "dropout", "pad", "chunk",
     "split", "narrow", "select", "to", "float", "double", "type", "clone", "detach", "t",
     "movedim", "swapaxes", "unbind", "flip", "roll", "__get__", "zeros_like", "ones_like",
-    "new_zeros", "new_ones", "interpolate", "upsample",
+    "new_zeros", "new_ones", "interpolate", "upsample", "slice", "alias", "_unsafe_view",
 })
 #: Products are linear only when at most one factor depends on the input.
 _PRODUCTS = frozenset({
@@ -54,6 +54,15 @@ EPS = 1e-10
 
 def _depends_on_input(t: Any, params: set[int]) -> bool:
     return isinstance(t, torch.Tensor) and t.grad_fn is not None and id(t) not in params
+
+
+def _op_name(func: Any) -> str:
+    """The operation's name: ``flatten`` for ``torch.flatten``, ``Tensor.flatten`` and the ATen
+    overload ``aten.flatten.using_ints`` that a ``torch.export`` program calls."""
+    packet = getattr(func, "overloadpacket", None)  # torch._ops.OpOverload
+    if packet is not None:
+        return str(getattr(packet, "__name__", packet)).split(".")[-1]
+    return str(getattr(func, "__name__", func))
 
 
 class _OpAudit(TorchFunctionMode):
@@ -69,7 +78,7 @@ class _OpAudit(TorchFunctionMode):
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         result = func(*args, **(kwargs or {}))
         if self.depth == 0 and isinstance(result, torch.Tensor):
-            name = getattr(func, "__name__", str(func))
+            name = _op_name(func)
             tensors = [a for a in (*args, *(kwargs or {}).values()) if isinstance(a, torch.Tensor)]
             if isinstance(args, tuple) and args and isinstance(args[0], list | tuple):
                 tensors += [a for a in args[0] if isinstance(a, torch.Tensor)]
