@@ -116,8 +116,9 @@ def _importance_chunks(
             )
             y = select_outputs(transformed, sel)
             grads = torch.autograd.grad(y.sum(), acts, allow_unused=True)
+            # sum_t |g|: abs + sum runs several times faster on the CPU than vector_norm(ord=1)
             yield [
-                torch.zeros(a.shape[:2], dtype=a.dtype, device=a.device) if g is None else torch.linalg.vector_norm(g, ord=1, dim=2)
+                torch.zeros(a.shape[:2], dtype=a.dtype, device=a.device) if g is None else g.abs().sum(dim=2)
                 for a, g in zip(acts, grads, strict=True)
             ]
             if bar is not None:
