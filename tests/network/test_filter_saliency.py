@@ -111,3 +111,25 @@ def test_jvp_on_a_non_conv_layer(cnn, x):
     torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-7)
     auto = filter_saliency(cnn, x, "4", scale="none")
     torch.testing.assert_close(auto, ref, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("method", ["jvp", "vmap"])
+@pytest.mark.parametrize("layer", ["net.3", "net.6"])
+def test_batchnorm_models_equal_the_per_filter_loop(method, layer):
+    """The passes up to a convolution's input run on the BatchNorm-folded copy: the maps still
+    equal one plain backward per filter through the unfolded model (float32 rounding apart)."""
+    from tsexplain.models import FordACNN
+
+    torch.manual_seed(0)
+    model = FordACNN(n_channels=2, filters=8).eval()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+    xb = torch.randn(5, 2, 40, generator=torch.Generator().manual_seed(1))
+    upto = model.net[: int(layer.split(".")[1]) + 1]
+    got = filter_saliency(model, xb, layer, scale="none", method=method)
+    ref = _loop_reference(model, xb, upto, 8)
+    torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-5 * float(ref.abs().max()))

@@ -192,13 +192,32 @@ def filter_saliency(
                 raise ParameterError(f"position={position} is outside the layer's {t_out} output steps.")
             position %= t_out
         readout, at_input = _readout(model, module, xt, idx, probe.shape, position)
-        signed = _signed_saliency(model, module, xt, readout, at_input, method, chunk_size)
+        run_model, run_module = _folded_before(model, name, module, xt[:1]) if at_input else (model, module)
+        signed = _signed_saliency(run_model, run_module, xt, readout, at_input, method, chunk_size)
     sal = signed.abs().transpose(0, 1).contiguous()  # (N, F, C, T)
     if scale == "filter":
         sal = min_max_scale(sal, (2, 3))
     elif scale == "layer":
         sal = min_max_scale(sal, (1, 2, 3))
     return sal
+
+
+def _folded_before(
+    model: nn.Module, name: str, module: nn.Module, probe: torch.Tensor
+) -> tuple[nn.Module, nn.Module]:
+    """The BatchNorm-folded copy of ``model`` and its layer ``name``, for gradients taken at that
+    layer's *input*: folding changes only values after a convolution's BatchNorm, and the layer's
+    input comes out of the layers before it unchanged (within rounding), so the passes up to it
+    skip BatchNorm (and its forward-mode derivative). The model itself when it cannot be folded."""
+    from tsexplain.attribution._model_state import fold_batchnorm
+
+    folded = fold_batchnorm(model, probe)
+    if folded is model:
+        return model, module
+    try:
+        return folded, folded.get_submodule(name)
+    except AttributeError:
+        return model, module
 
 
 def _readout(
@@ -301,6 +320,7 @@ def _saliency_jvp(
         return jvp(captured, (xt,), (t,))[1]
 
     lt = readout.permute(2, 0, 1).contiguous()  # (T_h, F_sel, C_h)
+    everywhere = valid.all(dim=1).tolist()
     step = max(1, chunk_size // 2)
     for s in range(0, len(colours), step):
         group = colours[s : s + step]
@@ -311,9 +331,14 @@ def _saliency_jvp(
         for k, (c, j) in enumerate(group):
             keep = valid[j]
             # contrib[f, n, t'] = sum_c' L[f, c', t'] h_dot[n, c', t'], as T' small matmuls
-            hk = h_dot[k].permute(2, 1, 0)[keep].contiguous()  # (T'_kept, C_h, N)
-            contrib = torch.bmm(lt[keep], hk).permute(1, 2, 0)  # (F_sel, N, T'_kept)
-            out[:, :, c, :].index_add_(2, index[j][keep], contrib)
+            if everywhere[j]:  # every output step has an input step of this colour: no masking
+                hk = h_dot[k].permute(2, 1, 0)  # (T', C_h, N), bmm takes the strides as they are
+                contrib = torch.bmm(lt, hk).permute(1, 2, 0)  # (F_sel, N, T')
+                out[:, :, c, :].index_add_(2, index[j], contrib)
+            else:
+                hk = h_dot[k].permute(2, 1, 0)[keep]  # (T'_kept, C_h, N)
+                contrib = torch.bmm(lt[keep], hk).permute(1, 2, 0)  # (F_sel, N, T'_kept)
+                out[:, :, c, :].index_add_(2, index[j][keep], contrib)
     return out
 
 
