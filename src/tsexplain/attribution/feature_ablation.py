@@ -50,7 +50,9 @@ class FeatureAblation(Attribution):
     Notes
     -----
     Cost: one forward pass per group and series (G = C * n_segments for "cells"), no backward
-    pass; rows of several series share one forward pass under the memory budget. Like occlusion
+    pass; rows of several series share one forward pass under the memory budget. Groups that
+    span a short stretch of time take occlusion's shortcut through a convolutional front and a
+    global average (see :class:`Occlusion`). Like occlusion
     it measures each group alone: redundant groups (the model can read the same evidence in
     another group) each get little.
 

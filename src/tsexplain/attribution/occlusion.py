@@ -79,7 +79,11 @@ class Occlusion(Attribution):
     -----
     Cost: ``W = C * ceil((T - window) / stride + 1)`` forward passes per series with
     ``per_channel=True`` (``C`` times fewer without), no backward pass; rows of several series
-    share one forward pass under the memory budget. The values show what the model loses
+    share one forward pass under the memory budget. For a model made of stride-1 convolutions,
+    BatchNorm and point-wise activations followed by a global average over time (FCN-style
+    classifiers), only each window's stretch, widened by twice the receptive radius, goes through
+    the convolutions, and the head runs on the corrected average: the same outputs (found with
+    ``torch.fx`` and checked on a probe; other models take the full pass). The values show what the model loses
     without a window, not how it combines windows (interactions are averaged away).
 
     References
