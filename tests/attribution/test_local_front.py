@@ -200,3 +200,45 @@ def test_feature_ablation_through_the_split_equals_captum(split_calls):
     ).detach().numpy()
     assert split_calls
     close_to(ours, theirs)
+
+
+def test_the_front_passes_follow_the_memory_budget_and_leave_the_model_alone():
+    """Tracing works on a copy (the model's own forward, side effects included, is not run);
+    a small budget gives smaller front passes and the same values."""
+
+    class Counting(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = FordACNN(n_channels=2, filters=8)
+            self.calls = 0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.calls += 1
+            return self.net(x)
+
+    model = randomized(Counting())
+    x = torch.randn(30, 2, 300, generator=torch.Generator().manual_seed(4))
+    split = local_split(model, x[:1])
+    assert split is not None and model.calls == 1  # only the check against the model itself
+    sizes: list[int] = []
+    front = split.front
+
+    class Spy(nn.Module):
+        def forward(self, rows: torch.Tensor) -> torch.Tensor:
+            sizes.append(rows.shape[0] * rows.shape[-1])
+            return front(rows)
+
+    object.__setattr__(split, "front", Spy())
+    try:
+        res = tsexplain.explain(model, x, "occlusion", target=0, window=5, memory_budget="1GB",
+                                fold_batchnorm=False)
+        big = res.values
+        most_big = max(sizes)
+        sizes.clear()
+        small = tsexplain.explain(model, x, "occlusion", target=0, window=5, memory_budget="2MB",
+                                  fold_batchnorm=False).values
+    finally:
+        object.__setattr__(split, "front", front)
+    assert max(sizes) < most_big
+    # outputs are subtracted: other batch sizes change f(x) by float32 rounding, ~1e-7 |f|
+    np.testing.assert_allclose(small, big, rtol=1e-5, atol=1e-6 * np.abs(res.predictions).max())

@@ -16,6 +16,7 @@ such structure, cannot be traced, or the split does not reproduce the model on a
 
 from __future__ import annotations
 
+import copy
 import logging
 import operator
 import weakref
@@ -133,7 +134,8 @@ def _pool_keepdim(node: fx.Node, modules: dict[str, nn.Module]) -> bool | None:
 
 
 def _split(model: nn.Module) -> LocalSplit | None:
-    gm = fx.symbolic_trace(model)
+    # trace a copy: tracing runs the model's Python forward once, side effects included
+    gm = fx.symbolic_trace(copy.deepcopy(model))
     modules = dict(gm.named_modules())
     graph = gm.graph
     inputs = [n for n in graph.nodes if n.op == "placeholder"]
@@ -261,7 +263,8 @@ def windowed_outputs(
     extents : torch.Tensor of shape (R, 2)
         ``[a, b)`` time window of each row (long).
     max_cells : int
-        Most (row x channel x step) input cells per front pass.
+        Most (row x channel x step) input cells per front pass (callers pass what the memory
+        budget allows for full rows: rows per pass x C x T).
 
     Returns
     -------

@@ -166,7 +166,8 @@ def evaluate(
             if splits:
                 assert extents is not None
                 xs, rows4 = x[idx], rows.reshape(len(idx), rows_per_sample, c, t)
-                outs = [windowed_outputs(s, xs, s.front(xs), rows4, extents) for s in splits]
+                cells = fwd * c * t  # a full pass's input cells: the budget's and caches' bound
+                outs = [windowed_outputs(s, xs, s.front(xs), rows4, extents, cells) for s in splits]
                 out = torch.stack(outs).mean(0) if len(outs) > 1 else outs[0]
             elif getattr(engine, "additional", None):
                 out = forward_rows(engine, rows, idx, rows_per_sample)
