@@ -321,6 +321,7 @@ def _saliency_jvp(
 
     lt = readout.permute(2, 0, 1).contiguous()  # (T_h, F_sel, C_h)
     everywhere = valid.all(dim=1).tolist()
+    valid_f = valid.to(xt.dtype)
     step = max(1, chunk_size // 2)
     for s in range(0, len(colours), step):
         group = colours[s : s + step]
@@ -329,16 +330,13 @@ def _saliency_jvp(
             tangents[k, :, c, residue == j] = 1.0
         h_dot = vmap(tangent_out)(tangents)  # (k, N, C_h, T_h)
         for k, (c, j) in enumerate(group):
-            keep = valid[j]
-            # contrib[f, n, t'] = sum_c' L[f, c', t'] h_dot[n, c', t'], as T' small matmuls
-            if everywhere[j]:  # every output step has an input step of this colour: no masking
-                hk = h_dot[k].permute(2, 1, 0)  # (T', C_h, N), bmm takes the strides as they are
-                contrib = torch.bmm(lt, hk).permute(1, 2, 0)  # (F_sel, N, T')
-                out[:, :, c, :].index_add_(2, index[j], contrib)
-            else:
-                hk = h_dot[k].permute(2, 1, 0)[keep]  # (T'_kept, C_h, N)
-                contrib = torch.bmm(lt[keep], hk).permute(1, 2, 0)  # (F_sel, N, T'_kept)
-                out[:, :, c, :].index_add_(2, index[j][keep], contrib)
+            # contrib[f, n, t'] = sum_c' L[f, c', t'] h_dot[n, c', t'], as T' small matmuls; steps
+            # t' that no input step of this colour feeds are zeroed (no gathering copies)
+            hk = h_dot[k].permute(2, 1, 0).contiguous()  # (T', C_h, N)
+            contrib = torch.bmm(lt, hk).permute(1, 2, 0)  # (F_sel, N, T')
+            if not everywhere[j]:
+                contrib = contrib * valid_f[j]
+            out[:, :, c, :].index_add_(2, index[j], contrib)
     return out
 
 
