@@ -105,6 +105,18 @@ def test_constant_model_warns_zero_gradient():
         tsexplain.explain(Constant(), torch.randn(2, 3, 20, generator=torch.Generator().manual_seed(11)), "saliency")
 
 
+def test_samples_with_dead_gradients_are_counted():
+    """relu(sum x): the samples with a negative sum have a zero gradient, the others do not."""
+
+    class HalfDead(nn.Module):
+        def forward(self, x):
+            return torch.relu(x.sum(dim=(1, 2)))
+
+    x = torch.ones(5, 2, 4) * torch.tensor([1.0, -1.0, 1.0, -1.0, -1.0])[:, None, None]
+    with pytest.warns(ZeroGradientWarning, match="attribution of 3 of 5 samples is exactly zero"):
+        tsexplain.explain(HalfDead(), x, "saliency")
+
+
 def test_saturated_sigmoid_warns():
     model = nn.Sequential(nn.Flatten(), nn.Linear(60, 1), nn.Sigmoid())
     with torch.no_grad():

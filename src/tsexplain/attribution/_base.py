@@ -412,8 +412,7 @@ class Attribution(ABC):
 
     def _check_gradients(self, values: np.ndarray) -> None:
         flat = values.reshape(values.shape[0], -1)
-        finite = np.isfinite(flat)
-        dead = np.array([not np.any(row[f] != 0) for row, f in zip(flat, finite, strict=True)])
+        dead = ~np.any((flat != 0) & np.isfinite(flat), axis=1)  # no finite non-zero value
         if dead.all():
             warnings.warn(
                 f"{self.name}: every attribution is exactly zero: the explained output does not "
