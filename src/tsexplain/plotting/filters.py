@@ -363,7 +363,7 @@ def plot_inverse_result(
     ...                     nn.Conv1d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 1))
     >>> from tsexplain.network import inverse_optimize
     >>> from tsexplain.plotting import plot_inverse_result
-    >>> res = inverse_optimize(net, 1.0, shape=(1, 2, 16), iterations=10, alpha=0.1)
+    >>> res = inverse_optimize(net, 1.0, shape=(1, 2, 16), steps=10, alpha=0.1)
     >>> fig = plot_inverse_result(res, probability="sigmoid")
     >>> len(fig.axes), [line.get_label().split()[0] for line in fig.axes[0].lines]
     (2, ['start', 'end'])
