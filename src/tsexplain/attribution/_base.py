@@ -7,6 +7,7 @@ wraps the values; each method only writes :meth:`Attribution._attribute`.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import time
 import warnings
@@ -133,7 +134,7 @@ class Attribution(ABC):
     @classmethod
     def parameters(cls) -> dict[str, Any]:
         """The method's own parameters and their defaults (engine options excluded)."""
-        sig = inspect.signature(cls.__init__)
+        sig = _signature(cls.__init__)
         skip = {"self", "model", *ENGINE_OPTIONS}
         return {
             n: (None if p.default is inspect.Parameter.empty else p.default)
@@ -147,7 +148,7 @@ class Attribution(ABC):
 
         They are the keyword-only arguments of the method's ``_attribute``.
         """
-        sig = inspect.signature(cls._attribute)
+        sig = _signature(cls._attribute)
         return {
             n: (None if p.default is inspect.Parameter.empty else p.default)
             for n, p in sig.parameters.items()
@@ -427,6 +428,12 @@ class Attribution(ABC):
                 ZeroGradientWarning,
                 stacklevel=3,
             )
+
+
+@functools.lru_cache(maxsize=None)
+def _signature(func: Callable[..., Any]) -> inspect.Signature:
+    """``inspect.signature``, computed once per function (it is read on every call)."""
+    return inspect.signature(func)
 
 
 def selection_as_target(sel: Selection) -> Target:
