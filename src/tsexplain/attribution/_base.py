@@ -430,7 +430,7 @@ class Attribution(ABC):
             )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _signature(func: Callable[..., Any]) -> inspect.Signature:
     """``inspect.signature``, computed once per function (it is read on every call)."""
     return inspect.signature(func)
