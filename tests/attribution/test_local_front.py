@@ -242,3 +242,23 @@ def test_the_front_passes_follow_the_memory_budget_and_leave_the_model_alone():
     assert max(sizes) < most_big
     # outputs are subtracted: other batch sizes change f(x) by float32 rounding, ~1e-7 |f|
     np.testing.assert_allclose(small, big, rtol=1e-5, atol=1e-6 * np.abs(res.predictions).max())
+
+
+def test_a_torch_export_program_takes_the_split(tmp_path, split_calls):
+    """A .pt2 model calls ATen overloads (aten.relu.default, aten.add.Tensor, aten.mean.dim):
+    the same front is found, and occlusion equals Captum on the original module."""
+    from tsexplain.io import load_any_model
+
+    model = randomized(Residual())
+    x = torch.randn(4, 2, 100, generator=torch.Generator().manual_seed(5))
+    program = torch.export.export(model, (x,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, tmp_path / "m.pt2")
+    loaded = load_any_model(tmp_path / "m.pt2").module
+    split = local_split(loaded, x[:1])
+    assert split is not None and split.radius == 8
+    ours = tsexplain.explain(loaded, x, "occlusion", target=2, window=4, stride=2, baseline=2.0).values
+    theirs = captum_attr.Occlusion(model).attribute(
+        x, sliding_window_shapes=(1, 4), strides=(1, 2), baselines=2.0, target=2
+    ).detach().numpy()
+    assert split_calls
+    close_to(ours, theirs)

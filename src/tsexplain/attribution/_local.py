@@ -27,6 +27,7 @@ from torch import fx, nn
 from torch.nn import functional as F
 
 from tsexplain._targets import flatten_output
+from tsexplain.attribution._ops import op_name
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,13 @@ _POINTWISE_FUNCTIONS = {
     torch.tanh, torch.sigmoid, F.softplus, F.hardtanh, F.hardswish, F.dropout,
 }
 _POINTWISE_METHODS = {"relu", "sigmoid", "tanh", "contiguous"}
+#: The same operations as a ``torch.export`` program calls them (ATen overloads, by name).
+_POINTWISE_ATEN = {
+    "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "tanh",
+    "sigmoid", "softplus", "hardtanh", "hardswish", "hardsigmoid", "dropout", "clone", "alias",
+    "contiguous",
+}
+_BINARY_ATEN = {"add", "mul", "sub"}
 _BINARY = {operator.add, operator.mul, operator.sub, torch.add, torch.mul, torch.sub}
 _BINARY_METHODS = {"add", "mul", "sub"}
 
@@ -122,15 +130,17 @@ def _pool_keepdim(node: fx.Node, modules: dict[str, nn.Module]) -> bool | None:
         size = node.args[1] if len(node.args) > 1 else node.kwargs.get("output_size")
         return True if size in (1, (1,)) else None
     is_mean = (node.op == "call_method" and node.target == "mean") or (
-        node.op == "call_function" and node.target is torch.mean)
+        node.op == "call_function" and (node.target is torch.mean or (
+            hasattr(node.target, "overloadpacket") and op_name(node.target) == "mean")))
     if not is_mean:
         return None
     dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
     if isinstance(dim, list | tuple) and len(dim) == 1:
         dim = dim[0]
-    if dim not in (-1, 2) or len(node.args) > 2 or set(node.kwargs) - {"dim", "keepdim"}:
+    keepdim = node.args[2] if len(node.args) > 2 else node.kwargs.get("keepdim", False)
+    if dim not in (-1, 2) or len(node.args) > 3 or set(node.kwargs) - {"dim", "keepdim"}:
         return None
-    return bool(node.kwargs.get("keepdim", False))
+    return keepdim if isinstance(keepdim, bool) else None
 
 
 def _split(model: nn.Module) -> LocalSplit | None:
@@ -201,9 +211,10 @@ def _local_step(node: fx.Node, modules: dict[str, nn.Module], local_args: list[f
             return 0
         return None
     if node.op == "call_function":
-        if node.target in _POINTWISE_FUNCTIONS and len(node.all_input_nodes) == 1:
+        aten = op_name(node.target) if hasattr(node.target, "overloadpacket") else None
+        if (node.target in _POINTWISE_FUNCTIONS or aten in _POINTWISE_ATEN) and len(node.all_input_nodes) == 1:
             return 0
-        if node.target in _BINARY:
+        if node.target in _BINARY or aten in _BINARY_ATEN:
             others = [a for a in node.args if not isinstance(a, fx.Node)]
             if all(isinstance(a, int | float) for a in others) and len(node.all_input_nodes) == len(local_args):
                 return 0

@@ -15,6 +15,7 @@ from tsexplain._targets import Selection, flatten_output, resolve_target
 from tsexplain._typing import Baseline, Target
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
+from tsexplain.attribution._ops import op_name
 from tsexplain.attribution._perturbation import describe_array, make_baseline, row_extras
 from tsexplain.attribution.gradient_shap import baseline_distribution
 from tsexplain.exceptions import ModelOutputError
@@ -56,15 +57,6 @@ def _depends_on_input(t: Any, params: set[int]) -> bool:
     return isinstance(t, torch.Tensor) and t.grad_fn is not None and id(t) not in params
 
 
-def _op_name(func: Any) -> str:
-    """The operation's name: ``flatten`` for ``torch.flatten``, ``Tensor.flatten`` and the ATen
-    overload ``aten.flatten.using_ints`` that a ``torch.export`` program calls."""
-    packet = getattr(func, "overloadpacket", None)  # torch._ops.OpOverload
-    if packet is not None:
-        return str(getattr(packet, "__name__", packet)).split(".")[-1]
-    return str(getattr(func, "__name__", func))
-
-
 class _OpAudit(TorchFunctionMode):
     """Records tensor operations a model's own code runs outside layers with a rule."""
 
@@ -78,7 +70,7 @@ class _OpAudit(TorchFunctionMode):
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         result = func(*args, **(kwargs or {}))
         if self.depth == 0 and isinstance(result, torch.Tensor):
-            name = _op_name(func)
+            name = op_name(func)
             tensors = [a for a in (*args, *(kwargs or {}).values()) if isinstance(a, torch.Tensor)]
             if isinstance(args, tuple) and args and isinstance(args[0], list | tuple):
                 tensors += [a for a in args[0] if isinstance(a, torch.Tensor)]

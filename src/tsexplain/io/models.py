@@ -318,12 +318,15 @@ def _restore_leaf(sub: Any) -> Any:
     params = dict(sub.named_parameters(recurse=False))
     weight, bias = params.get("weight"), params.get("bias")
     try:
-        if target is torch.ops.aten.conv1d.default and ty.endswith("Conv1d") and weight is not None:
+        convs = (torch.ops.aten.conv1d.default, torch.ops.aten.conv1d.padding)
+        if target in convs and ty.endswith("Conv1d") and weight is not None:
             stride, padding, dilation = (args[3] or [1]), (args[4] or [0]), (args[5] or [1])
             groups = int(args[6] or 1)
             out_ch, in_per_group, k = weight.shape
+            # aten.conv1d.padding: padding="same" / "valid", as the module was built
+            pad = padding if isinstance(padding, str) else tuple(padding)
             conv = torch.nn.Conv1d(in_per_group * groups, out_ch, k, stride=tuple(stride),
-                                   padding=tuple(padding), dilation=tuple(dilation),
+                                   padding=pad, dilation=tuple(dilation),
                                    groups=groups, bias=bias is not None)
             conv.weight = weight
             if bias is not None:
