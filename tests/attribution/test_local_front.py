@@ -262,3 +262,30 @@ def test_a_torch_export_program_takes_the_split(tmp_path, split_calls):
     ).detach().numpy()
     assert split_calls
     close_to(ours, theirs)
+
+
+def test_new_weights_and_replaced_layers_are_used(split_calls):
+    """The split holds the model's own layers: after training (new weights) or after replacing a
+    layer, occlusion still equals Captum on the model as it is now."""
+    model = randomized(Residual())
+    x = torch.randn(3, 2, 100, generator=torch.Generator().manual_seed(6))
+
+    def check() -> None:
+        ours = tsexplain.explain(model, x, "occlusion", target=0, window=4, stride=2, baseline=2.0,
+                                 fold_batchnorm=False).values
+        theirs = captum_attr.Occlusion(model).attribute(
+            x, sliding_window_shapes=(1, 4), strides=(1, 2), baselines=2.0, target=0
+        ).detach().numpy()
+        close_to(ours, theirs)
+
+    check()
+    with torch.no_grad():
+        model.stem.weight.mul_(-1.5)  # as an optimiser step would: in place
+        model.head.bias.add_(1.0)
+    check()
+    model.a = nn.Conv1d(6, 6, 3, padding=1)  # another layer in its place: the split is rebuilt
+    check()
+    assert local_split(model, x[:1]) is not None and local_split(model, x[:1]).radius == 3 + 1 + 1
+    model.stem = nn.Conv1d(2, 6, 7, padding=3, stride=1, padding_mode="circular")
+    assert local_split(model, x[:1]) is None  # no longer local: the full pass
+    assert split_calls

@@ -75,7 +75,9 @@ class LocalSplit:
     keepdim: bool
 
 
-_SPLITS: weakref.WeakKeyDictionary[nn.Module, LocalSplit | None] = weakref.WeakKeyDictionary()
+#: Per model: its structure when the split was made, and the split (None: the model has none).
+_SPLITS: weakref.WeakKeyDictionary[nn.Module, tuple[tuple[tuple[str, int], ...], LocalSplit | None]] = (
+    weakref.WeakKeyDictionary())
 
 
 def local_split(model: nn.Module, probe: torch.Tensor) -> LocalSplit | None:
@@ -88,8 +90,10 @@ def local_split(model: nn.Module, probe: torch.Tensor) -> LocalSplit | None:
     probe : torch.Tensor of shape (1, C, T)
         A row used to check that the split reproduces the model (also on one perturbed window).
     """
-    if model in _SPLITS:
-        return _SPLITS[model]
+    key = _structure(model)
+    cached = _SPLITS.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     try:
         split = _split(model)
         if split is not None and not _reproduces(model, split, probe):
@@ -99,10 +103,17 @@ def local_split(model: nn.Module, probe: torch.Tensor) -> LocalSplit | None:
         log.debug("no local split for %s", type(model).__name__, exc_info=True)
         split = None
     try:
-        _SPLITS[model] = split
+        _SPLITS[model] = (key, split)
     except TypeError:  # not weak-referenceable: not cached
         pass
     return split
+
+
+def _structure(model: nn.Module) -> tuple[tuple[str, int], ...]:
+    """The model's layers by name and identity: a split is rebuilt when a layer is replaced (new
+    weights need nothing: the front and head hold the model's own layers; the split keeps the
+    layers it holds alive, so their identities stay theirs)."""
+    return tuple((name, id(m)) for name, m in model.named_modules())
 
 
 def _conv_radius(conv: nn.Conv1d) -> int | None:
@@ -144,7 +155,8 @@ def _pool_keepdim(node: fx.Node, modules: dict[str, nn.Module]) -> bool | None:
 
 
 def _split(model: nn.Module) -> LocalSplit | None:
-    # trace a copy: tracing runs the model's Python forward once, side effects included
+    # trace a copy: tracing runs the model's Python forward once, side effects included; the
+    # front and head are then built on the model itself, so they use its current weights
     gm = fx.symbolic_trace(copy.deepcopy(model))
     modules = dict(gm.named_modules())
     graph = gm.graph
@@ -194,8 +206,8 @@ def _split(model: nn.Module) -> LocalSplit | None:
         if node in radius or node is pool:
             continue
         env2[node] = head_graph.node_copy(node, lambda n: env2[n])
-    front = fx.GraphModule(gm, front_graph)
-    head = fx.GraphModule(gm, head_graph)
+    front = fx.GraphModule(model, front_graph)
+    head = fx.GraphModule(model, head_graph)
     return LocalSplit(front=front, head=head, radius=radius[pooled_input], keepdim=keepdim)
 
 
