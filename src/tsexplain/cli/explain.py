@@ -63,9 +63,11 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                    help="keyword argument of the factory (repeatable)")
 
 
-def add_data_options(parser: argparse.ArgumentParser) -> None:
-    """How DATA is read (columns, keys, split, channels-last, names, units)."""
-    g = parser.add_argument_group("data")
+def add_data_options(parser: argparse.ArgumentParser, *, describe: bool = True,
+                     title: str = "data") -> None:
+    """How DATA is read (columns, keys, split, channels-last) and, with ``describe``, what it
+    is (channel and class names, units)."""
+    g = parser.add_argument_group(title)
     g.add_argument("--layout", choices=("auto", "long", "wide"), default="auto",
                    help="CSV/Parquet layout (default auto: long if time and value columns exist)")
     g.add_argument("--sample-col", metavar="NAME", help="sample id column (default 'sample')")
@@ -79,6 +81,8 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
                    help="part of a UCR/UEA folder (default both)")
     g.add_argument("--channels-last", action="store_true",
                    help="the data are stored (N, T, C): transpose them to (N, C, T)")
+    if not describe:
+        return
     g.add_argument("--channel-names", metavar="A,B,..",
                    help="a name per channel (default: from the data file, else ch0, ch1, ...)")
     g.add_argument("--class-names", metavar="A,B,..",

@@ -75,16 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="CPUs per Ray actor (default 1)")
     g.add_argument("--num-gpus", type=float, default=0, metavar="X",
                    help="GPUs per Ray actor (default 0)")
-    d = p.add_argument_group("data (other forms than .npy)")
-    d.add_argument("--layout", choices=("auto", "long", "wide"), default="auto",
-                   help="CSV/Parquet layout (default auto)")
-    d.add_argument("--label-col", metavar="NAME", help="label column (default 'label')")
-    d.add_argument("--x-key", metavar="NAME", help="array name in an .npz (default X)")
-    d.add_argument("--y-key", metavar="NAME", help="label array name in an .npz (default y)")
-    d.add_argument("--split", choices=("both", "train", "test"), default="both",
-                   help="part of a UCR/UEA folder (default both)")
-    d.add_argument("--channels-last", action="store_true",
-                   help="the data are stored (N, T, C): transpose them to (N, C, T)")
+    from tsexplain.cli.explain import add_data_options
+
+    add_data_options(p, describe=False, title="data (other forms than .npy)")
     p.set_defaults(run=run_explain_dataset)
 
 
@@ -132,18 +125,18 @@ def _dataset(args: argparse.Namespace) -> tuple[Any, Any]:
 
     import numpy as np
 
+    from tsexplain.cli.explain import data_options
     from tsexplain.exceptions import ParameterError
     from tsexplain.io import load_any_data
 
     path = Path(args.data)
     if path.suffix.lower() == ".npy" and not args.channels_last:
         return args.data, None
-    given = [opt for opt, val in (("--label-col", args.label_col), ("--x-key", args.x_key),
-                                  ("--y-key", args.y_key)) if val]
+    options = {k: v for k, v in data_options(args).items() if v is not None}
+    given = [f"--{k.replace('_', '-')}" for k in ("label_col", "x_key", "y_key") if k in options]
     if path.suffix.lower() == ".npy" and given:
         raise ParameterError(f"{', '.join(given)}: a .npy file holds one array and no labels")
-    ds = load_any_data(path, layout=args.layout, label_col=args.label_col, x_key=args.x_key,
-                       y_key=args.y_key, split=args.split)
+    ds = load_any_data(path, **options)
     x = np.ascontiguousarray(ds.X.transpose(0, 2, 1)) if args.channels_last else ds.X
     labels = None
     if ds.y is not None and np.issubdtype(ds.y.dtype, np.integer):

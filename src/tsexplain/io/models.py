@@ -177,12 +177,10 @@ def _script_wrapper(script: Any) -> Any:
         def __deepcopy__(self, memo: dict[int, Any]) -> TorchScriptModel:
             # a deep-copied ScriptModule's parameters are not leaves (requires_grad_ fails):
             # copy through the serialized program instead
-            buf = io.BytesIO()
+            data = script_to_bytes(self)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
-                torch.jit.save(self.script, buf)
-                buf.seek(0)
-                twin = TorchScriptModel(torch.jit.load(buf, map_location="cpu"))
+                twin = TorchScriptModel(torch.jit.load(io.BytesIO(data), map_location="cpu"))
             twin.train(self.training)
             return twin
 
