@@ -263,3 +263,7 @@ def test_cli_explain_dataset_reads_other_forms_with_labels(tmp_path: Path,
                               str(tmp_path / "o2")])
     with pytest.raises(ParameterError, match="has no labels"):
         args.run(args)
+    args = parser.parse_args([*base, str(tmp_path / "x.npy"), "--x-key", "X", "--out",
+                              str(tmp_path / "o3")])
+    with pytest.raises(ParameterError, match="--x-key: a .npy file holds one array"):
+        args.run(args)

@@ -130,12 +130,12 @@ def _dataset(args: argparse.Namespace) -> tuple[Any, Any]:
     from tsexplain.io import load_any_data
 
     path = Path(args.data)
-    if path.suffix.lower() == ".npy" and not args.channels_last:
-        return args.data, None
     options = {k: v for k, v in data_options(args).items() if v is not None}
     given = [f"--{k.replace('_', '-')}" for k in ("label_col", "x_key", "y_key") if k in options]
     if path.suffix.lower() == ".npy" and given:
         raise ParameterError(f"{', '.join(given)}: a .npy file holds one array and no labels")
+    if path.suffix.lower() == ".npy" and not args.channels_last:
+        return args.data, None
     ds = load_any_data(path, **options)
     x = np.ascontiguousarray(ds.X.transpose(0, 2, 1)) if args.channels_last else ds.X
     labels = None
