@@ -129,3 +129,52 @@ def test_folded_copy_is_reused_until_the_model_changes() -> None:
     assert third is not second
     with torch.no_grad():
         torch.testing.assert_close(third(x), model(x), rtol=1e-5, atol=1e-6)
+
+
+def outputs_of(model: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
+    """The output of layer ``name`` of ``model`` on ``x`` (a forward hook)."""
+    seen: list[torch.Tensor] = []
+    handle = model.get_submodule(name).register_forward_hook(lambda _m, _i, out: seen.append(out))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        handle.remove()
+    return seen[0]
+
+
+def test_a_kept_layer_keeps_its_output_while_the_other_batchnorms_fold() -> None:
+    model = bn_cnn(7)
+    x = torch.randn(4, 1, 60, generator=torch.Generator().manual_seed(7))
+    folded = fold_batchnorm(model, x[:2], keep=frozenset({"6"}))
+    assert folded is not model and not has_batchnorm(folded)
+    kinds = {name: type(m).__name__ for name, m in folded.named_modules() if name}
+    # BatchNorm 1 and 4 folded into convolutions 0 and 3; 7 follows the kept layer: its affine map
+    assert "1" not in kinds and "4" not in kinds and kinds["7"] == "ChannelAffine"
+    torch.testing.assert_close(outputs_of(folded, "6", x), outputs_of(model, "6", x), rtol=1e-5, atol=1e-5)
+    # the unkept fold changes layer 6's output (BatchNorm 7 is in it): keeping is what matters
+    plain = fold_batchnorm(model, x[:2])
+    assert not torch.allclose(outputs_of(plain, "6", x), outputs_of(model, "6", x), atol=1e-3)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), model(x), rtol=1e-5, atol=1e-5)
+
+
+def test_a_batchnorm_after_no_convolution_becomes_its_affine_map() -> None:
+    """x * gamma / sqrt(var + eps) + (beta - mean * gamma / sqrt(var + eps)), written out."""
+    torch.manual_seed(8)
+    model = nn.Sequential(nn.BatchNorm1d(2), nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(),
+                          nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(4, 1)).eval()
+    bn = model[0]
+    with torch.no_grad():
+        bn.running_mean.copy_(torch.tensor([1.0, -2.0]))
+        bn.running_var.copy_(torch.tensor([4.0, 0.25]))
+        bn.weight.copy_(torch.tensor([2.0, 3.0]))
+        bn.bias.copy_(torch.tensor([0.5, -1.0]))
+    x = torch.randn(5, 2, 30, generator=torch.Generator().manual_seed(8))
+    folded = fold_batchnorm(model, x[:2])
+    assert not has_batchnorm(folded) and type(folded.get_submodule("0")).__name__ == "ChannelAffine"
+    scale = torch.tensor([2.0 / (4.0 + bn.eps) ** 0.5, 3.0 / (0.25 + bn.eps) ** 0.5])
+    shift = torch.tensor([0.5, -1.0]) - torch.tensor([1.0, -2.0]) * scale
+    torch.testing.assert_close(outputs_of(folded, "0", x), x * scale[:, None] + shift[:, None])
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), model(x), rtol=1e-5, atol=1e-6)

@@ -140,3 +140,50 @@ def test_unknown_layer_names_the_available_ones(cnn_data):
         LayerIntegratedGradients(model, layer="11", steps=4).attribute(x, target=0)
     with pytest.raises(ParameterError, match="no Conv1d layer"):
         LayerGradCam(nn.Sequential(nn.Flatten(), nn.Linear(60, 2)))
+
+
+class Block(nn.Module):
+    """A user's block (torch.fx traces through it: it is no module call in a traced graph)."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(c_in, c_out, 3, padding=1)
+        self.bn = nn.BatchNorm1d(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.conv(x)))
+
+
+def bn_model_with_blocks() -> nn.Module:
+    torch.manual_seed(9)
+    model = nn.Sequential(Block(1, 8), Block(8, 8), nn.Conv1d(8, 8, 3, padding=1), nn.BatchNorm1d(8),
+                          nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(8, 2))
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm1d):
+                m.running_mean.uniform_(-1, 1)
+                m.running_var.uniform_(0.2, 3.0)
+                m.weight.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+@pytest.mark.parametrize("name", ["2", "1.conv", "1"])
+@pytest.mark.parametrize("method", ["grad_cam", "layer_integrated_gradients"])
+def test_batchnorm_folding_leaves_the_explained_layer_as_it_is(name, method):
+    """BatchNorm with real statistics folds into the layers before the explained one (not into
+    it): a conv followed by BatchNorm, a conv inside a block, and a block torch.fx traces through
+    (folding is then skipped) all equal Captum on the unfolded model, and the unfolded call."""
+    model = bn_model_with_blocks()
+    x = torch.randn(5, 1, 40, generator=torch.Generator().manual_seed(2))
+    target = [0, 1, 1, 0, 1]
+    ours = tsexplain.explain(model, x, method, target=target, layer=name)
+    unfolded = tsexplain.explain(model, x, method, target=target, layer=name, fold_batchnorm=False)
+    if method == "grad_cam":
+        theirs = captum_attr.LayerGradCam(model, layer(model, name)).attribute(
+            x, target=target, attr_dim_summation=False).detach().numpy()
+    else:
+        theirs = captum_attr.LayerIntegratedGradients(model, layer(model, name)).attribute(
+            x, baselines=torch.zeros_like(x), target=target, n_steps=50,
+            method="gausslegendre").detach().numpy()
+    close_to(ours.extras["layer_values"], theirs)
+    close_to(ours.extras["layer_values"], unfolded.extras["layer_values"])

@@ -254,7 +254,7 @@ class Attribution(ABC):
                 probe = self._probe(x_t)
                 models = self.models
                 if self.fold_batchnorm and not additional:
-                    models = [fold_batchnorm(m, probe) for m in models]
+                    models = [fold_batchnorm(m, probe, self._fold_keep(i)) for i, m in enumerate(models)]
                 engine = Engine(
                     models, probe[:1], self.memory_budget, self.progress, self.name,
                     additional, bool(attribute_additional),
@@ -359,6 +359,10 @@ class Attribution(ABC):
         return tuple(out)
 
     # ----------------------------------------------------------------- helpers
+    def _fold_keep(self, index: int) -> frozenset[str]:
+        """Layers of model ``index`` whose outputs BatchNorm folding must leave as they are."""
+        return frozenset()
+
     def _probe(self, x: torch.Tensor) -> torch.Tensor:
         """A few model inputs (n, C, T') used to size chunks and check BatchNorm folding."""
         return x[:2]

@@ -142,6 +142,10 @@ class _LayerMethod(Attribution):
         }
         return values.contiguous(), extras
 
+    def _fold_keep(self, index: int) -> frozenset[str]:
+        # BatchNorm folds everywhere except into the explained layer, whose output stays the model's
+        return frozenset({self.layer_names[index]})
+
     def _average(self, per_model: list[torch.Tensor]) -> torch.Tensor:
         shapes = {tuple(r.shape) for r in per_model}
         if len(shapes) > 1:
@@ -190,7 +194,8 @@ class LayerGradCam(_LayerMethod):
     Notes
     -----
     Cost: one forward and one backward pass per series. The map's resolution is the layer's
-    (coarse after pooling); BatchNorm is never folded, so layer names stay those of the model.
+    (coarse after pooling). BatchNorm folds into the layers before the explained one (with
+    ``fold_batchnorm``, the default), never into it: its activations are the model's.
 
     References
     ----------
@@ -221,7 +226,6 @@ class LayerGradCam(_LayerMethod):
         time_axis: int = 2,
         **engine: Any,
     ) -> None:
-        engine["fold_batchnorm"] = False
         super().__init__(model, **engine)
         self.layer = layer
         self.relu = bool(relu)
@@ -250,37 +254,43 @@ class LayerGradCam(_LayerMethod):
         step = min(engine.chunk(n_out), forward_rows_per_pass(engine))
         per_model, per_model_out, per_model_map = [], [], []
         sels: list[Selection] = []
-        for m_i, (model, name) in enumerate(zip(self.models, self.layer_names, strict=True)):
+        for m_i, (model, name) in enumerate(zip(engine.models, self.layer_names, strict=True)):
             capture = _Capture(dict(model.named_modules())[name])
             capture.require_grad = True
-            parts, outs = [], []
+            # written chunk by chunk (no list of parts to join): the weighted activations
+            # (N, K', F, T'), their sum over filters (N, K', T') and the outputs (N, K)
+            raw_m = map_m = out_m = None
             try:
                 for start in range(0, x.shape[0], step):
-                    idx = torch.arange(start, min(x.shape[0], start + step))
+                    stop = min(x.shape[0], start + step)
+                    idx = torch.arange(start, stop)
                     with torch.enable_grad():
-                        out = flatten_output(model(x[idx], *row_extras(engine, idx, 1)), len(idx))
+                        out = flatten_output(model(x[start:stop], *row_extras(engine, idx, 1)), len(idx))
                         psel = pick(out.detach(), idx)
                         if m_i == 0:
                             sels.append(psel)
                         assert capture.value is not None
                         act = _as_filters_time(capture.value, self.time_axis, name, self.name)
                         targets = self._targets(psel)
-                        maps = []
+                        if raw_m is None:
+                            raw_m = act.new_empty((x.shape[0], len(targets), *act.shape[1:]))
+                            map_m = act.new_empty((x.shape[0], len(targets), act.shape[2]))
+                            out_m = out.new_empty((x.shape[0], out.shape[1]))
+                        assert map_m is not None and out_m is not None
                         for j, k in enumerate(targets):
                             (g,) = torch.autograd.grad(
                                 _selected_sum(out, psel, k), act, retain_graph=j < len(targets) - 1
                             )
-                            maps.append((g.mean(dim=2, keepdim=True) * act).detach())
-                    parts.append(maps[0][:, None] if len(maps) == 1 else torch.stack(maps, dim=1))
-                    outs.append(out.detach())
+                            torch.mul(g.mean(dim=2, keepdim=True), act.detach(), out=raw_m[start:stop, j])
+                            torch.sum(raw_m[start:stop, j], dim=1, out=map_m[start:stop, j])
+                    out_m[start:stop] = out.detach()
             finally:
                 capture.remove()
-            raw_m = _cat(parts)  # (N, K', F, T')
+            assert raw_m is not None and map_m is not None and out_m is not None
             per_model.append(raw_m)
-            per_model_out.append(_cat(outs))
-            map_m = raw_m.sum(dim=2)
+            per_model_out.append(out_m)
             # the ReLU applies to each model's map (AGRA averages the models' Grad-CAM maps)
-            per_model_map.append(torch.relu(map_m) if self.relu else map_m)
+            per_model_map.append(torch.relu_(map_m) if self.relu else map_m)
         outputs = _mean(per_model_out)
         sel = _gathered(self, sels, outputs)
         raw = self._average(per_model)
@@ -318,7 +328,8 @@ class LayerIntegratedGradients(_LayerMethod):
 
     Notes
     -----
-    Cost: ``steps`` forward and backward passes per series. BatchNorm is never folded.
+    Cost: ``steps`` forward and backward passes per series. BatchNorm folds as for
+    :class:`LayerGradCam`, never into the explained layer.
 
     References
     ----------
@@ -353,7 +364,6 @@ class LayerIntegratedGradients(_LayerMethod):
         time_axis: int = 2,
         **engine: Any,
     ) -> None:
-        engine["fold_batchnorm"] = False
         super().__init__(model, **engine)
         self.layer = layer
         self.steps = check_int(steps, "steps", minimum=1)
@@ -386,7 +396,7 @@ class LayerIntegratedGradients(_LayerMethod):
         s = self.steps
         per_chunk = max(1, engine.chunk(sel.n_outputs if sel.mode == "all" else 1) // s)
         per_model, base_outs = [], []
-        for model, name in zip(self.models, self.layer_names, strict=True):
+        for model, name in zip(engine.models, self.layer_names, strict=True):
             capture = _Capture(dict(model.named_modules())[name])
             capture.time_axis = self.time_axis
             parts, outs_b = [], []

@@ -202,6 +202,9 @@ class NoiseTunnel(Attribution):
     def _attributes_additional(self) -> bool:
         return self.inner._attributes_additional()
 
+    def _fold_keep(self, index: int) -> frozenset[str]:
+        return self.inner._fold_keep(index)
+
     def _check_call_params(self, call_params: dict[str, Any]) -> dict[str, Any]:
         return self.inner._check_call_params(call_params)
 
