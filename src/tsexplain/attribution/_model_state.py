@@ -151,7 +151,9 @@ class ChannelAffine(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, ...) -> (N, C, ...)."""
         shape = (1, -1) + (1,) * (x.dim() - 2)
-        return torch.addcmul(self.shift.view(shape), x, self.scale.view(shape))
+        scale, shift = self.scale, self.shift
+        assert isinstance(scale, torch.Tensor) and isinstance(shift, torch.Tensor)
+        return torch.addcmul(shift.view(shape), x, scale.view(shape))
 
 
 def _fold_graph(gm: fx.GraphModule, keep: frozenset[str]) -> None:
@@ -197,7 +199,7 @@ def _fold_graph(gm: fx.GraphModule, keep: frozenset[str]) -> None:
             assert isinstance(prev, fx.Node) and layer is not None
             fused = (
                 fuse_linear_bn_eval(layer, bn) if isinstance(layer, nn.Linear)
-                else fuse_conv_bn_eval(layer, bn)  # type: ignore[arg-type]
+                else fuse_conv_bn_eval(layer, bn)
             )
             _set_submodule(gm, str(prev.target), fused)
             node.replace_all_uses_with(prev)
