@@ -133,3 +133,29 @@ def test_batchnorm_models_equal_the_per_filter_loop(method, layer):
     got = filter_saliency(model, xb, layer, scale="none", method=method)
     ref = _loop_reference(model, xb, upto, 8)
     torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-5 * float(ref.abs().max()))
+
+
+@pytest.mark.parametrize("colours_per_pass", [1, 2])
+def test_jvp_split_into_heap_sized_passes_gives_the_same_maps(cnn, x, monkeypatch, colours_per_pass):
+    """Few colours per pass (as when the pass's activations would exceed glibc's mmap threshold)."""
+    import importlib
+
+    from torch.func import vmap as real_vmap
+
+    fs = importlib.import_module("tsexplain.network.filter_saliency")
+    passes: list[int] = []
+
+    def counting_vmap(fn, *a, **k):
+        mapped = real_vmap(fn, *a, **k)
+
+        def run(tangents):
+            passes.append(tangents.shape[0])
+            return mapped(tangents)
+        return run
+
+    monkeypatch.setattr("torch.func.vmap", counting_vmap)
+    monkeypatch.setattr(fs, "heap_rows", lambda largest: colours_per_pass * x.shape[0])
+    got = filter_saliency(cnn, x, "3", scale="none", method="jvp")
+    assert passes and max(passes) == colours_per_pass and sum(passes) > colours_per_pass
+    ref = _loop_reference(cnn, x, cnn[:4], 12)
+    torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-7)

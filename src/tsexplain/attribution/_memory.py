@@ -229,8 +229,14 @@ def chunk_plan(
     most = max(1, device_budget(budget, row.device) // max(per_row, 1))
     if row.device.type != "cpu":
         return int(most), int(most)
+    return int(most), int(min(most, heap_rows(largest)))
+
+
+def heap_rows(largest: int) -> int:
+    """Rows of a pass whose largest activation (``largest`` bytes per row) stays below glibc's
+    mmap threshold: larger blocks are mapped afresh and page-faulted on every pass."""
     cap = MMAP_THRESHOLD if tune_allocator() else _STOCK_LARGEST_ACTIVATION
-    return int(most), int(min(most, max(1, cap // max(largest, 1))))
+    return max(1, cap // max(largest, 1))
 
 
 def chunk_rows(

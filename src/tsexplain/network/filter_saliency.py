@@ -11,7 +11,12 @@ from torch import nn
 
 from tsexplain._typing import SeriesBatch
 from tsexplain._validation import check_choice, check_int, check_model, check_series_batch
-from tsexplain.attribution._memory import activation_bytes, get_memory_budget, parse_bytes
+from tsexplain.attribution._memory import (
+    activation_bytes,
+    get_memory_budget,
+    heap_rows,
+    parse_bytes,
+)
 from tsexplain.exceptions import ParameterError
 from tsexplain.network._dependency import ColorPlan, color_plan
 from tsexplain.network._hooks import (
@@ -322,7 +327,10 @@ def _saliency_jvp(
     lt = readout.permute(2, 0, 1).contiguous()  # (T_h, F_sel, C_h)
     everywhere = valid.all(dim=1).tolist()
     valid_f = valid.to(xt.dtype)
-    step = max(1, chunk_size // 2)
+    # colours per pass: within the budget, and few enough that the pass's activations (colours x N
+    # rows) stay on the heap
+    largest = activation_bytes(model, xt[:1])[1]
+    step = max(1, min(chunk_size // 2, heap_rows(largest) // max(1, n)))
     for s in range(0, len(colours), step):
         group = colours[s : s + step]
         tangents = torch.zeros(len(group), n, n_channels, n_steps, dtype=xt.dtype, device=dev)
