@@ -325,12 +325,20 @@ def _saliency_jvp(
         return jvp(captured, (xt,), (t,))[1]
 
     lt = readout.permute(2, 0, 1).contiguous()  # (T_h, F_sel, C_h)
+    # a readout that is one matrix at most steps (a convolution's, summed over time: its kernel's
+    # sums away from the edges) is one matrix product over all steps, redone at the others
+    common = lt[lt.shape[0] // 2]
+    other = (lt != common).flatten(1).any(dim=1).nonzero()[:, 0]
+    use_common = len(other) <= lt.shape[0] // 4
+    lt_other = lt[other]  # (E, F_sel, C_h)
     everywhere = valid.all(dim=1).tolist()
     valid_f = valid.to(xt.dtype)
     # colours per pass: within the budget, and few enough that the pass's activations (colours x N
-    # rows) stay on the heap
+    # rows) stay on the heap; passes of equal size (each pass also recomputes the primal)
     largest = activation_bytes(model, xt[:1])[1]
-    step = max(1, min(chunk_size // 2, heap_rows(largest) // max(1, n)))
+    most = max(1, min(chunk_size // 2, heap_rows(largest) // max(1, n)))
+    n_passes = -(-len(colours) // most)
+    step = -(-len(colours) // n_passes)
     for s in range(0, len(colours), step):
         group = colours[s : s + step]
         tangents = torch.zeros(len(group), n, n_channels, n_steps, dtype=xt.dtype, device=dev)
@@ -338,10 +346,17 @@ def _saliency_jvp(
             tangents[k, :, c, residue == j] = 1.0
         h_dot = vmap(tangent_out)(tangents)  # (k, N, C_h, T_h)
         for k, (c, j) in enumerate(group):
-            # contrib[f, n, t'] = sum_c' L[f, c', t'] h_dot[n, c', t'], as T' small matmuls; steps
-            # t' that no input step of this colour feeds are zeroed (no gathering copies)
-            hk = h_dot[k].permute(2, 1, 0).contiguous()  # (T', C_h, N)
-            contrib = torch.bmm(lt, hk).permute(1, 2, 0)  # (F_sel, N, T')
+            # contrib[f, n, t'] = sum_c' L[f, c', t'] h_dot[n, c', t']; steps t' that no input
+            # step of this colour feeds are zeroed (no gathering copies)
+            if use_common:
+                per_row = torch.matmul(common, h_dot[k])  # (N, F_sel, T')
+                if len(other):
+                    at = h_dot[k][:, :, other].permute(2, 1, 0)  # (E, C_h, N)
+                    per_row[:, :, other] = torch.bmm(lt_other, at).permute(2, 1, 0)
+                contrib = per_row.transpose(0, 1)  # (F_sel, N, T')
+            else:  # T' small matmuls
+                hk = h_dot[k].permute(2, 1, 0).contiguous()  # (T', C_h, N)
+                contrib = torch.bmm(lt, hk).permute(1, 2, 0)  # (F_sel, N, T')
             if not everywhere[j]:
                 contrib = contrib * valid_f[j]
             out[:, :, c, :].index_add_(2, index[j], contrib)
