@@ -159,3 +159,57 @@ def test_jvp_split_into_heap_sized_passes_gives_the_same_maps(cnn, x, monkeypatc
     assert passes and max(passes) == colours_per_pass and sum(passes) > colours_per_pass
     ref = _loop_reference(cnn, x, cnn[:4], 12)
     torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("stride,dilation,padding,position", [
+    (1, 1, 1, None), (1, 1, 0, None), (2, 1, 1, None), (1, 2, 2, None), (3, 2, 1, None), (2, 1, 1, 4), (1, 1, 1, 0),
+])
+def test_conv_readout_equals_the_backward_of_the_layer(stride, dilation, padding, position):
+    """The grouped transposed convolution gives what autograd gives for sum_t <onehot_f, conv(z)>."""
+    import importlib
+
+    fs = importlib.import_module("tsexplain.network.filter_saliency")
+    torch.manual_seed(3)
+    conv = torch.nn.Conv1d(5, 7, 3, stride=stride, dilation=dilation, padding=padding)
+    t_in = 23
+    t_out = conv(torch.zeros(1, 5, t_in)).shape[2]
+    idx = [0, 3, 6]
+    onehot = fs._cotangents(idx, torch.Size([1, 7, t_out]), position, torch.zeros(1))[:, 0]
+    got = fs._conv_readout(conv, onehot, idx, t_in)
+    assert got is not None
+    z = torch.zeros(len(idx), 5, t_in, requires_grad=True)
+    (ref,) = torch.autograd.grad((conv(z) * onehot).sum(), z)
+    torch.testing.assert_close(got, ref, rtol=1e-6, atol=1e-7)
+
+
+def test_conv_readout_leaves_grouped_and_circular_layers_to_the_backward():
+    import importlib
+
+    fs = importlib.import_module("tsexplain.network.filter_saliency")
+    onehot = torch.ones(2, 4, 10)
+    assert fs._conv_readout(torch.nn.Conv1d(4, 4, 3, padding=1, groups=2), onehot, [0, 1], 10) is None
+    assert fs._conv_readout(torch.nn.Conv1d(4, 4, 3, padding=1, padding_mode="circular"), onehot, [0, 1], 10) is None
+    assert fs._conv_readout(torch.nn.Conv1d(4, 4, 3, padding="same"), onehot, [0, 1], 10) is None
+
+
+def test_input_tangent_convolutions_restore_the_layers_forward_also_on_an_error(cnn):
+    import importlib
+
+    from torch.func import jvp
+
+    fs = importlib.import_module("tsexplain.network.filter_saliency")
+    for p in cnn.parameters():
+        p.requires_grad_(False)
+    try:
+        xx, tt = torch.randn(2, 3, 50), torch.randn(2, 3, 50)
+        _, ref = jvp(cnn, (xx,), (tt,))
+        with fs._input_tangent_convolutions(cnn):
+            out, got = jvp(cnn, (xx,), (tt,))
+        torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(out, cnn(xx))
+        with pytest.raises(KeyError), fs._input_tangent_convolutions(cnn):
+            raise KeyError("inside")
+        assert all("forward" not in m.__dict__ for m in cnn.modules())
+    finally:
+        for p in cnn.parameters():
+            p.requires_grad_(True)

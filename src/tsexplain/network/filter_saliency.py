@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import torch
@@ -238,6 +240,9 @@ def _readout(
     if isinstance(module, nn.Conv1d):
         with torch.no_grad():
             h1 = run_until_captured(model, xt[:1], [module], inputs=True)[module]
+        fast = _conv_readout(module, onehot[:, 0], idx, h1.shape[2])
+        if fast is not None:
+            return fast, True
         # the convolution is affine: the gradient of <onehot_f, conv(z)> is the same at any z
         z = torch.zeros((len(idx), *h1.shape[1:]), dtype=h1.dtype, device=h1.device, requires_grad=True)
         with torch.enable_grad():
@@ -245,6 +250,30 @@ def _readout(
             (lw,) = torch.autograd.grad((out * onehot[:, 0]).sum(), z)
         return lw.detach(), True
     return onehot[:, 0], False
+
+
+def _conv_readout(
+    conv: nn.Conv1d, onehot: torch.Tensor, idx: list[int], t_in: int
+) -> torch.Tensor | None:
+    """The readout weights of a Conv1d at its input, (F_sel, C_in, T_in), as one grouped
+    transposed convolution: selected filter ``f``'s row is its cotangent (F_sel's own channel
+    of ``onehot`` (F_sel, F, T')) transposed through ``W[f]`` alone. None where the layer's
+    padding, groups or padding mode call for the general backward."""
+    pad, stride, dil = conv.padding, conv.stride[0], conv.dilation[0]
+    if conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(pad, str):
+        return None
+    k = conv.kernel_size[0]
+    t_out = onehot.shape[2]
+    extra = t_in - ((t_out - 1) * stride - 2 * pad[0] + dil * (k - 1) + 1)
+    if not 0 <= extra < max(stride, dil):
+        return None
+    sel = torch.as_tensor(idx, device=onehot.device)
+    cot = onehot[torch.arange(len(idx), device=onehot.device), sel][None]  # (1, F_sel, T')
+    weight = conv.weight[sel].detach()  # (F_sel, C_in, k)
+    out = torch.nn.functional.conv_transpose1d(
+        cot, weight, None, stride, pad[0], extra, len(idx), dil
+    )  # (1, F_sel * C_in, T_in)
+    return out.reshape(len(idx), weight.shape[1], t_in)
 
 
 def _signed_saliency(
@@ -344,7 +373,8 @@ def _saliency_jvp(
         tangents = torch.zeros(len(group), n, n_channels, n_steps, dtype=xt.dtype, device=dev)
         for k, (c, j) in enumerate(group):
             tangents[k, :, c, residue == j] = 1.0
-        h_dot = vmap(tangent_out)(tangents)  # (k, N, C_h, T_h)
+        with _input_tangent_convolutions(model):
+            h_dot = vmap(tangent_out)(tangents)  # (k, N, C_h, T_h)
         for k, (c, j) in enumerate(group):
             # contrib[f, n, t'] = sum_c' L[f, c', t'] h_dot[n, c', t']; steps t' that no input
             # step of this colour feeds are zeroed (no gathering copies)
@@ -361,6 +391,48 @@ def _saliency_jvp(
                 contrib = contrib * valid_f[j]
             out[:, :, c, :].index_add_(2, index[j], contrib)
     return out
+
+
+class _InputTangentConv(torch.autograd.Function):
+    """A convolution whose forward-mode derivative is taken with respect to its input only.
+
+    torch's own rule also convolves the primal input with the weight's (zero) tangent, a
+    primal-sized convolution more per layer and pass; here the tangent is ``conv(t, W)``
+    (no bias: the map is affine). For weights without tangents (frozen during the JVP)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+        return conv._conv_forward(x, conv.weight, conv.bias)
+
+    @staticmethod
+    def setup_context(ctx: object, inputs: tuple[object, ...], output: torch.Tensor) -> None:
+        ctx.conv = inputs[1]  # type: ignore[attr-defined]
+
+    @staticmethod
+    def jvp(ctx: object, x_t: torch.Tensor, _conv_t: object) -> torch.Tensor:
+        conv = ctx.conv  # type: ignore[attr-defined]
+        return conv._conv_forward(x_t, conv.weight, None)
+
+
+def _input_tangent_conv(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+    out: torch.Tensor = _InputTangentConv.apply(x, conv)
+    return out
+
+
+@contextlib.contextmanager
+def _input_tangent_convolutions(model: nn.Module) -> Iterator[None]:
+    """Within the block, the plain Conv1d layers of ``model`` (frozen weights) use
+    :class:`_InputTangentConv`; their own forward comes back afterwards, also on an error."""
+    convs = [m for m in model.modules() if type(m) is nn.Conv1d and not m.weight.requires_grad]
+    try:
+        for m in convs:
+            m.forward = functools.partial(_input_tangent_conv, conv=m)  # type: ignore[method-assign]
+        yield
+    finally:
+        for m in convs:
+            m.__dict__.pop("forward", None)
 
 
 def _saliency_vmap(
