@@ -479,6 +479,12 @@ class Engine:
         return torch.cat(results) if len(results) > 1 else results[0]
 
 
+def model_mean(per_model: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The mean over the models' tensors (AGRA), all of one shape; for one model the tensor itself
+    (no copy: a long recording's arrays are not duplicated)."""
+    return per_model[0] if len(per_model) == 1 else torch.stack(list(per_model)).mean(dim=0)
+
+
 def _join(
     column: Sequence[torch.Tensor | None],
     op: Callable[[list[torch.Tensor]], torch.Tensor],

@@ -14,7 +14,7 @@ from torch.overrides import TorchFunctionMode
 from tsexplain._targets import Selection, flatten_output, resolve_target
 from tsexplain._typing import Baseline, Target
 from tsexplain.attribution._base import Attribution
-from tsexplain.attribution._engine import Engine
+from tsexplain.attribution._engine import Engine, model_mean
 from tsexplain.attribution._ops import op_name
 from tsexplain.attribution._perturbation import describe_array, make_baseline, row_extras
 from tsexplain.attribution.gradient_shap import baseline_distribution
@@ -410,9 +410,9 @@ class DeepLift(Attribution):
                 return chosen[0]
 
             parts = [deeplift_rows(m, x[idx], base[idx], extras, choose) for m in engine.models]
-            values.append(torch.stack([p[0] for p in parts]).mean(dim=0))
-            outs.append(torch.stack([p[1] for p in parts]).mean(dim=0))
-            outs_b.append(torch.stack([p[2] for p in parts]).mean(dim=0))
+            values.append(model_mean([p[0] for p in parts]))
+            outs.append(model_mean([p[1] for p in parts]))
+            outs_b.append(model_mean([p[2] for p in parts]))
             sels.append(chosen[0])
         outputs = torch.cat(outs)
         sel = _gathered(self, sels, outputs)
@@ -497,10 +497,10 @@ class DeepLiftShap(Attribution):
 
             row_ex = row_extras(engine, idx, b)
             parts = [deeplift_rows(m, xs, bs.contiguous(), row_ex, choose) for m in engine.models]
-            vals = torch.stack([p[0] for p in parts]).mean(dim=0)
+            vals = model_mean([p[0] for p in parts])
             values.append(vals.reshape(n, b, *vals.shape[1:]).mean(dim=1))
-            outs.append(torch.stack([p[1] for p in parts]).mean(dim=0)[::b])
-            outs_b.append(torch.stack([p[2] for p in parts]).mean(dim=0).reshape(n, b, -1).mean(dim=1))
+            outs.append(model_mean([p[1] for p in parts])[::b])
+            outs_b.append(model_mean([p[2] for p in parts]).reshape(n, b, -1).mean(dim=1))
             sels.append(chosen[0])
         outputs = torch.cat(outs)
         sel = _gathered(self, sels, outputs)

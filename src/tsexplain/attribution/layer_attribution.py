@@ -22,7 +22,7 @@ from tsexplain._targets import Selection, flatten_output
 from tsexplain._typing import Baseline, Target
 from tsexplain._validation import check_choice, check_int
 from tsexplain.attribution._base import Attribution
-from tsexplain.attribution._engine import Engine
+from tsexplain.attribution._engine import Engine, model_mean
 from tsexplain.attribution._perturbation import (
     describe_array,
     forward_rows_per_pass,
@@ -153,16 +153,11 @@ class _LayerMethod(Attribution):
                 f"{self.name}: the models' layers give different shapes {sorted(shapes)}; AGRA "
                 f"over layer maps needs models with the same layer shapes"
             )
-        return _mean(per_model)
+        return model_mean(per_model)
 
 
 def _cat(parts: list[torch.Tensor]) -> torch.Tensor:
     return parts[0] if len(parts) == 1 else torch.cat(parts)
-
-
-def _mean(per_model: list[torch.Tensor]) -> torch.Tensor:
-    """The mean over the models (the tensor itself for one model)."""
-    return per_model[0] if len(per_model) == 1 else torch.stack(per_model).mean(dim=0)
 
 
 class LayerGradCam(_LayerMethod):
@@ -291,10 +286,10 @@ class LayerGradCam(_LayerMethod):
             per_model_out.append(out_m)
             # the ReLU applies to each model's map (AGRA averages the models' Grad-CAM maps)
             per_model_map.append(torch.relu_(map_m) if self.relu else map_m)
-        outputs = _mean(per_model_out)
+        outputs = model_mean(per_model_out)
         sel = _gathered(self, sels, outputs)
         raw = self._average(per_model)
-        values, extras = self._finish(raw, x, sel, _mean(per_model_map))
+        values, extras = self._finish(raw, x, sel, model_mean(per_model_map))
         return values, sel, outputs, extras
 
 
@@ -435,7 +430,7 @@ class LayerIntegratedGradients(_LayerMethod):
             per_model.append(torch.cat(parts))
             base_outs.append(torch.cat(outs_b))
         raw = self._average(per_model)
-        out_base = torch.stack(base_outs).mean(dim=0)
+        out_base = model_mean(base_outs)
         values, extras = self._finish(raw, x, sel)
         if sel.mode == "all":
             diff = outputs - out_base

@@ -13,7 +13,7 @@ from tsexplain._allocator import MMAP_THRESHOLD
 from tsexplain._targets import Selection, resolve_target
 from tsexplain._typing import Target
 from tsexplain._validation import check_int
-from tsexplain.attribution._engine import Engine
+from tsexplain.attribution._engine import Engine, model_mean
 from tsexplain.attribution._memory import activation_bytes
 from tsexplain.attribution._sequence import SequenceAttribution
 from tsexplain.exceptions import ModelOutputError, ParameterError, TargetError
@@ -306,13 +306,13 @@ class TimeSmoothGrad(SequenceAttribution):
             else:
                 parts = [self._diagonal_sequence(m, xn, target, pass_bytes, engine.budget)
                          for m in engine.models]
-                g = torch.stack([p[0] for p in parts]).mean(0)
-                y = torch.stack([p[1] for p in parts]).mean(0)
+                g = model_mean([p[0] for p in parts])
+                y = model_mean([p[1] for p in parts])
             diags.append(g)
             preds.append(y)
-        gradient = torch.stack(diags)
+        gradient = diags[0][None] if len(diags) == 1 else torch.stack(diags)  # one series: no copy
         values = trailing_mean(gradient, self.window, dtype=x.dtype)
         extras: dict[str, Any] = {"step_gradient": gradient.detach().cpu().numpy()}
         if lags:
             extras["window_gradient_mean"] = torch.stack(lags).mean(0).detach().cpu().numpy()
-        return values, None, torch.stack(preds), extras
+        return values, None, preds[0][None] if len(preds) == 1 else torch.stack(preds), extras

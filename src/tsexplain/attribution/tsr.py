@@ -13,7 +13,7 @@ from tsexplain._targets import Selection
 from tsexplain._typing import Baseline, Target
 from tsexplain._validation import check_float
 from tsexplain.attribution._base import Attribution
-from tsexplain.attribution._engine import Engine
+from tsexplain.attribution._engine import Engine, model_mean
 from tsexplain.attribution._perturbation import describe_array, make_baseline, row_extras
 from tsexplain.exceptions import ParameterError, SaturationWarning, ZeroGradientWarning
 
@@ -196,8 +196,8 @@ class TemporalSaliencyRescaling(Attribution):
                 v, d = self._rescale(self._inner(model), x, base, tgt, engine)
                 vals.append(v)
                 rels.append(d)
-            per_k_values.append(torch.stack(vals).mean(dim=0))
-            per_k_rel.append(torch.stack(rels).mean(dim=0))
+            per_k_values.append(model_mean(vals))
+            per_k_rel.append(model_mean(rels))
         if sel.mode == "all":
             values = torch.stack(per_k_values, dim=1)
             rel = torch.stack(per_k_rel, dim=1)
