@@ -35,18 +35,21 @@ def frozen_eval(models: nn.Module | Sequence[nn.Module]) -> Iterator[None]:
     """
     group = [models] if isinstance(models, nn.Module) else list(models)
     modes = [(m, m.training) for model in group for m in model.modules()]
-    flags = [(p, p.requires_grad) for model in group for p in model.parameters()]
+    # only what has to change is changed (and restored): most calls find a frozen eval model
+    flags = [p for model in group for p in model.parameters() if p.requires_grad]
     try:
         for model in group:
-            model.eval()
-        for p, _ in flags:
+            if any(m.training for m in model.modules()):
+                model.eval()
+        for p in flags:
             p.requires_grad_(False)
         yield
     finally:
         for m, training in modes:
-            m.training = training
-        for p, req in flags:
-            p.requires_grad_(req)
+            if m.training != training:
+                m.training = training
+        for p in flags:
+            p.requires_grad_(True)
 
 
 def model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
