@@ -202,3 +202,25 @@ def test_former_name_n_steps_still_works_with_a_warning() -> None:
     assert old.scores.tolist() == deletion_curve(model, x, x, steps=4).scores.tolist() == [[10.0, 6.0, 3.0, 1.0, 0.0]]
     with pytest.raises(ParameterError, match="pass steps= only"):
         deletion_curve(model, x, x, n_steps=4, steps=4)
+
+
+def test_a_deletion_curve_that_stops_early_by_hand():
+    """max_fraction=0.5, steps=2 on the same model: cells 3 then 2 removed; the AUC is the mean
+    height over [0, 0.5]."""
+    x = np.ones((1, 2, 2))
+    curve = deletion_curve(Linear(W), x, W * x, steps=2, max_fraction=0.5)
+    assert np.allclose(curve.fractions, [0, 0.25, 0.5])
+    assert np.allclose(curve.scores, [[4.5, 1.5, -0.5]])
+    height = (0.25 * (4.5 + 1.5) / 2 + 0.25 * (1.5 - 0.5) / 2) / 0.5
+    assert curve.auc() == pytest.approx(height)
+    assert curve.normalized_auc() == pytest.approx(height / 4.5)
+    assert curve.params["max_fraction"] == 0.5
+    metric = DeletionCurve(steps=2, max_fraction=0.5)
+    metric.update(Linear(W), x, W * x)
+    assert metric.compute().auc() == pytest.approx(height)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, 1.5, "half"])
+def test_max_fraction_outside_0_1_is_refused(bad):
+    with pytest.raises(ParameterError, match="max_fraction must be a number in"):
+        deletion_curve(Linear(W), np.ones((1, 2, 2)), W[None], steps=2, max_fraction=bad)

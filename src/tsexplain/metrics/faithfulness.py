@@ -92,7 +92,7 @@ class PerturbationCurve:
     kind : {"deletion", "insertion"}
     fractions : numpy.ndarray of shape (S,)
         Fraction of the C x T cells replaced (deletion) or restored (insertion) at each step,
-        from 0 to 1.
+        from 0 to 1 (to ``max_fraction`` for a deletion curve that stops early).
     scores : numpy.ndarray of shape (N, S)
         The model's explained output (after ``output_transform``) at each step.
     baseline : str
@@ -125,8 +125,15 @@ class PerturbationCurve:
     params: dict[str, Any] = field(default_factory=dict)
 
     def auc(self, reduction: Reduction = "mean") -> np.ndarray | float:
-        """Area under each curve (normalised x axis): low is good for deletion, high for insertion."""
-        return reduce(area_under_curve(self.fractions, self.scores), reduction)
+        """Area under each curve on a normalised x axis (the curve's mean height over the fractions
+        it covers, ``[0, 1]`` unless ``max_fraction`` was set): low is good for deletion, high for
+        insertion."""
+        return reduce(self._area(), reduction)
+
+    def _area(self) -> np.ndarray:
+        span = float(self.fractions[-1] - self.fractions[0])
+        area = area_under_curve(self.fractions, self.scores)
+        return area / span if span > 0 and span != 1.0 else area
 
     def normalized_auc(self, reduction: Reduction = "mean") -> np.ndarray | float:
         """Area of the curve divided by its unperturbed end's output (``scores`` at the full input).
@@ -135,7 +142,7 @@ class PerturbationCurve:
         where that output is 0.
         """
         ref = self.scores[:, 0] if self.kind == "deletion" else self.scores[:, -1]
-        area = area_under_curve(self.fractions, self.scores)
+        area = self._area()
         with np.errstate(invalid="ignore", divide="ignore"):
             out = np.where(ref != 0, area / np.where(ref != 0, ref, 1.0), np.nan)
         return reduce(out, reduction)
@@ -223,6 +230,7 @@ def _curve(
     batch_size: int | None,
     progress: bool | None,
     seed: int | None,
+    max_fraction: float = 1.0,
 ) -> PerturbationCurve:
     model = check_model(model)
     xa = check_series_array(x, "x")
@@ -235,7 +243,12 @@ def _curve(
     base = perturbation_baseline(xa, baseline, blur_sigma=blur_sigma, seed=seed)
     importance = (np.abs(aa) if absolute else aa).reshape(n, d)
     ranks = _ranks(importance, rng)
-    counts = np.round(np.linspace(0, d, steps + 1)).astype(np.int64)
+    if not isinstance(max_fraction, int | float) or not 0.0 < float(max_fraction) <= 1.0:
+        raise ParameterError(
+            f"{kind}_curve: max_fraction must be a number in (0, 1] (the largest fraction of the "
+            f"C x T cells perturbed), got {max_fraction!r}"
+        )
+    counts = np.round(np.linspace(0, float(max_fraction) * d, steps + 1)).astype(np.int64)
     fractions = counts / d
     n_points = steps + 1
     device, dtype = model_device_dtype(model)
@@ -285,7 +298,8 @@ def _curve(
         scores=scores,
         baseline=name,
         target=idx.cpu().numpy(),
-        params={"steps": steps, "absolute": absolute, "blur_sigma": blur_sigma, "seed": seed},
+        params={"steps": steps, "absolute": absolute, "blur_sigma": blur_sigma, "seed": seed,
+                **({"max_fraction": float(max_fraction)} if max_fraction != 1.0 else {})},
     )
 
 
@@ -352,6 +366,7 @@ def deletion_curve(
     batch_size: int | None = None,
     progress: bool | None = None,
     seed: int | None = 0,
+    max_fraction: float = 1.0,
 ) -> PerturbationCurve:
     return _curve(
         "deletion",
@@ -368,6 +383,7 @@ def deletion_curve(
         batch_size=batch_size,
         progress=progress,
         seed=seed,
+        max_fraction=max_fraction,
     )
 
 
@@ -409,9 +425,13 @@ def insertion_curve(
 deletion_curve.__doc__ = (
     """Deletion curve: replace the most attributed cells by a baseline, step by step.
 
-    At step j the ``round(j / steps * C * T)`` cells of highest attribution (per sample) are
-    replaced by the baseline, and the model's explained output is recorded. A faithful
-    attribution makes the output fall fast: a small area under the curve.
+    At step j the ``round(j / steps * max_fraction * C * T)`` cells of highest attribution (per
+    sample) are replaced by the baseline, and the model's explained output is recorded. A
+    faithful attribution makes the output fall fast: a small area under the curve.
+    ``max_fraction`` < 1 (keyword) stops the curve early, for models whose output has collapsed
+    after the first few percent of cells: e.g. ``steps = C * T // 20, max_fraction = 0.05``
+    deletes the first 5% one cell per step. ``auc()`` is then the mean height over ``[0,
+    max_fraction]``.
 """
     + _PARAMS_DOC
     + """
