@@ -258,8 +258,18 @@ def check_float(
     return v
 
 
+def loaded_module(model: Any) -> Any:
+    """The module of a :class:`tsexplain.io.LoadedModel` (what ``load_any_model`` returns); any
+    other object as it is."""
+    from tsexplain.io.models import LoadedModel
+
+    return model.module if isinstance(model, LoadedModel) else model
+
+
 def check_model(model: Any, name: str = "model") -> torch.nn.Module:
-    """Check that ``model`` is a ``torch.nn.Module`` (callables are wrapped)."""
+    """Check that ``model`` is a ``torch.nn.Module`` (callables are wrapped; a model loaded by
+    ``tsexplain.io.load_any_model`` stands for its module)."""
+    model = loaded_module(model)
     if isinstance(model, torch.nn.Module):
         return model
     if callable(model):

@@ -187,3 +187,27 @@ def test_batchnorm_folding_leaves_the_explained_layer_as_it_is(name, method):
             method="gausslegendre").detach().numpy()
     close_to(ours.extras["layer_values"], theirs)
     close_to(ours.extras["layer_values"], unfolded.extras["layer_values"])
+
+
+def test_layer_methods_on_torchscript_say_how_to_save_instead(cnn_data):
+    model, x, target = cnn_data
+    scripted = torch.jit.script(model)
+    for method in ("grad_cam", "layer_integrated_gradients"):
+        with pytest.raises(ParameterError, match=f"{method}: this TorchScript model has no module tree"):
+            tsexplain.explain(scripted, x, method, target=target, layer="6")
+
+
+def test_a_loaded_model_stands_for_its_module(cnn_data, tmp_path):
+    """What tsexplain.io.load_any_model returns can be passed where a model is expected."""
+    from tsexplain.io import load_any_model
+    from tsexplain.network import filter_saliency
+
+    model, x, target = cnn_data
+    path = tmp_path / "m.pt2"
+    batch = torch.export.Dim("batch")
+    torch.export.save(torch.export.export(model, (x,), dynamic_shapes=({0: batch},)), path)
+    loaded = load_any_model(str(path))
+    ours = tsexplain.explain(loaded, x, "grad_cam", target=target, layer="6")
+    plain = tsexplain.explain(model, x, "grad_cam", target=target, layer="6")
+    close_to(ours.extras["layer_values"], plain.extras["layer_values"])
+    torch.testing.assert_close(filter_saliency(loaded, x, "6"), filter_saliency(model, x, "6"))

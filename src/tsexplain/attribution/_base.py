@@ -29,7 +29,7 @@ from tsexplain._saturation import (
 )
 from tsexplain._targets import Selection, resolve_target
 from tsexplain._typing import SeriesBatch, Target
-from tsexplain._validation import check_model, check_series_batch
+from tsexplain._validation import check_model, check_series_batch, loaded_module
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._memory import get_memory_budget, parse_bytes
 from tsexplain.attribution._model_state import fold_batchnorm
@@ -51,6 +51,7 @@ ENGINE_OPTIONS: tuple[str, ...] = ("memory_budget", "progress", "fold_batchnorm"
 
 def as_model_list(model: nn.Module | Sequence[nn.Module]) -> list[nn.Module]:
     """One model, or a non-empty list of models (AGRA), as a list of modules."""
+    model = loaded_module(model)
     if isinstance(model, nn.Module) or callable(model) and not isinstance(model, Sequence):
         return [check_model(model)]
     if isinstance(model, Sequence) and not isinstance(model, str):

@@ -37,6 +37,12 @@ UPSAMPLING = ("linear", "nearest")
 
 def find_layer(model: nn.Module, layer: str | None, method: str) -> tuple[str, nn.Module]:
     """The module called ``layer`` in ``model.named_modules()`` (None: the last Conv1d)."""
+    from tsexplain.network._hooks import NO_MODULE_TREE, require_module_tree
+
+    try:
+        require_module_tree(model)
+    except ParameterError:
+        raise ParameterError(f"{method}: {NO_MODULE_TREE}") from None
     modules = dict(model.named_modules())
     if layer is None:
         convs = [n for n, m in modules.items() if isinstance(m, nn.Conv1d)]
