@@ -51,3 +51,17 @@ def fordA_cnn(n_classes: int = 2, width: int = 16, seed: int = 0) -> nn.Module:
     return model.eval()
 
 
+
+
+def set_batchnorm_statistics(model: nn.Module, var_low: float, bias: bool = False) -> nn.Module:
+    """Non-trivial eval statistics for every BatchNorm1d (drawn from torch's global generator):
+    mean U(-1, 1), variance U(var_low, 3), weight U(0.5, 2), and with ``bias`` bias U(-0.5, 0.5)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm1d):
+                m.running_mean.uniform_(-1, 1)
+                m.running_var.uniform_(var_low, 3.0)
+                m.weight.uniform_(0.5, 2.0)
+                if bias:
+                    m.bias.uniform_(-0.5, 0.5)
+    return model.eval()

@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from attribution_models import set_batchnorm_statistics
 from torch import nn
 
 from tsexplain.attribution import IntegratedGradients
@@ -24,14 +25,7 @@ def bn_cnn(seed: int) -> nn.Module:
         layers += [nn.Conv1d(c, 32, 5, padding=2), nn.BatchNorm1d(32), nn.ReLU()]
         c = 32
     model = nn.Sequential(*layers, nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(32, 2))
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm1d):
-                m.running_mean.uniform_(-1, 1)
-                m.running_var.uniform_(0.01, 3.0)
-                m.weight.uniform_(0.5, 2.0)
-                m.bias.uniform_(-0.5, 0.5)
-    return model.eval()
+    return set_batchnorm_statistics(model, 0.01, bias=True)
 
 
 def ig(model: nn.Module, x: torch.Tensor, fold: bool) -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from attribution_models import fordA_cnn
+from attribution_models import fordA_cnn, set_batchnorm_statistics
 from torch import nn
 
 import tsexplain
@@ -158,13 +158,7 @@ def bn_model_with_blocks() -> nn.Module:
     torch.manual_seed(9)
     model = nn.Sequential(Block(1, 8), Block(8, 8), nn.Conv1d(8, 8, 3, padding=1), nn.BatchNorm1d(8),
                           nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(8, 2))
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm1d):
-                m.running_mean.uniform_(-1, 1)
-                m.running_var.uniform_(0.2, 3.0)
-                m.weight.uniform_(0.5, 2.0)
-    return model.eval()
+    return set_batchnorm_statistics(model, 0.2)
 
 
 @pytest.mark.parametrize("name", ["2", "1.conv", "1"])
