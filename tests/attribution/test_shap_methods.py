@@ -316,3 +316,34 @@ def test_deeplift_on_a_torch_export_program_equals_the_module(data, tmp_path):
         np.testing.assert_array_equal(ours, tsexplain.explain(net, x, "deeplift", target=target).values)
         theirs = captum_attr.DeepLift(net).attribute(x, baselines=torch.zeros_like(x), target=target)
         assert np.abs(ours - theirs.detach().numpy()).max() <= 1e-5 * np.abs(ours).max()
+
+
+class _LastStepLSTM(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.lstm = nn.LSTM(3, 8, batch_first=True)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x.transpose(1, 2))
+        return self.head(out[:, -1])
+
+
+def test_deeplift_refuses_an_exported_lstm_whose_operation_returns_several_tensors(data, tmp_path):
+    """In a .pt2 the LSTM is one ATen call (aten.lstm) that returns its output and states, inside
+    a module torch's unflattening names LSTM but that is no nn.LSTM: DeepLIFT must refuse it as
+    it refuses the nn.LSTM of the module (it ran as gradient x input, silently, before)."""
+    from tsexplain.io import load_any_model
+
+    x, target = data
+    net = _LastStepLSTM().eval()
+    with pytest.raises(ModelOutputError, match=r"no DeepLIFT rule for layer 'lstm' \(LSTM\)"):
+        tsexplain.explain(net, x, "deeplift", target=target)
+    program = torch.export.export(net, (x,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, tmp_path / "lstm.pt2")
+    loaded = load_any_model(tmp_path / "lstm.pt2")
+    for method in ("deeplift", "deeplift_shap"):
+        with pytest.raises(ModelOutputError, match=r"'lstm' \(LSTM\) applies lstm, an operation "
+                                                   r"without a DeepLIFT rule; use integrated_gradients"):
+            tsexplain.explain(loaded, x, method, target=target)

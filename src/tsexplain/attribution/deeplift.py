@@ -69,7 +69,11 @@ class _OpAudit(TorchFunctionMode):
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         result = func(*args, **(kwargs or {}))
-        if self.depth == 0 and isinstance(result, torch.Tensor):
+        # an operation may return several tensors (an exported LSTM's aten.lstm: output and
+        # states): it is audited like one that returns one
+        returns_tensors = isinstance(result, torch.Tensor) or (
+            isinstance(result, tuple | list) and any(isinstance(r, torch.Tensor) for r in result))
+        if self.depth == 0 and returns_tensors:
             name = op_name(func)
             tensors = [a for a in (*args, *(kwargs or {}).values()) if isinstance(a, torch.Tensor)]
             if isinstance(args, tuple) and args and isinstance(args[0], list | tuple):
@@ -130,10 +134,15 @@ def check_rules(model: nn.Module, probe: torch.Tensor, extras: tuple[torch.Tenso
     if audit.found:
         op, where = audit.found[0]
         module = dict(model.named_modules()).get(where if where != "<model>" else "", model)
+        # an activation written as a function has a layer with a rule; a recurrence, attention
+        # or normalisation has none
+        has_layer = op.replace("_", "") in {c.__name__.lower() for c in RESCALE_MODULES} or op in {
+            "max_pool1d", "max_pool1d_with_indices"}
+        advice = ("write it as a layer with a rule (e.g. nn.ReLU() instead of torch.relu) or "
+                  if has_layer else "")
         raise ModelOutputError(
             f"{method}: the forward of '{where}' ({type(module).__name__}) applies {op}, an "
-            f"operation without a DeepLIFT rule; write it as a layer with a rule (e.g. nn.ReLU() "
-            f"instead of torch.relu) or {hint.split('; ')[1]}"
+            f"operation without a DeepLIFT rule; {advice}{hint.split('; ')[1]}"
         )
 
 
