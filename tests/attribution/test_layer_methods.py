@@ -131,6 +131,76 @@ def test_layer_integrated_gradients_on_the_recurrent_layer_is_complete():
     assert gap < 1e-3 * np.abs(res.extras["output_difference"]).max()
 
 
+class _Transpose(nn.Module):
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h.transpose(1, 2)
+
+
+class ConvLSTMTransposed(ConvLSTM):
+    """ConvLSTM with the LSTM's output turned to (N, H, T') by a layer Captum can hook."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.turn = _Transpose()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.lstm(self.act(self.conv(x)).transpose(1, 2))
+        return self.head(self.turn(h)[:, :, -1])
+
+
+@pytest.mark.parametrize("time_axis", [None, 1])
+def test_grad_cam_at_a_recurrent_layer_matches_captum_on_its_turned_output(time_axis):
+    """At a batch-first LSTM (output (N, T', H)) time is axis 1, inferred when not given; Captum's
+    LayerGradCam averages over the last axis, so its oracle is the same output turned to (N, H, T')
+    by a layer of its own (same weights). Grad-CAM here failed ("differentiated tensor not used")
+    with time_axis=1 and read the hidden units as time without it."""
+    model = ConvLSTMTransposed().eval()
+    x = torch.randn(5, 3, 30, generator=torch.Generator().manual_seed(8))
+    ours = LayerGradCam(model, layer="lstm", relu=False, time_axis=time_axis).attribute(x, target=1)
+    theirs = captum_attr.LayerGradCam(model, model.turn).attribute(x, target=1).detach().numpy()
+    assert ours.extras["layer_map"].shape == (5, 30)
+    close_to(ours.extras["layer_map"], theirs[:, 0])
+    close_to(ours.values[:, 0], theirs[:, 0])  # T' = T: the profile is the map itself
+    lig = LayerIntegratedGradients(model, layer="lstm", steps=16, time_axis=time_axis).attribute(x, target=1)
+    their_lig = captum_attr.LayerIntegratedGradients(model, model.turn).attribute(
+        x, baselines=torch.zeros_like(x), target=1, n_steps=16).detach().numpy()
+    close_to(lig.extras["layer_values"], their_lig)
+
+
+def test_a_recurrent_layer_in_an_exported_program_is_explained_like_the_module(tmp_path):
+    """In a .pt2 the LSTM is a module torch names LSTM (not an nn.LSTM): time is still axis 1."""
+    from tsexplain.io import load_any_model
+
+    model = ConvLSTM().eval()
+    x = torch.randn(5, 3, 30, generator=torch.Generator().manual_seed(9))
+    program = torch.export.export(model, (x,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, tmp_path / "m.pt2")
+    loaded = load_any_model(tmp_path / "m.pt2")
+    for method in ("grad_cam", "layer_integrated_gradients"):
+        ours = tsexplain.explain(loaded, x, method, target=1, layer="lstm").extras["layer_values"]
+        ref = tsexplain.explain(model, x, method, target=1, layer="lstm").extras["layer_values"]
+        assert ours.shape == (5, 10, 30)
+        close_to(ours, ref)
+
+
+def test_a_sequence_first_recurrent_layer_is_refused():
+    class SeqFirst(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(3, 8)
+            self.head = nn.Linear(8, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h, _ = self.lstm(x.permute(2, 0, 1))
+            return self.head(h[-1])
+
+    x = torch.randn(4, 3, 12)
+    for method in ("grad_cam", "layer_integrated_gradients"):
+        with pytest.raises(ParameterError, match=r"shape \(12, 4, 8\) for 4 series: the series are "
+                                                 r"not its first axis.*batch_first=True"):
+            tsexplain.explain(SeqFirst().eval(), x, method, target=0, layer="lstm")
+
+
 # ----------------------------------------------------------------------------- errors
 def test_unknown_layer_names_the_available_ones(cnn_data):
     model, x, _ = cnn_data

@@ -118,3 +118,38 @@ def test_read_results_gives_back_per_sample_extras(tmp_path):
 def test_explain_files_options_are_checked_by_name(tmp_path):
     with pytest.raises(ParameterError, match="does not take batch_size"):
         explain_files(_tiny_cnn(), tmp_path / "none.npz", ["saliency"], batch_size=3)
+
+
+class _RowCountingLSTM(torch.nn.Module):
+    """LSTM classifier that counts the series its forward pass has seen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.lstm = torch.nn.LSTM(2, 4, batch_first=True)
+        self.head = torch.nn.Linear(4, 2)
+        self.rows = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.rows += x.shape[0]
+        h, _ = self.lstm(x.transpose(1, 2))
+        return self.head(h[:, -1])
+
+
+def test_a_method_that_cannot_run_stops_the_command_before_the_others_work(tmp_path):
+    """DeepLIFT has no rule for an LSTM: with ["integrated_gradients", "deeplift"] the command
+    fails on DeepLIFT's one-sample check, before Integrated Gradients runs over the data (its
+    full run alone would feed 20 series x 50 steps to the model), and nothing is written."""
+    from tsexplain.exceptions import ModelOutputError
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(20, 2, 16)).astype(np.float32))
+    model = _RowCountingLSTM().eval()
+    with pytest.raises(ModelOutputError, match="no DeepLIFT rule for layer 'lstm'"):
+        explain_files(model, tmp_path / "d.npz", ["integrated_gradients", "deeplift"],
+                      target="predicted", out=tmp_path / "out")
+    assert 0 < model.rows < 20 * 50
+    assert not (tmp_path / "out").exists()
+    out = explain_files(model, tmp_path / "d.npz", ["integrated_gradients", "saliency"],
+                        target="predicted", out=tmp_path / "out", report=False)
+    assert read_results(out).results.keys() >= {"integrated_gradients", "saliency"}

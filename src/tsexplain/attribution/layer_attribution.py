@@ -66,11 +66,40 @@ def _first_tensor(out: Any) -> torch.Tensor:
     return out[0] if isinstance(out, tuple | list) else out
 
 
-def _as_filters_time(act: torch.Tensor, time_axis: int, name: str, method: str) -> torch.Tensor:
+#: Layers whose output is (N, T', F) when batch-first (recurrent and attention layers, also as
+#: the like-named modules of an unflattened ``torch.export`` program)
+SEQUENCE_LAYERS = frozenset({"LSTM", "GRU", "RNN", "MultiheadAttention", "TransformerEncoderLayer",
+                             "TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder"})
+
+
+def layer_time_axis(module: nn.Module, time_axis: int | None) -> int:
+    """Axis of time in ``module``'s output: ``time_axis`` when given; else 1 for a recurrent or
+    attention layer (:data:`SEQUENCE_LAYERS`, whose batch-first output is (N, T', F)), 2 for
+    any other (a convolution's (N, F, T')).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> layer_time_axis(nn.LSTM(3, 8, batch_first=True), None), layer_time_axis(nn.Conv1d(3, 8, 3), None)
+    (1, 2)
+    """
+    if time_axis is not None:
+        return check_choice(time_axis, "time_axis", (1, 2))
+    return 1 if type(module).__name__ in SEQUENCE_LAYERS else 2
+
+
+def _as_filters_time(act: torch.Tensor, time_axis: int, name: str, method: str, rows: int) -> torch.Tensor:
+    """A layer's output as (N, F, T'); ``rows`` is N (a sequence-first output is refused)."""
     if act.ndim != 3:
         raise ParameterError(
             f"{method}: layer '{name}' gives activations of shape {tuple(act.shape)}; a layer map "
             f"needs (N, filters, T') activations (a Conv1d, or a recurrent layer with time_axis=1)"
+        )
+    if act.shape[0] != rows:
+        raise ParameterError(
+            f"{method}: layer '{name}' gives activations of shape {tuple(act.shape)} for {rows} "
+            f"series: the series are not its first axis (a sequence-first layer, (T', N, F)); "
+            f"build the layer with batch_first=True or explain a batch-first layer"
         )
     return act if time_axis == 2 else act.transpose(1, 2)
 
@@ -188,9 +217,11 @@ class LayerGradCam(_LayerMethod):
         Keep only positive evidence (Selvaraju et al.); False gives the signed map.
     upsample : {"linear", "nearest"}
         Resampling from T' to T.
-    time_axis : {1, 2}
+    time_axis : {1, 2} or None
         Axis of time in the layer's output: 2 for convolutions (N, F, T'), 1 for batch-first
-        recurrent layers (N, T', F).
+        recurrent and attention layers (N, T', F); None (default) takes 1 for ``nn.LSTM``,
+        ``nn.GRU``, ``nn.RNN``, attention and Transformer layers and 2 for any other layer.
+        A sequence-first layer ((T', N, F) outputs) is refused.
 
     Notes
     -----
@@ -224,14 +255,14 @@ class LayerGradCam(_LayerMethod):
         layer: str | None = None,
         relu: bool = True,
         upsample: str = "linear",
-        time_axis: int = 2,
+        time_axis: int | None = None,
         **engine: Any,
     ) -> None:
         super().__init__(model, **engine)
         self.layer = layer
         self.relu = bool(relu)
         self.upsample = check_choice(upsample, "upsample", UPSAMPLING)
-        self.time_axis = check_choice(time_axis, "time_axis", (1, 2))
+        self.time_axis = None if time_axis is None else check_choice(time_axis, "time_axis", (1, 2))
         self.layer_names = [find_layer(m, layer, self.name)[0] for m in self.models]
 
     def _result_signed(self) -> bool:
@@ -256,7 +287,9 @@ class LayerGradCam(_LayerMethod):
         per_model, per_model_out, per_model_map = [], [], []
         sels: list[Selection] = []
         for m_i, (model, name) in enumerate(zip(engine.models, self.layer_names, strict=True)):
-            capture = _Capture(dict(model.named_modules())[name])
+            module = dict(model.named_modules())[name]
+            time_axis = layer_time_axis(module, self.time_axis)
+            capture = _Capture(module)
             capture.require_grad = True
             # written chunk by chunk (no list of parts to join): the weighted activations
             # (N, K', F, T'), their sum over filters (N, K', T') and the outputs (N, K)
@@ -271,7 +304,8 @@ class LayerGradCam(_LayerMethod):
                         if m_i == 0:
                             sels.append(psel)
                         assert capture.value is not None
-                        act = _as_filters_time(capture.value, self.time_axis, name, self.name)
+                        leaf = capture.value
+                        act = _as_filters_time(leaf, time_axis, name, self.name, stop - start)
                         targets = self._targets(psel)
                         if raw_m is None:
                             raw_m = act.new_empty((x.shape[0], len(targets), *act.shape[1:]))
@@ -280,8 +314,9 @@ class LayerGradCam(_LayerMethod):
                         assert map_m is not None and out_m is not None
                         for j, k in enumerate(targets):
                             (g,) = torch.autograd.grad(
-                                _selected_sum(out, psel, k), act, retain_graph=j < len(targets) - 1
+                                _selected_sum(out, psel, k), leaf, retain_graph=j < len(targets) - 1
                             )
+                            g = g if time_axis == 2 else g.transpose(1, 2)
                             torch.mul(g.mean(dim=2, keepdim=True), act.detach(), out=raw_m[start:stop, j])
                             torch.sum(raw_m[start:stop, j], dim=1, out=map_m[start:stop, j])
                     out_m[start:stop] = out.detach()
@@ -324,8 +359,8 @@ class LayerIntegratedGradients(_LayerMethod):
         Quadrature rule (as :class:`IntegratedGradients`).
     upsample : {"linear", "nearest"}
         Resampling from T' to T.
-    time_axis : {1, 2}
-        Axis of time in the layer's output (1 for batch-first recurrent layers).
+    time_axis : {1, 2} or None
+        Axis of time in the layer's output; None infers it as :class:`LayerGradCam` does.
 
     Notes
     -----
@@ -362,7 +397,7 @@ class LayerIntegratedGradients(_LayerMethod):
         baseline: Baseline = "zeros",
         rule: str = "gausslegendre",
         upsample: str = "linear",
-        time_axis: int = 2,
+        time_axis: int | None = None,
         **engine: Any,
     ) -> None:
         super().__init__(model, **engine)
@@ -372,7 +407,7 @@ class LayerIntegratedGradients(_LayerMethod):
         self.rule = check_choice(rule, "rule", RULES)
         quadrature(self.steps, self.rule)
         self.upsample = check_choice(upsample, "upsample", UPSAMPLING)
-        self.time_axis = check_choice(time_axis, "time_axis", (1, 2))
+        self.time_axis = None if time_axis is None else check_choice(time_axis, "time_axis", (1, 2))
         self.layer_names = [find_layer(m, layer, self.name)[0] for m in self.models]
 
     def params(self) -> dict[str, Any]:
@@ -398,8 +433,9 @@ class LayerIntegratedGradients(_LayerMethod):
         per_chunk = max(1, engine.chunk(sel.n_outputs if sel.mode == "all" else 1) // s)
         per_model, base_outs = [], []
         for model, name in zip(engine.models, self.layer_names, strict=True):
-            capture = _Capture(dict(model.named_modules())[name])
-            capture.time_axis = self.time_axis
+            module = dict(model.named_modules())[name]
+            capture = _Capture(module)
+            capture.time_axis = time_axis = layer_time_axis(module, self.time_axis)
             parts, outs_b = [], []
             try:
                 for start in range(0, x.shape[0], per_chunk):
@@ -409,8 +445,8 @@ class LayerIntegratedGradients(_LayerMethod):
                     a_x, _ = self._activations(model, capture, x[idx], own)
                     a_b, out_b = self._activations(model, capture, base[idx], own)
                     outs_b.append(out_b)
-                    a_x = _as_filters_time(a_x, self.time_axis, name, self.name)
-                    a_b = _as_filters_time(a_b, self.time_axis, name, self.name)
+                    a_x = _as_filters_time(a_x, time_axis, name, self.name, n)
+                    a_b = _as_filters_time(a_b, time_axis, name, self.name, n)
                     delta = a_x - a_b
                     path = (a_b[:, None] + alphas[None, :, None, None] * delta[:, None]).reshape(n * s, *a_x.shape[1:])
                     path = path.detach().requires_grad_(True)

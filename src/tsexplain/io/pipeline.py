@@ -228,14 +228,32 @@ def run_target(inputs: PreparedInputs, target: Any) -> Any:
 def run_methods(inputs: PreparedInputs, methods: Sequence[str], target: Any,
                 per_method: dict[str, dict[str, Any]], memory_budget: Any,
                 say: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
-    """Step 3: each method's :class:`~tsexplain.attribution.AttributionResult`."""
+    """Step 3: each method's :class:`~tsexplain.attribution.AttributionResult`.
+
+    Every method after the first runs once on the first sample before any full run, so that a
+    method that cannot run on this model (DeepLIFT on an LSTM, Grad-CAM without a convolution,
+    a layer name that does not exist) stops the command before the others' work is done.
+    """
+    import warnings
+
     import tsexplain
 
-    results = {}
-    for m in methods:
+    def params(m: str) -> dict[str, Any]:
         mp = dict(per_method[m])
         if memory_budget is not None:
             mp.setdefault("memory_budget", memory_budget)
+        return mp
+
+    if len(methods) > 1 and len(inputs.X) > 1:
+        first = target[:1] if isinstance(target, np.ndarray) and target.ndim == 1 else target
+        for m in methods[1:]:
+            with warnings.catch_warnings():  # the full run warns again where it must
+                warnings.simplefilter("ignore")
+                tsexplain.explain(inputs.loaded.module, inputs.X[:1], m, target=first,
+                                  **dict(params(m), progress=False))
+    results = {}
+    for m in methods:
+        mp = params(m)
         t0 = time.perf_counter()
         results[m] = tsexplain.explain(inputs.loaded.module, inputs.X, m, target=target, **mp)
         say(f"{m}: {time.perf_counter() - t0:.2f} s")
