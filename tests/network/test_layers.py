@@ -67,3 +67,34 @@ def test_inspect_is_a_deprecated_alias_of_describe(cnn, x):
         old = inspect(cnn, x)
     new = describe(cnn, x)
     assert [(a.name, a.output_shape) for a in old.layers] == [(b.name, b.output_shape) for b in new.layers]
+
+
+class _EncoderNet(torch.nn.Module):
+    """Conv front, a batch-first Transformer encoder layer ((N, T', F) out), mean, linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.front = torch.nn.Conv1d(3, 8, 1)
+        self.enc = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+        self.head = torch.nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.enc(self.front(x).transpose(1, 2)).mean(1))
+
+
+def test_an_attention_layer_has_no_filters_for_the_filter_analysis():
+    """Its (N, T', F) output is 3-D like a convolution's, with time second: every filter
+    function refuses it by name (filter importance read its 20 time steps as 20 filters)."""
+    from tsexplain.network import filter_importance, filter_saliency, prune_filters
+
+    model = _EncoderNet().eval()
+    xs = torch.randn(4, 3, 20, generator=torch.Generator().manual_seed(1))
+    for run in (lambda: filter_importance(model, xs, "enc", "predicted"),
+                lambda: filter_saliency(model, xs, "enc"),
+                lambda: conv_activations(model, xs, "enc"),
+                lambda: prune_filters(model, "enc", [0], sample=xs)):
+        with pytest.raises(ShapeError, match=r"'enc' \(TransformerEncoderLayer\) has no filters.*"
+                                             r"use grad_cam or layer_integrated_gradients"):
+            run()
+    assert filter_importance(model, xs, "front", "predicted")[0].shape == (8,)

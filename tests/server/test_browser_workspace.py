@@ -3,7 +3,9 @@
 Two models of the user's own code: a factory + weights (served with ``--trust-code``) and the
 same network as a ``torch.export`` program (``.pt2``). In a real headless Chromium every view
 renders with no console error and no 5xx answer, and the inverse-optimisation and adversarial
-jobs run to completion. Skipped without ``/usr/bin/chromium`` or Playwright.
+jobs run to completion. Two more: an LSTM (no convolution) and the CNN as TorchScript (no module
+tree), on which the filter views say why in place and every other view works.
+Skipped without ``/usr/bin/chromium`` or Playwright.
 """
 
 from __future__ import annotations
@@ -59,6 +61,14 @@ def workspace_server(tmp_path_factory):
                  str(d / "cnn.pt"), "--model-arg", "kind=cnn", "--model-arg", "n_channels=3",
                  "--dataset", "sensors", "--class-names", "normal,anomalous"]) == 0
     assert main(["workspace", "add-model", str(ws), "user_export", str(d / "cnn.pt2"),
+                 "--dataset", "sensors", "--class-names", "normal,anomalous"]) == 0
+    lstm = nets.make("lstm", n_channels=3).eval()
+    torch.save(lstm.state_dict(), d / "lstm.pt")
+    assert main(["workspace", "add-model", str(ws), "user_lstm", f"{NETS}:make", "--weights",
+                 str(d / "lstm.pt"), "--model-arg", "kind=lstm", "--model-arg", "n_channels=3",
+                 "--dataset", "sensors", "--class-names", "normal,anomalous"]) == 0
+    torch.jit.save(torch.jit.script(net), d / "cnn.ts")
+    assert main(["workspace", "add-model", str(ws), "user_script", str(d / "cnn.ts"),
                  "--dataset", "sensors", "--class-names", "normal,anomalous"]) == 0
     port = free_port()
     proc = subprocess.Popen(
@@ -133,3 +143,43 @@ def test_every_view_renders_on_a_user_workspace(workspace_server, browser, model
     # the only refusals: DeepLIFT's rule table on a reshape of the exported graph (shown in place)
     unexpected = [a for a in answered_4xx if not ('"deeplift' in a and model == "user_export")]
     assert unexpected == []
+
+
+@pytest.mark.parametrize(("model", "note"), [("user_lstm", "#no-conv-layers"),
+                                             ("user_script", "#no-module-tree")])
+def test_filter_views_say_why_on_an_lstm_and_on_torchscript(workspace_server, browser, model, note):  # noqa: F811
+    """No request fails: the filter views show a note instead (the LSTM's layer views asked for
+    the layer '{layer}' and TorchScript's inverse optimisation and FGSM refused to run), and the
+    attribution, inverse-optimisation and adversarial views work."""
+    base = workspace_server
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    problems: list[str] = []
+
+    def on_response(r) -> None:
+        if r.status >= 400 and not r.url.endswith("/favicon.ico"):
+            problems.append(f"{r.status} {r.url}")
+
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("response", on_response)
+    page.goto(f"{base}/#/overview?model={model}&dataset=sensors")
+    rendered(page, "overview")
+    assert page.locator("#model-summary").count() == 1
+    # the overview keeps its model card and says why in place of the filter plots
+    filter_views = {"overview", "layer", "clusters", "filters", "pruning"} | (
+        {"saturation"} if model == "user_script" else set())
+    for view in _views(page):
+        page.click(f"#nav a[data-view={view}]")
+        rendered(page, view)
+        assert page.locator(note).count() == (1 if view in filter_views else 0), view
+        if view == "sample":
+            page.wait_for_selector("#sample-heatmap .main-svg", timeout=60_000)
+        if view == "inverse":
+            page.click("#inverse-run")
+            page.wait_for_selector("#inverse-overlay .main-svg", timeout=120_000)
+        if view == "adversarial":
+            page.click("#adversarial-run")
+            page.wait_for_selector("#adv-overlay .main-svg", timeout=120_000)
+        shot(page, f"ws-{model}-{view}")
+    page.close()
+    assert problems == []

@@ -66,15 +66,9 @@ def _first_tensor(out: Any) -> torch.Tensor:
     return out[0] if isinstance(out, tuple | list) else out
 
 
-#: Layers whose output is (N, T', F) when batch-first (recurrent and attention layers, also as
-#: the like-named modules of an unflattened ``torch.export`` program)
-SEQUENCE_LAYERS = frozenset({"LSTM", "GRU", "RNN", "MultiheadAttention", "TransformerEncoderLayer",
-                             "TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder"})
-
-
 def layer_time_axis(module: nn.Module, time_axis: int | None) -> int:
     """Axis of time in ``module``'s output: ``time_axis`` when given; else 1 for a recurrent or
-    attention layer (:data:`SEQUENCE_LAYERS`, whose batch-first output is (N, T', F)), 2 for
+    attention layer (``network._hooks.SEQUENCE_LAYERS``: batch-first output (N, T', F)), 2 for
     any other (a convolution's (N, F, T')).
 
     Examples
@@ -83,6 +77,8 @@ def layer_time_axis(module: nn.Module, time_axis: int | None) -> int:
     >>> layer_time_axis(nn.LSTM(3, 8, batch_first=True), None), layer_time_axis(nn.Conv1d(3, 8, 3), None)
     (1, 2)
     """
+    from tsexplain.network._hooks import SEQUENCE_LAYERS
+
     if time_axis is not None:
         return check_choice(time_axis, "time_axis", (1, 2))
     return 1 if type(module).__name__ in SEQUENCE_LAYERS else 2

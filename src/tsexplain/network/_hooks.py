@@ -176,8 +176,23 @@ def run_until_captured(
     return store
 
 
-def check_filter_output(out: torch.Tensor, layer_name: str, n_samples: int) -> None:
-    """Raise a clear error unless ``out`` is shaped ``(N, filters, T')`` like a Conv1d output."""
+#: Layers whose batch-first output is (N, T', F) (time before features): recurrent and attention
+#: layers, also as the like-named modules of an unflattened ``torch.export`` program
+SEQUENCE_LAYERS = frozenset({"LSTM", "GRU", "RNN", "MultiheadAttention", "TransformerEncoderLayer",
+                             "TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder"})
+
+
+def check_filter_output(out: torch.Tensor, layer_name: str, n_samples: int,
+                        module: nn.Module | None = None) -> None:
+    """Raise a clear error unless ``out`` is shaped ``(N, filters, T')`` like a Conv1d output
+    (a recurrent or attention ``module`` has none: its (N, T', F) output has time second)."""
+    if module is not None and type(module).__name__ in SEQUENCE_LAYERS:
+        raise ShapeError(
+            f"layer {layer_name!r} ({type(module).__name__}) has no filters: its output "
+            f"{tuple(out.shape)} is (N, T', features), time before features; the filter analysis "
+            f"reads convolutions, (N, filters, T'). For this layer use grad_cam or "
+            f"layer_integrated_gradients with layer={layer_name!r}."
+        )
     if out.ndim != 3 or out.shape[0] != n_samples:
         raise ShapeError(
             f"layer {layer_name!r} has no filters: its output has shape {tuple(out.shape)}, "

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsexplain._model_state import frozen_eval
 from tsexplain._targets import target_indices
 from tsexplain._task import TASK_CHOICES
 from tsexplain._typing import SeriesBatch
@@ -21,7 +22,6 @@ from tsexplain._validation import (
 )
 from tsexplain.exceptions import ParameterError, TargetError
 from tsexplain.metrics.localization import channel_mass_share
-from tsexplain.network._hooks import frozen_eval
 from tsexplain.network._output import (
     as_2d,
     is_probability_output,

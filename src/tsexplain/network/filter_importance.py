@@ -107,7 +107,7 @@ def _importance_chunks(
             for name, m in modules:
                 if m not in store:
                     raise ParameterError(f"layer {name!r} never ran in the model's forward pass.")
-                check_filter_output(store[m], name, stop - start)
+                check_filter_output(store[m], name, stop - start, m)
                 acts.append(store[m])
             transformed = flatten_output(apply_output(out, output_transform, temperature), stop - start)
             sel = resolve_target(

@@ -190,7 +190,7 @@ def filter_saliency(
             chunk_size = max(1, budget // max(1, total * xt.shape[0]))
         with torch.no_grad():
             probe = run_until_captured(model, xt[:1], [module])[module]
-        check_filter_output(probe, name, 1)
+        check_filter_output(probe, name, 1, module)
         n_filters, t_out = probe.shape[1], probe.shape[2]
         idx = _filter_indices(filters, n_filters)
         if position is not None:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from tsexplain._deprecation import renamed_kwargs
+from tsexplain._model_state import frozen_eval
 from tsexplain._targets import target_indices
 from tsexplain._task import TASK_CHOICES
 from tsexplain._validation import (
@@ -20,7 +21,6 @@ from tsexplain._validation import (
     check_series_batch,
 )
 from tsexplain.exceptions import ParameterError, TargetError
-from tsexplain.network._hooks import frozen_eval
 from tsexplain.network._output import as_2d, is_probability_output, task_loss, task_of
 
 

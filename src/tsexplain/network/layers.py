@@ -276,6 +276,6 @@ def conv_activations(
     result = {}
     for name, module in resolved:
         out = store[module]
-        check_filter_output(out, name, xt.shape[0])
+        check_filter_output(out, name, xt.shape[0], module)
         result[name] = out.detach()
     return result

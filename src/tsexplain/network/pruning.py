@@ -45,7 +45,7 @@ def _layer_filter_count(model: nn.Module, module: nn.Module, name: str, x: torch
         return int(module.out_channels)
     with frozen_eval(model), torch.no_grad():
         out = run_until_captured(model, x[:1], [module])[module]
-    check_filter_output(out, name, 1)
+    check_filter_output(out, name, 1, module)
     return int(out.shape[1])
 
 

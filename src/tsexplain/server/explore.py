@@ -493,7 +493,11 @@ def filter_layer_names(ws: Workspace, settings: Settings, model: str, layer_name
     entry = ws.model(model)
     summary = model_summary(ws, model, settings.model_wait_seconds)
     net = _conv_layers(ws, settings, entry, summary)
-    names = [li.name for li in net.layers if li.output_shape is not None and len(li.output_shape) == 3]
+    from tsexplain.network._hooks import SEQUENCE_LAYERS
+
+    # a recurrent or attention layer's (N, T', F) output has no filters
+    names = [li.name for li in net.layers if li.output_shape is not None
+             and len(li.output_shape) == 3 and li.kind not in SEQUENCE_LAYERS]
     if layer_name not in names:
         raise NotFoundError(f"model {model!r} has no layer {layer_name!r} with filters; "
                             f"layers with (N, F, T') output: {', '.join(names)}")

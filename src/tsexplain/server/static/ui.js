@@ -28,6 +28,30 @@ export function errorBox(err) {
   return h('div', { class: 'error-box', role: 'alert' }, status, err && err.detail ? err.detail : String(err && err.message || err));
 }
 
+// The filter views (TSViz) hook into a model's layers and read its 1D convolutions' filters. A
+// TorchScript model (no module tree to hook into) or a model without a Conv1d layer (an LSTM, a
+// Transformer without a convolutional front) gets a note saying so, not a request that fails.
+const ANY_MODEL = 'The attribution views (Sample, Compare methods, Data-set aggregates, Deletion / '
+  + 'insertion), Inverse optimisation and Adversarial work on any model.';
+
+export function noModuleTree(root, ctx) {
+  const summary = ctx.models.find((m) => m.name === ctx.params.model);
+  if (!summary || summary.kind !== 'torchscript') return false;
+  root.append(card(null, h('div', { id: 'no-module-tree', class: 'muted' },
+    'This TorchScript model has no module tree to hook into, so this view cannot read its layers: ',
+    'save it with torch.export.save (a .pt2 file) or add it as factory + weights. ', ANY_MODEL)));
+  return true;
+}
+
+export function noConvLayers(root, net) {
+  if (net.conv_layers.length) return false;
+  root.append(card(null, h('div', { id: 'no-conv-layers', class: 'muted' },
+    'This model has no Conv1d layer, so it has no filters for this view to show (the filter views ',
+    'read 1D convolutions; Grad-CAM and layer IG in the attribution views take any named layer). ',
+    ANY_MODEL)));
+  return true;
+}
+
 // Run one in-page computation of a view: `busy` says "computing…" meanwhile; an answer to an
 // older request (same key) or from a view the user left is dropped; an error replaces the
 // plots listed in `clear` and is shown in `slot`, where the result would have been.

@@ -1,12 +1,14 @@
 // Cluster view: silhouette over k and the dendrogram of the filters' DTW clustering, cut at k.
-import { h, card, plotDiv, inPlace } from '../ui.js';
+import { h, card, noModuleTree, noConvLayers, plotDiv, inPlace } from '../ui.js';
 import { CONFIG, clusterColor, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
   const index = Number(ctx.params.index);
+  if (noModuleTree(root, ctx)) return;
   const net = await ctx.api.call('get_network', { model });
   if (!ctx.isCurrent()) return;
+  if (noConvLayers(root, net)) return;
   const layerName = net.conv_layers.includes(ctx.params.layer) ? ctx.params.layer : net.conv_layers[net.conv_layers.length > 1 ? 1 : 0];
   const layerSelect = h('select', { id: 'cluster-layer', 'aria-label': 'layer' }, ...net.conv_layers.map((n) => h('option', { value: n, selected: n === layerName }, n)));
   const kSlider = h('input', { type: 'range', id: 'cluster-k', min: 1, max: 2, value: 1, 'aria-label': 'number of clusters' });

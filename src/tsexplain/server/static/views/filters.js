@@ -1,11 +1,13 @@
 // Data-set filter importance (TSViz Fig. 9): min, mean and max of each filter's importance.
-import { h, card, plotDiv, inPlace } from '../ui.js';
+import { h, card, noModuleTree, noConvLayers, plotDiv, inPlace } from '../ui.js';
 import { CONFIG, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
+  if (noModuleTree(root, ctx)) return;
   const net = await ctx.api.call('get_network', { model });
   if (!ctx.isCurrent()) return;
+  if (noConvLayers(root, net)) return;
   const layerName = net.conv_layers.includes(ctx.params.layer) ? ctx.params.layer : net.conv_layers[0];
   const layerSelect = h('select', { id: 'filters-layer', 'aria-label': 'layer' }, ...net.conv_layers.map((n) => h('option', { value: n, selected: n === layerName }, n)));
   const n = h('input', { type: 'number', id: 'filters-n', min: 1, max: 1000, value: ctx.params.n ?? 200 });

@@ -1,5 +1,5 @@
 // Layer view: filter importance with a percentile slider, cluster shading, activations and saliency.
-import { h, card, plotDiv, jobPanel, runJobInto, errorBox, predictionLine } from '../ui.js';
+import { h, card, noModuleTree, noConvLayers, plotDiv, jobPanel, runJobInto, errorBox, predictionLine } from '../ui.js';
 import { CONFIG, heatmap, clusterColor, fmt } from '../plots.js';
 
 function percentileValue(values, pct) {
@@ -13,8 +13,10 @@ function percentileValue(values, pct) {
 export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
   const index = Number(ctx.params.index);
+  if (noModuleTree(root, ctx)) return;
   const net = await ctx.api.call('get_network', { model });
   if (!ctx.isCurrent()) return;
+  if (noConvLayers(root, net)) return;
   const layerName = net.conv_layers.includes(ctx.params.layer) ? ctx.params.layer : net.conv_layers[0];
   const k = ctx.params.k ? Number(ctx.params.k) : null;
   const data = await ctx.api.call('get_layer', { model, layer: layerName, dataset, index, k });

@@ -1,16 +1,26 @@
 // Network overview: the model, its layers, and every conv filter in 3D, stacked by layer (TSViz Fig. 11).
-import { h, card, plotDiv } from '../ui.js';
+import { h, card, noModuleTree, noConvLayers, plotDiv } from '../ui.js';
 import { CONFIG, fmt } from '../plots.js';
 import { go } from '../state.js';
 
 export async function render(root, ctx) {
   const { model, dataset, index } = ctx.params;
   const summary = ctx.models.find((m) => m.name === model);
+  const task = `${summary.task} (${summary.n_outputs} output${summary.n_outputs === 1 ? '' : 's'} in ${summary.output_unit})`;
+  if (summary.kind === 'torchscript') {  // no module tree: the model card, then the note
+    const shape = summary.input_shape ? `${summary.input_shape[0]} channels × ${summary.input_shape[1]} steps` : 'unknown';
+    root.append(card(`Model ${model}`, h('dl', { class: 'kv', id: 'model-summary' },
+      h('dt', {}, 'architecture'), h('dd', {}, summary.architecture || summary.kind),
+      h('dt', {}, 'task'), h('dd', {}, task), h('dt', {}, 'input'), h('dd', {}, shape),
+      h('dt', {}, 'parameters'), h('dd', { id: 'n-params' }, (summary.n_params ?? 0).toLocaleString()))));
+    noModuleTree(root, ctx);
+    return;
+  }
   const net = await ctx.api.call('get_network', { model, dataset, index });
   if (!ctx.isCurrent()) return;
   const dl = h('dl', { class: 'kv', id: 'model-summary' },
     h('dt', {}, 'architecture'), h('dd', {}, summary.architecture || summary.kind),
-    h('dt', {}, 'task'), h('dd', {}, `${summary.task} (${summary.n_outputs} output${summary.n_outputs === 1 ? '' : 's'} in ${summary.output_unit})`),
+    h('dt', {}, 'task'), h('dd', {}, task),
     h('dt', {}, 'input'), h('dd', {}, `${net.input_shape[1]} channels × ${net.input_shape[2]} steps`),
     h('dt', {}, 'parameters'), h('dd', { id: 'n-params' }, net.n_params.toLocaleString()),
     h('dt', {}, 'filters'), h('dd', { id: 'n-filters' }, `${net.n_filters} in ${net.conv_layers.length} conv layers`),
@@ -19,8 +29,9 @@ export async function render(root, ctx) {
     h('td', {}, l.n_filters ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); go('layer', { ...ctx.params, layer: l.name }); } }, l.name) : l.name),
     h('td', {}, l.kind), h('td', {}, l.output_shape ? `(${l.output_shape.join(', ')})` : '–'),
     h('td', { class: 'num' }, l.n_filters ?? ''), h('td', { class: 'num' }, l.kernel_size ?? ''), h('td', { class: 'num' }, l.n_params)));
-  const table = h('table', { id: 'layer-table' }, h('thead', {}, h('tr', {}, ...['layer', 'kind', 'output shape (N, F, T\')', 'filters', 'kernel', 'params'].map((t, i) => h('th', { class: i >= 3 ? 'num' : '' }, t)))), h('tbody', {}, rows));
+  const table = h('table', { id: 'layer-table' }, h('thead', {}, h('tr', {}, ...['layer', 'kind', 'output shape', 'filters', 'kernel', 'params'].map((t, i) => h('th', { class: i >= 3 ? 'num' : '' }, t)))), h('tbody', {}, rows));
   root.append(h('div', { class: 'row' }, card(`Model ${model}`, dl), card('Layers in forward order', table)));
+  if (noConvLayers(root, net)) return;
   root.append(card(`Filters stacked by layer, height and colour = importance for sample ${index} of ${dataset} (min-max scaled per layer; click a filter to open its layer)`, plotDiv('overview-3d', 'plot tall')));
   root.append(card('Filters per layer', plotDiv('overview-bars')));
 

@@ -1,12 +1,15 @@
 // Pruning faithfulness (TSViz Table 1): the test loss with one filter of each layer removed, chosen
 // as the most / least important, a random one, or a redundant member of the largest DTW cluster.
-import { h, card, jobPanel, runJobInto, errorBox } from '../ui.js';
+import { h, card, noModuleTree, noConvLayers, jobPanel, runJobInto, errorBox } from '../ui.js';
 import { fmt } from '../plots.js';
 
 const STRATEGIES = [['most', 'most important'], ['least', 'least important'], ['random', 'random filter'], ['cluster', 'cluster: redundant member']];
 
 export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
+  if (noModuleTree(root, ctx)) return;
+  const net = await ctx.api.call('get_network', { model });
+  if (!ctx.isCurrent() || noConvLayers(root, net)) return;
   const d = ctx.datasets.find((x) => x.name === dataset);
   const checks = Object.fromEntries(STRATEGIES.map(([k]) => [k, h('input', { type: 'checkbox', class: 'strategy', value: k, checked: (ctx.params.strategies || 'most,least,random,cluster').split(',').includes(k) })]));
   const epochs = h('input', { type: 'number', id: 'prune-epochs', min: 0, max: 20, value: ctx.params.ft ?? 0 });

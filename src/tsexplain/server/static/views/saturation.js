@@ -1,9 +1,10 @@
 // Saturation (TSViz Proposition 1) and temperature (Eq. 19): saturated outputs silence gradients.
-import { h, card, plotDiv, inPlace } from '../ui.js';
+import { h, card, noModuleTree, plotDiv, inPlace } from '../ui.js';
 import { CONFIG, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
+  if (noModuleTree(root, ctx)) return;
   const temp = h('input', { type: 'number', id: 'sat-temperature', min: 0.01, step: 'any', value: ctx.params.T ?? 2 });
   const n = h('input', { type: 'number', id: 'sat-n', min: 1, max: 1000, value: ctx.params.n ?? 200 });
   const meta = h('div', { id: 'sat-meta' });
