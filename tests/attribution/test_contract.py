@@ -78,6 +78,21 @@ def test_per_sample_results_equal_batched_results(model, x, name):
         np.testing.assert_allclose(single[0], batched[n], rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("name", BATCH_METHODS)
+def test_a_target_per_sample_as_array_list_or_one_index_at_a_time(model, x, name):
+    """A per-sample target given as an integer array or a list explains, for each sample, the
+    output a single-index call explains (Grad-CAM, layer IG and DeepLIFT compared the array with
+    "predicted" and failed: "truth value of an array is ambiguous")."""
+    per_sample = np.array([0, 2, 1, 1, 0, 2, 1])
+    as_array = tsexplain.explain(model, x, name, target=per_sample, **FAST.get(name, {})).values
+    as_list = tsexplain.explain(model, x, name, target=per_sample.tolist(), **FAST.get(name, {})).values
+    np.testing.assert_array_equal(as_array, as_list)
+    for n in (0, 1, 2):
+        one = tsexplain.explain(model, x[n : n + 1], name, target=int(per_sample[n]),
+                                **FAST.get(name, {})).values
+        np.testing.assert_allclose(one[0], as_array[n], rtol=1e-5, atol=1e-7)
+
+
 class CountRows(torch.nn.Module):
     """The model, recording the number of rows of every forward call."""
 

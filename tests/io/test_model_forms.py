@@ -154,8 +154,6 @@ def test_torchscript_network_analysis_says_why_in_one_line(saved):
         "conv_activations": lambda: network.conv_activations(script, x),
         "filter_importance": lambda: network.filter_importance(script, x, "features.0", target=0),
         "filter_saliency": lambda: network.filter_saliency(script, x, "features.0"),
-        "inverse_optimize": lambda: network.inverse_optimize(script, 1, shape=(1, 1, LENGTH), steps=2),
-        "iterative_fgsm": lambda: network.iterative_fgsm(script, x, 0.1, steps=2, y=0),
         "prune_filters": lambda: network.prune_filters(script, "features.0", [0]),
         "detect_saturation": lambda: network.detect_saturation(script, x),
     }
@@ -167,6 +165,19 @@ def test_torchscript_network_analysis_says_why_in_one_line(saved):
         assert str(err.value) == NO_MODULE_TREE, name
         assert "\n" not in str(err.value)
     assert not _load(saved, "cnn", "torchscript").has_module_tree
+
+
+def test_torchscript_runs_inverse_optimisation_and_fgsm_like_the_module(saved):
+    """They need the input gradient only, not hooks: the script gives the module's results."""
+    script = _load(saved, "cnn", "torchscript").module
+    module = _load(saved, "cnn", "module").module
+    x = torch.as_tensor(_x(2))
+    inv = [network.inverse_optimize(m, 1, shape=(1, 1, LENGTH), steps=3) for m in (module, script)]
+    torch.testing.assert_close(inv[1].x, inv[0].x, rtol=1e-5, atol=1e-6)
+    assert not torch.equal(inv[0].x, inv[0].start)  # the optimisation moved the series
+    adv = [network.iterative_fgsm(m, x, 0.1, steps=2, y=0) for m in (module, script)]
+    torch.testing.assert_close(adv[1].x_adv, adv[0].x_adv, rtol=1e-5, atol=1e-6)
+    assert float(adv[0].perturbation.abs().max()) > 0
 
 
 def test_torchscript_chunks_respect_the_memory_budget(saved):

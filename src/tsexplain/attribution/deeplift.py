@@ -297,7 +297,7 @@ def _picker(method: Attribution, target: Target, x: torch.Tensor, engine: Engine
     state: dict[str, Selection] = {}
 
     def pick(out: torch.Tensor, idx: torch.Tensor) -> Selection:
-        if target == "predicted" and out.shape[1] > 1:
+        if isinstance(target, str) and target == "predicted" and out.shape[1] > 1:
             return Selection("index", out.shape[1], out.argmax(dim=1))
         if "sel" not in state:  # any other target is resolved from the output size alone
             state["sel"] = resolve_target(target, torch.zeros(x.shape[0], out.shape[1]))

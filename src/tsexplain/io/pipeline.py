@@ -230,9 +230,10 @@ def run_methods(inputs: PreparedInputs, methods: Sequence[str], target: Any,
                 say: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
     """Step 3: each method's :class:`~tsexplain.attribution.AttributionResult`.
 
-    Every method after the first runs once on the first sample before any full run, so that a
-    method that cannot run on this model (DeepLIFT on an LSTM, Grad-CAM without a convolution,
-    a layer name that does not exist) stops the command before the others' work is done.
+    Every method after the first runs once on the first two samples before any full run, so that
+    a method that cannot run on this model (DeepLIFT on an LSTM, Grad-CAM without a convolution,
+    a layer name that does not exist) or on a target per sample stops the command before the
+    others' work is done.
     """
     import warnings
 
@@ -245,11 +246,11 @@ def run_methods(inputs: PreparedInputs, methods: Sequence[str], target: Any,
         return mp
 
     if len(methods) > 1 and len(inputs.X) > 1:
-        first = target[:1] if isinstance(target, np.ndarray) and target.ndim == 1 else target
+        first = target[:2] if isinstance(target, np.ndarray) and target.ndim == 1 else target
         for m in methods[1:]:
             with warnings.catch_warnings():  # the full run warns again where it must
                 warnings.simplefilter("ignore")
-                tsexplain.explain(inputs.loaded.module, inputs.X[:1], m, target=first,
+                tsexplain.explain(inputs.loaded.module, inputs.X[:2], m, target=first,
                                   **dict(params(m), progress=False))
     results = {}
     for m in methods:
