@@ -183,6 +183,40 @@ def test_a_recurrent_layer_in_an_exported_program_is_explained_like_the_module(t
         close_to(ours, ref)
 
 
+class SmallTransformer(nn.Module):
+    """(N, C, T) -> 1x1 convolution -> 2-layer Transformer encoder -> mean over time -> (N, 3)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(4)
+        self.proj = nn.Conv1d(3, 16, 1)
+        layer = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.enc(self.proj(x).transpose(1, 2)).mean(1))
+
+
+def test_every_encoder_layer_of_an_exported_transformer_is_explained_like_the_module(tmp_path):
+    """In a .pt2 an inner encoder layer returns [size, size, activation] (the sizes its attention
+    read are used by the next layer): the activation is the last tensor, not the first item."""
+    from tsexplain.io import load_any_model
+
+    model = SmallTransformer().eval()
+    x = torch.randn(4, 3, 24, generator=torch.Generator().manual_seed(2))
+    program = torch.export.export(model, (x,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, tmp_path / "t.pt2")
+    loaded = load_any_model(tmp_path / "t.pt2")
+    for name in ("enc.layers.0", "enc.layers.1", "enc"):
+        for method in ("grad_cam", "layer_integrated_gradients"):
+            ours = tsexplain.explain(loaded, x, method, target=2, layer=name)
+            ref = tsexplain.explain(model, x, method, target=2, layer=name)
+            assert ours.extras["layer_values"].shape == (4, 16, 24)
+            close_to(ours.extras["layer_values"], ref.extras["layer_values"])
+            close_to(ours.values, ref.values)
+
+
 def test_a_sequence_first_recurrent_layer_is_refused():
     class SeqFirst(nn.Module):
         def __init__(self) -> None:

@@ -62,8 +62,31 @@ def find_layer(model: nn.Module, layer: str | None, method: str) -> tuple[str, n
     return layer, modules[layer]
 
 
-def _first_tensor(out: Any) -> torch.Tensor:
-    return out[0] if isinstance(out, tuple | list) else out
+def _output_position(module: nn.Module, out: Any) -> int | None:
+    """Where a layer's activation is in its output ``out``: None when ``out`` is the tensor.
+
+    In a tuple or list, the first tensor (a recurrent layer's ``(output, state)``, attention's
+    ``(output, weights)``), except in a module unflattened from a ``torch.export`` program: its
+    outputs are the values the rest of the graph uses, in the order they are computed (sizes
+    read from an inner layer first, the module's own result last), so the last tensor.
+    """
+    if isinstance(out, torch.Tensor) or not isinstance(out, tuple | list):
+        return None
+    positions = [i for i, v in enumerate(out) if isinstance(v, torch.Tensor)]
+    if not positions:
+        return None
+    from torch.export.unflatten import InterpreterModule
+
+    return positions[-1] if isinstance(module, InterpreterModule) else positions[0]
+
+
+def _with_output(out: Any, position: int | None, value: torch.Tensor) -> Any:
+    """``out`` with its activation (at ``position``, see :func:`_output_position`) replaced."""
+    if position is None:
+        return value
+    items = list(out)
+    items[position] = value
+    return tuple(items) if isinstance(out, tuple) else items
 
 
 def layer_time_axis(module: nn.Module, time_axis: int | None) -> int:
@@ -121,17 +144,21 @@ class _Capture:
         self.require_grad = False
         self.handle = module.register_forward_hook(self._hook)
 
-    def _hook(self, _m: nn.Module, _i: Any, out: Any) -> Any:
+    def _hook(self, module: nn.Module, _i: Any, out: Any) -> Any:
+        position = _output_position(module, out)
         if self.replace is not None:
             new = self.replace if self.time_axis == 2 else self.replace.transpose(1, 2)
-            if isinstance(out, tuple):
-                return (new, *out[1:])
-            return new
-        value = _first_tensor(out)
+            return _with_output(out, position, new)
+        value = out if position is None else out[position]
+        if not isinstance(value, torch.Tensor):
+            raise ParameterError(
+                f"the layer {type(module).__name__} returned {type(out).__name__} holding no "
+                f"tensor; a layer method needs a layer whose output holds its activations"
+            )
         if self.require_grad and not value.requires_grad:
             value = value.detach().requires_grad_(True)
             self.value = value
-            return (value, *out[1:]) if isinstance(out, tuple) else value
+            return _with_output(out, position, value)
         self.value = value
         return None
 
