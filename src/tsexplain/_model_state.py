@@ -40,7 +40,11 @@ def frozen_eval(models: nn.Module | Sequence[nn.Module]) -> Iterator[None]:
     try:
         for model in group:
             if any(m.training for m in model.modules()):
-                model.eval()
+                try:
+                    model.eval()
+                except NotImplementedError:  # torch.export's module(): its graph has one mode
+                    for m in model.modules():
+                        m.training = False
         for p in flags:
             p.requires_grad_(False)
         yield

@@ -259,11 +259,24 @@ def check_float(
 
 
 def loaded_module(model: Any) -> Any:
-    """The module of a :class:`tsexplain.io.LoadedModel` (what ``load_any_model`` returns); any
-    other object as it is."""
-    from tsexplain.io.models import LoadedModel
+    """The module of a :class:`tsexplain.io.LoadedModel` (what ``load_any_model`` returns) or of
+    a ``torch.export.ExportedProgram`` (loaded as ``load_any_model`` does: hookable layers, in
+    inference mode); any other object as it is.
 
-    return model.module if isinstance(model, LoadedModel) else model
+    Raises
+    ------
+    ParameterError
+        ``model`` is a module made by ``ExportedProgram.module()`` that runs in training mode.
+    """
+    from tsexplain.io.models import LoadedModel, check_exported_module, load_any_model
+
+    if isinstance(model, LoadedModel):
+        return model.module
+    if isinstance(model, torch.export.ExportedProgram):
+        return load_any_model(model).module
+    if isinstance(model, torch.fx.GraphModule):
+        check_exported_module(model)
+    return model
 
 
 def check_model(model: Any, name: str = "model") -> torch.nn.Module:

@@ -87,8 +87,9 @@ def test_kernel_shap_of_a_linear_model_recovers_the_exact_shapley_values(n_coali
 @pytest.mark.parametrize("method", ["kernel_shap", "lime"])
 def test_too_few_coalitions_to_separate_the_groups_warn(method):
     x = torch.randn(2, 3, 20, generator=torch.Generator().manual_seed(2))
-    with pytest.warns(UserWarning, match="do not separate all 30 groups"):
+    with pytest.warns(UserWarning, match="do not separate all 30 groups") as caught:
         tsexplain.explain(Linear(), x, method, n_coalitions=16, n_segments=10)
+    assert caught[0].filename == __file__  # the warning points at the caller's line
 
 
 def brute_force_shapley(model: nn.Module, x: torch.Tensor, ids: torch.Tensor, base: float, target: int) -> np.ndarray:

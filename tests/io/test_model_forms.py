@@ -219,6 +219,98 @@ def test_exported_program_objects_and_scriptmodules_are_accepted_in_python():
     np.testing.assert_allclose(_ig(load_any_model(program).module, x), _ig(net, x), rtol=1e-4, atol=1e-6)
 
 
+class _TrainModeNet(torch.nn.Module):
+    """Batch norm, dropout, a 2-layer LSTM with dropout and attention with dropout: every kind of
+    operation that training mode changes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(3)
+        self.conv = torch.nn.Conv1d(2, 6, 3, padding=1)
+        self.bn = torch.nn.BatchNorm1d(6)
+        self.drop = torch.nn.Dropout(0.3)
+        self.lstm = torch.nn.LSTM(6, 8, num_layers=2, dropout=0.2, batch_first=True)
+        self.attention = torch.nn.MultiheadAttention(8, 2, dropout=0.25, batch_first=True)
+        self.fc = torch.nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.drop(torch.relu(self.bn(self.conv(x))))
+        out, _ = self.lstm(h.transpose(1, 2))
+        out, _ = self.attention(out, out, out, need_weights=False)
+        return self.fc(out[:, -1])
+
+
+def _exported_in_training_mode() -> tuple[torch.nn.Module, object, torch.Tensor]:
+    net = _TrainModeNet().train()
+    x = torch.randn(6, 2, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():  # running statistics away from (0, 1), so that batch and running differ
+        net(3 * x + 1)
+    program = torch.export.export(net, (x,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    return net.eval(), program, x
+
+
+def test_a_program_exported_in_training_mode_runs_as_after_eval(tmp_path):
+    """Exported from train(): dropout draws and batch norm uses batch statistics in the graph;
+    loaded, it computes what the module computes after eval(), with a warning that says so."""
+    from tsexplain.attribution import Saliency
+    from tsexplain.io.models import training_mode_operations
+
+    net, program, x = _exported_in_training_mode()
+    torch.export.save(program, tmp_path / "train.pt2")
+    with pytest.warns(UserWarning, match=r"exported in training mode \(batch_norm, dropout, lstm, scaled_dot_product_attention\)"):
+        loaded = load_any_model(tmp_path / "train.pt2").module
+    with torch.no_grad():
+        expected = net(x)
+        torch.testing.assert_close(loaded(x), expected, rtol=0, atol=1e-6)
+        torch.testing.assert_close(loaded(x[:2]), expected[:2], rtol=0, atol=1e-6)  # no batch statistics
+    ref = Saliency(net).attribute(x, target=1).values
+    np.testing.assert_allclose(Saliency(loaded).attribute(x, target=1).values, ref, rtol=1e-4, atol=1e-7)
+    with pytest.warns(UserWarning, match="training mode"):  # the program object itself, in Python
+        ours = Saliency(program).attribute(x, target=1).values
+    np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-7)
+    assert len(training_mode_operations(program.graph)) == 4  # the user's program is left as it was
+
+
+def test_a_decomposed_training_mode_program_and_a_training_mode_module_are_refused():
+    from tsexplain.attribution import Saliency
+
+    net, program, x = _exported_in_training_mode()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        decomposed = program.run_decompositions()
+    with pytest.raises(DataFormatError, match=r"training mode and decomposed .*model\.eval\(\)"):
+        load_any_model(decomposed)
+
+    class Noisy(torch.nn.Module):  # noise drawn in forward, whatever the mode
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (x + 0.1 * torch.randn_like(x)).mean(2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        noisy = torch.export.export(Noisy(), (x,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    with pytest.raises(DataFormatError, match=r"draws random numbers in its forward pass \(randn_like\)"):
+        load_any_model(noisy)
+    with pytest.raises(ParameterError, match=r"runs in training mode .*pass the ExportedProgram itself"):
+        Saliency(program.module())
+
+
+def test_the_module_of_an_exported_program_is_a_model_for_input_methods():
+    """``ExportedProgram.module()`` refuses eval() and runs one flat graph: input methods work on
+    it; a layer method says that its layer is never called and what to pass instead."""
+    from tsexplain.attribution import IntegratedGradients, LayerGradCam
+
+    net = _TrainModeNet().eval()
+    x = torch.randn(5, 2, 16, generator=torch.Generator().manual_seed(4))
+    program = torch.export.export(net, (x,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    flat = program.module()
+    np.testing.assert_allclose(IntegratedGradients(flat, steps=8).attribute(x, target=2).values,
+                               IntegratedGradients(net, steps=8).attribute(x, target=2).values,
+                               rtol=1e-4, atol=1e-6)
+    with pytest.raises(ParameterError, match=r"layer 'conv' was not called .*pass the ExportedProgram"):
+        LayerGradCam(flat, layer="conv").attribute(x, target=2)
+    assert LayerGradCam(program, layer="conv").attribute(x, target=2).values.shape == (5, 2, 16)
+
+
 def test_pt2_with_a_fixed_batch_size_is_refused_with_the_fix(tmp_path):
     net = _nets().make("cnn").eval()
     with warnings.catch_warnings():

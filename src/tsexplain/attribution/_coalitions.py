@@ -9,12 +9,12 @@ constraints.
 from __future__ import annotations
 
 import math
-import warnings
 from itertools import combinations
 
 import torch
 
 from tsexplain._targets import Selection
+from tsexplain._warnings import warn_caller
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._perturbation import evaluate, select
 from tsexplain.attribution.smoothgrad import sample_generator
@@ -138,13 +138,11 @@ def identifiable(z: torch.Tensor, intercept: bool) -> bool:
 def warn_unidentified(method: str, n_bad: int, n: int, n_groups: int, n_coalitions: int) -> None:
     """Warn that some series' coalitions did not separate every group."""
     if n_bad:
-        warnings.warn(
+        warn_caller(
             f"{method}: for {n_bad} of {n} series the {n_coalitions} coalitions do not separate "
             f"all {n_groups} groups (some groups were always kept or removed together), so their "
             f"values are not identified; raise n_coalitions (at least 2 x {n_groups}) or use "
-            f"fewer groups (n_segments)",
-            UserWarning,
-            stacklevel=4,
+            f"fewer groups (n_segments)"
         )
 
 

@@ -87,9 +87,9 @@ def _fold(model: nn.Module, probe: torch.Tensor, keep: frozenset[str]) -> nn.Mod
     """The folded copy of ``model`` checked on ``probe``, or ``model`` (see :func:`fold_batchnorm`)."""
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), probe.dtype)
     try:
-        wide = copy.deepcopy(model).to(torch.float64)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # torch's deprecation notices (an exported model's specs)
             warnings.simplefilter("ignore")
+            wide = copy.deepcopy(model).to(torch.float64)
             folded = fx.symbolic_trace(wide)
         _fold_graph(folded, keep)
     except _UNTRACEABLE:  # dynamic control flow, a Proxy where a value is needed, no deepcopy

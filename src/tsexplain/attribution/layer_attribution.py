@@ -135,7 +135,8 @@ def upsample_profile(layer_map: torch.Tensor, n_channels: int, n_timesteps: int,
 class _Capture:
     """Forward hook that records a layer's output, or replaces it."""
 
-    def __init__(self, module: nn.Module) -> None:
+    def __init__(self, module: nn.Module, name: str) -> None:
+        self.name = name
         self.value: torch.Tensor | None = None
         self.replace: torch.Tensor | None = None
         self.time_axis = 2
@@ -161,6 +162,16 @@ class _Capture:
             return _with_output(out, position, value)
         self.value = value
         return None
+
+    def captured(self, method: str) -> torch.Tensor:
+        """The recorded output; an error if the forward pass never called the layer."""
+        if self.value is None:
+            raise ParameterError(
+                f"{method}: the layer '{self.name}' was not called in the model's forward pass, so it "
+                f"has no activations (a module made by ExportedProgram.module() keeps the layer "
+                f"names but runs one flat graph: pass the ExportedProgram or the .pt2 file)"
+            )
+        return self.value
 
     def remove(self) -> None:
         self.handle.remove()
@@ -312,7 +323,7 @@ class LayerGradCam(_LayerMethod):
         for m_i, (model, name) in enumerate(zip(engine.models, self.layer_names, strict=True)):
             module = dict(model.named_modules())[name]
             time_axis = layer_time_axis(module, self.time_axis)
-            capture = _Capture(module)
+            capture = _Capture(module, name)
             capture.require_grad = True
             # written chunk by chunk (no list of parts to join): the weighted activations
             # (N, K', F, T'), their sum over filters (N, K', T') and the outputs (N, K)
@@ -326,8 +337,7 @@ class LayerGradCam(_LayerMethod):
                         psel = pick(out.detach(), idx)
                         if m_i == 0:
                             sels.append(psel)
-                        assert capture.value is not None
-                        leaf = capture.value
+                        leaf = capture.captured(self.name)
                         act = _as_filters_time(leaf, time_axis, name, self.name, stop - start)
                         targets = self._targets(psel)
                         if raw_m is None:
@@ -441,8 +451,7 @@ class LayerIntegratedGradients(_LayerMethod):
     def _activations(self, model: nn.Module, capture: _Capture, rows: torch.Tensor, extras: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
             out = model(rows, *extras)
-        assert capture.value is not None
-        return capture.value.detach(), flatten_output(out, rows.shape[0])
+        return capture.captured(self.name).detach(), flatten_output(out, rows.shape[0])
 
     def _attribute(
         self, x: torch.Tensor, target: Target, engine: Engine
@@ -457,7 +466,7 @@ class LayerIntegratedGradients(_LayerMethod):
         per_model, base_outs = [], []
         for model, name in zip(engine.models, self.layer_names, strict=True):
             module = dict(model.named_modules())[name]
-            capture = _Capture(module)
+            capture = _Capture(module, name)
             capture.time_axis = time_axis = layer_time_axis(module, self.time_axis)
             parts, outs_b = [], []
             try:

@@ -23,6 +23,7 @@ arbitrary code.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import io
@@ -32,10 +33,12 @@ import threading
 import warnings
 import weakref
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tsexplain._warnings import warn_caller
 from tsexplain.exceptions import DataFormatError, ParameterError
 
 __all__ = ["LoadedModel", "load_any_model", "PickleRefusedError", "MODEL_FORMS"]
@@ -379,14 +382,137 @@ def _named_interpreter_class(base: type, original: str) -> type:
     return _NAMED_CLASSES[key]
 
 
+#: Arguments of ATen operations that differ between training and inference, with their value
+#: in inference: the flags of dropout, batch norm, recurrent layers and RReLU, and attention's
+#: dropout probability (``F.multi_head_attention_forward`` passes 0 outside training).
+_INFERENCE_VALUES: dict[str, bool | float] = {"train": False, "training": False, "dropout_p": 0.0}
+
+
+def training_mode_operations(graph: Any) -> list[tuple[Any, int, str]]:
+    """The operations of an exported graph that run in training mode, as ``(node, argument
+    position, argument name)``: the program was exported from a model in ``train()`` mode, so
+    its dropout draws at random and its batch norm uses each batch's statistics.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv1d(1, 2, 3), nn.Dropout(0.5)).train()
+    >>> program = torch.export.export(net, (torch.zeros(2, 1, 8),))
+    >>> [str(node.target) for node, _, _ in training_mode_operations(program.graph)]
+    ['aten.dropout.default']
+    >>> training_mode_operations(torch.export.export(net.eval(), (torch.zeros(2, 1, 8),)).graph)
+    []
+    """
+    found = []
+    for node in graph.nodes:
+        schema = getattr(node.target, "_schema", None)
+        if node.op != "call_function" or schema is None:
+            continue
+        for i, arg in enumerate(schema.arguments):
+            if arg.name in _INFERENCE_VALUES:
+                value = node.args[i] if i < len(node.args) else node.kwargs.get(arg.name)
+                if isinstance(value, bool | float | int) and value != _INFERENCE_VALUES[arg.name]:
+                    found.append((node, i, arg.name))
+    return found
+
+
+def _random_operations(graph: Any) -> list[str]:
+    """Names of the operations of an exported graph that draw random numbers whatever the mode
+    (e.g. the ``bernoulli`` a decomposed dropout leaves); those that inference turns off are
+    not listed (:func:`training_mode_operations`)."""
+    import torch
+
+    names = set()
+    for node in graph.nodes:
+        schema = getattr(node.target, "_schema", None)
+        tags = getattr(node.target, "tags", ())
+        if node.op == "call_function" and schema is not None and torch.Tag.nondeterministic_seeded in tags:
+            if not any(arg.name in _INFERENCE_VALUES for arg in schema.arguments):
+                names.add(str(node.target).split(".")[1])
+    return sorted(names)
+
+
+def check_exported_module(module: Any) -> None:
+    """Refuse a module made by ``ExportedProgram.module()`` whose graph runs in training mode
+    or draws random numbers (its mode cannot be switched: torch refuses ``eval()`` on it).
+
+    Raises
+    ------
+    ParameterError
+        With what to pass instead (the ``ExportedProgram`` itself, which tsexplain runs in
+        inference mode, or a program exported after ``model.eval()``).
+    """
+    graph = getattr(module, "graph", None)
+    if graph is None:
+        return
+    random_ops = _random_operations(graph)
+    names = sorted({str(node.target).split(".")[1] for node, _, _ in training_mode_operations(graph)})
+    if random_ops or names:
+        raise ParameterError(
+            f"the model (a module of a torch.export program) runs in training mode "
+            f"({', '.join(names + random_ops)}) and torch cannot switch it to eval(); pass the "
+            f"ExportedProgram itself (tsexplain runs it as model.eval() would) or export the model "
+            f"after model.eval()"
+        )
+
+
+@contextlib.contextmanager
+def _in_inference_mode(program: Any, source: str) -> Iterator[None]:
+    """Within the block, ``program``'s graph runs as its model would after ``model.eval()``
+    (training flags set to False, restored afterwards), with a warning when any was set.
+
+    Raises
+    ------
+    DataFormatError
+        The program draws random numbers that no flag turns off, or writes batch statistics
+        back to its buffers (a program decomposed after an export in training mode).
+    """
+    how = "export it after model.eval() (and save it before run_decompositions)"
+    random_ops = _random_operations(program.graph)
+    if random_ops:
+        raise DataFormatError(
+            f"{source} draws random numbers in its forward pass ({', '.join(random_ops)}), so "
+            f"its explanations would change from run to run; {how}"
+        )
+    found = training_mode_operations(program.graph)
+    names = sorted({str(node.target).split(".")[1] for node, _, _ in found})
+    functional = [n for n in names if n.endswith("_functional")]
+    if functional:
+        raise DataFormatError(
+            f"{source} was exported in training mode and decomposed ({', '.join(functional)}): "
+            f"its batch statistics cannot be switched to the running ones; {how}"
+        )
+    if found:
+        warn_caller(
+            f"{source} was exported in training mode ({', '.join(names)}): tsexplain runs it as "
+            f"model.eval() would (dropout off, batch norm on its running statistics), as it does "
+            f"for a module; export after model.eval() to match exactly what you deploy"
+        )
+    switched = []
+    for node, i, name in found:
+        positional = i < len(node.args)
+        switched.append((node, i, name, node.args[i] if positional else node.kwargs[name]))
+        node.update_arg(i, _INFERENCE_VALUES[name]) if positional else node.update_kwarg(name, _INFERENCE_VALUES[name])
+    try:
+        yield
+    finally:
+        for node, i, name, value in switched:
+            node.update_arg(i, value) if i < len(node.args) else node.update_kwarg(name, value)
+
+
 def _module_from_exported(program: Any, source: str) -> Any:
-    """An ``nn.Module`` tree from an ``ExportedProgram``: unflattened, hookable, deep-copyable."""
+    """An ``nn.Module`` tree from an ``ExportedProgram``: unflattened, hookable, deep-copyable,
+    in inference mode (a program exported in training mode runs as after ``model.eval()``)."""
     import torch
 
     try:
         with _EXPORT_LOCK, warnings.catch_warnings():  # torch's notices while rebuilding
             warnings.simplefilter("ignore", FutureWarning)
-            tree = torch.export.unflatten(program)
+            with _in_inference_mode(program, source):
+                tree = torch.export.unflatten(program)
+    except DataFormatError:
+        raise
     except Exception as exc:
         raise DataFormatError(f"{source}: torch.export.unflatten failed: {_first_line(exc)}") from None
     # the exported graph is generic in the batch size when exported with a dynamic batch
