@@ -461,6 +461,33 @@ def test_torchscript_model_and_non_torchscript_file(client):
     assert listed["scripted"]["problem"] is None and listed["tiny"]["problem"] is None
 
 
+def test_torchscript_model_counts_the_parameters_it_was_saved_with(client):
+    """The file is loaded frozen (weights inlined as constants, BatchNorm folded): the summary
+    still counts the saved module's parameters. Conv1d(3, 4, 3): 3*4*3 + 4 = 40; BatchNorm1d(4):
+    4 + 4 = 8 (its running statistics are buffers); Linear(72, 2): 72*2 + 2 = 146."""
+    from torch import nn
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv1d(3, 4, 3), nn.BatchNorm1d(4), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(4 * 18, 2)).eval()
+    models = client.app.state.workspace.root / "models"
+    torch.jit.trace(net, torch.zeros(1, 3, 20)).save(str(models / "traced.pt"))
+    m = client.get(f"{API}/models/traced").json()
+    assert m["kind"] == "torchscript" and m["input_shape"] == [3, 20]
+    assert m["n_params"] == 40 + 8 + 146
+
+
+def test_favicon_is_served(client):
+    from xml.etree import ElementTree
+
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    assert ElementTree.fromstring(r.content).tag == "{http://www.w3.org/2000/svg}svg"
+    for page in ("/", f"{API}/docs"):
+        assert '<link rel="icon" href="/static/favicon.svg"' in client.get(page).text
+    assert client.get("/static/favicon.svg").content == r.content
+
+
 def test_path_confinement(tmp_path):
     from tsexplain.server.workspace import check_name, confined
 

@@ -115,6 +115,7 @@ def test_click_through_the_explorer(server, browser):
     rendered(page, "sample")
     page.wait_for_function("document.querySelector('#attr-meta').textContent.includes('ms')")
     assert "P(anomalous) = " in page.inner_text("#prediction")
+    assert "rings: true anomalies" in page.inner_text("#view")  # the data set has a mask
     assert "integrated_gradients(steps=50" in page.inner_text("#attr-meta")
     assert "logit of the target" in page.inner_text("#attr-meta")
     series = traces(page, "sample-series")
@@ -174,6 +175,34 @@ def test_click_through_the_explorer(server, browser):
     other.wait_for_function("document.querySelector('#cluster-summary').textContent.includes(': 4 clusters')")
     other.close()
     assert errors == []
+
+
+def test_a_page_load_leaves_the_console_clean(server, browser):
+    """No console message of level error and no 4xx/5xx answer while the explorer loads, the
+    browser's own request for the site icon included (it was a 404)."""
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    console: list[str] = []
+    failed: list[str] = []
+    icons: list[int] = []
+
+    def on_response(r) -> None:
+        if "favicon" in r.url:
+            icons.append(r.status)
+        if r.status >= 400:
+            failed.append(f"{r.status} {r.url}")
+
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.on("response", on_response)
+    page.goto(f"{base}/")
+    rendered(page, "overview")
+    for _ in range(50):  # the browser asks for the icon after the page has loaded
+        if icons:
+            break
+        page.wait_for_timeout(100)
+    page.close()
+    assert icons and all(status == 200 for status in icons), icons
+    assert failed == [] and console == []
 
 
 def test_compare_inverse_and_aggregates(server, browser):

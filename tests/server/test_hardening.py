@@ -302,6 +302,47 @@ def test_faithfulness_table_matches_the_library(client):
         assert 0 <= row["filters"]["random"] < row["n_filters"]
 
 
+def test_a_bug_is_logged_once_under_uvicorn(app, monkeypatch, caplog):
+    """A 500 is logged by us, with its traceback, and not a second time by the ASGI server
+    ("Exception in ASGI application"); the answer is the one-line JSON body."""
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    import uvicorn
+
+    from tsexplain.server import explore
+
+    def buggy(*args: object, **kwargs: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(explore, "model_summary", buggy)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    with caplog.at_level("ERROR"):
+        thread.start()
+        try:
+            deadline = time.time() + 30
+            while not server.started:
+                assert time.time() < deadline and thread.is_alive(), "uvicorn did not start"
+                time.sleep(0.02)
+            with pytest.raises(urllib.error.HTTPError) as answer:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{API}/models/tiny", timeout=30)
+            status, body = answer.value.code, json.loads(answer.value.read())
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+    assert status == 500
+    assert body == {"detail": "internal error (KeyError); the server log has the traceback"}
+    logged = [(r.name, r.exc_info[0]) for r in caplog.records if r.exc_info]
+    assert logged == [("tsexplain.server", KeyError)]
+
+
 # ------------------------------------------------------------------ TSViz endpoints vs the library
 def test_filter_stats_match_the_library(client):
     from tsexplain.network import filter_importance_stats
@@ -333,6 +374,31 @@ def test_saturation_matches_the_library(client):
     assert body["fraction_at_temperature"] == pytest.approx(rep_t.fraction)
     np.testing.assert_allclose(body["probability"], rep.probability.double().numpy(), rtol=1e-5)
     assert body["layers"] == ["net.0", "net.2", "net.4"] and len(body["importance"]) == 3
+
+
+@pytest.mark.parametrize("temperature", [1.0, 3.0])
+def test_saturation_importance_is_of_the_probability_at_both_temperatures(client, temperature):
+    """Both bars are the filter importance of the probability sigmoid(z / T) (TSViz Eq. 19), the
+    first at T = 1, so they are equal at T = 1 (the "T = 1" bars were taken on the logit z).
+    Oracle: the library's own probability transform, not the server's ``with_temperature``."""
+    from tsexplain.network import filter_importance
+
+    r = client.get(f"{API}/models/tiny/saturation", params={"dataset": "tiny_test", "max_samples": 20,
+                                                            "temperature": temperature})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    X, _ = tiny_data(client)
+    model, x = tiny_model(client), torch.as_tensor(X[:20])
+
+    def of_probability(t: float) -> list[float]:
+        return [float(filter_importance(model, x, layer, "predicted", output_transform="sigmoid",
+                                        temperature=t).sum(1).mean()) for layer in body["layers"]]
+
+    assert body["layers"] == ["net.0", "net.2", "net.4"]
+    np.testing.assert_allclose(body["importance"], of_probability(1.0), rtol=1e-5)
+    np.testing.assert_allclose(body["importance_at_temperature"], of_probability(temperature), rtol=1e-5)
+    if temperature == 1.0:
+        np.testing.assert_array_equal(body["importance"], body["importance_at_temperature"])
 
 
 def test_curves_start_at_the_model_output(client):

@@ -69,7 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--dataset", metavar="NAME", help="the workspace data set shown by default")
     g.add_argument("--task", choices=("binary", "multiclass", "regression"),
                    help="what the outputs are (default: guessed from the number of outputs)")
-    g.add_argument("--class-names", metavar="A,B,..", help="a name per class index (output)")
+    g.add_argument("--class-names", metavar="A,B,..",
+                   help="a name per class index (output); default: the class names of "
+                   "--dataset when it has one per output")
     g.add_argument("--output-names", metavar="A,B,..",
                    help="a name per output (default: the class names)")
     g.add_argument("--output-unit", metavar="UNIT", help="unit of the outputs (default logit)")
@@ -143,8 +145,10 @@ def _existing_model_files(models: Path, name: str) -> list[Path]:
     return [p for p in [*found, models / name] if p.exists()]
 
 
-def _input_for_check(root: Path, args: argparse.Namespace, module: Any) -> tuple[Any, list[int]]:
-    """Two series to run the model on, and the input shape [C, T]."""
+def _input_for_check(root: Path, args: argparse.Namespace, module: Any
+                     ) -> tuple[Any, list[int], list[str] | None]:
+    """Two series to run the model on, the input shape [C, T] and the class names of the data
+    set given by ``--dataset`` (``None`` without one, or when it names no classes)."""
     import numpy as np
 
     from tsexplain.exceptions import ParameterError
@@ -156,12 +160,13 @@ def _input_for_check(root: Path, args: argparse.Namespace, module: Any) -> tuple
                                  f"'tsexplain workspace add-data'")
         from tsexplain.server.workspace import load_dataset_file
 
-        X = load_dataset_file(path, args.dataset).X[:2]
+        data = load_dataset_file(path, args.dataset)
+        X = data.X[:2]
         shape = [int(X.shape[1]), int(X.shape[2])]
         if args.input_shape and _shape(args.input_shape) != shape:
             raise ParameterError(f"--input-shape {args.input_shape} differs from data set "
                                  f"{args.dataset!r}, whose series are {shape[0]},{shape[1]}")
-        return X, shape
+        return X, shape, data.class_names
     if args.input_shape:
         shape = _shape(args.input_shape)
     else:
@@ -175,7 +180,7 @@ def _input_for_check(root: Path, args: argparse.Namespace, module: Any) -> tuple
                 "the model's input shape is unknown: pass --input-shape C,T or --dataset NAME"
             ) from None
     X = np.random.default_rng(0).standard_normal((2, *shape)).astype(np.float32)
-    return X, shape
+    return X, shape, None
 
 
 def _forward_check(module: Any, X: Any) -> int:
@@ -214,9 +219,11 @@ def run_add_model(args: argparse.Namespace) -> int:
     if loaded.kind == "onnx":
         raise ParameterError("an ONNX model cannot be stored in a workspace: convert it once "
                              "and save a torch.export program (.pt2) instead")
-    X, shape = _input_for_check(root, args, loaded.module)
+    X, shape, data_class_names = _input_for_check(root, args, loaded.module)
     n_outputs = _forward_check(loaded.module, X)
     class_names = parse_names(args.class_names, "--class-names")
+    if class_names is None and data_class_names and len(data_class_names) == n_outputs:
+        class_names = data_class_names  # one output per class of the --dataset: its names
     output_names = parse_names(args.output_names, "--output-names") or class_names
     if output_names is not None and len(output_names) != n_outputs and not (
             n_outputs == 1 and len(output_names) == 2):

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from tsexplain.server.concurrency import disable_allocator_tuning
 from tsexplain.server.config import Settings
-from tsexplain.server.errors import install_error_handlers
+from tsexplain.server.errors import bug_response, install_error_handlers
 from tsexplain.server.jobs import JobManager
 from tsexplain.server.routes import ROUTERS
 from tsexplain.server.workspace import Workspace
@@ -40,6 +40,41 @@ def plotly_js_path() -> Path | None:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class UnhandledErrorMiddleware:
+    """Answer an error no handler claims (a bug: 500; out of memory: 503) with the one-line
+    body of :func:`~tsexplain.server.errors.bug_response`, which logs it, and stop it there.
+
+    Starlette's handler for ``Exception`` answers and then raises the error again, and the ASGI
+    server logs that second copy with its own traceback; this middleware does not raise it
+    again, so each bug is logged once. It sits inside the security headers (they apply to its
+    answers) and lets :class:`BodyLimitMiddleware`'s signal pass to that middleware.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except _BodyTooLarge:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every unclaimed error is answered here
+            response = bug_response(scope.get("method", ""), scope.get("path", ""), exc)
+            if not started:  # else the answer is under way: the log entry is all there is
+                await response(scope, receive, send)
 
 
 class BodyLimitMiddleware:
@@ -203,6 +238,12 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """The icon (the pages link it; browsers also ask for this path by themselves)."""
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> Any:
         path = plotly_js_path()
@@ -221,6 +262,7 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
         return RedirectResponse(f"{API_PREFIX}/docs")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(UnhandledErrorMiddleware)  # the first added is the innermost
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HostAllowlistMiddleware, allowed=list(settings.allowed_hosts))

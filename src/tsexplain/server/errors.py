@@ -133,8 +133,8 @@ def _validation_items(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers on ``app``."""
-    from tsexplain.exceptions import TsExplainError, is_out_of_memory
+    """Register the handlers of the user errors on ``app`` (bugs: :func:`bug_response`)."""
+    from tsexplain.exceptions import TsExplainError
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, exc: NotFoundError) -> JSONResponse:
@@ -176,13 +176,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _body(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
 
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        if is_out_of_memory(exc):
-            log.warning("out of memory on %s %s", request.method, request.url.path)
-            return _body(503, "out of memory: the request needs more memory than the server "
-                         "has free; ask for fewer samples or cheaper parameters",
-                         headers={"Retry-After": "30"})
-        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-        return _body(500, f"internal error ({type(exc).__name__}); the server log has the "
-                     "traceback")
+
+def bug_response(method: str, path: str, exc: Exception) -> JSONResponse:
+    """The answer to an error no user-error handler claims, logged here (its one log entry).
+
+    Out of memory is 503 (a warning, no traceback); anything else is a bug: logged with its
+    traceback and answered 500. :class:`tsexplain.server.app.UnhandledErrorMiddleware` calls
+    it and does not raise the error again, so the ASGI server does not log it a second time
+    (Starlette's handler for ``Exception`` always re-raises after answering).
+    """
+    from tsexplain.exceptions import is_out_of_memory
+
+    if is_out_of_memory(exc):
+        log.warning("out of memory on %s %s", method, path)
+        return _body(503, "out of memory: the request needs more memory than the server "
+                     "has free; ask for fewer samples or cheaper parameters",
+                     headers={"Retry-After": "30"})
+    log.error("internal error on %s %s", method, path, exc_info=exc)
+    return _body(500, f"internal error ({type(exc).__name__}); the server log has the traceback")

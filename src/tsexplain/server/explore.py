@@ -96,10 +96,30 @@ def model_summary(ws: Workspace, name: str, wait: float = 30.0) -> s.ModelSummar
         input_shape=list(input_shape) if input_shape else None, n_outputs=n_outputs,
         output_names=output_names, output_unit=unit,
         description=str(info.get("description", "")), default_dataset=default_dataset,
-        n_params=int(sum(p.numel() for p in model.parameters())),
+        n_params=parameter_count(entry, model),
     )
     entry.info["_summary"] = summary
     return summary
+
+
+def parameter_count(entry: ModelEntry, model: Any) -> int:
+    """Number of parameters of the model as the user saved it.
+
+    A TorchScript file is loaded frozen (:func:`tsexplain.io.load_any_model`: weights inlined
+    as constants, BatchNorm folded), so the loaded module has no parameters left; its count is
+    read from the scripted module in the file instead.
+    """
+    if entry.kind != "torchscript":
+        return int(sum(p.numel() for p in model.parameters()))
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():  # torch's notice that TorchScript is deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        # torch.jit.load is not annotated
+        script = torch.jit.load(str(entry.path), map_location="cpu")  # type: ignore[no-untyped-call]
+    return int(sum(p.numel() for p in script.parameters()))
 
 
 def check_compatible(summary: s.ModelSummary, data: DatasetEntry) -> None:
@@ -616,7 +636,13 @@ def curves(ws: Workspace, settings: Settings, req: s.CurvesRequest) -> s.CurvesR
 def saturation(ws: Workspace, settings: Settings, model: str, dataset: str, max_samples: int,
                temperature: float, tol: float) -> s.SaturationResponse:
     """Share of saturated predictions at T = 1 and at ``temperature``, and the filter importance
-    per conv layer at both (a saturated output silences the gradients; a temperature revives them)."""
+    per conv layer at both (a saturated output silences the gradients; a temperature revives them).
+
+    Both importances are taken on the same output, the probability of the predicted class
+    (``with_temperature`` at T = 1 and at ``temperature``): the probability is where saturation
+    makes the gradients vanish (TSViz Proposition 1), so the two bars compare, and they are
+    equal when ``temperature`` is 1 (importance of the logits would show no saturation at all).
+    """
     import torch
 
     from tsexplain.exceptions import ParameterError
@@ -642,9 +668,13 @@ def saturation(ws: Workspace, settings: Settings, model: str, dataset: str, max_
             after = detect_saturation(soft, x, activation=activation, tol=tol, warn=False)
             modules = dict(m.named_modules())
             target = _importance_target(summary)
-            imp = [float(filter_importance(m, x, modules[n], target).sum(1).mean()) for n in conv]
-            imp_t = [float(filter_importance(soft, x, modules[n], target).sum(1).mean())
-                     for n in conv]
+
+            def importance(probability_model: Any) -> list[float]:
+                return [float(filter_importance(probability_model, x, modules[n], target)
+                              .sum(1).mean()) for n in conv]
+
+            imp = importance(with_temperature(m, 1.0, activation=activation))
+            imp_t = importance(soft)
         return {"before": before, "after": after, "imp": imp, "imp_t": imp_t}
 
     r, _ = ws.cache.get_or_compute(("saturation", model, dataset, len(x), temperature, tol), compute)

@@ -421,8 +421,10 @@ class SaturationResponse(BaseModel):
     probability: list[float] = Field(description="(N,) top probability at T = 1")
     probability_at_temperature: list[float] = Field(description="(N,) top probability at T")
     layers: list[str]
-    importance: list[float] = Field(description="per conv layer: mean total filter importance at T = 1")
-    importance_at_temperature: list[float] = Field(description="per conv layer, at T")
+    importance: list[float] = Field(description="per conv layer: mean total filter importance "
+                                    "for the predicted class's probability at T = 1")
+    importance_at_temperature: list[float] = Field(description="per conv layer, the same at T "
+                                                   "(equal to importance when T = 1)")
 
 
 class FilterStatsResponse(BaseModel):

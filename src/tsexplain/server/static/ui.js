@@ -43,12 +43,17 @@ export function noModuleTree(root, ctx) {
   return true;
 }
 
+// The note itself, for a view (noConvLayers) or for one panel of a view (`what`).
+export function noConvNote(what = 'this view') {
+  return h('div', { id: 'no-conv-layers', class: 'muted' },
+    `This model has no Conv1d layer, so it has no filters for ${what} to show (the filter views `,
+    'read 1D convolutions; Grad-CAM and layer IG in the attribution views take any named layer). ',
+    ANY_MODEL);
+}
+
 export function noConvLayers(root, net) {
   if (net.conv_layers.length) return false;
-  root.append(card(null, h('div', { id: 'no-conv-layers', class: 'muted' },
-    'This model has no Conv1d layer, so it has no filters for this view to show (the filter views ',
-    'read 1D convolutions; Grad-CAM and layer IG in the attribution views take any named layer). ',
-    ANY_MODEL)));
+  root.append(card(null, noConvNote()));
   return true;
 }
 

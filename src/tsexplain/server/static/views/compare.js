@@ -34,7 +34,7 @@ export async function render(root, ctx) {
     for (const r of results) {
       const meta = document.getElementById(`compare-meta-${r.method}`);
       if (!meta) continue;
-      if (r.error) { meta.replaceChildren(h('span', { class: 'error-box', role: 'alert' }, `${r.method}: ${r.error.detail || r.error}`)); continue; }
+      if (r.error) { meta.replaceChildren(h('span', { class: 'error-box', role: 'alert' }, namingMethod(r.method, String(r.error.detail || r.error)))); continue; }
       const params = Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
       meta.textContent = `${r.method}(${params}) · ${r.unit} · ${fmt(r.seconds * 1000)} ms`;
       await heatmap(`compare-${r.method}`, r.values.data[0], r.channel_names,
@@ -52,4 +52,9 @@ export async function render(root, ctx) {
     await redraw();
   });
   await draw();
+}
+
+// A refusal names its method once: the library's messages mostly begin with it already.
+function namingMethod(method, text) {
+  return text.startsWith(`${method}:`) || text.startsWith(`${method} `) ? text : `${method}: ${text}`;
 }

@@ -14,7 +14,7 @@ export async function render(root, ctx) {
     h('button', { class: 'secondary', id: 'prev-sample', onclick: () => ctx.goShared({ index: String(Math.max(0, index - 1)) }) }, '◀ previous'),
     h('button', { class: 'secondary', id: 'next-sample', onclick: () => ctx.goShared({ index: String(Math.min(d.shape[0] - 1, index + 1)) }) }, 'next ▶'));
   root.append(card(null, h('div', { class: 'controls' }, nav, picker.element), info, meta, errors));
-  root.append(card('Series coloured by attribution (red: raises the explained output, blue: lowers it; rings: true anomalies)', plotDiv('sample-series')));
+  root.append(card(`Series coloured by attribution (red: raises the explained output, blue: lowers it${d.has_mask ? '; rings: true anomalies' : ''})`, plotDiv('sample-series')));
   root.append(card('Channels × time', plotDiv('sample-heatmap')));
 
   const smp = await ctx.api.call('get_sample', { dataset, index, model });

@@ -1,5 +1,5 @@
 // Saturation (TSViz Proposition 1) and temperature (Eq. 19): saturated outputs silence gradients.
-import { h, card, noModuleTree, plotDiv, inPlace } from '../ui.js';
+import { h, card, noModuleTree, noConvNote, plotDiv, inPlace } from '../ui.js';
 import { CONFIG, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
@@ -9,8 +9,11 @@ export async function render(root, ctx) {
   const n = h('input', { type: 'number', id: 'sat-n', min: 1, max: 1000, value: ctx.params.n ?? 200 });
   const meta = h('div', { id: 'sat-meta' });
   const errors = h('div', { id: 'sat-error' });
+  // the importance panel: bars per conv layer, or the note of a model without Conv1d layers
+  const importance = h('div', {}, plotDiv('sat-importance'));
   root.append(card(null, h('div', { class: 'controls' }, h('label', {}, 'temperature T ', temp), h('label', {}, 'samples ', n)), meta, errors),
-    h('div', { class: 'row' }, card('Top probability per sample at T = 1 and at T', plotDiv('sat-prob')), card('Mean total filter importance per layer', plotDiv('sat-importance'))));
+    h('div', { class: 'row' }, card('Top probability per sample at T = 1 and at T', plotDiv('sat-prob')),
+      card("Mean total filter importance per layer, for the predicted class's probability", importance)));
   for (const el of [temp, n]) el.addEventListener('change', () => { ctx.update({ T: temp.value, n: n.value }); draw(); });
 
   const draw = () => inPlace(ctx, 'saturation', { busy: meta, slot: errors, clear: ['sat-prob', 'sat-importance'] }, async (current) => {
@@ -22,9 +25,10 @@ export async function render(root, ctx) {
       { type: 'histogram', x: r.probability, name: 'T = 1', opacity: 0.6, nbinsx: 40 },
       { type: 'histogram', x: r.probability_at_temperature, name: `T = ${r.temperature}`, opacity: 0.6, nbinsx: 40 }],
     { barmode: 'overlay', height: 300, margin: { l: 50, r: 10, t: 10, b: 40 }, xaxis: { title: { text: 'top probability' } }, yaxis: { title: { text: 'samples' } } }, CONFIG);
+    if (!r.layers.length) { importance.replaceChildren(noConvNote('this panel')); return; }
     await Plotly.react('sat-importance', [
       { type: 'bar', x: r.layers, y: r.importance, name: 'T = 1' }, { type: 'bar', x: r.layers, y: r.importance_at_temperature, name: `T = ${r.temperature}` }],
-    { barmode: 'group', height: 300, margin: { l: 60, r: 10, t: 10, b: 40 }, yaxis: { title: { text: `importance (${fmt(r.importance[0])} at T = 1, first layer)` } } }, CONFIG);
+    { barmode: 'group', height: 300, margin: { l: 60, r: 10, t: 10, b: 40 }, yaxis: { title: { text: `importance of the probability (${fmt(r.importance[0])} at T = 1, first layer)` } } }, CONFIG);
   });
   await draw();
 }
