@@ -259,9 +259,10 @@ def check_float(
 
 
 def loaded_module(model: Any) -> Any:
-    """The module of a :class:`tsexplain.io.LoadedModel` (what ``load_any_model`` returns) or of
-    a ``torch.export.ExportedProgram`` (loaded as ``load_any_model`` does: hookable layers, in
-    inference mode); any other object as it is.
+    """The module of a :class:`tsexplain.io.LoadedModel` (what ``load_any_model`` returns), of
+    a ``torch.export.ExportedProgram`` or of a TorchScript module (loaded as ``load_any_model``
+    loads them: in inference mode, an exported program with hookable layers); any other object
+    as it is.
 
     Raises
     ------
@@ -272,7 +273,7 @@ def loaded_module(model: Any) -> Any:
 
     if isinstance(model, LoadedModel):
         return model.module
-    if isinstance(model, torch.export.ExportedProgram):
+    if isinstance(model, torch.export.ExportedProgram | torch.jit.ScriptModule):
         return load_any_model(model).module
     if isinstance(model, torch.fx.GraphModule):
         check_exported_module(model)

@@ -294,6 +294,40 @@ def test_a_decomposed_training_mode_program_and_a_training_mode_module_are_refus
         Saliency(program.module())
 
 
+def test_torchscript_traced_in_training_mode_runs_as_after_eval(tmp_path):
+    """A trace keeps the training flags as constants, which eval() does not change: the loaded
+    (frozen) graph has them switched, from a file and from a ScriptModule in Python."""
+    from tsexplain.attribution import Saliency
+
+    net = _TrainModeNet().train()
+    x = torch.randn(6, 2, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        net(3 * x + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(net, x, check_trace=False)
+    traced.save(str(tmp_path / "train.ts"))
+    ref = Saliency(net.eval()).attribute(x, target=1).values
+    with pytest.warns(UserWarning, match=r"traced in training mode \(dropout, lstm, scaled_dot_product_attention\)"):
+        loaded = load_any_model(tmp_path / "train.ts")
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.module(x[:2]), net(x[:2]), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(Saliency(loaded).attribute(x, target=1).values, ref, rtol=1e-4, atol=1e-7)
+    with pytest.warns(UserWarning, match="traced in training mode"):
+        ours = Saliency(traced).attribute(x, target=1).values
+    np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-7)
+
+    class Noisy(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (x + 0.1 * torch.randn_like(x)).mean(2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        noisy = torch.jit.trace(Noisy(), x, check_trace=False)
+    with pytest.raises(DataFormatError, match=r"draws random numbers in its forward pass \(randn_like\)"):
+        load_any_model(noisy)
+
+
 def test_the_module_of_an_exported_program_is_a_model_for_input_methods():
     """``ExportedProgram.module()`` refuses eval() and runs one flat graph: input methods work on
     it; a layer method says that its layer is never called and what to pass instead."""

@@ -233,9 +233,10 @@ def script_from_bytes(data: bytes) -> Any:
     return _script_wrapper(_frozen(script)).eval()
 
 
-def _frozen(script: Any) -> Any:
+def _frozen(script: Any, source: str = "the TorchScript model") -> Any:
     """``torch.jit.freeze`` of the model in eval mode (BatchNorm folded into the convolutions,
-    weights inlined as constants), or the model itself when it cannot be frozen.
+    weights inlined as constants), or the model itself when it cannot be frozen; in inference
+    mode (:func:`_script_in_inference_mode`).
 
     Explanations need gradients with respect to the input only, so freezing loses nothing and
     lets TorchScript run as fast as the same weights as an ``nn.Module``.
@@ -245,9 +246,91 @@ def _frozen(script: Any) -> Any:
     try:
         with warnings.catch_warnings():  # torch's notice that TorchScript is deprecated
             warnings.simplefilter("ignore", DeprecationWarning)
-            return torch.jit.freeze(script.eval())
+            frozen = torch.jit.freeze(script.eval())
     except Exception:  # noqa: BLE001 - an unfreezable program still runs as it is
-        return script
+        frozen = None
+    return _script_in_inference_mode(script, frozen, source)
+
+
+def _graph_nodes(block: Any) -> Iterator[Any]:
+    """Every node of a TorchScript graph or block, nested blocks (if, loop) included."""
+    for node in block.nodes():
+        yield node
+        for inner in node.blocks():
+            yield from _graph_nodes(inner)
+
+
+#: TorchScript operations that draw random numbers whatever the mode.
+_SCRIPT_RANDOM = ("aten::rand", "aten::randn", "aten::rand_like", "aten::randn_like", "aten::randint",
+                  "aten::randint_like", "aten::bernoulli", "aten::normal", "aten::multinomial",
+                  "aten::native_dropout", "aten::randperm", "aten::poisson", "aten::exponential")
+
+
+def _script_training_constants(graph: Any) -> list[tuple[Any, int, str]]:
+    """``(node, input position, argument name)`` of the operations a TorchScript graph runs in
+    training mode through a constant (a module traced in ``train()`` mode): the arguments of
+    :data:`_INFERENCE_VALUES`. A mode read at run time (a scripted ``self.training``) is not
+    listed: ``eval()`` sets it."""
+    import torch
+
+    found = []
+    for node in _graph_nodes(graph):
+        if not node.kind().startswith("aten::"):
+            continue
+        try:
+            schema = torch._C.parse_schema(node.schema())
+        except RuntimeError:  # no schema
+            continue
+        for i, arg in enumerate(schema.arguments):
+            if arg.name in _INFERENCE_VALUES and i < node.inputsSize():
+                value = node.inputsAt(i)
+                if value.node().kind() == "prim::Constant":
+                    constant = value.toIValue()
+                    if constant is not None and constant != _INFERENCE_VALUES[arg.name]:
+                        found.append((node, i, arg.name))
+    return found
+
+
+def _script_in_inference_mode(script: Any, frozen: Any, source: str) -> Any:
+    """The model to run: ``frozen`` (or ``script`` when it could not be frozen) computing what
+    the traced model computes after ``model.eval()``.
+
+    A model traced in ``train()`` mode keeps dropout and batch statistics as constants of its
+    graph, which ``eval()`` does not change: in the frozen graph they are switched to their
+    inference values (with a warning).
+
+    Raises
+    ------
+    DataFormatError
+        The graph draws random numbers, or runs in training mode and cannot be frozen.
+    """
+    model = frozen if frozen is not None else script
+    graph = model.graph if frozen is not None else script.inlined_graph
+    random_ops = sorted({n.kind().split("::")[1] for n in _graph_nodes(graph) if n.kind() in _SCRIPT_RANDOM})
+    if random_ops:
+        raise DataFormatError(
+            f"{source} draws random numbers in its forward pass ({', '.join(random_ops)}), so its "
+            f"explanations would change from run to run; trace or script it after model.eval()"
+        )
+    found = _script_training_constants(graph)
+    if not found:
+        return model
+    names = sorted({node.kind().split("::")[1] for node, _, _ in found})
+    if frozen is None:
+        raise DataFormatError(
+            f"{source} was traced in training mode ({', '.join(names)}) and cannot be frozen to "
+            f"switch it to inference; trace it after model.eval()"
+        )
+    warn_caller(
+        f"{source} was traced in training mode ({', '.join(names)}): tsexplain runs it as "
+        f"model.eval() would (dropout off, batch norm on its running statistics), as it does for "
+        f"a module; trace after model.eval() to match exactly what you deploy"
+    )
+    for node, i, name in found:
+        with graph.insert_point_guard(node):
+            constant = graph.insertConstant(_INFERENCE_VALUES[name])
+        node.replaceInput(i, constant)
+    return model
 
 
 def _load_torchscript(path: Path) -> LoadedModel:
@@ -259,7 +342,7 @@ def _load_torchscript(path: Path) -> LoadedModel:
             module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:  # torch raises RuntimeError with long C++ traces
         raise DataFormatError(f"{path} is not a loadable TorchScript file: {_first_line(exc)}") from None
-    return LoadedModel(_script_wrapper(_frozen(module)).eval(), "torchscript", str(path),
+    return LoadedModel(_script_wrapper(_frozen(module, str(path))).eval(), "torchscript", str(path),
                        {"frozen": isinstance(module, torch.jit.ScriptModule)})
 
 
@@ -779,6 +862,11 @@ def _from_module(module: Any) -> LoadedModel:
     import torch
 
     if isinstance(module, torch.jit.ScriptModule):
+        source = f"the TorchScript module {type(module).__name__}"
+        if _script_training_constants(module.inlined_graph):  # traced in train(): switch a copy
+            module = _frozen(module, source)
+        else:
+            module = _script_in_inference_mode(module, None, source)
         return LoadedModel(_script_wrapper(module).eval(), "torchscript", type(module).__name__)
     if getattr(module, "_tsexplain_torchscript", False):
         return LoadedModel(module, "torchscript", type(module).__name__)
