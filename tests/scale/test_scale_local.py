@@ -16,6 +16,7 @@ import torch
 from _scale_helpers import CHUNK, N, small_data, small_model, store_arrays
 
 import tsexplain
+from tsexplain.exceptions import ParameterError
 from tsexplain.scale import (
     ChunkStore,
     StoreMismatchError,
@@ -116,6 +117,27 @@ def test_interrupted_run_resumes_without_recomputing(tmp_path: Path) -> None:
     assert {i: os.stat(st.chunk_path("values", i)).st_mtime_ns for i in done} == stamps
     for k, v in store_arrays(ref).items():
         np.testing.assert_array_equal(run.store[k][:], v)
+
+
+def test_a_store_being_written_refuses_a_second_writer_then_resumes(tmp_path: Path) -> None:
+    """Two runs into one store would each compute every chunk at a fraction of the machine: the
+    second is refused while the first holds the store, and resumes it afterwards."""
+    model, x = small_model(), small_data()
+    out = tmp_path / "run"
+    seen: list[str] = []
+
+    def second_run(i: int, n_written: int, n_total: int) -> None:
+        if n_written == 1:
+            with pytest.raises(ParameterError, match=rf"being written by another process \(pid {os.getpid()}\)"):
+                attribute_dataset(model, x, "saliency", out=out, chunk_size=CHUNK, target=1)
+            seen.append("refused")
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        attribute_dataset(model, x, "saliency", out=out, chunk_size=CHUNK, target=1, on_chunk=second_run)
+    assert seen == ["refused"]
+    run = attribute_dataset(model, x, "saliency", out=out, chunk_size=CHUNK, target=1)  # lock released
+    assert run.skipped == [0] and run.computed == [1, 2, 3, 4, 5]
 
 
 KILL_SCRIPT = textwrap.dedent("""

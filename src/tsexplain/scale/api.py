@@ -187,29 +187,30 @@ def attribute_dataset(
         "input_shape": list(source.shape),
     })
     store = ChunkStore.open_or_create(out, len(source), chunk_size, arrays, meta, resume=resume)
-    todo = store.missing()
-    skipped = store.finished()
-    written: list[int] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    with store.writing():
+        todo = store.missing()
+        skipped = store.finished()
+        written: list[int] = []
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
 
-        bar = tqdm(total=store.n_chunks, initial=len(skipped), desc=f"{method} (chunks)")
+            bar = tqdm(total=store.n_chunks, initial=len(skipped), desc=f"{method} (chunks)")
 
-    def on_result(i: int, res: dict[str, np.ndarray]) -> None:
-        store.write_chunk(i, res)
-        written.append(i)
-        if bar is not None:
-            bar.update(1)
-        if on_chunk is not None:
-            on_chunk(i, len(written), len(todo))
+        def on_result(i: int, res: dict[str, np.ndarray]) -> None:
+            store.write_chunk(i, res)
+            written.append(i)
+            if bar is not None:
+                bar.update(1)
+            if on_chunk is not None:
+                on_chunk(i, len(written), len(todo))
 
-    try:
-        be.map_chunks((AttributionWork, work_kwargs), source,
-                      [(i, *store.bounds(i)) for i in todo], lambda a, b: b - a, on_result)
-    finally:
-        if bar is not None:
-            bar.close()
+        try:
+            be.map_chunks((AttributionWork, work_kwargs), source,
+                          [(i, *store.bounds(i)) for i in todo], lambda a, b: b - a, on_result)
+        finally:
+            if bar is not None:
+                bar.close()
     return DatasetRun(store, sorted(written), skipped, be.name, time.perf_counter() - start_time)
 
 

@@ -31,6 +31,7 @@ compressed (attributions of float series compress poorly anyway).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -48,6 +49,8 @@ __all__ = ["ChunkStore", "StoreMismatchError", "STORE_FORMAT"]
 STORE_FORMAT = 1
 _MANIFEST = "manifest.json"
 _PRIMARY = "values"
+#: Held (an exclusive ``flock``) by the one process writing a store; it holds that process's id.
+_WRITER_LOCK = ".writer.lock"
 
 
 class StoreMismatchError(ParameterError):
@@ -266,6 +269,42 @@ class ChunkStore:
         return not self.missing()
 
     # ------------------------------------------------------------------ I/O
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[ChunkStore]:
+        """Hold the store's writer lock for the block: a second process that runs into the same
+        store meanwhile is refused (it would compute the same chunks again, each process at a
+        fraction of the machine). The lock goes with the process (also on a crash).
+
+        Raises
+        ------
+        ParameterError
+            Another process is writing the store.
+        """
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            yield self
+            return
+        path = self.path / _WRITER_LOCK
+        with open(path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise ParameterError(
+                    f"{self.path} is being written by another process (pid {holder}); wait for it "
+                    f"to finish (then run again to resume), or write to another folder"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            try:
+                yield self
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def write_chunk(self, chunk: int, arrays: dict[str, np.ndarray]) -> None:
         """Write every array of ``chunk`` atomically; ``values`` last (it marks the chunk done)."""
         start, stop = self.bounds(chunk)
