@@ -379,6 +379,20 @@ def test_pt2_network_layers_keep_torch_classes(saved):
     assert isinstance(tree.get_submodule("features.0"), torch.nn.Conv1d)
 
 
+def test_copies_of_a_pt2_model_raise_no_torch_notice(saved):
+    """Copies of a .pt2 model (BatchNorm folding, the local front, explorer replicas) printed
+    torch's FutureWarning about tree specs to the user."""
+    tree = _load(saved, "cnn", "export").module
+    x = torch.as_tensor(_x(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        twin = copy.deepcopy(tree)
+        for method in ("integrated_gradients", "occlusion"):
+            tsexplain.explain(tree, x, method, target=0)
+    torch.testing.assert_close(twin(x), tree(x))
+    assert type(twin) is type(tree) and twin.get_submodule("features.0") is not tree.get_submodule("features.0")
+
+
 def test_pt2_loads_from_several_threads_at_once(saved):
     """The explorer builds replicas in parallel; torch.export.load has one global deserializer."""
     import threading

@@ -24,6 +24,7 @@ arbitrary code.
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 import importlib.util
 import io
@@ -659,8 +660,18 @@ def _exported_root_class(base: type) -> type:
             spec = self.module_call_graph[0].signature.out_spec
             return _pytree.tree_unflatten(list(flat) if isinstance(flat, tuple | list) else [flat], spec)
 
-        _ROOT_CLASSES[base] = type("ExportedModel", (base,), {"forward": forward,
-                                                               "__module__": base.__module__})
+        def __deepcopy__(self: Any, memo: dict[int, Any]) -> Any:
+            # as copy.deepcopy copies a module, without torch's deprecation notice for the
+            # program's tree specs (it reached users through every copy of the model)
+            twin = type(self).__new__(type(self))
+            memo[id(self)] = twin
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                twin.__dict__.update(copy.deepcopy(self.__dict__, memo))
+            return twin
+
+        _ROOT_CLASSES[base] = type("ExportedModel", (base,), {
+            "forward": forward, "__deepcopy__": __deepcopy__, "__module__": base.__module__})
     return _ROOT_CLASSES[base]
 
 
