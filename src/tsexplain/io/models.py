@@ -663,7 +663,8 @@ def _exported_root_class(base: type) -> type:
         def __deepcopy__(self: Any, memo: dict[int, Any]) -> Any:
             # as copy.deepcopy copies a module, without torch's deprecation notice for the
             # program's tree specs (it reached users through every copy of the model)
-            twin = type(self).__new__(type(self))
+            cls: Any = type(self)
+            twin = cls.__new__(cls)
             memo[id(self)] = twin
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)
