@@ -370,6 +370,31 @@ def test_errors_in_the_users_factory_are_one_line(tmp_path):
         load_any_model(f"{bad}:make")
 
 
+def test_a_factory_without_weights_that_builds_a_fresh_model_warns(tmp_path):
+    """Without --weights a factory's model is untrained unless the factory loads weights itself:
+    a second call with another seed tells the two apart."""
+    nets = tmp_path / "nets.py"
+    nets.write_text(
+        "import torch\n"
+        "def fresh():\n    return torch.nn.Conv1d(1, 2, 3)\n"
+        "def trained():\n"
+        "    net = torch.nn.Conv1d(1, 2, 3)\n"
+        "    torch.nn.init.constant_(net.weight, 0.5)\n"
+        "    torch.nn.init.zeros_(net.bias)\n"
+        "    return net\n"
+    )
+    torch.save(torch.nn.Conv1d(1, 2, 3).state_dict(), tmp_path / "w.pt")
+    state = torch.get_rng_state()
+    with pytest.warns(UserWarning, match=r"nets.py:fresh\(\) was called without weights .*untrained") as caught:
+        load_any_model(f"{nets}:fresh")
+    assert caught[0].filename == __file__
+    assert not torch.equal(torch.get_rng_state(), state)  # the first call drew, as it always did
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_any_model(f"{nets}:trained")
+        load_any_model(f"{nets}:fresh", tmp_path / "w.pt")
+
+
 def test_pt2_network_layers_keep_torch_classes(saved):
     tree = _load(saved, "cnn", "export").module
     kinds = {name: type(m).__name__ for name, m in tree.named_modules() if name}

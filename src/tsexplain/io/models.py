@@ -88,8 +88,12 @@ class LoadedModel:
 
     Examples
     --------
-    >>> import torch
-    >>> loaded = load_any_model("tsexplain.models:AGRACNN", factory_kwargs={"length": 32})
+    >>> import torch, warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     loaded = load_any_model("tsexplain.models:AGRACNN", factory_kwargs={"length": 32})
+    >>> "untrained" in str(caught[0].message)  # no weights: a fresh model, and a warning says so
+    True
     >>> loaded.kind, loaded.source, loaded.module.training
     ('factory', 'tsexplain.models:AGRACNN', False)
     >>> loaded.details["factory_kwargs"], loaded.details["weights"]
@@ -842,6 +846,12 @@ def _load_factory(ref: str, weights: Path | None, kwargs: dict[str, Any]) -> Loa
     details: dict[str, Any] = {"factory": ref, "factory_kwargs": kwargs}
     if weights is None:
         details["weights"] = None
+        if _initialised_at_random(factory, kwargs, module):
+            warn_caller(
+                f"{ref}() was called without weights and builds its parameters at random (a "
+                f"second call gives others): the model is untrained. Pass its trained weights "
+                f"(--weights FILE, or weights= in Python) unless that is what you want to explain"
+            )
     else:
         state = _read_state_dict(weights)
         try:
@@ -853,6 +863,24 @@ def _load_factory(ref: str, weights: Path | None, kwargs: dict[str, Any]) -> Loa
             ) from None
         details["weights"] = str(weights)
     return LoadedModel(module.eval(), "factory", ref, details)
+
+
+def _initialised_at_random(factory: Any, kwargs: dict[str, Any], module: Any) -> bool:
+    """Whether ``factory(**kwargs)`` gives other parameters on a second call with another seed
+    (a fresh, untrained model; a factory that loads trained weights itself gives the same)."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed((torch.initial_seed() + 1) % 2**63)
+        try:
+            other = factory(**kwargs)
+        except Exception:  # noqa: BLE001 - the first call worked; no verdict from a second one
+            return False
+    theirs = dict(other.named_parameters()) if isinstance(other, torch.nn.Module) else {}
+    return any(
+        name in theirs and theirs[name].shape == p.shape and not torch.equal(theirs[name], p)
+        for name, p in module.named_parameters()
+    )
 
 
 def _load_safetensors(path: Path) -> LoadedModel:
