@@ -8,6 +8,8 @@ keeps working. The command line and the server turn exactly these into a one-lin
 
 from __future__ import annotations
 
+import re
+
 
 class TsExplainError(Exception):
     """Base of every user error raised by tsexplain (bad input, bad option, bad model output)."""
@@ -90,3 +92,35 @@ def is_shape_mismatch(err: BaseException) -> bool:
         return False
     text = str(err).lower()
     return any(pattern in text for pattern in _SHAPE_MISMATCH)
+
+
+_MISSING_INPUTS = re.compile(r"forward\(\) missing \d+ required positional arguments?: (.+)$")
+_EXTRA_INPUTS = re.compile(r"forward\(\) takes (\d+) positional arguments? but (\d+) (?:were|was) given")
+
+
+def model_inputs_problem(err: BaseException, n_additional: int) -> str | None:
+    """What a ``TypeError`` from calling a model says about its inputs, in words for the user
+    (None: some other ``TypeError``, a bug of the model's or ours).
+
+    Examples
+    --------
+    >>> model_inputs_problem(TypeError("Net.forward() missing 1 required positional argument: 'static'"), 0)
+    "the model's forward takes more inputs than the series (missing: 'static')"
+    >>> model_inputs_problem(TypeError("Net.forward() takes 2 positional arguments but 3 were given"), 1)
+    "the model's forward takes 1 input, not the series and 1 additional input(s)"
+    >>> model_inputs_problem(TypeError("unsupported operand"), 0) is None
+    True
+    """
+    if not isinstance(err, TypeError):
+        return None
+    text = str(err).strip()
+    missing = _MISSING_INPUTS.search(text)
+    if missing:
+        return f"the model's forward takes more inputs than the series (missing: {missing.group(1)})"
+    extra = _EXTRA_INPUTS.search(text)
+    if extra:
+        takes = int(extra.group(1)) - 1
+        return (f"the model's forward takes {takes} input{'s' if takes != 1 else ''}, not the "
+                f"series and {n_additional} additional input(s)")
+    return None
+

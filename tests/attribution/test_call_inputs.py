@@ -19,7 +19,7 @@ from tsexplain.attribution import (
     TimeSmoothGrad,
     method_settings,
 )
-from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain.exceptions import ModelOutputError, ParameterError, ShapeError
 
 
 def seeded(*shape, seed):
@@ -183,6 +183,19 @@ def test_bad_additional_inputs(data):
         TimeSmoothGrad(model).attribute(x[:1], additional_inputs=(s[:1],))
     with pytest.raises(ParameterError, match=r"additional_inputs\[0\] must be a tensor"):
         Saliency(model).attribute(x, target=0, additional_inputs=("static",))
+
+
+@pytest.mark.parametrize("method", ["saliency", "integrated_gradients", "occlusion", "kernel_shap"])
+def test_a_model_called_with_the_wrong_number_or_width_of_inputs_says_which(data, method):
+    """forward(x, static): forgetting the static input, passing one too many, or one of the wrong
+    width names the inputs, not only x (it blamed x's C and T, or raised forward's TypeError)."""
+    model, x, s = data
+    with pytest.raises(ModelOutputError, match=r"takes more inputs than the series \(missing: 'static'\).*additional_inputs="):
+        tsexplain.explain(model, x, method, target=0)
+    with pytest.raises(ModelOutputError, match=r"forward takes 2 inputs, not the series and 2 additional"):
+        tsexplain.explain(model, x, method, target=0, additional_inputs=(s, s))
+    with pytest.raises(ModelOutputError, match=r"additional inputs of shapes \[\(5, 3\)\].*and the additional inputs"):
+        tsexplain.explain(model, x, method, target=0, additional_inputs=(s[:, :3],))
 
 
 def test_explain_passes_additional_inputs(data):

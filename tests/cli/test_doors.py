@@ -262,6 +262,30 @@ def test_bad_input_is_one_line_exit_2(files, tmp_path, capsys, args, pattern):
     assert re.search(pattern, lines[0]), lines[0]
 
 
+def test_a_model_with_further_inputs_is_refused_with_the_python_door(files, tmp_path, capsys):
+    """forward(x, static): the command line gives one input; it said "the model does not accept
+    this data (its first convolution expects 1 channels)" of data that had 1 channel."""
+    (tmp_path / "two.py").write_text(
+        "import torch\n"
+        "class Two(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = torch.nn.Conv1d(1, 2, 3)\n"
+        "    def forward(self, x, static):\n"
+        "        return self.conv(x).mean(2) + static\n"
+        "def make():\n    return Two()\n"
+    )
+    for argv in (["explain", f"{tmp_path / 'two.py'}:make", files["dir"] / "data.npz", "--target", "0",
+                  "-o", tmp_path / "out"],
+                 ["workspace", "add-model", tmp_path / "ws", "two", f"{tmp_path / 'two.py'}:make",
+                  "--input-shape", f"1,{LENGTH}"]):
+        code, _, err = _run(argv, capsys)
+        lines = [ln for ln in err.strip().splitlines() if ln.strip() and "UserWarning" not in ln]
+        assert code == 2 and "Traceback" not in err, err
+        assert "takes more inputs than the series (missing: 'static')" in lines[-1], err
+        assert "additional_inputs=" in lines[-1]
+
+
 def test_existing_names_need_force(files, workspace, capsys):
     code, _, err = _run(["workspace", "add-model", workspace, "export", files["dir"] / "cnn.pt2",
                          "--input-shape", "1,32"], capsys)

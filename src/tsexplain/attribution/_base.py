@@ -43,6 +43,7 @@ from tsexplain.exceptions import (
     TsExplainError,
     ZeroGradientWarning,
     is_shape_mismatch,
+    model_inputs_problem,
 )
 
 #: Options every method's constructor takes besides its own parameters (the engine's).
@@ -264,6 +265,14 @@ class Attribution(ABC):
                 engine.finish()
         except TsExplainError:
             raise
+        except TypeError as err:
+            problem = model_inputs_problem(err, len(additional))
+            if problem is None:
+                raise  # a bug of the model's or ours
+            raise ModelOutputError(
+                f"{self.name}: {problem}. Pass a model's further inputs as additional_inputs= "
+                f"(one row per series of x {tuple(x_t.shape)}, in the order of forward's arguments)"
+            ) from err
         except RuntimeError as err:
             if "grad" in str(err) and "does not require grad" in str(err):
                 raise ModelOutputError(
@@ -272,9 +281,11 @@ class Attribution(ABC):
                 ) from err
             if not is_shape_mismatch(err):
                 raise  # out of memory, or a failure of the model itself: not a user error
+            with_extras = f" and additional inputs of shapes {[tuple(a.shape) for a in additional]}" if additional else ""
             raise ModelOutputError(
-                f"{self.name}: the model failed on x of shape {tuple(x_t.shape)} (N, C, T): {err}. "
-                f"Check that C and T match what the model was built for."
+                f"{self.name}: the model failed on x of shape {tuple(x_t.shape)} (N, C, T){with_extras}: "
+                f"{err}. Check that C and T{' and the additional inputs' if additional else ''} "
+                f"match what the model was built for."
             ) from err
         values_np = values.detach().cpu().float().numpy()
         self._check_gradients(values_np)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from tsexplain.exceptions import ParameterError, ShapeError, TargetError
+from tsexplain.exceptions import ParameterError, ShapeError, TargetError, model_inputs_problem
 
 __all__ = ["ModelProbe", "check_model_data", "check_memory", "available_memory"]
 
@@ -45,6 +45,8 @@ def _expected_channels(model: Any) -> int | None:
 
 
 def _forward(model: Any, x: np.ndarray) -> tuple[Any, str | None]:
+    """``model(x)`` and None, or None and the error's last line; a model that needs more inputs
+    than the series is refused here (the command line and the workspace pass one)."""
     import torch
 
     try:
@@ -57,6 +59,13 @@ def _forward(model: Any, x: np.ndarray) -> tuple[Any, str | None]:
         with torch.no_grad():
             return model(torch.tensor(np.asarray(x), dtype=dtype)), None
     except Exception as exc:  # any error of the user's forward is a mismatch to report
+        problem = model_inputs_problem(exc, 0)
+        if problem is not None:
+            raise ParameterError(
+                f"{problem}: here a model gets one input, the series (N, C, T); explain a model "
+                f"with further inputs in Python: tsexplain.explain(model, x, method, "
+                f"additional_inputs=(...))"
+            ) from None
         lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
         return None, (lines[-1] if lines else type(exc).__name__)[:200]
 
