@@ -286,6 +286,18 @@ def test_a_model_with_further_inputs_is_refused_with_the_python_door(files, tmp_
         assert "additional_inputs=" in lines[-1]
 
 
+def test_add_model_says_the_task_it_guessed_and_how_to_change_it(files, tmp_path, capsys):
+    """A 2-output model is taken for a classifier unless told (a forecaster of 2 steps is not)."""
+    base = ["workspace", "add-model", tmp_path / "ws"]
+    code, out, _ = _run([*base, "m", files["dir"] / "cnn.pt2", "--input-shape", f"1,{LENGTH}"], capsys)
+    assert code == 0 and "task multiclass, guessed from 2 output(s): pass --task regression" in out
+    code, out, _ = _run([*base, "f", files["dir"] / "cnn.pt2", "--input-shape", f"1,{LENGTH}",
+                         "--task", "regression"], capsys)
+    assert code == 0 and "task regression)" in out
+    info = json.loads((tmp_path / "ws" / "models" / "f.info.json").read_text())
+    assert info["task"] == "regression"
+
+
 def test_existing_names_need_force(files, workspace, capsys):
     code, _, err = _run(["workspace", "add-model", workspace, "export", files["dir"] / "cnn.pt2",
                          "--input-shape", "1,32"], capsys)

@@ -264,7 +264,15 @@ def run_add_model(args: argparse.Namespace) -> int:
             if loaded.kind == "factory" else
             "; attributions only (no module tree for network views)"
             if loaded.kind == "torchscript" else "")
-    print(f"model {name!r} ({loaded.kind}, input {shape[0]}x{shape[1]}, {n_outputs} outputs) "
+    if args.task:
+        task = f"task {args.task}"
+    else:
+        from tsexplain._task import resolve_task
+
+        guessed = resolve_task(None, n_outputs, model=loaded.module)
+        other = "regression" if guessed != "regression" else ("binary" if n_outputs == 1 else "multiclass")
+        task = f"task {guessed}, guessed from {n_outputs} output(s): pass --task {other} if it is one"
+    print(f"model {name!r} ({loaded.kind}, input {shape[0]}x{shape[1]}, {n_outputs} outputs; {task}) "
           f"-> {models}{note}")
     return 0
 
