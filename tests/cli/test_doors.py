@@ -298,6 +298,31 @@ def test_add_model_says_the_task_it_guessed_and_how_to_change_it(files, tmp_path
     assert info["task"] == "regression"
 
 
+def test_a_regressor_is_reported_by_its_explained_output_not_as_a_class(files, tmp_path, capsys):
+    """--task regression: captions give the explained output's value (a classifier's give the
+    predicted class), the aggregates group by that value, and --target predicted (the largest
+    output) is refused."""
+    model, data = files["dir"] / "cnn.pt2", tmp_path / "unlabelled.npz"
+    np.savez(data, X=np.load(files["dir"] / "data.npz")["X"])
+    code, _, err = _run(["explain", model, data, "-m", "saliency", "--target", "1", "--task",
+                         "regression", "--no-faithfulness", "-o", tmp_path / "r"], capsys)
+    assert code == 0 and "task: regression\n" in err
+    meta = json.loads((tmp_path / "r" / "meta.json").read_text())
+    preds = np.load(tmp_path / "r" / "inputs.npz")["predictions"]
+    assert meta["task"] == "regression" and meta["target"] == 1
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "sample 0, output 1 = " in html and "predicted class" not in html
+    assert "per quartile of the predicted value" in html
+    assert f"output 1 = {float(preds[0, 1]):.3g}, outputs " in html
+    code, _, err = _run(["explain", model, data, "-m", "saliency", "--target", "1", "--no-faithfulness",
+                         "-o", tmp_path / "c"], capsys)
+    assert code == 0 and "task: multiclass (guessed from 2 output(s); --task sets it)" in err
+    assert "predicted class" in (tmp_path / "c" / "report.html").read_text()
+    code, _, err = _run(["explain", model, data, "--target", "predicted", "--task", "regression",
+                         "-o", tmp_path / "p"], capsys)
+    assert code == 2 and "this model is a regressor (2 outputs): pass --target INDEX" in err
+
+
 def test_existing_names_need_force(files, workspace, capsys):
     code, _, err = _run(["workspace", "add-model", workspace, "export", files["dir"] / "cnn.pt2",
                          "--input-shape", "1,32"], capsys)

@@ -111,6 +111,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", "-t", metavar="T",
                    help="output to explain: an index, 'predicted' (argmax per sample), 'all', "
                         "'label' (the data file's labels) or 'none' (single-output models; default)")
+    p.add_argument("--task", choices=("binary", "multiclass", "regression"),
+                   help="what the outputs are (default: guessed: several outputs a classifier's "
+                        "scores unless the labels are values, one output a regression); "
+                        "'regression' for a forecaster or regressor")
     p.add_argument("--out", "-o", default="tsexplain-results",
                    help="results folder (default: tsexplain-results)")
     add_model_options(p)
@@ -150,6 +154,7 @@ def explain_options(args: argparse.Namespace) -> ExplainOptions:
         out=args.out,
         params=parse_params(args.param),
         target=parse_target(args.target),
+        task=args.task,
         weights=args.weights,
         model_args=parse_params(args.model_arg, "--model-arg"),
         data_options=data_options(args),

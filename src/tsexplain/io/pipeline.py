@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tsexplain._task import resolve_task
 from tsexplain.exceptions import ParameterError
 
 __all__ = ["ExplainOptions", "PreparedInputs", "explain_files", "load_inputs", "parse_value",
@@ -121,12 +122,14 @@ class ExplainOptions:
     ``channel_names``, ``class_names`` (one per class index; default: the data file's
     ``class_names``, else its original labels), ``value_unit``, ``time_unit``, ``max_samples``,
     ``memory_budget``, ``faithfulness``, ``report``, ``report_samples``, ``params``
-    (``k=v`` for every method that takes ``k``, ``method.k=v`` for one).
+    (``k=v`` for every method that takes ``k``, ``method.k=v`` for one), ``task``
+    (``"binary"``, ``"multiclass"`` or ``"regression"``; None: guessed from the outputs).
     """
 
     out: str | os.PathLike[str] = "tsexplain-results"
     params: dict[str, Any] = field(default_factory=dict)
     target: Any = None
+    task: str | None = None
     weights: str | os.PathLike[str] | None = None
     model_args: dict[str, Any] = field(default_factory=dict)
     data_options: dict[str, Any] = field(default_factory=dict)
@@ -347,10 +350,20 @@ def explain_files(
                                  method=m, channels_last=options.channels_last)
     if probe is None:
         raise ParameterError("no method to run")
+    task = resolve_task(options.task, probe.n_outputs, inputs.y)
+    if task == "regression" and isinstance(options.target, str) and options.target == "predicted":
+        raise ParameterError(
+            f"--target predicted picks each sample's largest output, its class for a classifier; "
+            f"this model is a regressor ({probe.n_outputs} outputs): pass --target INDEX (one "
+            f"output, e.g. one forecast step) or --target all"
+        )
+    say(f"task: {task}" + ("" if options.task else
+                           f" (guessed from {probe.n_outputs} output(s); --task sets it)"))
     if options.target == "all":
         check_memory(inputs.X.shape, n_methods=len(methods), n_outputs=probe.n_outputs)
     results = run_methods(inputs, methods, target, per_method, options.memory_budget, say)
     meta = run_meta(model, data, inputs, options, probe.n_outputs)
+    meta["task"] = task
     if options.faithfulness:
         from tsexplain.report.explanation import faithfulness_scores
 

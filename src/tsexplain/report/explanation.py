@@ -119,6 +119,24 @@ def _shown_samples(labels: np.ndarray | None, n: int, k: int) -> list[int]:
     return sorted(chosen)
 
 
+def _explained_output(meta: dict[str, Any]) -> int | None:
+    """The one output index every sample was explained at (an integer target), else None."""
+    target = meta.get("target")
+    return target if isinstance(target, int) and not isinstance(target, bool) else None
+
+
+def _prediction_text(meta: dict[str, Any], pred: np.ndarray) -> str:
+    """How a sample's predictions (K,) read in a caption: its class, its value, or the
+    explained output's value and the range of the others (a regressor, e.g. a forecaster)."""
+    if pred.shape[0] == 1:
+        return f"prediction {float(pred[0]):.3g}"
+    if meta.get("task") != "regression":
+        return f"predicted class {int(pred.argmax())}"
+    k = _explained_output(meta)
+    head = f"output {k} = {float(pred[k]):.3g}, " if k is not None else ""
+    return f"{head}outputs {float(pred.min()):.3g} to {float(pred.max()):.3g}"
+
+
 def _groups(saved: Any) -> tuple[np.ndarray | None, dict[Any, str] | None, str]:
     """Labels for the aggregates: true labels, else predicted class, else predicted-value bins."""
     class_names = saved.meta.get("class_names")
@@ -128,9 +146,10 @@ def _groups(saved: Any) -> tuple[np.ndarray | None, dict[Any, str] | None, str]:
     preds = saved.predictions
     if preds is None or preds.size == 0:
         return None, None, "over all samples"
-    if preds.shape[1] > 1:
+    explained = _explained_output(saved.meta)
+    if preds.shape[1] > 1 and saved.meta.get("task") != "regression":
         return preds.argmax(axis=1), named, "per predicted class"
-    p = preds[:, 0]
+    p = preds[:, explained or 0]
     if len(np.unique(p)) < 4:
         return None, None, "over all samples"
     edges = np.quantile(p, [0, 0.25, 0.5, 0.75, 1.0])
@@ -263,8 +282,7 @@ def _samples_section(page: HtmlReport, saved: Any, maps: dict[str, Any], shown: 
         if saved.y is not None:
             desc += f", label {saved.y[i]}"
         if preds is not None and preds.size:
-            desc += (f", predicted class {int(preds[i].argmax())}" if preds.shape[1] > 1
-                     else f", prediction {float(preds[i, 0]):.3g}")
+            desc += f", {_prediction_text(saved.meta, preds[i])}"
         page.heading(desc, level=3)
         page.figure(plot_colored_series(maps[first], x, sample=i, channel_names=names,
                                         title=f"{desc}: {first}"),
