@@ -67,6 +67,8 @@ def workspace_server(tmp_path_factory):
     assert main(["workspace", "add-model", str(ws), "user_lstm", f"{NETS}:make", "--weights",
                  str(d / "lstm.pt"), "--model-arg", "kind=lstm", "--model-arg", "n_channels=3",
                  "--dataset", "sensors", "--class-names", "normal,anomalous"]) == 0
+    assert main(["workspace", "add-model", str(ws), "user_regressor", str(d / "cnn.pt2"),
+                 "--dataset", "sensors", "--task", "regression", "--output-names", "step 1,step 2"]) == 0
     torch.jit.save(torch.jit.script(net), d / "cnn.ts")
     assert main(["workspace", "add-model", str(ws), "user_script", str(d / "cnn.ts"),
                  "--dataset", "sensors", "--class-names", "normal,anomalous"]) == 0
@@ -204,3 +206,37 @@ def test_compare_names_the_method_of_a_refusal_once(workspace_server, browser): 
     refusal = page.inner_text("#compare-meta-deeplift .error-box")
     page.close()
     assert refusal.startswith("deeplift: ") and refusal.count("deeplift:") == 1, refusal
+
+
+def test_a_regressor_with_several_outputs_is_explained_at_the_output_picked(workspace_server, browser):  # noqa: F811
+    """A forecaster's views explained "predicted", its largest output (an arbitrary step), and did
+    not say which: a regressor with several outputs gets an output picker whose choice every
+    attribution request carries and the Sample view names; a classifier gets none."""
+    import json
+
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    sent: list = []
+    page.on("request", lambda r: sent.append(json.loads(r.post_data)["target"])
+            if r.url.endswith("/api/v1/explain") and r.method == "POST" else None)
+    page.goto(f"{workspace_server}/#/sample?model=user_regressor&dataset=sensors&index=3")
+    rendered(page, "sample")
+    assert page.is_visible("#output-select")
+    assert page.eval_on_selector_all("#output-select option", "os => os.map(o => o.textContent)") == [
+        "0: step 1", "1: step 2"]
+    page.wait_for_function("document.getElementById('attr-meta').textContent.includes('explained output 0')",
+                           timeout=60_000)
+    page.select_option("#output-select", "1")
+    rendered(page, "sample")
+    page.wait_for_function("document.getElementById('attr-meta').textContent.includes('explained output 1 (step 2)')",
+                           timeout=60_000)
+    assert "output=1" in page.url
+    page.goto(f"{workspace_server}/#/sample?model=user_factory&dataset=sensors&index=3")
+    rendered(page, "sample")
+    page.wait_for_function("document.getElementById('attr-meta').textContent.includes('explained output')",
+                           timeout=60_000)
+    hidden = page.is_hidden("#output-select")
+    url = page.url
+    page.close()
+    assert hidden and "output=" not in url
+    assert sent[0] == 0 and sent[1] == 1 and sent[-1] == "predicted", sent
+

@@ -16,7 +16,7 @@ import * as saturation from './views/saturation.js';
 import * as curves from './views/curves.js';
 
 const VIEWS = { overview, sample, compare, layer, clusters, inverse, adversarial, aggregates, pruning, filters, saturation, curves };
-const SHARED = ['model', 'dataset', 'index'];
+const SHARED = ['model', 'dataset', 'index', 'output'];
 const ctx = { api, models: [], datasets: [], methods: [], params: {}, view: 'overview', renderId: 0 };
 
 function withDefaults(params) {
@@ -33,7 +33,25 @@ function withDefaults(params) {
   if (!Number.isFinite(idx) || idx < 0) idx = 0;
   if (d && idx >= d.shape[0]) idx = d.shape[0] - 1;
   p.index = String(idx);
+  // a regressor with several outputs is explained at one output the user picks (a forecast
+  // step); a classifier at its predicted class
+  if (model && outputChoice(model)) {
+    let out = Number.parseInt(p.output ?? '0', 10);
+    if (!Number.isFinite(out) || out < 0 || out >= model.n_outputs) out = 0;
+    p.output = String(out);
+  } else {
+    delete p.output;
+  }
   return p;
+}
+
+// Whether the model's views need an output picked: a regression model with several outputs.
+function outputChoice(model) { return model.task === 'regression' && (model.n_outputs ?? 1) > 1; }
+
+// The target the attribution views send: the picked output of a regressor, else 'predicted'.
+function target() {
+  const model = ctx.models.find((m) => m.name === ctx.params.model);
+  return model && outputChoice(model) ? Number(ctx.params.output) : 'predicted';
 }
 
 function syncHeader() {
@@ -41,6 +59,15 @@ function syncHeader() {
   const ds = document.getElementById('dataset-select');
   const ix = document.getElementById('index-input');
   ms.value = ctx.params.model; ds.value = ctx.params.dataset; ix.value = ctx.params.index;
+  const model = ctx.models.find((m) => m.name === ctx.params.model);
+  const outLabel = document.getElementById('output-label');
+  const os = document.getElementById('output-select');
+  outLabel.hidden = !(model && outputChoice(model));
+  if (!outLabel.hidden) {
+    const names = model.output_names || [];
+    os.replaceChildren(...Array.from({ length: model.n_outputs }, (_, k) => new Option(names[k] ? `${k}: ${names[k]}` : `output ${k}`, String(k))));
+    os.value = ctx.params.output;
+  }
   const d = ctx.datasets.find((x) => x.name === ctx.params.dataset);
   if (d) ix.max = d.shape[0] - 1;
   for (const a of document.querySelectorAll('#nav a[data-view]')) {
@@ -121,11 +148,13 @@ async function main() {
   ms.addEventListener('change', () => goShared({ model: ms.value }));
   ds.addEventListener('change', () => goShared({ dataset: ds.value, index: '0' }));
   document.getElementById('index-input').addEventListener('change', (e) => goShared({ index: e.target.value }));
+  document.getElementById('output-select').addEventListener('change', (e) => goShared({ output: e.target.value }));
   window.addEventListener('hashchange', route);
   window.addEventListener('popstate', route);
   ctx.update = update;
   ctx.goShared = goShared;
   ctx.rerender = rerender;
+  ctx.target = target;
   await route();
 }
 

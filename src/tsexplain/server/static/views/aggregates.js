@@ -18,7 +18,7 @@ export async function render(root, ctx) {
 
   const draw = () => inPlace(ctx, 'aggregates', { busy: meta, slot: errors, clear: ['agg-share'] }, async (current) => {
     grid.replaceChildren();
-    const r = await ctx.api.call('aggregates', {}, { model, dataset, method: picker.method(), params: picker.params(), group_by: groupBy.value, max_samples: Number(nInput.value), target: 'predicted' });
+    const r = await ctx.api.call('aggregates', {}, { model, dataset, method: picker.method(), params: picker.params(), group_by: groupBy.value, max_samples: Number(nInput.value), target: ctx.target() });
     if (!current()) return;
     const params = Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
     meta.textContent = `${r.method}(${params}) over the first ${r.n_samples} samples, grouped by ${r.group_by}; values in ${r.unit}; ${fmt(r.seconds)} s${r.cached ? ' (cached)' : ''}`;

@@ -45,7 +45,7 @@ export async function render(root, ctx) {
   const draw = () => inPlace(ctx, 'compare', { busy: note, slot: errors }, async (current) => {
     const names = selected();
     grid.replaceChildren(...names.map((n) => card(null, h('div', { class: 'muted', id: `compare-meta-${n}` }, `${n}: computing…`), plotDiv(`compare-${n}`))));
-    const got = await Promise.all(names.map((method) => ctx.api.call('explain', {}, { model, dataset, indices: [index], method, target: 'predicted' })
+    const got = await Promise.all(names.map((method) => ctx.api.call('explain', {}, { model, dataset, indices: [index], method, target: ctx.target() })
       .catch((err) => ({ error: err, method }))));
     if (!current()) return;
     results = got;

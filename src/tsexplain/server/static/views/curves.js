@@ -19,7 +19,7 @@ export async function render(root, ctx) {
     const d = ctx.datasets.find((x) => x.name === dataset);
     const k = Math.max(1, Math.min(Number(count.value) || 1, d.shape[0] - index));
     const indices = Array.from({ length: k }, (_, i) => index + i);
-    const r = await ctx.api.call('curves', {}, { model, dataset, indices, method: picker.method(), params: picker.params(), target: 'predicted' });
+    const r = await ctx.api.call('curves', {}, { model, dataset, indices, method: picker.method(), params: picker.params(), target: ctx.target() });
     if (!current()) return;
     const auc = (kind, ranking) => r.curves.find((c) => c.kind === kind && c.ranking === ranking).auc;
     meta.textContent = `${r.method} on samples ${indices[0]}–${indices[indices.length - 1]}: deletion area ${fmt(auc('deletion', 'attribution'))} (random ${fmt(auc('deletion', 'random'))}), insertion area ${fmt(auc('insertion', 'attribution'))} (random ${fmt(auc('insertion', 'random'))}); output in ${r.unit}; ${fmt(r.seconds)} s`;

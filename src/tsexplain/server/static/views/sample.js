@@ -25,12 +25,15 @@ export async function render(root, ctx) {
     h('div', { id: 'prediction' }, predictionLine(`Model ${model}`, smp.prediction)));
 
   const draw = () => inPlace(ctx, 'explain', { busy: meta, slot: errors, clear: ['sample-series', 'sample-heatmap'] }, async (current) => {
-    const res = await ctx.api.call('explain', {}, { model, dataset, indices: [index], method: picker.method(), params: picker.params(), target: 'predicted' });
+    const res = await ctx.api.call('explain', {}, { model, dataset, indices: [index], method: picker.method(), params: picker.params(), target: ctx.target() });
     if (!current()) return;
     const values = res.values.data[0];
     const params = Object.entries(res.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
     const gap = res.extras.completeness_gap ? ` · completeness gap ${fmt(res.extras.completeness_gap[0])} ${res.unit}` : '';
-    meta.textContent = `${res.method}(${params}) · values in ${res.unit} · ${res.signed ? 'signed' : 'absolute'} · ${fmt(res.seconds * 1000)} ms${res.cached ? ' (cached)' : ''}${gap}`;
+    const info = ctx.models.find((m) => m.name === model);
+    const k = Array.isArray(res.target) && res.target.length ? res.target[0] : null;
+    const explained = k === null ? '' : ` · explained output ${k}${info && info.output_names && info.output_names[k] ? ` (${info.output_names[k]})` : ''}`;
+    meta.textContent = `${res.method}(${params})${explained} · values in ${res.unit} · ${res.signed ? 'signed' : 'absolute'} · ${fmt(res.seconds * 1000)} ms${res.cached ? ' (cached)' : ''}${gap}`;
     await seriesColored('sample-series', smp.x.data, values, res.channel_names,
       { unit: res.unit, mask: smp.mask ? smp.mask.data : null, time: smp.time, signed: res.signed, valueUnit: smp.value_unit });
     await heatmap('sample-heatmap', values, res.channel_names, { unit: res.unit, signed: res.signed, time: smp.time });
