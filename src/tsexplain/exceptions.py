@@ -123,4 +123,3 @@ def model_inputs_problem(err: BaseException, n_additional: int) -> str | None:
         return (f"the model's forward takes {takes} input{'s' if takes != 1 else ''}, not the "
                 f"series and {n_additional} additional input(s)")
     return None
-

@@ -160,8 +160,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------- TorchScript
-def _script_wrapper(script: Any) -> Any:
+def _script_wrapper(script: Any, saved_parameters: int | None = None) -> Any:
     """A plain ``nn.Module`` around a ScriptModule, registered as its child ``script``.
+
+    ``saved_parameters``: the parameter count of the program as saved, before freezing inlined
+    its weights as constants (kept as the attribute of that name; None when unknown).
 
     The attribution engine sizes its chunks from the activations of one probe row; it cannot
     hook a ScriptModule's layers, so it measures the tensors autograd saves during the probe's
@@ -175,9 +178,10 @@ def _script_wrapper(script: Any) -> Any:
 
         _tsexplain_torchscript = True
 
-        def __init__(self, inner: Any) -> None:
+        def __init__(self, inner: Any, saved: int | None = None) -> None:
             super().__init__()
             self.script = inner
+            self.saved_parameters = saved
 
         def forward(self, x: torch.Tensor) -> Any:
             return self.script(x)
@@ -188,11 +192,12 @@ def _script_wrapper(script: Any) -> Any:
             data = script_to_bytes(self)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
-                twin = TorchScriptModel(torch.jit.load(io.BytesIO(data), map_location="cpu"))
+                twin = TorchScriptModel(torch.jit.load(io.BytesIO(data), map_location="cpu"),
+                                        self.saved_parameters)
             twin.train(self.training)
             return twin
 
-    return TorchScriptModel(script.eval())
+    return TorchScriptModel(script.eval(), saved_parameters)
 
 
 def script_to_bytes(model: Any) -> bytes:
@@ -265,6 +270,37 @@ def _graph_nodes(block: Any) -> Iterator[Any]:
             yield from _graph_nodes(inner)
 
 
+def _aten_name(op: str) -> str:
+    """An ATen operation's name from a torch.export target (``aten.dropout.default``) or a
+    TorchScript node kind (``aten::dropout``): ``dropout``."""
+    return op.replace("::", ".").split(".")[1]
+
+
+def _runs_in_training(argument: str, value: Any) -> bool:
+    """Whether an operation's ``argument`` (see :data:`_INFERENCE_VALUES`) holds a constant
+    other than its inference value."""
+    return (argument in _INFERENCE_VALUES and isinstance(value, bool | float | int)
+            and value != _INFERENCE_VALUES[argument])
+
+
+def _refuse_random(source: str, names: list[str], redo: str) -> None:
+    """A model whose forward pass draws random numbers (``names``) cannot be explained."""
+    if names:
+        raise DataFormatError(
+            f"{source} draws random numbers in its forward pass ({', '.join(names)}), so its "
+            f"explanations would change from run to run; {redo}"
+        )
+
+
+def _warn_training_mode(source: str, made: str, redo: str, names: list[str]) -> None:
+    """Say that a program ``made`` ("exported", "traced") in training mode runs as after eval()."""
+    warn_caller(
+        f"{source} was {made} in training mode ({', '.join(names)}): tsexplain runs it as "
+        f"model.eval() would (dropout off, batch norm on its running statistics), as it does for "
+        f"a module; {redo} after model.eval() to match exactly what you deploy"
+    )
+
+
 #: TorchScript operations that draw random numbers whatever the mode.
 _SCRIPT_RANDOM = ("aten::rand", "aten::randn", "aten::rand_like", "aten::randn_like", "aten::randint",
                   "aten::randint_like", "aten::bernoulli", "aten::normal", "aten::multinomial",
@@ -289,10 +325,8 @@ def _script_training_constants(graph: Any) -> list[tuple[Any, int, str]]:
         for i, arg in enumerate(schema.arguments):
             if arg.name in _INFERENCE_VALUES and i < node.inputsSize():
                 value = node.inputsAt(i)
-                if value.node().kind() == "prim::Constant":
-                    constant = value.toIValue()
-                    if constant is not None and constant != _INFERENCE_VALUES[arg.name]:
-                        found.append((node, i, arg.name))
+                if value.node().kind() == "prim::Constant" and _runs_in_training(arg.name, value.toIValue()):
+                    found.append((node, i, arg.name))
     return found
 
 
@@ -311,26 +345,18 @@ def _script_in_inference_mode(script: Any, frozen: Any, source: str) -> Any:
     """
     model = frozen if frozen is not None else script
     graph = model.graph if frozen is not None else script.inlined_graph
-    random_ops = sorted({n.kind().split("::")[1] for n in _graph_nodes(graph) if n.kind() in _SCRIPT_RANDOM})
-    if random_ops:
-        raise DataFormatError(
-            f"{source} draws random numbers in its forward pass ({', '.join(random_ops)}), so its "
-            f"explanations would change from run to run; trace or script it after model.eval()"
-        )
+    _refuse_random(source, sorted({_aten_name(n.kind()) for n in _graph_nodes(graph) if n.kind() in _SCRIPT_RANDOM}),
+                   "trace or script it after model.eval()")
     found = _script_training_constants(graph)
     if not found:
         return model
-    names = sorted({node.kind().split("::")[1] for node, _, _ in found})
+    names = sorted({_aten_name(node.kind()) for node, _, _ in found})
     if frozen is None:
         raise DataFormatError(
             f"{source} was traced in training mode ({', '.join(names)}) and cannot be frozen to "
             f"switch it to inference; trace it after model.eval()"
         )
-    warn_caller(
-        f"{source} was traced in training mode ({', '.join(names)}): tsexplain runs it as "
-        f"model.eval() would (dropout off, batch norm on its running statistics), as it does for "
-        f"a module; trace after model.eval() to match exactly what you deploy"
-    )
+    _warn_training_mode(source, "traced", "trace", names)
     for node, i, name in found:
         with graph.insert_point_guard(node):
             constant = graph.insertConstant(_INFERENCE_VALUES[name])
@@ -347,7 +373,8 @@ def _load_torchscript(path: Path) -> LoadedModel:
             module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:  # torch raises RuntimeError with long C++ traces
         raise DataFormatError(f"{path} is not a loadable TorchScript file: {_first_line(exc)}") from None
-    return LoadedModel(_script_wrapper(_frozen(module, str(path))).eval(), "torchscript", str(path),
+    saved = sum(p.numel() for p in module.parameters())
+    return LoadedModel(_script_wrapper(_frozen(module, str(path)), saved).eval(), "torchscript", str(path),
                        {"frozen": isinstance(module, torch.jit.ScriptModule)})
 
 
@@ -498,10 +525,9 @@ def training_mode_operations(graph: Any) -> list[tuple[Any, int, str]]:
         if node.op != "call_function" or schema is None:
             continue
         for i, arg in enumerate(schema.arguments):
-            if arg.name in _INFERENCE_VALUES:
-                value = node.args[i] if i < len(node.args) else node.kwargs.get(arg.name)
-                if isinstance(value, bool | float | int) and value != _INFERENCE_VALUES[arg.name]:
-                    found.append((node, i, arg.name))
+            value = node.args[i] if i < len(node.args) else node.kwargs.get(arg.name)
+            if _runs_in_training(arg.name, value):
+                found.append((node, i, arg.name))
     return found
 
 
@@ -517,7 +543,7 @@ def _random_operations(graph: Any) -> list[str]:
         tags = getattr(node.target, "tags", ())
         if node.op == "call_function" and schema is not None and torch.Tag.nondeterministic_seeded in tags:
             if not any(arg.name in _INFERENCE_VALUES for arg in schema.arguments):
-                names.add(str(node.target).split(".")[1])
+                names.add(_aten_name(str(node.target)))
     return sorted(names)
 
 
@@ -535,7 +561,7 @@ def check_exported_module(module: Any) -> None:
     if graph is None:
         return
     random_ops = _random_operations(graph)
-    names = sorted({str(node.target).split(".")[1] for node, _, _ in training_mode_operations(graph)})
+    names = sorted({_aten_name(str(node.target)) for node, _, _ in training_mode_operations(graph)})
     if random_ops or names:
         raise ParameterError(
             f"the model (a module of a torch.export program) runs in training mode "
@@ -557,14 +583,9 @@ def _in_inference_mode(program: Any, source: str) -> Iterator[None]:
         back to its buffers (a program decomposed after an export in training mode).
     """
     how = "export it after model.eval() (and save it before run_decompositions)"
-    random_ops = _random_operations(program.graph)
-    if random_ops:
-        raise DataFormatError(
-            f"{source} draws random numbers in its forward pass ({', '.join(random_ops)}), so "
-            f"its explanations would change from run to run; {how}"
-        )
+    _refuse_random(source, _random_operations(program.graph), how)
     found = training_mode_operations(program.graph)
-    names = sorted({str(node.target).split(".")[1] for node, _, _ in found})
+    names = sorted({_aten_name(str(node.target)) for node, _, _ in found})
     functional = [n for n in names if n.endswith("_functional")]
     if functional:
         raise DataFormatError(
@@ -572,21 +593,24 @@ def _in_inference_mode(program: Any, source: str) -> Iterator[None]:
             f"its batch statistics cannot be switched to the running ones; {how}"
         )
     if found:
-        warn_caller(
-            f"{source} was exported in training mode ({', '.join(names)}): tsexplain runs it as "
-            f"model.eval() would (dropout off, batch norm on its running statistics), as it does "
-            f"for a module; export after model.eval() to match exactly what you deploy"
-        )
-    switched = []
-    for node, i, name in found:
-        positional = i < len(node.args)
-        switched.append((node, i, name, node.args[i] if positional else node.kwargs[name]))
-        node.update_arg(i, _INFERENCE_VALUES[name]) if positional else node.update_kwarg(name, _INFERENCE_VALUES[name])
+        _warn_training_mode(source, "exported", "export", names)
+
+    def put(node: Any, i: int, name: str, value: Any) -> Any:
+        """Set the argument, give back the value it held."""
+        if i < len(node.args):
+            old = node.args[i]
+            node.update_arg(i, value)
+        else:
+            old = node.kwargs[name]
+            node.update_kwarg(name, value)
+        return old
+
+    held = [(node, i, name, put(node, i, name, _INFERENCE_VALUES[name])) for node, i, name in found]
     try:
         yield
     finally:
-        for node, i, name, value in switched:
-            node.update_arg(i, value) if i < len(node.args) else node.update_kwarg(name, value)
+        for node, i, name, value in held:
+            put(node, i, name, value)
 
 
 def _module_from_exported(program: Any, source: str) -> Any:
@@ -903,11 +927,12 @@ def _from_module(module: Any) -> LoadedModel:
 
     if isinstance(module, torch.jit.ScriptModule):
         source = f"the TorchScript module {type(module).__name__}"
+        saved = sum(p.numel() for p in module.parameters())
         if _script_training_constants(module.inlined_graph):  # traced in train(): switch a copy
             module = _frozen(module, source)
         else:
             module = _script_in_inference_mode(module, None, source)
-        return LoadedModel(_script_wrapper(module).eval(), "torchscript", type(module).__name__)
+        return LoadedModel(_script_wrapper(module, saved).eval(), "torchscript", type(module).__name__)
     if getattr(module, "_tsexplain_torchscript", False):
         return LoadedModel(module, "torchscript", type(module).__name__)
     return LoadedModel(module, "module", type(module).__name__)

@@ -42,6 +42,19 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class _ResponseWatch:
+    """``send`` wrapped to note whether the answer has started (its headers are on the way)."""
+
+    def __init__(self, send: Any) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Any) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
 class UnhandledErrorMiddleware:
     """Answer an error no handler claims (a bug: 500; out of memory: 503) with the one-line
     body of :func:`~tsexplain.server.errors.bug_response`, which logs it, and stop it there.
@@ -59,21 +72,14 @@ class UnhandledErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Any) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watch = _ResponseWatch(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, watch)
         except _BodyTooLarge:
             raise
         except Exception as exc:  # noqa: BLE001 - every unclaimed error is answered here
             response = bug_response(scope.get("method", ""), scope.get("path", ""), exc)
-            if not started:  # else the answer is under way: the log entry is all there is
+            if not watch.started:  # else the answer is under way: the log entry is all there is
                 await response(scope, receive, send)
 
 
@@ -101,7 +107,6 @@ class BodyLimitMiddleware:
                 await self._reject(scope, receive, send)
                 return
         received = 0
-        started = False
 
         async def limited_receive() -> Any:
             nonlocal received
@@ -112,16 +117,11 @@ class BodyLimitMiddleware:
                     raise _BodyTooLarge()
             return message
 
-        async def tracking_send(message: Any) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watch = _ResponseWatch(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, watch)
         except _BodyTooLarge:
-            if not started:
+            if not watch.started:
                 await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Any, receive: Any, send: Any) -> None:

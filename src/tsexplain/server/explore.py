@@ -96,30 +96,17 @@ def model_summary(ws: Workspace, name: str, wait: float = 30.0) -> s.ModelSummar
         input_shape=list(input_shape) if input_shape else None, n_outputs=n_outputs,
         output_names=output_names, output_unit=unit,
         description=str(info.get("description", "")), default_dataset=default_dataset,
-        n_params=parameter_count(entry, model),
+        n_params=parameter_count(model),
     )
     entry.info["_summary"] = summary
     return summary
 
 
-def parameter_count(entry: ModelEntry, model: Any) -> int:
-    """Number of parameters of the model as the user saved it.
-
-    A TorchScript file is loaded frozen (:func:`tsexplain.io.load_any_model`: weights inlined
-    as constants, BatchNorm folded), so the loaded module has no parameters left; its count is
-    read from the scripted module in the file instead.
-    """
-    if entry.kind != "torchscript":
-        return int(sum(p.numel() for p in model.parameters()))
-    import warnings
-
-    import torch
-
-    with warnings.catch_warnings():  # torch's notice that TorchScript is deprecated
-        warnings.simplefilter("ignore", DeprecationWarning)
-        # torch.jit.load is not annotated
-        script = torch.jit.load(str(entry.path), map_location="cpu")  # type: ignore[no-untyped-call]
-    return int(sum(p.numel() for p in script.parameters()))
+def parameter_count(model: Any) -> int:
+    """Number of parameters of the model as the user saved it (a TorchScript model is loaded
+    frozen, its weights inlined as constants: the loader kept the count it was saved with)."""
+    saved = getattr(model, "saved_parameters", None)
+    return int(saved) if saved is not None else int(sum(p.numel() for p in model.parameters()))
 
 
 def check_compatible(summary: s.ModelSummary, data: DatasetEntry) -> None:
