@@ -87,6 +87,6 @@ def test_forda_cnn_test_accuracy_on_the_real_files() -> None:
         pred = torch.cat([model(torch.as_tensor(test.X[i : i + 256], dtype=torch.float32))
                           for i in range(0, len(test.X), 256)]).argmax(1).numpy()
     assert len(test.y) == 1320
-    # the training script's final figure for the shipped weights (seed 0, 150 epochs): 1276 of
-    # 1320 right. The paper's CNN reaches 0.9697; this one is 0.003 below it.
-    assert np.sum(pred == test.y) == 1276
+    # the training script's final figure for the shipped weights (seed 0, 150 epochs, weights
+    # averaged over the last 50): 1281 of 1320 right, 0.9705 (the paper's CNN: 0.9697)
+    assert np.sum(pred == test.y) == 1281

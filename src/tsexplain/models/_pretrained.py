@@ -15,9 +15,10 @@ __all__ = ["PRETRAINED", "pretrained", "pretrained_path"]
 PRETRAINED: dict[str, tuple[str, str, str]] = {
     "forda_cnn": (
         "forda_cnn.safetensors",
-        "7bad1d262e2b7edab2cbea7c9eb30f8d09898759c795a0a59bf9068639349eff",
+        "a33e661bcd5c6b5a129021cc1052763ed86714f55e615e28b0b7969d62b644cd",
         "FordACNN trained on the UCR FordA training files by benchmarks/train_forda_cnn.py "
-        "(150 epochs, seed 0): test accuracy 0.9667 on the 1,320 test series",
+        "(150 epochs, weights averaged over the last 50, seed 0): test accuracy 0.9705 on the "
+        "1,320 test series",
     ),
 }
 
