@@ -82,6 +82,7 @@ def rows_per_chunk(
     where: str = "this function",
     *,
     stacklevel: int = 3,
+    extras: tuple[torch.Tensor, ...] = (),
 ) -> int:
     """Samples per forward/backward pass of ``model`` that fit ``memory_budget``.
 
@@ -101,6 +102,8 @@ def rows_per_chunk(
         The public function's name, for the warning.
     stacklevel : int
         Passed to :func:`warnings.warn` (3: the caller of the function calling this one).
+    extras : tuple of torch.Tensor, each of shape (N, ...)
+        The model's additional inputs (``model(x, *extras)``); their first rows go with ``x[:1]``.
     """
     from tsexplain._validation import check_int
 
@@ -116,7 +119,7 @@ def rows_per_chunk(
 
     budget = get_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
     with frozen_eval(model):
-        _most, rows = chunk_plan([model], x[:1], budget)
+        _most, rows = chunk_plan([model], x[:1], budget, extras=tuple(e[:1] for e in extras))
     return max(1, int(rows))
 
 

@@ -225,6 +225,67 @@ def check_single_map(
     return arr
 
 
+def check_additional_inputs(
+    additional: Any, x: torch.Tensor, dtype: torch.dtype, name: str = "additional_inputs"
+) -> tuple[torch.Tensor, ...]:
+    """A model's further inputs as tensors on ``x``'s device, each with one row per series.
+
+    The one check of ``additional_inputs`` (the attribution methods, the faithfulness curves, the
+    command line's model check): the model is called as ``model(x, *additional_inputs)``.
+
+    Parameters
+    ----------
+    additional : None, tensor, array, or sequence of tensors / arrays, each of shape (N, ...)
+        None: no further input.
+    x : torch.Tensor of shape (N, C, T)
+        The series the inputs go with.
+    dtype : torch.dtype
+        Floating inputs are converted to it (the model's dtype); others (e.g. integer indices of
+        an embedding) keep theirs.
+    name : str
+        The argument's name, used in messages.
+
+    Returns
+    -------
+    tuple of torch.Tensor, each of shape (N, ...)
+
+    Raises
+    ------
+    ParameterError
+        An item is not a tensor or array.
+    ShapeError
+        An item does not have N rows.
+
+    Examples
+    --------
+    >>> x = torch.zeros(4, 2, 8)  # (N, C, T)
+    >>> [tuple(a.shape) for a in check_additional_inputs(np.ones((4, 3)), x, torch.float32)]
+    [(4, 3)]
+    >>> check_additional_inputs([np.ones((5, 3))], x, torch.float32)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tsexplain.exceptions.ShapeError: additional_inputs[0] has shape (5, 3); expected a leading ...
+    """
+    if additional is None:
+        return ()
+    items = [additional] if isinstance(additional, torch.Tensor | np.ndarray) else list(additional)
+    out = []
+    for i, a in enumerate(items):
+        if not isinstance(a, torch.Tensor | np.ndarray):
+            raise ParameterError(
+                f"{name}[{i}] must be a tensor or array with one row per series, "
+                f"got {type(a).__name__}"
+            )
+        t = torch.as_tensor(a, device=x.device)
+        if t.ndim == 0 or t.shape[0] != x.shape[0]:
+            raise ShapeError(
+                f"{name}[{i}] has shape {tuple(t.shape)}; expected a leading "
+                f"dimension of N={x.shape[0]} (one row per series of x {tuple(x.shape)})"
+            )
+        out.append(t.to(dtype) if t.is_floating_point() else t)
+    return tuple(out)
+
+
 def check_choice(value: Any, name: str, allowed: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``allowed``, else raise a :class:`ParameterError`."""
     allowed = tuple(allowed)
@@ -300,5 +361,5 @@ class _CallableModule(torch.nn.Module):
         super().__init__()
         self.fn = fn
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fn(x)
+    def forward(self, x: torch.Tensor, *additional: torch.Tensor) -> torch.Tensor:
+        return self.fn(x, *additional)

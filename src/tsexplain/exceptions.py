@@ -35,6 +35,19 @@ class ModelOutputError(TsExplainError, ValueError):
     """The model's output cannot be explained as asked (wrong shape, non-finite, ...)."""
 
 
+class ModelInputsError(ModelOutputError):
+    """The model's forward takes more or fewer inputs than it was given (``forward(x, static)``
+    called with the series alone, or with too many additional inputs).
+
+    ``problem`` is that fact in words (:func:`model_inputs_problem`), without the advice of the
+    door that raised it, so that another door can give its own.
+    """
+
+    def __init__(self, message: str, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem or message
+
+
 class ParameterError(TsExplainError, ValueError):
     """An option has a value outside its allowed set or range."""
 
@@ -96,11 +109,15 @@ def is_shape_mismatch(err: BaseException) -> bool:
 
 _MISSING_INPUTS = re.compile(r"forward\(\) missing \d+ required positional arguments?: (.+)$")
 _EXTRA_INPUTS = re.compile(r"forward\(\) takes (\d+) positional arguments? but (\d+) (?:were|was) given")
+# the same two facts in a TorchScript model's words (a RuntimeError; the counts include self)
+_SCRIPT_MISSING = re.compile(r"forward\(\) is missing value for argument '([^']+)'")
+_SCRIPT_EXTRA = re.compile(r"forward\(\) expected at most (\d+) argument\(s\) but received (\d+)")
 
 
 def model_inputs_problem(err: BaseException, n_additional: int) -> str | None:
-    """What a ``TypeError`` from calling a model says about its inputs, in words for the user
-    (None: some other ``TypeError``, a bug of the model's or ours).
+    """What a ``TypeError`` from calling a model (a ``RuntimeError`` from a TorchScript model)
+    says about its inputs, in words for the user (None: some other error, a bug of the model's
+    or ours, or a mismatch of sizes).
 
     Examples
     --------
@@ -108,18 +125,58 @@ def model_inputs_problem(err: BaseException, n_additional: int) -> str | None:
     "the model's forward takes more inputs than the series (missing: 'static')"
     >>> model_inputs_problem(TypeError("Net.forward() takes 2 positional arguments but 3 were given"), 1)
     "the model's forward takes 1 input, not the series and 1 additional input(s)"
+    >>> model_inputs_problem(RuntimeError("forward() is missing value for argument 'static'. "
+    ...                                   "Declaration: forward(Net self, Tensor x, Tensor static)"), 0)
+    "the model's forward takes more inputs than the series (missing: 'static')"
     >>> model_inputs_problem(TypeError("unsupported operand"), 0) is None
     True
     """
-    if not isinstance(err, TypeError):
+    if isinstance(err, TypeError):
+        missing, extra = _MISSING_INPUTS, _EXTRA_INPUTS
+    elif isinstance(err, RuntimeError):
+        missing, extra = _SCRIPT_MISSING, _SCRIPT_EXTRA
+    else:
         return None
     text = str(err).strip()
-    missing = _MISSING_INPUTS.search(text)
-    if missing:
-        return f"the model's forward takes more inputs than the series (missing: {missing.group(1)})"
-    extra = _EXTRA_INPUTS.search(text)
-    if extra:
-        takes = int(extra.group(1)) - 1
+    found = missing.search(text)
+    if found:
+        names = found.group(1) if isinstance(err, TypeError) else f"'{found.group(1)}'"
+        return f"the model's forward takes more inputs than the series (missing: {names})"
+    extra_found = extra.search(text)
+    if extra_found:
+        takes = int(extra_found.group(1)) - 1
         return (f"the model's forward takes {takes} input{'s' if takes != 1 else ''}, not the "
                 f"series and {n_additional} additional input(s)")
     return None
+
+
+def model_inputs_error(err: BaseException, n_additional: int, where: str,
+                       x_shape: tuple[int, ...]) -> ModelInputsError | None:
+    """The error to raise in Python when calling a model failed for its number of inputs (None:
+    ``err`` says something else): the problem and the keyword that passes further inputs.
+
+    Parameters
+    ----------
+    err : BaseException
+        What calling ``model(x, *additional_inputs)`` raised.
+    n_additional : int
+        How many additional inputs were given.
+    where : str
+        The public function or method, named first in the message.
+    x_shape : tuple of int
+        Shape (N, C, T) of the series.
+
+    Examples
+    --------
+    >>> err = TypeError("Net.forward() missing 1 required positional argument: 'static'")
+    >>> print(model_inputs_error(err, 0, "saliency", (4, 2, 8)))  # doctest: +NORMALIZE_WHITESPACE
+    saliency: the model's forward takes more inputs than the series (missing: 'static'). Pass a
+    model's further inputs as additional_inputs= (one row per series of x (4, 2, 8), in the order
+    of forward's arguments)
+    """
+    problem = model_inputs_problem(err, n_additional)
+    if problem is None:
+        return None
+    return ModelInputsError(
+        f"{where}: {problem}. Pass a model's further inputs as additional_inputs= (one row per "
+        f"series of x {tuple(x_shape)}, in the order of forward's arguments)", problem)

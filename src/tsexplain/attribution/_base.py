@@ -29,7 +29,12 @@ from tsexplain._saturation import (
 )
 from tsexplain._targets import Selection, resolve_target
 from tsexplain._typing import SeriesBatch, Target
-from tsexplain._validation import check_model, check_series_batch, loaded_module
+from tsexplain._validation import (
+    check_additional_inputs,
+    check_model,
+    check_series_batch,
+    loaded_module,
+)
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._memory import get_memory_budget, parse_bytes
 from tsexplain.attribution._model_state import fold_batchnorm
@@ -39,11 +44,10 @@ from tsexplain.exceptions import (
     ModelOutputError,
     ParameterError,
     SaturationWarning,
-    ShapeError,
     TsExplainError,
     ZeroGradientWarning,
     is_shape_mismatch,
-    model_inputs_problem,
+    model_inputs_error,
 )
 
 #: Options every method's constructor takes besides its own parameters (the engine's).
@@ -265,15 +269,12 @@ class Attribution(ABC):
                 engine.finish()
         except TsExplainError:
             raise
-        except TypeError as err:
-            problem = model_inputs_problem(err, len(additional))
-            if problem is None:
+        except (TypeError, RuntimeError) as err:
+            inputs_error = model_inputs_error(err, len(additional), self.name, tuple(x_t.shape))
+            if inputs_error is not None:
+                raise inputs_error from err
+            if isinstance(err, TypeError):
                 raise  # a bug of the model's or ours
-            raise ModelOutputError(
-                f"{self.name}: {problem}. Pass a model's further inputs as additional_inputs= "
-                f"(one row per series of x {tuple(x_t.shape)}, in the order of forward's arguments)"
-            ) from err
-        except RuntimeError as err:
             if "grad" in str(err) and "does not require grad" in str(err):
                 raise ModelOutputError(
                     f"{self.name}: the model's output is not differentiable with respect to x "
@@ -349,26 +350,9 @@ class Attribution(ABC):
         self, additional: Sequence[SeriesBatch] | SeriesBatch | None, x: torch.Tensor, dtype: torch.dtype
     ) -> tuple[torch.Tensor, ...]:
         """Additional inputs as tensors on x's device, floating ones in the model's dtype."""
-        if additional is None:
-            return ()
-        if not self.accepts_additional_inputs:
+        if additional is not None and not self.accepts_additional_inputs:
             raise ParameterError(f"{self.name} does not take additional_inputs")
-        items = [additional] if isinstance(additional, torch.Tensor | np.ndarray) else list(additional)
-        out = []
-        for i, a in enumerate(items):
-            if not isinstance(a, torch.Tensor | np.ndarray):
-                raise ParameterError(
-                    f"additional_inputs[{i}] must be a tensor or array with one row per series, "
-                    f"got {type(a).__name__}"
-                )
-            t = torch.as_tensor(a, device=x.device)
-            if t.ndim == 0 or t.shape[0] != x.shape[0]:
-                raise ShapeError(
-                    f"additional_inputs[{i}] has shape {tuple(t.shape)}; expected a leading "
-                    f"dimension of N={x.shape[0]} (one row per series of x {tuple(x.shape)})"
-                )
-            out.append(t.to(dtype) if t.is_floating_point() else t)
-        return tuple(out)
+        return check_additional_inputs(additional, x, dtype)
 
     # ----------------------------------------------------------------- helpers
     def _fold_keep(self, index: int) -> frozenset[str]:

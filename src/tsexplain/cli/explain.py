@@ -30,6 +30,15 @@ DATA is one of:
   data.parquet    as CSV (needs pyarrow)
   X_TRAIN.tsv     UCR/UEA archive files (.tsv .txt .ts .arff, or a folder of them)
 
+--additional-input FILE[:KEY] gives a model's further inputs (forward(x, static, ...)), one
+option per argument after x, in forward's order; each file has one row per series of DATA:
+  static.npy      one array (N, ...), read without unpickling
+  extras.npz:KEY  the array KEY of an .npz (KEY may be left out when the file holds one array)
+  static.csv      a numeric table, one row per series (an optional header row names the columns)
+--max-samples cuts them as it cuts DATA. --attribute-additional also attributes the floating
+ones (saliency, gradient_x_input, smoothgrad, integrated_gradients): arrays
+extra__additional__<i> in each attributions_<method>.npz, a table in the report.
+
 Labels of any kind (0-based integers, UCR's 1/2 or -1/1, whole-number floats, strings) become
 class indices: 0-based integers as they are, other labels in sorted order; meta.json keeps the
 original label of each class ("label_values") and the class names ("class_names").
@@ -41,6 +50,8 @@ examples:
   tsexplain explain mymodels:make_cnn data.npy --weights cnn.pt --model-arg n_channels=3 \\
       --method gradient_x_input --target 1 --max-samples 200
   tsexplain explain model.pt data.npy --channels-last --target all --memory-budget 512MB
+  tsexplain explain nets.py:make_gru data.npz --weights gru.pt --additional-input static.csv \
+      --attribute-additional --target predicted
 
 Writes OUT/attributions_<method>.npz (values with dims sample, channel, time, coordinates and
 parameters), OUT/inputs.npz, OUT/meta.json and OUT/report.html (standalone). List the methods
@@ -119,6 +130,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="results folder (default: tsexplain-results)")
     add_model_options(p)
     add_data_options(p)
+    g = p.add_argument_group("further model inputs")
+    g.add_argument("--additional-input", action="append", metavar="FILE[:KEY]",
+                   help="a further input of the model's forward, after x (repeatable, in "
+                        "forward's order): .npy, .npz:KEY or a numeric .csv, one row per series")
+    g.add_argument("--attribute-additional", action="store_true",
+                   help="also attribute the floating further inputs (gradient methods)")
     g = p.add_argument_group("resources and output")
     g.add_argument("--max-samples", type=int, metavar="N", help="explain only the first N samples")
     g.add_argument("--memory-budget", metavar="SIZE",
@@ -168,6 +185,8 @@ def explain_options(args: argparse.Namespace) -> ExplainOptions:
         faithfulness=not args.no_faithfulness,
         report=not args.no_report,
         report_samples=args.report_samples,
+        additional_inputs=list(args.additional_input or []),
+        attribute_additional=args.attribute_additional,
     )
 
 

@@ -16,6 +16,9 @@ at a time (the form for data sets larger than memory); other forms (.npz, CSV, P
 files or folder) are read whole, with their labels: --target label then explains each series'
 labelled class.
 
+A model with further inputs (forward(x, static)) is not taken here: explain it with
+'tsexplain explain MODEL DATA --additional-input FILE', or in Python with additional_inputs=.
+
 OUT is a chunk store: OUT/manifest.json and OUT/values/NNNNNNNNN.npy (one file per chunk; also
 predictions/ and target/). Run the same command again after a crash or Ctrl-C: finished chunks
 are kept, only the missing ones are computed.
@@ -82,7 +85,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_explain_dataset(args: argparse.Namespace) -> int:
-    from tsexplain.exceptions import ParameterError
+    from tsexplain.exceptions import ModelInputsError, ParameterError
+    from tsexplain.io.checks import model_inputs_refusal
     from tsexplain.io.models import load_any_model
     from tsexplain.io.pipeline import parse_params, parse_target
     from tsexplain.scale import attribute_dataset
@@ -103,12 +107,15 @@ def run_explain_dataset(args: argparse.Namespace) -> int:
     model_args = parse_params(args.model_arg, "--model-arg")
     models = [load_any_model(m, args.weights, model_args).module for m in args.model]
     t0 = time.perf_counter()
-    run = attribute_dataset(
-        models if len(models) > 1 else models[0], data, args.method, out=args.out,
-        target=target, chunk_size=args.chunk_size, backend=args.backend, address=args.address,
-        num_actors=args.actors, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
-        resume=not args.no_resume, progress=True, **parse_params(args.param),
-    )
+    try:
+        run = attribute_dataset(
+            models if len(models) > 1 else models[0], data, args.method, out=args.out,
+            target=target, chunk_size=args.chunk_size, backend=args.backend, address=args.address,
+            num_actors=args.actors, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
+            resume=not args.no_resume, progress=True, **parse_params(args.param),
+        )
+    except ModelInputsError as err:  # forward(x, static): this door gives the series only
+        raise model_inputs_refusal(err.problem, takes_additional=False) from None
     n = run.store.n_rows
     print(f"{args.method}: {n} series in {run.store.n_chunks} chunks -> {run.store.path} "
           f"({len(run.computed)} computed, {len(run.skipped)} already done; "

@@ -28,7 +28,8 @@ MODEL is one of (as for 'tsexplain explain'):
   model.pt                                   TorchScript (attributions only: no network views)
 
 The input shape for the check comes from --input-shape C,T, from --dataset (a data set of the
-workspace), or from a save_model spec.
+workspace), or from a save_model spec. The explorer gives a model one input, the series: a model
+with further inputs (forward(x, static)) is explained with 'tsexplain explain --additional-input'.
 
 examples:
   tsexplain workspace add-model ws/ ecg nets.py:make_cnn --weights cnn.pt --dataset ecg_test \\

@@ -5,6 +5,7 @@
   installed. Never unpickles.
 - :func:`load_any_data` -- ``.npz``, ``.npy``, CSV (long or wide), Parquet (with pyarrow), and the
   UCR/UEA archive formats; returns ``X (N, C, T)``, labels and channel names.
+  :func:`load_additional_inputs` reads a model's further inputs (one row per series).
 - :func:`check_model_data`, :func:`check_memory` -- one forward pass on one sample and a memory
   estimate before any work, each failing with a message that says what to do.
 - :func:`write_results`, :func:`read_results` -- one self-describing ``.npz`` per method (dims,
@@ -14,7 +15,13 @@ This is what ``tsexplain explain`` and ``tsexplain report`` run.
 """
 
 from tsexplain.io.checks import ModelProbe, available_memory, check_memory, check_model_data
-from tsexplain.io.data import DATA_FORMATS, LoadedData, load_any_data
+from tsexplain.io.data import (
+    DATA_FORMATS,
+    AdditionalInput,
+    LoadedData,
+    load_additional_inputs,
+    load_any_data,
+)
 from tsexplain.io.models import LoadedModel, PickleRefusedError, load_any_model
 from tsexplain.io.results import (
     SavedResults,
@@ -26,6 +33,7 @@ from tsexplain.io.results import (
 
 __all__ = [
     "DATA_FORMATS",
+    "AdditionalInput",
     "LoadedData",
     "LoadedModel",
     "ModelProbe",
@@ -34,6 +42,7 @@ __all__ = [
     "available_memory",
     "check_memory",
     "check_model_data",
+    "load_additional_inputs",
     "load_any_data",
     "load_any_model",
     "read_attribution",

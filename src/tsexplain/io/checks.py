@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from tsexplain.exceptions import ParameterError, ShapeError, TargetError, model_inputs_problem
+from tsexplain.exceptions import (
+    ModelInputsError,
+    ParameterError,
+    ShapeError,
+    TargetError,
+    model_inputs_problem,
+)
 
-__all__ = ["ModelProbe", "check_model_data", "check_memory", "available_memory"]
+__all__ = ["ModelProbe", "check_model_data", "check_memory", "available_memory",
+           "model_inputs_refusal"]
 
 
 @dataclass
@@ -44,10 +52,44 @@ def _expected_channels(model: Any) -> int | None:
     return None
 
 
-def _forward(model: Any, x: np.ndarray) -> tuple[Any, str | None]:
-    """``model(x)`` and None, or None and the error's last line; a model that needs more inputs
-    than the series is refused here (the command line and the workspace pass one)."""
+def model_inputs_refusal(problem: str, *, takes_additional: bool) -> ModelInputsError:
+    """The command line's error for a model given more or fewer inputs than its forward takes.
+
+    Parameters
+    ----------
+    problem : str
+        What is wrong, from :func:`tsexplain.exceptions.model_inputs_problem`.
+    takes_additional : bool
+        Whether this door takes further inputs (``tsexplain explain --additional-input``); if
+        not (the workspace, ``explain-dataset``), the message names the doors that do.
+
+    Examples
+    --------
+    >>> print(model_inputs_refusal("the model's forward takes more inputs than the series "
+    ...                            "(missing: 'static')", takes_additional=True))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    the model's forward takes more inputs than the series (missing: 'static'): give its further
+    inputs in the order of forward's arguments after x, one --additional-input FILE[:KEY] each
+    (.npy, .npz or .csv, one row per series; in Python explain_files(..., additional_inputs=[...]))
+    """
+    if takes_additional:
+        advice = ("give its further inputs in the order of forward's arguments after x, one "
+                  "--additional-input FILE[:KEY] each (.npy, .npz or .csv, one row per series; in "
+                  "Python explain_files(..., additional_inputs=[...]))")
+    else:
+        advice = ("here a model gets one input, the series (N, C, T); explain a model with further "
+                  "inputs with 'tsexplain explain MODEL DATA --additional-input FILE' or in Python: "
+                  "tsexplain.explain(model, x, method, additional_inputs=(...))")
+    return ModelInputsError(f"{problem}: {advice}", problem)
+
+
+def _forward(model: Any, x: np.ndarray,
+             additional: Sequence[np.ndarray] | None) -> tuple[Any, str | None]:
+    """``model(x, *additional)`` and None, or None and the error's last line; a model that takes
+    more or fewer inputs than given is refused here (``additional`` None: this door gives one)."""
     import torch
+
+    from tsexplain._validation import check_additional_inputs
 
     try:
         dtype = next(iter(model.parameters())).dtype
@@ -55,23 +97,22 @@ def _forward(model: Any, x: np.ndarray) -> tuple[Any, str | None]:
         dtype = torch.float32
     if not dtype.is_floating_point:
         dtype = torch.float32
+    x_t = torch.tensor(np.asarray(x), dtype=dtype)
+    extras = check_additional_inputs(additional, x_t, dtype)
     try:
         with torch.no_grad():
-            return model(torch.tensor(np.asarray(x), dtype=dtype)), None
+            return model(x_t, *extras), None
     except Exception as exc:  # any error of the user's forward is a mismatch to report
-        problem = model_inputs_problem(exc, 0)
+        problem = model_inputs_problem(exc, len(extras))
         if problem is not None:
-            raise ParameterError(
-                f"{problem}: here a model gets one input, the series (N, C, T); explain a model "
-                f"with further inputs in Python: tsexplain.explain(model, x, method, "
-                f"additional_inputs=(...))"
-            ) from None
+            raise model_inputs_refusal(problem, takes_additional=additional is not None) from None
         lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
         return None, (lines[-1] if lines else type(exc).__name__)[:200]
 
 
 def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: str | None = None,
-                     channels_last: bool = False) -> ModelProbe:
+                     channels_last: bool = False,
+                     additional_inputs: Sequence[np.ndarray] | None = None) -> ModelProbe:
     """One forward pass on the first sample: a clear error when data and model do not fit.
 
     Parameters
@@ -85,6 +126,11 @@ def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: s
         ``time_smoothgrad`` explains per-step outputs and skips the target check.
     channels_last : bool
         Whether the user already asked for a transpose (changes the hint).
+    additional_inputs : sequence of arrays, each of shape (N, ...), optional
+        The model's further inputs (``model(x, *additional_inputs)``); a sequence, even empty,
+        says that the caller takes them (``tsexplain explain --additional-input``), None that it
+        gives a model the series only (the message of a multi-input model then names the doors
+        that take more).
 
     Raises
     ------
@@ -93,6 +139,8 @@ def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: s
         pass ``--channels-last``.
     TargetError
         Several outputs per sample and no target.
+    ModelInputsError
+        The model's forward takes more or fewer inputs than the series and ``additional_inputs``.
 
     Examples
     --------
@@ -113,9 +161,10 @@ def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: s
     """
     n, c, t = X.shape
     one = X[:1]
-    out, err = _forward(model, one)
+    extras = None if additional_inputs is None else [np.asarray(a)[:1] for a in additional_inputs]
+    out, err = _forward(model, one, extras)
     if err is not None:
-        swapped, err2 = _forward(model, np.swapaxes(one, 1, 2))
+        swapped, err2 = _forward(model, np.swapaxes(one, 1, 2), extras)
         if err2 is None and c != t:
             if channels_last:
                 raise ShapeError(
@@ -128,6 +177,13 @@ def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: s
             )
         expected = _expected_channels(model)
         hint = f" (its first convolution expects {expected} channels)" if expected else ""
+        if additional_inputs is not None and len(additional_inputs) > 0:
+            shapes = ", ".join(str(tuple(np.shape(a))) for a in additional_inputs)
+            raise ShapeError(
+                f"the model does not accept this data, {n} samples x {c} channels x {t} steps"
+                f"{hint}, with additional inputs of shapes {shapes}: {err}. Check that MODEL, "
+                f"DATA and each --additional-input belong together, in forward's order"
+            )
         raise ShapeError(
             f"the model does not accept this data, {n} samples x {c} channels x {t} steps"
             f"{hint}: {err}. Check that MODEL and DATA belong together"

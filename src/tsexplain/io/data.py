@@ -22,12 +22,16 @@ Formats (``load_any_data``), chosen by the file's suffix:
 UCR/UEA archive formats
     ``.tsv``, ``.txt``, ``.ts``, ``.arff`` (optionally ``.gz``) or a folder with ``*_TRAIN`` /
     ``*_TEST`` files, through :func:`tsexplain.datasets.load_ucr`.
+
+A model's further inputs (``forward(x, static)``) are read by :func:`load_additional_inputs`
+from ``.npy``, ``.npz`` (one named array) or a numeric ``.csv`` table, one row per series.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +41,8 @@ import numpy as np
 from tsexplain._validation import series_shape_problem
 from tsexplain.exceptions import DataFormatError, ParameterError, ShapeError
 
-__all__ = ["encode_labels", "LoadedData", "load_any_data", "DATA_FORMATS"]
+__all__ = ["encode_labels", "LoadedData", "load_any_data", "DATA_FORMATS", "AdditionalInput",
+           "load_additional_inputs", "ADDITIONAL_INPUT_FORMATS"]
 
 #: Suffixes read by :func:`load_any_data` (``.gz`` allowed on the UCR formats).
 DATA_FORMATS = (".npz", ".npy", ".csv", ".parquet", ".tsv", ".txt", ".ts", ".arff")
@@ -155,11 +160,15 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def _as_3d(arr: np.ndarray, source: str) -> np.ndarray:
+def _check_numbers(arr: np.ndarray, source: str) -> None:
     if arr.dtype == object:
         raise DataFormatError(f"{source}: the array holds Python objects; store numbers")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise DataFormatError(f"{source}: the array has dtype {arr.dtype}, expected numbers")
+
+
+def _as_3d(arr: np.ndarray, source: str) -> np.ndarray:
+    _check_numbers(arr, source)
     if arr.ndim == 2:
         arr = arr[:, None, :]
     problem = series_shape_problem(arr.shape, source, arr.dtype)
@@ -177,12 +186,37 @@ def _names(values: Any, c: int, source: str, last: int | None = None) -> list[st
     return names
 
 
-def _load_npz(path: Path, x_key: str | None, y_key: str | None) -> LoadedData:
+def _open_npz(path: Path) -> Any:
+    """The ``np.load`` of an .npz (never unpickling), or a clear error for a file that is not one."""
     try:
-        npz = np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except Exception as exc:
         raise DataFormatError(f"{path} is not a readable .npz file: {exc}") from None
-    with npz:
+
+
+def _pickle_refused(path: Path, exc: ValueError) -> DataFormatError | None:
+    """The error for an array that needs unpickling (None: ``exc`` is about something else)."""
+    if "allow_pickle" not in str(exc):
+        return None
+    return DataFormatError(
+        f"{path} holds pickled objects, which tsexplain does not load (unpickling can run code): "
+        f"store numbers and strings only"
+    )
+
+
+def _read_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
+    """The array of an .npy file (memory-mapped with ``mmap``), never unpickling."""
+    try:
+        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except ValueError as exc:
+        raise (_pickle_refused(path, exc)
+               or DataFormatError(f"{path} is not a readable .npy file: {exc}")) from None
+    except (OSError, EOFError) as exc:
+        raise DataFormatError(f"{path} is not a readable .npy file: {exc}") from None
+
+
+def _load_npz(path: Path, x_key: str | None, y_key: str | None) -> LoadedData:
+    with _open_npz(path) as npz:
         keys = list(npz.files)
         if x_key is None:
             x_key = next((k for k in ("X", "x") if k in keys), None)
@@ -206,11 +240,9 @@ def _load_npz(path: Path, x_key: str | None, y_key: str | None) -> LoadedData:
             class_names = ([str(c) for c in npz["class_names"].reshape(-1)]
                            if "class_names" in keys else None)
         except ValueError as exc:
-            if "allow_pickle" in str(exc):
-                raise DataFormatError(
-                    f"{path} holds pickled objects, which tsexplain does not load: store numbers "
-                    f"and strings only"
-                ) from None
+            refused = _pickle_refused(path, exc)
+            if refused is not None:
+                raise refused from None
             raise
     if y is not None and (y.ndim != 1 or y.shape[0] != X.shape[0]):
         raise ShapeError(f"{path}: y has shape {y.shape}, expected ({X.shape[0]},), one per sample")
@@ -219,13 +251,7 @@ def _load_npz(path: Path, x_key: str | None, y_key: str | None) -> LoadedData:
 
 
 def _load_npy(path: Path) -> LoadedData:
-    try:
-        arr = np.load(path, allow_pickle=False, mmap_mode="r")
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise DataFormatError(f"{path} holds pickled objects, which tsexplain does not load") from None
-        raise DataFormatError(f"{path} is not a readable .npy file: {exc}") from None
-    X = _as_3d(arr, str(path))
+    X = _as_3d(_read_npy(path, mmap=True), str(path))
     return LoadedData(X, None, _names(None, X.shape[1], str(path)), np.arange(X.shape[0]), "npy",
                       str(path))
 
@@ -287,7 +313,7 @@ def _numeric(col: np.ndarray, what: str, source: str) -> np.ndarray:
         return np.array([float(v) if str(v).strip() else np.nan for v in col], dtype=np.float64)
     except ValueError:
         bad = next(v for v in col if not _is_number(str(v)))
-        raise DataFormatError(f"{source}: {what} holds {bad!r}, not a number") from None
+        raise DataFormatError(f"{source}: {what} holds {str(bad)!r}, not a number") from None
 
 
 def _first_appearance(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -541,3 +567,163 @@ def _load_by_format(p: Path, layout: str, split: str, x_key: str | None, y_key: 
     raise DataFormatError(
         f"{p}: unknown data format {suffix or '(no suffix)'}; use one of {', '.join(DATA_FORMATS)}"
     )
+
+
+# ----------------------------------------------------------------- a model's further inputs
+
+#: Suffixes read by :func:`load_additional_inputs`.
+ADDITIONAL_INPUT_FORMATS = (".npy", ".npz", ".csv")
+_ADDITIONAL_FORMS = ".npy, .npz (FILE:KEY names the array) or .csv (a numeric table, one row per series)"
+
+
+@dataclass
+class AdditionalInput:
+    """A model's further input read from a file (``model(x, *additional_inputs)``).
+
+    values : array (N, ...), one row per series (a CSV: (N, number of columns), float64);
+    source : the file as given (``FILE`` or ``FILE:KEY``); key : the array's name in an
+    ``.npz``, or None; columns : a name per column of a CSV with a header row, or None.
+
+    Examples
+    --------
+    >>> extra = AdditionalInput(np.zeros((4, 3)), "static.npy")
+    >>> extra.describe()
+    {'file': 'static.npy', 'shape': [4, 3], 'dtype': 'float64'}
+    """
+
+    values: np.ndarray
+    source: str
+    key: str | None = None
+    columns: list[str] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """File, shape, dtype (and key, columns when known): what ``meta.json`` records."""
+        out: dict[str, Any] = {"file": self.source, "shape": list(self.values.shape),
+                               "dtype": str(self.values.dtype)}
+        if self.key is not None:
+            out["key"] = self.key
+        if self.columns is not None:
+            out["columns"] = list(self.columns)
+        return out
+
+
+def _additional_path(spec: str) -> tuple[Path, str | None]:
+    """``FILE`` or ``FILE:KEY`` -> (path, key); a file whose name holds ':' is taken whole."""
+    whole = Path(spec)
+    head, sep, key = spec.rpartition(":")
+    if whole.exists() or not sep or not head or _suffix(Path(head)) not in ADDITIONAL_INPUT_FORMATS:
+        return whole, None
+    if _suffix(Path(head)) != ".npz":
+        raise ParameterError(
+            f"additional input {spec}: ':{key}' names an array of an .npz file; {head} is a "
+            f"{_suffix(Path(head))} file, give it without ':{key}'"
+        )
+    return Path(head), key or None
+
+
+def _read_additional(spec: str) -> AdditionalInput:
+    path, key = _additional_path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(f"additional input {spec}: no file at {path}")
+    suffix = _suffix(path)
+    columns: list[str] | None = None
+    if suffix == ".npy":
+        values = np.asarray(_read_npy(path))
+    elif suffix == ".npz":
+        with _open_npz(path) as npz:
+            keys = list(npz.files)
+            if key is None:
+                if len(keys) != 1:
+                    raise DataFormatError(
+                        f"additional input {spec} holds {len(keys)} arrays ({', '.join(keys)}): "
+                        f"name one, e.g. {path}:{keys[0] if keys else 'KEY'}"
+                    )
+                key = keys[0]
+            if key not in keys:
+                raise DataFormatError(
+                    f"additional input {spec}: {path} has no array {key!r}; its arrays: "
+                    f"{', '.join(keys)} (give FILE:KEY)"
+                )
+            try:
+                values = npz[key]
+            except ValueError as exc:
+                raise (_pickle_refused(path, exc) or DataFormatError(
+                    f"additional input {spec}: {path}[{key}] is not readable: {exc}")) from None
+    elif suffix == ".csv":
+        header, cols = _read_csv(path)
+        names = header or [str(j) for j in range(len(cols))]
+        where = f"additional input {spec} (a numeric table, one row per series)"
+        values = np.stack([_numeric(col, f"column {name}", where)
+                           for col, name in zip(cols, names, strict=True)], axis=1)
+        columns = header
+    else:
+        raise DataFormatError(
+            f"additional input {spec}: unknown format {suffix or '(no suffix)'}; use "
+            f"{_ADDITIONAL_FORMS}"
+        )
+    _check_numbers(values, f"additional input {spec}")
+    return AdditionalInput(values, spec, key, columns)
+
+
+def load_additional_inputs(specs: Sequence[str | os.PathLike[str]],
+                           series_shape: tuple[int, int, int]) -> list[AdditionalInput]:
+    """Read a model's further inputs, each with one row per series of the data.
+
+    Parameters
+    ----------
+    specs : sequence of str or path-like
+        ``FILE`` or ``FILE:KEY``, in the order of the model's ``forward`` arguments after the
+        series. ``.npy`` (one array, read with ``allow_pickle=False``), ``.npz`` (``KEY`` names
+        the array; it may be left out when the file holds one), ``.csv`` (a numeric table with
+        one row per series and an optional header row; read as float64 of shape (N, columns)).
+    series_shape : tuple (N, C, T)
+        Shape of the data the inputs go with (before any ``--max-samples`` cut: a file has one
+        row per series of the data file).
+
+    Returns
+    -------
+    list of AdditionalInput
+        ``values`` of shape (N, ...) each.
+
+    Raises
+    ------
+    FileNotFoundError
+        A file is missing.
+    DataFormatError
+        An unknown KEY (the message lists the keys), several arrays and no KEY, values that are
+        not numbers, NaN or Inf values, an unknown suffix.
+    ShapeError
+        A file's number of rows is not N.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.save(os.path.join(d, "static.npy"), np.ones((4, 3)))
+    ...     with open(os.path.join(d, "static.csv"), "w") as fh:
+    ...         _ = fh.write("age,weight\\n50,70\\n60,80\\n40,60\\n30,90\\n")
+    ...     extras = load_additional_inputs([os.path.join(d, "static.npy"),
+    ...                                      os.path.join(d, "static.csv")], (4, 2, 100))
+    >>> [e.values.shape for e in extras], extras[1].columns
+    ([(4, 3), (4, 2)], ['age', 'weight'])
+    """
+    n = series_shape[0]
+    out = []
+    for spec in specs:
+        extra = _read_additional(os.fspath(spec))
+        values = extra.values
+        if values.ndim == 0 or values.shape[0] != n:
+            rows = ("a single value, shape ()" if values.ndim == 0 else
+                    f"{values.shape[0]} rows, shape {values.shape}")
+            raise ShapeError(
+                f"additional input {extra.source} has {rows}; the data have {n} series "
+                f"(N, C, T) = {tuple(series_shape)}: one row per series"
+            )
+        if np.issubdtype(values.dtype, np.floating) and not np.all(np.isfinite(values)):
+            bad = int((~np.isfinite(values)).sum())
+            raise DataFormatError(
+                f"additional input {extra.source} holds {bad} NaN/Inf values (empty cells?); "
+                f"the model needs a number in every cell: fill or drop them"
+            )
+        out.append(extra)
+    return out

@@ -183,8 +183,8 @@ def _script_wrapper(script: Any, saved_parameters: int | None = None) -> Any:
             self.script = inner
             self.saved_parameters = saved
 
-        def forward(self, x: torch.Tensor) -> Any:
-            return self.script(x)
+        def forward(self, x: torch.Tensor, *additional: torch.Tensor) -> Any:
+            return self.script(x, *additional)
 
         def __deepcopy__(self, memo: dict[int, Any]) -> TorchScriptModel:
             # a deep-copied ScriptModule's parameters are not leaves (requires_grad_ fails):
@@ -669,10 +669,11 @@ _ROOT_CLASSES: dict[type, type] = {}
 
 
 def _exported_root_class(base: type) -> type:
-    """The unflattened root with a plain ``forward(x)``.
+    """The unflattened root with a plain ``forward(x, *additional)``.
 
     torch's root flattens its inputs with pytree before running the graph, which torch.fx
-    cannot trace; with a single (N, C, T) tensor in, the graph is run directly. The model can
+    cannot trace; with tensors in (the (N, C, T) series, then any further inputs of a model
+    exported with them), the graph is run directly. The model can
     then be traced like an ``nn.Module`` (the engine folds BatchNorm into the convolutions).
     """
     if base not in _ROOT_CLASSES:
@@ -680,11 +681,12 @@ def _exported_root_class(base: type) -> type:
         from torch.fx._symbolic_trace import is_fx_symbolic_tracing
         from torch.utils import _pytree
 
-        def forward(self: Any, x: torch.Tensor) -> Any:
+        def forward(self: Any, x: torch.Tensor, *additional: torch.Tensor) -> Any:
             if is_fx_symbolic_tracing():
-                flat = torch.fx.Interpreter(self, graph=self.graph).run(x, enable_io_processing=False)
+                flat = torch.fx.Interpreter(self, graph=self.graph).run(
+                    x, *additional, enable_io_processing=False)
             else:
-                flat = type(self.graph_module).forward(self, x)
+                flat = type(self.graph_module).forward(self, x, *additional)
             spec = self.module_call_graph[0].signature.out_spec
             return _pytree.tree_unflatten(list(flat) if isinstance(flat, tuple | list) else [flat], spec)
 

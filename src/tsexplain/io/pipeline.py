@@ -21,6 +21,7 @@ import numpy as np
 
 from tsexplain._task import resolve_task
 from tsexplain.exceptions import ParameterError
+from tsexplain.io.data import AdditionalInput
 
 __all__ = ["ExplainOptions", "PreparedInputs", "explain_files", "load_inputs", "parse_value",
            "parse_params", "parse_target", "parse_names", "split_params"]
@@ -123,7 +124,11 @@ class ExplainOptions:
     ``class_names``, else its original labels), ``value_unit``, ``time_unit``, ``max_samples``,
     ``memory_budget``, ``faithfulness``, ``report``, ``report_samples``, ``params``
     (``k=v`` for every method that takes ``k``, ``method.k=v`` for one), ``task``
-    (``"binary"``, ``"multiclass"`` or ``"regression"``; None: guessed from the outputs).
+    (``"binary"``, ``"multiclass"`` or ``"regression"``; None: guessed from the outputs),
+    ``additional_inputs`` (files ``FILE`` or ``FILE:KEY``, the model's further inputs in the
+    order of its ``forward`` arguments after the series, one row per series of the data file:
+    see :func:`tsexplain.io.load_additional_inputs`), ``attribute_additional`` (also attribute
+    the floating ones; gradient methods).
     """
 
     out: str | os.PathLike[str] = "tsexplain-results"
@@ -143,9 +148,16 @@ class ExplainOptions:
     faithfulness: bool = True
     report: bool = True
     report_samples: int = 3
+    additional_inputs: list[str | os.PathLike[str]] = field(default_factory=list)
+    attribute_additional: bool = False
 
     def check(self) -> None:
         """Option errors before anything is loaded."""
+        if isinstance(self.additional_inputs, str | os.PathLike):
+            self.additional_inputs = [self.additional_inputs]
+        if self.attribute_additional and not self.additional_inputs:
+            raise ParameterError("--attribute-additional needs the model's further inputs: "
+                                 "--additional-input FILE (additional_inputs=[...] in Python)")
         if self.memory_budget is not None:
             from tsexplain.attribution._memory import parse_bytes
 
@@ -156,7 +168,9 @@ class ExplainOptions:
 
 @dataclass
 class PreparedInputs:
-    """Model and data loaded, checked and ready: ``X`` float32 (N, C, T), ``y`` class indices."""
+    """Model and data loaded, checked and ready: ``X`` float32 (N, C, T), ``y`` class indices,
+    ``additional`` the model's further inputs (:class:`~tsexplain.io.AdditionalInput`, values
+    (N, ...) each, cut as ``X`` is)."""
 
     loaded: Any
     data: Any
@@ -164,6 +178,12 @@ class PreparedInputs:
     y: np.ndarray | None
     channel_names: list[str]
     class_names: list[str] | None
+    additional: list[AdditionalInput] = field(default_factory=list)
+
+    @property
+    def additional_values(self) -> list[np.ndarray]:
+        """The further inputs' arrays, each of shape (N, ...), in forward's order."""
+        return [a.values for a in self.additional]
 
 
 def load_inputs(model: Any, data: Any, options: ExplainOptions, n_methods: int = 1,
@@ -174,14 +194,20 @@ def load_inputs(model: Any, data: Any, options: ExplainOptions, n_methods: int =
     each class is kept in ``data.classes``.
     """
     from tsexplain.io.checks import check_memory
-    from tsexplain.io.data import load_any_data
+    from tsexplain.io.data import load_additional_inputs, load_any_data
     from tsexplain.io.models import load_any_model
+
+    def series_shape(x: Any) -> tuple[int, int, int]:
+        n, a, b = x.shape
+        return (n, b, a) if options.channels_last else (n, a, b)
 
     loaded = load_any_model(model, weights=options.weights, factory_kwargs=options.model_args)
     ds = load_any_data(data, **{k: v for k, v in options.data_options.items() if v is not None})
+    extras = load_additional_inputs(options.additional_inputs, series_shape(ds.X))
     if options.max_samples is not None and ds.X.shape[0] > options.max_samples:
         ds = ds.head(options.max_samples)
-    shape = ds.X.shape if not options.channels_last else (ds.X.shape[0], ds.X.shape[2], ds.X.shape[1])
+        extras = [dataclasses.replace(e, values=e.values[: options.max_samples]) for e in extras]
+    shape = series_shape(ds.X)
     check_memory(shape, n_methods=n_methods)  # before any copy of a memory-mapped .npy
     X = np.asarray(ds.X)
     names = list(ds.channel_names)
@@ -206,12 +232,13 @@ def load_inputs(model: Any, data: Any, options: ExplainOptions, n_methods: int =
         raise ParameterError(f"--class-names gives {len(options.class_names)} names for "
                              f"{len(ds.classes)} classes in the labels")
     say(f"model: {loaded.kind} {loaded.source}; data: {ds.fmt} {ds.source}, "
-        f"{X.shape[0]} samples x {X.shape[1]} channels x {X.shape[2]} steps")
+        f"{X.shape[0]} samples x {X.shape[1]} channels x {X.shape[2]} steps"
+        + "".join(f"; additional input {e.source} {tuple(e.values.shape)}" for e in extras))
     if ds.classes is not None and ds.classes != list(range(len(ds.classes))):
         say("labels -> classes: " + ", ".join(
             f"{c!s} -> {i}" + (f" ({class_names[i]})" if class_names and class_names[i] != str(c) else "")
             for i, c in enumerate(ds.classes)))
-    return PreparedInputs(loaded, ds, X, ds.y, names, class_names)
+    return PreparedInputs(loaded, ds, X, ds.y, names, class_names, extras)
 
 
 def run_target(inputs: PreparedInputs, target: Any) -> Any:
@@ -230,13 +257,15 @@ def run_target(inputs: PreparedInputs, target: Any) -> Any:
 
 def run_methods(inputs: PreparedInputs, methods: Sequence[str], target: Any,
                 per_method: dict[str, dict[str, Any]], memory_budget: Any,
-                say: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
+                say: Callable[[str], None] = lambda msg: None, *,
+                attribute_additional: bool = False) -> dict[str, Any]:
     """Step 3: each method's :class:`~tsexplain.attribution.AttributionResult`.
 
     Every method after the first runs once on the first two samples before any full run, so that
     a method that cannot run on this model (DeepLIFT on an LSTM, Grad-CAM without a convolution,
     a layer name that does not exist) or on a target per sample stops the command before the
-    others' work is done.
+    others' work is done. The model gets ``inputs.additional`` after the series; with
+    ``attribute_additional`` their attributions are in each result's ``extras["additional"]``.
     """
     import warnings
 
@@ -248,18 +277,28 @@ def run_methods(inputs: PreparedInputs, methods: Sequence[str], target: Any,
             mp.setdefault("memory_budget", memory_budget)
         return mp
 
+    extras = inputs.additional_values
+
+    def inputs_of(n: int | None = None) -> dict[str, Any]:
+        """The further inputs of the first ``n`` series (all: None), as explain takes them."""
+        if not extras:
+            return {}
+        return {"additional_inputs": [a[:n] for a in extras],
+                "attribute_additional": attribute_additional}
+
     if len(methods) > 1 and len(inputs.X) > 1:
         first = target[:2] if isinstance(target, np.ndarray) and target.ndim == 1 else target
         for m in methods[1:]:
             with warnings.catch_warnings():  # the full run warns again where it must
                 warnings.simplefilter("ignore")
                 tsexplain.explain(inputs.loaded.module, inputs.X[:2], m, target=first,
-                                  **dict(params(m), progress=False))
+                                  **inputs_of(2), **dict(params(m), progress=False))
     results = {}
     for m in methods:
         mp = params(m)
         t0 = time.perf_counter()
-        results[m] = tsexplain.explain(inputs.loaded.module, inputs.X, m, target=target, **mp)
+        results[m] = tsexplain.explain(inputs.loaded.module, inputs.X, m, target=target,
+                                       **inputs_of(), **mp)
         say(f"{m}: {time.perf_counter() - t0:.2f} s")
     return results
 
@@ -283,6 +322,9 @@ def run_meta(model: Any, data: Any, inputs: PreparedInputs, options: ExplainOpti
     for key in ("value_unit", "time_unit"):
         if getattr(options, key):
             meta[key] = getattr(options, key)
+    if inputs.additional:
+        meta["additional_inputs"] = [a.describe() for a in inputs.additional]
+        meta["attribute_additional"] = bool(options.attribute_additional)
     return meta
 
 
@@ -312,7 +354,8 @@ def explain_files(
     methods : list of str
         Method names (default ``["integrated_gradients"]``).
     options : ExplainOptions, optional
-        Or its fields as keywords (``target="label"``, ``out=...``, ``memory_budget=...``).
+        Or its fields as keywords (``target="label"``, ``out=...``, ``memory_budget=...``,
+        ``additional_inputs=["static.npy"]`` for a model ``forward(x, static)``).
     log : callable, optional
         Receives one progress line at a time.
 
@@ -347,7 +390,8 @@ def explain_files(
     probe = None
     for m in methods:
         probe = check_model_data(inputs.loaded.module, inputs.X, target=options.target,
-                                 method=m, channels_last=options.channels_last)
+                                 method=m, channels_last=options.channels_last,
+                                 additional_inputs=inputs.additional_values)
     if probe is None:
         raise ParameterError("no method to run")
     task = resolve_task(options.task, probe.n_outputs, inputs.y)
@@ -361,14 +405,16 @@ def explain_files(
                            f" (guessed from {probe.n_outputs} output(s); --task sets it)"))
     if options.target == "all":
         check_memory(inputs.X.shape, n_methods=len(methods), n_outputs=probe.n_outputs)
-    results = run_methods(inputs, methods, target, per_method, options.memory_budget, say)
+    results = run_methods(inputs, methods, target, per_method, options.memory_budget, say,
+                          attribute_additional=options.attribute_additional)
     meta = run_meta(model, data, inputs, options, probe.n_outputs)
     meta["task"] = task
     if options.faithfulness:
         from tsexplain.report.explanation import faithfulness_scores
 
         t0 = time.perf_counter()
-        meta["faithfulness"] = faithfulness_scores(inputs.loaded.module, inputs.X, results)
+        meta["faithfulness"] = faithfulness_scores(inputs.loaded.module, inputs.X, results,
+                                                   additional_inputs=inputs.additional_values)
         say(f"faithfulness (deletion/insertion): {time.perf_counter() - t0:.2f} s")
     out_dir = write_results(options.out, results, inputs.X, y=inputs.y,
                             channel_names=inputs.channel_names,

@@ -14,7 +14,10 @@ Each ``attributions_<method>.npz`` is self-describing without tsexplain (``allow
 (``sample``: the sample ids of the data file, ``output``, ``channel``: the channel names,
 ``time``: step indices); ``method``; ``params`` (JSON); ``target`` (output explained per sample,
 -1 where not applicable); ``predictions`` (N, K); ``attrs`` (JSON: everything else, e.g.
-``signed``, ``n_models``, ``seconds``, ``extras`` summaries).
+``signed``, ``n_models``, ``seconds``, ``extras`` summaries). Array-valued extras are arrays of
+their own, ``extra__<name>``; a list of arrays is ``extra__<name>__0``, ``extra__<name>__1``,
+... (e.g. ``extra__additional__0``: the attribution of the model's first further input, shaped
+like that input, when ``tsexplain explain --attribute-additional`` computed it).
 
 With xarray installed, :func:`to_xarray` turns a file into an ``xarray.DataArray``.
 """
@@ -69,26 +72,55 @@ def _id_array(ids: np.ndarray) -> np.ndarray:
 
 #: Prefix of the arrays that hold a result's array-valued extras (e.g. per-sample gaps).
 _EXTRA = "extra__"
+#: What ``attrs["extras"]`` holds for an extra stored as a list of arrays: its length.
+_ARRAY_LIST = "array_list"
+
+
+def _as_array(value: Any) -> np.ndarray | None:
+    """``value`` as a numeric numpy array, or None when it is not an array or tensor."""
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+    except ImportError:  # pragma: no cover
+        pass
+    return value if isinstance(value, np.ndarray) and value.dtype != object else None
 
 
 def _split_extras(extras: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """JSON-able extras, and the array-valued ones kept exactly as arrays."""
+    """JSON-able extras, and the array-valued ones kept exactly as arrays (a list of arrays,
+    with None for a missing item, as ``extra__<key>__<i>`` and its length in the JSON part)."""
     plain: dict[str, Any] = {}
     arrays: dict[str, np.ndarray] = {}
     for key, value in (extras or {}).items():
-        arr = value
-        try:
-            import torch
-
-            if isinstance(value, torch.Tensor):
-                arr = value.detach().cpu().numpy()
-        except ImportError:  # pragma: no cover
-            pass
-        if isinstance(arr, np.ndarray) and arr.dtype != object:
+        arr = _as_array(value)
+        items = [_as_array(v) for v in value] if isinstance(value, list | tuple) else []
+        if arr is not None:
             arrays[f"{_EXTRA}{key}"] = arr
+        elif items and any(a is not None for a in items) and all(
+                a is not None or v is None for a, v in zip(items, value, strict=True)):
+            for i, a in enumerate(items):
+                if a is not None:
+                    arrays[f"{_EXTRA}{key}__{i}"] = a
+            plain[str(key)] = {_ARRAY_LIST: len(items)}
         else:
             plain[str(key)] = _jsonable(value)
     return plain, arrays
+
+
+def _join_extras(plain: dict[str, Any], f: Any) -> dict[str, Any]:
+    """The extras of :func:`_split_extras` back from the JSON part and the file's arrays."""
+    extras = dict(plain)
+    taken: set[str] = set()
+    for key, value in plain.items():
+        if isinstance(value, dict) and set(value) == {_ARRAY_LIST}:
+            names = [f"{_EXTRA}{key}__{i}" for i in range(int(value[_ARRAY_LIST]))]
+            extras[key] = [f[n] if n in f.files else None for n in names]
+            taken.update(names)
+    extras.update({k[len(_EXTRA):]: f[k] for k in f.files
+                   if k.startswith(_EXTRA) and k not in taken})
+    return extras
 
 
 def attribution_file(out: Path, method: str) -> Path:
@@ -223,8 +255,7 @@ def read_attribution(path: str | os.PathLike[str]) -> Any:
             attrs = json.loads(str(f["attrs"]))
             target = f["target"]
             preds = f["predictions"]
-            extras = dict(attrs.get("extras", {}))
-            extras.update({k[len(_EXTRA):]: f[k] for k in f.files if k.startswith(_EXTRA)})
+            extras = _join_extras(dict(attrs.get("extras", {})), f)
             return AttributionResult(
                 values=f["values"], method=str(f["method"]), params=json.loads(str(f["params"])),
                 target=None if np.all(target < 0) else target,

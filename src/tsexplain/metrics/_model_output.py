@@ -18,13 +18,16 @@ def forward_scores(
     *,
     output_transform: OutputTransform | None = None,
     rows_per_forward: int = 256,
+    extras: tuple[torch.Tensor, ...] = (),
 ) -> torch.Tensor:
-    """Explained output ``f(x)[i, idx[i]]`` for every row of ``x``, in chunks, without grad."""
+    """Explained output ``f(x)[i, idx[i]]`` for every row of ``x`` (R, C, T), in chunks, without
+    grad; ``extras`` (each (R, ...)) are the model's additional inputs of those rows."""
     parts = []
     with torch.no_grad():
         for start in range(0, x.shape[0], rows_per_forward):
-            xb = x[start : start + rows_per_forward]
-            out = model(xb)
+            stop = start + rows_per_forward
+            xb = x[start:stop]
+            out = model(xb, *(e[start:stop] for e in extras))
             if output_transform is not None:
                 out = output_transform(out)
             rows = idx[start : start + xb.shape[0]]

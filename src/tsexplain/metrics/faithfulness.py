@@ -9,7 +9,7 @@ starts from the baseline and puts the most attributed cells back: the output sho
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,7 +20,9 @@ from scipy.ndimage import gaussian_filter1d
 from tsexplain._deprecation import renamed_kwargs
 from tsexplain._model_state import frozen_eval, model_device_dtype, rows_per_chunk
 from tsexplain._targets import flatten_output, target_indices
+from tsexplain._typing import SeriesBatch
 from tsexplain._validation import (
+    check_additional_inputs,
     check_choice,
     check_float,
     check_int,
@@ -28,7 +30,7 @@ from tsexplain._validation import (
     check_series_array,
     to_float_array,
 )
-from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain.exceptions import ParameterError, ShapeError, model_inputs_error
 from tsexplain.metrics._base import Metric
 from tsexplain.metrics._checks import Reduction, check_same_shape, reduce
 from tsexplain.metrics._model_output import OutputTransform, forward_scores
@@ -231,6 +233,7 @@ def _curve(
     progress: bool | None,
     seed: int | None,
     max_fraction: float = 1.0,
+    additional_inputs: Any = None,
 ) -> PerturbationCurve:
     model = check_model(model)
     xa = check_series_array(x, "x")
@@ -253,6 +256,7 @@ def _curve(
     n_points = steps + 1
     device, dtype = model_device_dtype(model)
     x_t = torch.as_tensor(xa, dtype=dtype, device=device)
+    extras = check_additional_inputs(additional_inputs, x_t, dtype)
     b_t = torch.as_tensor(base, dtype=dtype, device=device)
     r_t = torch.as_tensor(ranks.reshape(n, 1, c, t), device=device)
     k_t = torch.as_tensor(counts, device=device).reshape(1, n_points, 1, 1)
@@ -260,37 +264,47 @@ def _curve(
     show = progress if progress is not None else n * n_points > _AUTO_PROGRESS_ROWS
     from tqdm.auto import tqdm
 
-    with frozen_eval(model):
-        batch_size = rows_per_chunk(
-            model, x_t, memory_budget, batch_size, f"{kind}_curve", stacklevel=4
-        )
-        chunk = max(1, batch_size // n_points)
-        with torch.no_grad():
-            outs = [
-                flatten_output(model(x_t[i : i + batch_size]), x_t[i : i + batch_size].shape[0])
-                for i in range(0, n, batch_size)
-            ]
-        idx = target_indices(target, torch.cat(outs), where=f"{kind}_curve")
-        bar = tqdm(total=n, desc=f"{kind} curve", unit="series", disable=not show, leave=False)
-        try:
-            for start in range(0, n, chunk):
-                sl = slice(start, start + chunk)
-                top = r_t[sl] < k_t  # (n_chunk, S, C, T): cell among the top-k at step j
-                xs, bs = x_t[sl, None], b_t[sl, None]
-                if kind == "deletion":
-                    pert = torch.where(top, bs, xs)
-                else:
-                    pert = torch.where(top, xs, bs)
-                m = pert.shape[0]
-                flat = pert.reshape(m * n_points, c, t)
-                rows = idx[sl].repeat_interleave(n_points)
-                out = forward_scores(
-                    model, flat, rows, output_transform=output_transform, rows_per_forward=batch_size
-                )
-                scores[sl] = out.reshape(m, n_points).double().cpu().numpy()
-                bar.update(m)
-        finally:
-            bar.close()
+    try:
+        with frozen_eval(model):
+            batch_size = rows_per_chunk(
+                model, x_t, memory_budget, batch_size, f"{kind}_curve", stacklevel=4, extras=extras
+            )
+            chunk = max(1, batch_size // n_points)
+            with torch.no_grad():
+                outs = [
+                    flatten_output(model(x_t[i : i + batch_size],
+                                         *(e[i : i + batch_size] for e in extras)),
+                                   x_t[i : i + batch_size].shape[0])
+                    for i in range(0, n, batch_size)
+                ]
+            idx = target_indices(target, torch.cat(outs), where=f"{kind}_curve")
+            bar = tqdm(total=n, desc=f"{kind} curve", unit="series", disable=not show, leave=False)
+            try:
+                for start in range(0, n, chunk):
+                    sl = slice(start, start + chunk)
+                    top = r_t[sl] < k_t  # (n_chunk, S, C, T): cell among the top-k at step j
+                    xs, bs = x_t[sl, None], b_t[sl, None]
+                    if kind == "deletion":
+                        pert = torch.where(top, bs, xs)
+                    else:
+                        pert = torch.where(top, xs, bs)
+                    m = pert.shape[0]
+                    flat = pert.reshape(m * n_points, c, t)
+                    rows = idx[sl].repeat_interleave(n_points)  # sample-major, as flat's rows
+                    out = forward_scores(
+                        model, flat, rows, output_transform=output_transform,
+                        rows_per_forward=batch_size,
+                        extras=tuple(e[sl].repeat_interleave(n_points, dim=0) for e in extras),
+                    )
+                    scores[sl] = out.reshape(m, n_points).double().cpu().numpy()
+                    bar.update(m)
+            finally:
+                bar.close()
+    except (TypeError, RuntimeError) as err:  # TorchScript says it with a RuntimeError
+        inputs_error = model_inputs_error(err, len(extras), f"{kind}_curve", tuple(xa.shape))
+        if inputs_error is None:
+            raise  # a bug of the model's or ours, or out of memory
+        raise inputs_error from err
     name = baseline if isinstance(baseline, str) else "array"
     return PerturbationCurve(
         kind=kind,
@@ -336,6 +350,10 @@ _PARAMS_DOC = """
         Show a progress bar; default: only for long runs.
     seed : int or None
         Seeds the random tie-breaking among equal attributions and the ``"noise"`` baseline.
+    additional_inputs : tensor, array, or sequence of them, each of shape (N, ...), optional
+        A model's further inputs (e.g. static covariates): the model is called as
+        ``model(x, *additional_inputs)``. They are held fixed: every perturbed copy of a series
+        gets that series' additional inputs; only the cells of ``x`` are deleted or inserted.
 
     Returns
     -------
@@ -346,7 +364,10 @@ _PARAMS_DOC = """
     Raises
     ------
     ShapeError
-        ``x`` and ``attribution`` differ in shape, or ``baseline`` does not broadcast.
+        ``x`` and ``attribution`` differ in shape, ``baseline`` does not broadcast, or an
+        additional input does not have N rows.
+    ModelInputsError
+        The model's forward takes more or fewer inputs than ``x`` and ``additional_inputs``.
 """
 
 
@@ -367,6 +388,7 @@ def deletion_curve(
     progress: bool | None = None,
     seed: int | None = 0,
     max_fraction: float = 1.0,
+    additional_inputs: Sequence[SeriesBatch] | SeriesBatch | None = None,
 ) -> PerturbationCurve:
     return _curve(
         "deletion",
@@ -384,6 +406,7 @@ def deletion_curve(
         progress=progress,
         seed=seed,
         max_fraction=max_fraction,
+        additional_inputs=additional_inputs,
     )
 
 
@@ -403,6 +426,7 @@ def insertion_curve(
     batch_size: int | None = None,
     progress: bool | None = None,
     seed: int | None = 0,
+    additional_inputs: Sequence[SeriesBatch] | SeriesBatch | None = None,
 ) -> PerturbationCurve:
     return _curve(
         "insertion",
@@ -419,6 +443,7 @@ def insertion_curve(
         batch_size=batch_size,
         progress=progress,
         seed=seed,
+        additional_inputs=additional_inputs,
     )
 
 
@@ -499,11 +524,15 @@ class _CurveMetric(Metric):
     def reset(self) -> None:
         self._curves: list[PerturbationCurve] = []
 
-    def update(self, model: Any, x: Any, attribution: Any, *, target: Any = None) -> None:
+    def update(self, model: Any, x: Any, attribution: Any, *, target: Any = None,
+               additional_inputs: Any = None) -> None:
+        """Add the curves of one batch: ``x`` and ``attribution`` (N, C, T), the model's
+        ``additional_inputs`` (each (N, ...)) if it takes any."""
         fn: Callable[..., PerturbationCurve] = (
             deletion_curve if self._kind == "deletion" else insertion_curve
         )
-        self._curves.append(fn(model, x, attribution, target=target, **self.params))
+        self._curves.append(fn(model, x, attribution, target=target,
+                               additional_inputs=additional_inputs, **self.params))
 
     def compute(self) -> PerturbationCurve:
         """Every curve seen, stacked; ``.auc()`` of the result is the mean area."""

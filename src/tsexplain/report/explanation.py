@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,8 @@ def _explained_map(res: Any, predictions: np.ndarray | None) -> tuple[np.ndarray
 
 @renamed_kwargs(n_steps="steps")
 def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
-                        steps: int = 20, max_samples: int = 500, seed: int = 0) -> dict[str, Any]:
+                        steps: int = 20, max_samples: int = 500, seed: int = 0,
+                        additional_inputs: Sequence[np.ndarray] = ()) -> dict[str, Any]:
     """Mean deletion and insertion AUC of every method, and of a random ranking for reference.
 
     Parameters
@@ -48,6 +50,9 @@ def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
     results : dict {name: AttributionResult}
     steps : int
         Steps of each curve (see :func:`tsexplain.metrics.deletion_curve`).
+    additional_inputs : sequence of arrays, each of shape (N, ...)
+        The model's further inputs (``model(x, *additional_inputs)``), held fixed while the
+        cells of ``x`` are deleted or inserted.
 
     Returns
     -------
@@ -71,6 +76,7 @@ def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
 
     n = min(len(x), max_samples)
     xs = np.asarray(x[:n], dtype=np.float32)
+    extras = [np.asarray(a)[:n] for a in additional_inputs] or None
     out: dict[str, Any] = {"n_samples": n, "steps": steps, "methods": {}}
     target_for_random: np.ndarray | None = None
     for name, res in results.items():
@@ -82,8 +88,10 @@ def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
             amap, target = _explained_map(res, res.predictions)
             amap = amap[:n]
             target = None if target is None else target[:n]
-            d = deletion_curve(model, xs, amap, target=target, steps=steps, seed=seed)
-            i = insertion_curve(model, xs, amap, target=target, steps=steps, seed=seed)
+            d = deletion_curve(model, xs, amap, target=target, steps=steps, seed=seed,
+                               additional_inputs=extras)
+            i = insertion_curve(model, xs, amap, target=target, steps=steps, seed=seed,
+                                additional_inputs=extras)
         except ValueError as exc:
             out["methods"][name] = {"skipped": str(exc).splitlines()[0]}
             continue
@@ -94,8 +102,10 @@ def faithfulness_scores(model: Any, x: np.ndarray, results: dict[str, Any], *,
     if target_for_random is not None:
         rng = np.random.default_rng(seed)
         rand = rng.random(xs.shape)
-        d = deletion_curve(model, xs, rand, target=target_for_random, steps=steps, seed=seed)
-        i = insertion_curve(model, xs, rand, target=target_for_random, steps=steps, seed=seed)
+        d = deletion_curve(model, xs, rand, target=target_for_random, steps=steps, seed=seed,
+                           additional_inputs=extras)
+        i = insertion_curve(model, xs, rand, target=target_for_random, steps=steps, seed=seed,
+                            additional_inputs=extras)
         out["random"] = {"deletion_auc": float(d.auc()), "insertion_auc": float(i.auc())}
     return out
 
@@ -209,6 +219,7 @@ def write_explanation_report(results_dir: str | os.PathLike[str], path: str | os
     labels, class_names, how = _groups(saved)
     _samples_section(page, saved, maps, _shown_samples(labels, saved.x.shape[0], n_samples))
     _aggregates_section(page, saved, maps, labels, class_names, how)
+    _additional_section(page, saved, maps)
     page.paragraph(f"Written by tsexplain {meta.get('tsexplain_version', '')}; rebuild with "
                    f"'tsexplain report {Path(results_dir)}'. Arrays: attributions_<method>.npz "
                    f"beside this file.")
@@ -234,7 +245,7 @@ def _overview_section(page: HtmlReport, saved: Any) -> None:
         f"Model: {model.get('source', '?')} ({model.get('kind', '?')}). Data: "
         f"{data.get('source', '?')} ({data.get('format', '?')}), {x.shape[0]} samples x {x.shape[1]} "
         f"channels x {x.shape[2]} steps. Target: {meta.get('target', '?')}. Methods: "
-        f"{', '.join(methods)}."
+        f"{', '.join(methods)}." + _additional_text(meta)
     )
     page.table(["method", "parameters", "seconds"],
                [[m, ", ".join(f"{k}={v}" for k, v in saved.results[m].params.items()) or "-",
@@ -315,3 +326,74 @@ def _aggregates_section(page: HtmlReport, saved: Any, maps: dict[str, Any],
                 kwargs["class_names"] = class_names
         page.figure(plot_aggregates(maps[m], **kwargs),
                     f"{m}: mean |attribution| per channel and per time step, and one map {how}.")
+
+
+#: Columns of one additional input listed in the report's table (the rest are counted).
+_MAX_ADDITIONAL_COLUMNS = 20
+
+
+def _additional_text(meta: dict[str, Any]) -> str:
+    """The overview's sentence on the model's further inputs ('' when it took none)."""
+    described = meta.get("additional_inputs") or []
+    if not described:
+        return ""
+    files = ", ".join(f"{d['file']} {tuple(d['shape'])}" for d in described)
+    return (f" Additional model inputs (forward's arguments after x, held at each sample's "
+            f"values): {files}.")
+
+
+def _column_names(described: dict[str, Any]) -> list[str]:
+    """A name per column of an additional input of shape (N, ...): its CSV header, else
+    'value' for (N,), 'column j' for (N, D), '[i, j]' for more dimensions."""
+    shape = tuple(described["shape"][1:])
+    if described.get("columns"):
+        return [str(c) for c in described["columns"]]
+    if not shape:
+        return ["value"]
+    if len(shape) == 1:
+        return [f"column {j}" for j in range(shape[0])]
+    return [str(list(ix)) for ix in np.ndindex(*shape)]
+
+
+def _additional_section(page: HtmlReport, saved: Any, maps: dict[str, Any]) -> None:
+    """Per method, the mean |attribution| of each column of the model's further inputs
+    (``--attribute-additional``), with the series' summed |attribution| for scale."""
+    described = saved.meta.get("additional_inputs") or []
+    if not described:
+        return
+    attributed = {m: r.extras["additional"] for m, r in saved.results.items()
+                  if isinstance(r.extras.get("additional"), list)}
+    page.heading("Additional inputs: how much each column of the model's further inputs counts")
+    if not attributed:
+        page.paragraph("The model also took the additional inputs above, held at each sample's "
+                       "values; they were not attributed (pass --attribute-additional with "
+                       "saliency, gradient_x_input, smoothgrad or integrated_gradients).",
+                       css_class="note")
+        return
+    n = saved.x.shape[0]
+    page.paragraph(
+        f"Each value is the mean over the {n} samples of the absolute attribution of one column "
+        f"of an additional input, in the unit of the method's maps (a contribution to the "
+        f"explained output for integrated_gradients and gradient_x_input, a sensitivity for "
+        f"saliency and smoothgrad). For scale, the last row of each table is the series x: the "
+        f"mean over samples of the |attribution| of all its channels x time steps, summed.",
+        css_class="note")
+    for m, values in attributed.items():
+        rows: list[list[Any]] = []
+        for d, v in zip(described, values, strict=False):
+            if v is None:
+                rows.append([d["file"], "(not floating: held fixed, not attributed)", "n/a"])
+                continue
+            per_row = int(np.prod(d["shape"][1:], dtype=np.int64))
+            means = np.abs(np.asarray(v, dtype=np.float64)).reshape(-1, per_row).mean(axis=0)
+            names = _column_names(d)
+            shown = min(len(means), _MAX_ADDITIONAL_COLUMNS)
+            rows += [[d["file"], names[j], float(means[j])] for j in range(shown)]
+            if len(means) > shown:
+                rest = means[shown:]
+                rows.append([d["file"], f"{len(rest)} more columns (mean; largest "
+                                        f"{float(rest.max()):.4g})", float(rest.mean())])
+        series = np.abs(np.asarray(maps[m].values, dtype=np.float64)).reshape(n, -1).sum(axis=1)
+        rows.append(["the series x", "all channels x time steps, summed", float(series.mean())])
+        page.heading(f"{m}: mean |attribution| of each additional input's columns", level=3)
+        page.table(["additional input", "column", "mean |attribution| over samples"], rows)
