@@ -277,13 +277,28 @@ def check_additional_inputs(
                 f"got {type(a).__name__}"
             )
         t = torch.as_tensor(a, device=x.device)
-        if t.ndim == 0 or t.shape[0] != x.shape[0]:
-            raise ShapeError(
-                f"{name}[{i}] has shape {tuple(t.shape)}; expected a leading "
-                f"dimension of N={x.shape[0]} (one row per series of x {tuple(x.shape)})"
-            )
+        problem = additional_rows_problem(tuple(t.shape), tuple(x.shape), f"{name}[{i}]")
+        if problem:
+            raise ShapeError(problem)
         out.append(t.to(dtype) if t.is_floating_point() else t)
     return tuple(out)
+
+
+def additional_rows_problem(shape: tuple[int, ...], x_shape: tuple[int, ...], name: str) -> str | None:
+    """What is wrong with a further model input of ``shape`` next to series of ``x_shape`` (N, C, T),
+    or None: it needs one row per series.
+
+    Examples
+    --------
+    >>> additional_rows_problem((5, 3), (4, 2, 8), "additional_inputs[0]")
+    'additional_inputs[0] has shape (5, 3); expected a leading dimension of N=4 (one row per series of x (4, 2, 8))'
+    >>> additional_rows_problem((4, 3), (4, 2, 8), "static") is None
+    True
+    """
+    if len(shape) == 0 or shape[0] != x_shape[0]:
+        return (f"{name} has shape {tuple(shape)}; expected a leading dimension of N={x_shape[0]} "
+                f"(one row per series of x {tuple(x_shape)})")
+    return None
 
 
 def check_choice(value: Any, name: str, allowed: Iterable[Any]) -> Any:

@@ -263,22 +263,70 @@ def test_bad_additional_input_is_one_line_exit_2(files, tmp_path, capsys, extra,
     assert re.search(pattern, lines[0]), lines[0]
 
 
-@pytest.mark.parametrize("door", ["explain-dataset", "workspace"])
-def test_doors_without_further_inputs_name_the_one_that_takes_them(files, tmp_path, capsys, door):
-    np.save(tmp_path / "x.npy", files["X"])
-    if door == "explain-dataset":
-        argv = ["explain-dataset", "--model", files["factory"], "--weights", files["dir"] / "w.pt",
-                tmp_path / "x.npy", "--target", "1", "--out", tmp_path / "store"]
-    else:
-        argv = ["workspace", "add-model", tmp_path / "ws", "two", files["factory"], "--weights",
-                files["dir"] / "w.pt", "--input-shape", f"{C},{T}"]
+def test_the_workspace_names_the_doors_that_take_further_inputs(files, tmp_path, capsys):
+    argv = ["workspace", "add-model", tmp_path / "ws", "two", files["factory"], "--weights",
+            files["dir"] / "w.pt", "--input-shape", f"{C},{T}"]
     code, _, err = _run(argv, capsys)
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert "(missing: 'static')" in lines[0]
     assert "tsexplain explain MODEL DATA --additional-input FILE" in lines[0]
     assert "additional_inputs=" in lines[0]
+
+
+# --------------------------------------------------------------------- explain-dataset (chunked)
+
+
+def _explain_dataset(files, x_path, store, *extra):
+    return ["explain-dataset", "--model", files["factory"], "--weights", files["dir"] / "w.pt",
+            x_path, "--target", str(TARGET), "--out", store, "--chunk-size", "3", *extra]
+
+
+def test_explain_dataset_without_the_further_inputs_is_one_line(files, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", files["X"])
+    code, _, err = _run(_explain_dataset(files, tmp_path / "x.npy", tmp_path / "store"), capsys)
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "(missing: 'static')" in lines[0] and "--additional-input FILE[:KEY]" in lines[0]
     assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("form", ["static.npy", "static.csv"])
+def test_explain_dataset_chunks_get_their_rows_of_the_further_inputs(files, tmp_path, capsys, form):
+    """Chunks of 3 of 8 series: every chunk's map and the static inputs' attribution equal the
+    Python API on the whole batch; a second run resumes; other further inputs are another run."""
+    np.save(tmp_path / "x.npy", files["X"])
+    store = tmp_path / "store"
+    argv = _explain_dataset(files, tmp_path / "x.npy", store, "--additional-input",
+                            files["dir"] / form, "--attribute-additional")
+    code, out, err = _run(argv, capsys)
+    assert code == 0, err
+    ref = tsexplain.explain(files["model"], files["X"], "integrated_gradients", target=TARGET,
+                            additional_inputs=[files["static"]], attribute_additional=True)
+    from tsexplain.scale.store import ChunkStore
+
+    st = ChunkStore.open(store)
+    assert st.n_chunks == 3
+    np.testing.assert_allclose(st["values"][:], ref.values, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(st["additional_0"][:], ref.extras["additional"][0], rtol=1e-5, atol=1e-6)
+    assert np.abs(st["additional_0"][:]).max() > 0
+    code, out, err = _run(argv, capsys)
+    assert code == 0 and "0 computed, 3 already done" in out, out + err
+    np.save(tmp_path / "other.npy", files["static"] + 1)
+    other = _explain_dataset(files, tmp_path / "x.npy", store, "--additional-input",
+                             tmp_path / "other.npy")
+    code, _, err = _run(other, capsys)
+    assert code != 0 and "different run" in err
+
+
+def test_explain_dataset_refuses_further_inputs_of_the_wrong_length(files, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", files["X"])
+    argv = _explain_dataset(files, tmp_path / "x.npy", tmp_path / "store", "--additional-input",
+                            files["dir"] / "short.npy")
+    code, _, err = _run(argv, capsys)
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "5 rows" in lines[0] and f"{N} series" in lines[0]
 
 
 # --------------------------------------------------------------------- the faithfulness curves

@@ -31,3 +31,23 @@ def small_data(n: int = N, seed: int = 0) -> np.ndarray:
 
 def store_arrays(run) -> dict[str, np.ndarray]:
     return {k: run.store[k][:] for k in run.store.arrays}
+
+
+class WithStatic(torch.nn.Module):
+    """A two-input model: the small CNN's features of x (N, C, T) shifted by static covariates (N, 3)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.conv = torch.nn.Conv1d(C, 8, 5, padding=2)
+            self.u = torch.nn.Linear(3, 8)
+            self.head = torch.nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(self.conv(x) + self.u(static)[:, :, None])
+        return self.head(h.mean(2))
+
+
+def small_static(n: int = N, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, 3)).astype(np.float32)

@@ -289,3 +289,27 @@ def test_cli_explain_dataset_reads_other_forms_with_labels(tmp_path: Path,
                               str(tmp_path / "o3")])
     with pytest.raises(ParameterError, match="--x-key: a .npy file holds one array"):
         args.run(args)
+
+
+def test_further_inputs_go_with_their_series_chunk_by_chunk(tmp_path: Path) -> None:
+    """forward(x, static) with a per-series target, chunks of 16 of 90: the store equals the
+    Python API on the whole batch (the static covariates of x and their attribution)."""
+    import torch
+    from _scale_helpers import WithStatic, small_static
+
+    import tsexplain
+    from tsexplain.exceptions import ModelInputsError
+
+    model, x, static = WithStatic().eval(), small_data(), small_static()
+    target = np.arange(len(x)) % 2
+    run = attribute_dataset(model, x, "saliency", out=tmp_path / "s", chunk_size=CHUNK,
+                            target=target, additional_inputs=torch.as_tensor(static),
+                            attribute_additional=True)
+    ref = tsexplain.explain(model, x, "saliency", target=target, additional_inputs=[static],
+                            attribute_additional=True)
+    np.testing.assert_allclose(run.values[:], ref.values, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(run.store["additional_0"][:], ref.extras["additional"][0],
+                               rtol=1e-6, atol=1e-7)
+    with pytest.raises(ModelInputsError, match=r"missing: 'static'.*X \(90, 1, 64\)"):
+        attribute_dataset(model, x, "saliency", out=tmp_path / "t", chunk_size=CHUNK, target=1)
+    assert not (tmp_path / "t").exists()

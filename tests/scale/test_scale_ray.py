@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from _scale_helpers import CHUNK, small_data, small_model, store_arrays
+from _scale_helpers import CHUNK, WithStatic, small_data, small_model, small_static, store_arrays
 
 ray = pytest.importorskip(
     "ray", reason="Ray is not installed (optional: pip install 'tsexplain[scale]')"
@@ -53,6 +53,21 @@ def test_ray_equals_local_to_the_last_bit(tmp_path: Path, method: str, params: d
     assert set(local) == set(remote) >= {"values", "predictions"}
     for k in local:
         assert np.array_equal(local[k], remote[k]), k  # bit for bit, every array
+
+
+def test_ray_sends_each_chunk_its_rows_of_the_further_inputs(tmp_path: Path) -> None:
+    """forward(x, static): the actors get each chunk's rows of static (the attributions of x and
+    of static equal the local run's bit for bit, and those differ when static is shuffled)."""
+    model, x, static = WithStatic().eval(), small_data(), small_static()
+    local, remote = _pair(tmp_path, model, x, "integrated_gradients", steps=8, target=1,
+                          additional_inputs=[static], attribute_additional=True)
+    assert set(local) == set(remote) >= {"values", "additional_0"}
+    for k in local:
+        assert np.array_equal(local[k], remote[k]), k
+    shuffled = attribute_dataset(model, x, "integrated_gradients", out=tmp_path / "shuffled",
+                                 chunk_size=CHUNK, steps=8, target=1,
+                                 additional_inputs=[static[::-1].copy()])
+    assert not np.allclose(shuffled.values[:], local["values"])
 
 
 def test_ray_agra_from_npy_with_per_series_target(tmp_path: Path) -> None:

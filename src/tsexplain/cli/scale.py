@@ -16,8 +16,11 @@ at a time (the form for data sets larger than memory); other forms (.npz, CSV, P
 files or folder) are read whole, with their labels: --target label then explains each series'
 labelled class.
 
-A model with further inputs (forward(x, static)) is not taken here: explain it with
-'tsexplain explain MODEL DATA --additional-input FILE', or in Python with additional_inputs=.
+A model with further inputs (forward(x, static), e.g. static covariates) gets them with
+--additional-input FILE[:KEY], one per argument after x in forward's order: .npy, .npz (KEY
+names the array) or a numeric .csv table, one row per series of DATA; they are held in memory
+and each chunk gets its rows. --attribute-additional also attributes them (gradient methods),
+stored as OUT/additional_0/, ... beside the values.
 
 OUT is a chunk store: OUT/manifest.json and OUT/values/NNNNNNNNN.npy (one file per chunk; also
 predictions/ and target/). Run the same command again after a crash or Ctrl-C: finished chunks
@@ -65,6 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk-size", type=int, default=1024, metavar="N",
                    help="series per chunk: unit of work, writing and crash loss (default 1024)")
     p.add_argument("--npy", metavar="FILE", help="also consolidate the values into one .npy file")
+    p.add_argument("--additional-input", action="append", metavar="FILE[:KEY]",
+                   help="a further model input (forward(x, static)): .npy, .npz[:KEY] or .csv, one "
+                        "row per series; repeat in forward's order")
+    p.add_argument("--attribute-additional", action="store_true",
+                   help="also attribute the further inputs (gradient methods)")
     p.add_argument("--no-resume", action="store_true",
                    help="refuse to continue an existing store (default: resume it)")
     g = p.add_argument_group("backend")
@@ -85,6 +93,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_explain_dataset(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from tsexplain.exceptions import ModelInputsError, ParameterError
     from tsexplain.io.checks import model_inputs_refusal
     from tsexplain.io.models import load_any_model
@@ -106,16 +116,25 @@ def run_explain_dataset(args: argparse.Namespace) -> int:
         raise ParameterError("--weights and --model-arg go with a single --model (a factory)")
     model_args = parse_params(args.model_arg, "--model-arg")
     models = [load_any_model(m, args.weights, model_args).module for m in args.model]
+    extras = None
+    if args.additional_input:
+        from tsexplain.io.data import load_additional_inputs
+
+        shape = np.load(data, mmap_mode="r").shape if isinstance(data, str) else data.shape
+        extras = [e.values for e in load_additional_inputs(args.additional_input, tuple(shape))]
+    elif args.attribute_additional:
+        raise ParameterError("--attribute-additional needs --additional-input FILE")
     t0 = time.perf_counter()
     try:
         run = attribute_dataset(
             models if len(models) > 1 else models[0], data, args.method, out=args.out,
             target=target, chunk_size=args.chunk_size, backend=args.backend, address=args.address,
             num_actors=args.actors, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
-            resume=not args.no_resume, progress=True, **parse_params(args.param),
+            resume=not args.no_resume, progress=True, additional_inputs=extras,
+            attribute_additional=args.attribute_additional, **parse_params(args.param),
         )
-    except ModelInputsError as err:  # forward(x, static): this door gives the series only
-        raise model_inputs_refusal(err.problem, takes_additional=False) from None
+    except ModelInputsError as err:  # more or fewer inputs than forward takes
+        raise model_inputs_refusal(err.problem, takes_additional=True) from None
     n = run.store.n_rows
     print(f"{args.method}: {n} series in {run.store.n_chunks} chunks -> {run.store.path} "
           f"({len(run.computed)} computed, {len(run.skipped)} already done; "

@@ -70,12 +70,12 @@ def model_inputs_refusal(problem: str, *, takes_additional: bool) -> ModelInputs
     ... # doctest: +NORMALIZE_WHITESPACE
     the model's forward takes more inputs than the series (missing: 'static'): give its further
     inputs in the order of forward's arguments after x, one --additional-input FILE[:KEY] each
-    (.npy, .npz or .csv, one row per series; in Python explain_files(..., additional_inputs=[...]))
+    (.npy, .npz or .csv, one row per series; in Python the keyword additional_inputs=)
     """
     if takes_additional:
         advice = ("give its further inputs in the order of forward's arguments after x, one "
                   "--additional-input FILE[:KEY] each (.npy, .npz or .csv, one row per series; in "
-                  "Python explain_files(..., additional_inputs=[...]))")
+                  "Python the keyword additional_inputs=)")
     else:
         advice = ("here a model gets one input, the series (N, C, T); explain a model with further "
                   "inputs with 'tsexplain explain MODEL DATA --additional-input FILE' or in Python: "

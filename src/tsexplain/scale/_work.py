@@ -16,29 +16,39 @@ class AttributionWork:
     """Builds the models once; ``work(x, target)`` returns the chunk's arrays.
 
     Arrays: ``values`` (n, C, T) or (n, K, C, T) float32, ``predictions`` (n, K) float32 (the
-    model outputs, averaged over the models for AGRA) and ``target`` (n,) int64 when a target
-    was resolved per series.
+    model outputs, averaged over the models for AGRA), ``target`` (n,) int64 when a target
+    was resolved per series, and with ``attribute_additional`` ``additional_<i>`` float32 (the
+    shape of further input i, one row per series) for each floating further input.
     """
 
     def __init__(self, payloads: Sequence[ModelPayload], method: str, target: Any,
-                 params: dict[str, Any]) -> None:
+                 params: dict[str, Any], attribute_additional: bool = False) -> None:
         from tsexplain.attribution import get_method
 
         self.models = unpack_models(payloads)
         self.cls = get_method(method)
         self.method, self.target, self.params = method, target, dict(params)
         self.params.setdefault("progress", False)
+        self.attribute_additional = bool(attribute_additional)
 
     def to(self, device: str) -> AttributionWork:
         """Move the models (a Ray actor with a GPU moves them to ``cuda``)."""
         self.models = [m.to(device) for m in self.models]
         return self
 
-    def __call__(self, x: np.ndarray, target: Any = None) -> dict[str, np.ndarray]:
+    def __call__(self, x: np.ndarray, target: Any = None,
+                 extras: Sequence[np.ndarray] = ()) -> dict[str, np.ndarray]:
         t = self.target if target is None else target
+        more: dict[str, Any] = {}
+        if extras:
+            more = {"additional_inputs": list(extras),
+                    "attribute_additional": self.attribute_additional}
         res = self.cls(self.models if len(self.models) > 1 else self.models[0],
-                       **self.params).attribute(x, target=t)
+                       **self.params).attribute(x, target=t, **more)
         out = {"values": np.asarray(res.values, dtype=np.float32)}
+        for i, v in enumerate(res.extras.get("additional") or []):
+            if v is not None:  # None: a non-floating input (e.g. indices), not attributed
+                out[f"additional_{i}"] = np.asarray(v, dtype=np.float32)
         if res.predictions is not None:
             out["predictions"] = np.asarray(res.predictions, dtype=np.float32)
         if res.target is not None and np.ndim(res.target) == 1 and len(res.target) == len(x):
@@ -54,9 +64,11 @@ class FilterImportanceWork:
         (self.model,) = unpack_models(payloads)
         self.layers, self.target, self.options = layers, target, dict(options)
 
-    def __call__(self, x: np.ndarray, target: Any = None) -> dict[str, np.ndarray]:
+    def __call__(self, x: np.ndarray, target: Any = None,
+                 extras: Sequence[np.ndarray] = ()) -> dict[str, np.ndarray]:
         from tsexplain.network.filter_importance import filter_importance_stats
 
+        assert not extras, "dataset_filter_importance takes no further model inputs"
         t = self.target if target is None else target
         stats = filter_importance_stats(self.model, x, self.layers, t, progress=False,
                                         **self.options)

@@ -16,7 +16,7 @@ from torch import nn
 
 from tsexplain._deprecation import renamed_kwargs
 from tsexplain._validation import check_int
-from tsexplain.exceptions import InputTypeError, ParameterError
+from tsexplain.exceptions import InputTypeError, ModelInputsError, ParameterError
 from tsexplain.scale._payload import fingerprint, pack_models, unpack_models
 from tsexplain.scale._source import as_source
 from tsexplain.scale._work import AttributionWork, FilterImportanceWork
@@ -109,6 +109,8 @@ def attribute_dataset(
     resume: bool = True,
     on_chunk: Callable[[int, int, int], None] | None = None,
     progress: bool = False,
+    additional_inputs: Any = None,
+    attribute_additional: bool = False,
     **params: Any,
 ) -> DatasetRun:
     """Attribute every series of a data set, chunk by chunk, into an on-disk chunk store.
@@ -148,6 +150,14 @@ def attribute_dataset(
         raises stops the run (the written chunks stay).
     progress : bool
         A progress bar over chunks.
+    additional_inputs : array or sequence of arrays, each of shape (N, ...), optional
+        The model's further inputs (``model(x, *additional_inputs)``, e.g. static covariates),
+        held in memory and sent with the chunks: each chunk gets its series' rows. They are
+        part of the run's identity (a store of other further inputs is not resumed).
+    attribute_additional : bool
+        Also attribute the floating further inputs (the gradient methods, as in
+        :meth:`tsexplain.attribution.Attribution.attribute`): stored as ``additional_<i>``
+        (one row per series, the input's shape).
     **params
         The method's parameters (the same for every chunk) and ``memory_budget``,
         ``fold_batchnorm``.
@@ -172,12 +182,21 @@ def attribute_dataset(
     start_time = time.perf_counter()
     check_method_params(method, params, engine_options=_ENGINE_OPTIONS)
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
-    source, shared_target = as_source(X_or_path, target)
+    source, shared_target = as_source(X_or_path, target, additional_inputs)
+    if attribute_additional and not source.extras:
+        raise ParameterError("attribute_additional=True needs additional_inputs")
     be = _backend(backend, address, num_actors, num_cpus, num_gpus, ray_options)
     payloads = pack_models(model_or_models)
-    work_kwargs = {"payloads": payloads, "method": method, "target": shared_target, "params": params}
+    work_kwargs = {"payloads": payloads, "method": method, "target": shared_target, "params": params,
+                   "attribute_additional": bool(attribute_additional)}
     # one series in the driver: the shapes of the stored arrays (and an early, clear error)
-    probe = AttributionWork(**work_kwargs)(source.read(0, 1), source.target_slice(0, 1)) if len(source) else {}
+    try:
+        probe = AttributionWork(**work_kwargs)(*source.chunk(0, 1)) if len(source) else {}
+    except ModelInputsError as err:  # named for the whole data set, not the probe's one series
+        raise ModelInputsError(
+            f"attribute_dataset: {err.problem}. Pass the model's further inputs as "
+            f"additional_inputs= (one row per series of X {tuple(source.shape)}, in the order of "
+            f"forward's arguments)", err.problem) from err
     arrays = {k: (tuple(v.shape[1:]), str(v.dtype)) for k, v in probe.items()} or {
         "values": (tuple(source.shape[1:]), "float32")}
     meta = _jsonable({
@@ -185,6 +204,8 @@ def attribute_dataset(
         "per_series_target": source.target is not None, "n_models": len(payloads),
         "models": fingerprint(payloads), "input": source.fingerprint(chunk_size),
         "input_shape": list(source.shape),
+        **({"additional_inputs": [{"shape": list(e.shape), "dtype": str(e.dtype)} for e in source.extras],
+            "attribute_additional": bool(attribute_additional)} if source.extras else {}),
     })
     store = ChunkStore.open_or_create(out, len(source), chunk_size, arrays, meta, resume=resume)
     with store.writing():

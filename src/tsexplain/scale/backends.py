@@ -30,7 +30,8 @@ BACKENDS = ("local", "ray")
 
 #: (chunk index, start row, stop row)
 Chunk = tuple[int, int, int]
-#: A worker factory: (class, constructor kwargs); the class's instances are called as work(x, target)
+#: A worker factory: (class, constructor kwargs); the class's instances are called as
+#: work(x, target, extras) with one chunk's rows (:meth:`SeriesSource.chunk`)
 WorkSpec = tuple[type, dict[str, Any]]
 OnResult = Callable[[int, dict[str, np.ndarray]], None]
 
@@ -109,7 +110,7 @@ class LocalBackend(Backend):
         cls, kwargs = work
         worker = cls(**kwargs)
         for i, start, stop in chunks:
-            on_result(i, worker(source.read(start, stop), source.target_slice(start, stop)))
+            on_result(i, worker(*source.chunk(start, stop)))
 
     def map_tasks(self, fn: Callable[..., Any], tasks: Sequence[dict[str, Any]],
                   shared: dict[str, Any], num_cpus: float = 1) -> list[Any]:
@@ -134,7 +135,7 @@ class _ChunkActor:
         outs: list[dict[str, np.ndarray]] = []
         for i, start, stop in zip(batch["chunk"], batch["start"], batch["stop"], strict=True):
             start, stop = int(start), int(stop)
-            res = self.worker(self.source.read(start, stop), self.source.target_slice(start, stop))
+            res = self.worker(*self.source.chunk(start, stop))
             n = len(next(iter(res.values())))
             outs.append({"chunk": np.full(n, int(i), dtype=np.int64),
                          "row": np.arange(n, dtype=np.int64), **res})
