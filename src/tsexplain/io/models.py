@@ -647,7 +647,7 @@ def _module_from_exported(program: Any, source: str) -> Any:
             setattr(tree.get_submodule(parent_name) if parent_name else tree, child, restored)
         elif getattr(sub, "_ty", None):
             sub.__class__ = _named_interpreter_class(type(sub), str(sub._ty))
-    tree.__class__ = _exported_root_class(type(tree))
+    tree.__class__ = _exported_root_class(type(tree), len(program.graph_signature.user_inputs))
     tree.eval()
     _PROGRAMS[tree] = program  # how it travels to other processes (exported_to_bytes)
     return tree
@@ -665,30 +665,39 @@ def exported_program(model: Any) -> Any:
         return None
 
 
-_ROOT_CLASSES: dict[type, type] = {}
+_ROOT_CLASSES: dict[tuple[type, bool], type] = {}
 
 
-def _exported_root_class(base: type) -> type:
-    """The unflattened root with a plain ``forward(x, *additional)``.
+def _exported_root_class(base: type, n_inputs: int = 1) -> type:
+    """The unflattened root with a plain ``forward(x)`` (``forward(x, *additional)`` for a program
+    exported with further inputs).
 
     torch's root flattens its inputs with pytree before running the graph, which torch.fx
     cannot trace; with tensors in (the (N, C, T) series, then any further inputs of a model
-    exported with them), the graph is run directly. The model can
-    then be traced like an ``nn.Module`` (the engine folds BatchNorm into the convolutions).
+    exported with them), the graph is run directly. A single-input model can then be traced
+    like an ``nn.Module`` (the engine folds BatchNorm into the convolutions and finds a
+    convolutional front): torch.fx cannot unpack the varargs of a multi-input ``forward``.
     """
-    if base not in _ROOT_CLASSES:
+    several = n_inputs > 1
+    if (base, several) not in _ROOT_CLASSES:
         import torch
         from torch.fx._symbolic_trace import is_fx_symbolic_tracing
         from torch.utils import _pytree
 
-        def forward(self: Any, x: torch.Tensor, *additional: torch.Tensor) -> Any:
+        def run(self: Any, *inputs: torch.Tensor) -> Any:
             if is_fx_symbolic_tracing():
                 flat = torch.fx.Interpreter(self, graph=self.graph).run(
-                    x, *additional, enable_io_processing=False)
+                    *inputs, enable_io_processing=False)
             else:
-                flat = type(self.graph_module).forward(self, x, *additional)
+                flat = type(self.graph_module).forward(self, *inputs)
             spec = self.module_call_graph[0].signature.out_spec
             return _pytree.tree_unflatten(list(flat) if isinstance(flat, tuple | list) else [flat], spec)
+
+        def forward_one(self: Any, x: torch.Tensor) -> Any:
+            return run(self, x)
+
+        def forward_several(self: Any, x: torch.Tensor, *additional: torch.Tensor) -> Any:
+            return run(self, x, *additional)
 
         def __deepcopy__(self: Any, memo: dict[int, Any]) -> Any:
             # as copy.deepcopy copies a module, without torch's deprecation notice for the
@@ -701,9 +710,10 @@ def _exported_root_class(base: type) -> type:
                 twin.__dict__.update(copy.deepcopy(self.__dict__, memo))
             return twin
 
-        _ROOT_CLASSES[base] = type("ExportedModel", (base,), {
-            "forward": forward, "__deepcopy__": __deepcopy__, "__module__": base.__module__})
-    return _ROOT_CLASSES[base]
+        _ROOT_CLASSES[(base, several)] = type("ExportedModel", (base,), {
+            "forward": forward_several if several else forward_one, "__deepcopy__": __deepcopy__,
+            "__module__": base.__module__})
+    return _ROOT_CLASSES[(base, several)]
 
 
 def _check_batch_dynamic(program: Any, source: str) -> None:
