@@ -349,7 +349,7 @@ def test_aggregates_bad_input(client, change, status, detail):
 
 # ------------------------------------------------------------------ jobs
 JOBS = {
-    "inverse": {"kind": "inverse", "model": "tiny", "iterations": 40, "target": 1.0},
+    "inverse": {"kind": "inverse", "model": "tiny", "iterations": 40, "target_value": 1.0},
     "adversarial": {"kind": "adversarial", "model": "tiny", "dataset": "tiny_test", "index": 0,
                     "epsilon": 0.5, "alpha": 0.05, "steps": 40},
     "fgsm": {"kind": "adversarial", "model": "tiny", "dataset": "tiny_test", "method": "fgsm", "epsilon": 0.3},
@@ -410,7 +410,7 @@ def test_jobs_bad_input(client, body, status, detail):
     ({"kind": "ensemble", "model": "tiny", "dataset": "unlabelled"}, 422, "has no labels y"),
     ({"kind": "benchmark", "model": "tiny", "dataset": "tiny_test", "methods": ["nope"]}, 422, "unknown method"),
     ({"kind": "adversarial", "model": "tiny", "dataset": "tiny_test", "index": 40}, 422, "index 40 is out of range"),
-    ({"kind": "inverse", "model": "tiny", "target": 5}, 422, "between 0 and 1"),
+    ({"kind": "inverse", "model": "tiny", "target_value": 5}, 422, "between 0 and 1"),
     ({"kind": "adversarial", "model": "tiny", "dataset": "tiny_test", "targeted": True}, 422, "needs y"),
     ({"kind": "faithfulness", "model": "tiny", "dataset": "tiny_test", "fine_tune_epochs": 1}, 422, "train_dataset"),
 ])

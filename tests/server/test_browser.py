@@ -8,12 +8,14 @@ saves screenshots to ``test-artifacts/``. Skipped when ``/usr/bin/chromium`` is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,17 +38,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from tsexplain.server.demo_workspace import ensure_demo_workspace
-
-    ws = tmp_path_factory.mktemp("demo") / "demo-workspace"
-    ensure_demo_workspace(ws, n_train=1500, say=lambda s: None)
+@contextlib.contextmanager
+def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``tsexplain serve ARGS`` on 127.0.0.1 on a free port: (its base URL, the process), once it
+    answers /health; stopped on exit."""
     port = free_port()
-    env = {**os.environ, "TSEXPLAIN_DEMO_WORKSPACE": str(ws)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tsexplain.cli.main", "serve", "--port", str(port), "--no-browser"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, "-m", "tsexplain.cli.main", "serve", *args, "--port", str(port), "--no-browser"],
+        env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -65,6 +64,16 @@ def server(tmp_path_factory):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from tsexplain.server.demo_workspace import ensure_demo_workspace
+
+    ws = tmp_path_factory.mktemp("demo") / "demo-workspace"
+    ensure_demo_workspace(ws, n_train=1500, say=lambda s: None)
+    with serving(env={"TSEXPLAIN_DEMO_WORKSPACE": str(ws)}) as (base, proc):
+        yield base, proc
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,6 @@ Skipped without ``/usr/bin/chromium`` or Playwright.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +19,9 @@ from .test_browser import (  # noqa: F401
     ARGS,
     CHROMIUM,
     browser,  # noqa: F401 - the shared Chromium fixture
-    free_port,
     pytestmark,  # noqa: F401 - skip without chromium/playwright; slow
     rendered,
+    serving,
     shot,
     traces,
 )
@@ -72,30 +67,8 @@ def workspace_server(tmp_path_factory):
     torch.jit.save(torch.jit.script(net), d / "cnn.ts")
     assert main(["workspace", "add-model", str(ws), "user_script", str(d / "cnn.ts"),
                  "--dataset", "sensors", "--class-names", "normal,anomalous"]) == 0
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tsexplain.cli.main", "serve", "--workspace", str(ws), "--port",
-         str(port), "--no-browser", "--trust-code"],
-        env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/v1/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("server did not start") from None
-                time.sleep(0.2)
+    with serving("--workspace", str(ws), "--trust-code", env={"OMP_NUM_THREADS": "1"}) as (base, _):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _views(page) -> list[str]:

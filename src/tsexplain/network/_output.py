@@ -90,6 +90,38 @@ def is_probability_output(model: nn.Module, probabilities: bool | None) -> bool:
     return isinstance(final_activation(model), nn.Sigmoid | nn.Softmax)
 
 
+class OneOutput(nn.Module):
+    """``model`` restricted to one of its outputs: (N, C, T) -> (N, 1).
+
+    Turns an analysis of the whole output (an attack that pushes the outputs up, an inverse
+    optimisation toward a value) into one of output ``index``, e.g. one step of a forecaster.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps (N, C, T) to outputs of any shape with N rows (flattened to (N, K)).
+    index : int
+        The output kept, ``0 <= index < K``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(2 * 8, 3))
+    >>> x = torch.randn(4, 2, 8)
+    >>> bool(torch.equal(OneOutput(net, 2)(x), net(x)[:, 2:3]))
+    True
+    """
+
+    def __init__(self, model: nn.Module, index: int) -> None:
+        super().__init__()
+        self.model = model
+        self.index = int(index)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return as_2d(self.model(x))[:, self.index : self.index + 1]
+
+
 OUTPUTS = ("raw", "sigmoid", "softmax")
 
 
@@ -106,6 +138,7 @@ def apply_output(out: torch.Tensor, output: str, temperature: float = 1.0) -> to
 
 __all__ = [
     "OUTPUTS",
+    "OneOutput",
     "TASK_CHOICES",
     "apply_output",
     "as_2d",

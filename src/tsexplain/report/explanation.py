@@ -14,7 +14,8 @@ from tsexplain._deprecation import renamed_kwargs
 from tsexplain.exceptions import ParameterError
 from tsexplain.report.html import HtmlReport
 
-__all__ = ["faithfulness_scores", "write_explanation_report", "HOW_TO_READ_FAITHFULNESS"]
+__all__ = ["faithfulness_scores", "value_quartiles", "write_explanation_report",
+           "HOW_TO_READ_FAITHFULNESS"]
 
 HOW_TO_READ_FAITHFULNESS = (
     "How to read this: each score is the area under the model's explained output (the logit or "
@@ -159,13 +160,42 @@ def _groups(saved: Any) -> tuple[np.ndarray | None, dict[Any, str] | None, str]:
     explained = _explained_output(saved.meta)
     if preds.shape[1] > 1 and saved.meta.get("task") != "regression":
         return preds.argmax(axis=1), named, "per predicted class"
-    p = preds[:, explained or 0]
-    if len(np.unique(p)) < 4:
+    quartiles = value_quartiles(preds[:, explained or 0], "prediction")
+    if quartiles is None:
         return None, None, "over all samples"
+    return quartiles[0], quartiles[1], "per quartile of the predicted value"
+
+
+def value_quartiles(values: np.ndarray, what: str) -> tuple[np.ndarray, dict[int, str]] | None:
+    """Samples grouped by the quartile of a value (a regression model's prediction or target).
+
+    Parameters
+    ----------
+    values : numpy.ndarray of shape (N,)
+        One value per sample.
+    what : str
+        The value's name in the group names, e.g. ``"prediction"``.
+
+    Returns
+    -------
+    (numpy.ndarray of shape (N,), dict of int to str) or None
+        The quartile 0..3 of each sample and each quartile's name (``"prediction in [a, b]"``);
+        None when the values take fewer than 4 distinct values (no quartiles to tell apart).
+
+    Examples
+    --------
+    >>> bins, names = value_quartiles(np.arange(8.0), "prediction")
+    >>> bins.tolist(), names[3]
+    ([0, 0, 1, 1, 2, 2, 3, 3], 'prediction in [5.25, 7]')
+    >>> value_quartiles(np.array([1.0, 1.0, 2.0]), "prediction") is None
+    True
+    """
+    p = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(np.unique(p)) < 4:
+        return None
     edges = np.quantile(p, [0, 0.25, 0.5, 0.75, 1.0])
     bins = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, 3)
-    names = {b: f"prediction in [{edges[b]:.3g}, {edges[b + 1]:.3g}]" for b in range(4)}
-    return bins, names, "per quartile of the predicted value"
+    return bins, {b: f"{what} in [{edges[b]:.3g}, {edges[b + 1]:.3g}]" for b in range(4)}
 
 
 def write_explanation_report(results_dir: str | os.PathLike[str], path: str | os.PathLike[str] | None = None,

@@ -301,7 +301,24 @@ def check_target(summary: s.ModelSummary, target: s.Target) -> None:
                    where="the explorer")
 
 
-def _target_arg(summary: s.ModelSummary, target: s.Target) -> Any:
+def _target_arg(summary: s.ModelSummary, target: s.TargetValue) -> s.TargetValue:
+    """The attribution requests' target: the library's rules, None included (refused for a
+    model with several outputs)."""
+    check_target(summary, target)
+    return target
+
+
+def explained_target(summary: s.ModelSummary, target: s.TargetValue) -> s.TargetValue:
+    """The output a network view or job explains: ``target`` checked against the model's
+    outputs, or, when it is None, the model's default output
+    (:data:`~tsexplain.server.schemas.Target`).
+
+    The default is the only output of a single-output model, each sample's predicted class for
+    a classifier, and output 0 for a regression model with several outputs (a forecaster): never
+    its largest output, an arbitrary step. The explorer's output picker starts at output 0 too.
+    """
+    if target is None and (summary.n_outputs or 1) > 1:
+        target = 0 if summary.task == "regression" else "predicted"
     check_target(summary, target)
     return target
 
@@ -363,7 +380,9 @@ def explain(ws: Workspace, settings: Settings, req: s.ExplainRequest) -> s.Expla
 
 
 def aggregates(ws: Workspace, settings: Settings, req: s.AggregateRequest) -> s.AggregateResponse:
-    """Mean attribution per class (label or prediction) over the first ``max_samples`` samples."""
+    """Mean attribution per group of the first ``max_samples`` samples: per class (label or
+    prediction) for a classifier, per quartile of the explained output's value (its target in
+    the data set, or its prediction) for a regression model."""
     from tsexplain.exceptions import ParameterError
 
     if req.max_samples is not None and req.max_samples > settings.max_aggregate_samples:
@@ -373,7 +392,9 @@ def aggregates(ws: Workspace, settings: Settings, req: s.AggregateRequest) -> s.
     data = ws.dataset(req.dataset)
     check_compatible(summary, data)
     params = check_method_params(settings, req.method, req.params)
-    if req.group_by == "label" and (data.y is None or data.y.ndim != 1):
+    if req.group_by == "label" and (data.y is None or not (
+            data.y.ndim == 1 or (summary.task == "regression" and data.y.ndim == 2
+                                 and data.y.shape[1] == summary.n_outputs))):
         raise ParameterError(f"data set {req.dataset!r} has no per-sample labels y; use group_by='prediction'")
     n = min(max_samples, data.shape[0])
     x = data.X[:n]
@@ -383,28 +404,73 @@ def aggregates(ws: Workspace, settings: Settings, req: s.AggregateRequest) -> s.
     (res, preds), cached = ws.cache.get_or_compute(
         key, lambda: _explain_rows(ws, settings, req.model, x, req.method, params, target))
     values = np.asarray(res.values)
-    if req.group_by == "label":
-        assert data.y is not None
-        keys = np.asarray(data.y[:n], dtype=np.float64)
-    else:
-        described = describe_outputs(summary, preds, data.class_names)
-        keys = np.array([p.predicted if p.predicted is not None else 0 for p in described],
-                        dtype=np.float64)
+    keys, names, grouping = _aggregate_groups(summary, data, req.group_by, np.asarray(preds),
+                                              res.target, target, n)
     groups = []
     for k in np.unique(keys)[:64]:
         sel = values[keys == k]
         mean_abs = np.abs(sel).mean(0)
         share = mean_abs.sum(1) / max(float(mean_abs.sum()), 1e-30)
         groups.append(s.AggregateGroup(
-            key=float(k), name=label_name(data, float(k)) or f"{k:g}", count=int(len(sel)),
-            mean=s.NDArray.of(sel.mean(0)), mean_abs=s.NDArray.of(mean_abs),
+            key=float(k), name=names.get(float(k)) or label_name(data, float(k)) or f"{k:g}",
+            count=int(len(sel)), mean=s.NDArray.of(sel.mean(0)), mean_abs=s.NDArray.of(mean_abs),
             channel_share=share.tolist()))
     return s.AggregateResponse(
         model=req.model, dataset=req.dataset, method=res.method,
         params={k: _jsonable(v) for k, v in res.params.items()}, group_by=req.group_by,
+        grouping=grouping, target=target,
         n_samples=n, unit=attribution_unit(summary, data, res.method),
         channel_names=data.channel_names, groups=groups,
         seconds=time.perf_counter() - t0 if not cached else float(res.seconds), cached=cached)
+
+
+def output_label(summary: s.ModelSummary, target: s.TargetValue) -> str:
+    """The explained output in words: "output 3 (step 4)", "the predicted class", "the output"."""
+    if target is None:
+        return "the output"
+    if target == "predicted":
+        return "the predicted class" if summary.task != "regression" else "each sample's largest output"
+    k = int(target)
+    name = summary.output_names[k] if k < len(summary.output_names) else ""
+    return f"output {k}" + (f" ({name})" if name and name != f"output {k}" else "")
+
+
+def _aggregate_groups(summary: s.ModelSummary, data: DatasetEntry, group_by: str,
+                      preds: np.ndarray, followed: Any, target: s.TargetValue, n: int
+                      ) -> tuple[np.ndarray, dict[float, str], str]:
+    """(group key per sample (n,), names of the keys, the grouping in words) for the aggregates.
+
+    A classifier's samples are grouped by class: the label y or the predicted class. A
+    regression model's are grouped by the quartile of the explained output's value (its column
+    of y (N, K), or y (N,), or its prediction; :func:`~tsexplain.report.explanation.value_quartiles`),
+    one group when the values take fewer than 4 distinct values. ``preds`` are the outputs
+    (n, K); ``followed`` the output explained for each sample (n,), or None for the only one.
+    """
+    if summary.task != "regression":
+        if group_by == "label":
+            assert data.y is not None
+            return np.asarray(data.y[:n], dtype=np.float64), {}, "grouped by label"
+        described = describe_outputs(summary, preds, data.class_names)
+        keys = [p.predicted if p.predicted is not None else 0 for p in described]
+        return np.asarray(keys, dtype=np.float64), {}, "grouped by predicted class"
+    from tsexplain.report.explanation import value_quartiles
+
+    rows = np.arange(n)
+    column = np.zeros(n, dtype=np.int64) if followed is None else np.asarray(followed, dtype=np.int64)
+    of = f" of {output_label(summary, target)}"
+    if group_by == "label":
+        assert data.y is not None
+        y = np.asarray(data.y[:n], dtype=np.float64)
+        value, what = (y if y.ndim == 1 else y[rows, column]), "label"
+        of = "" if y.ndim == 1 else of
+    else:
+        value, what = preds.reshape(n, -1)[rows, column], "prediction"
+    quartiles = value_quartiles(value, what)
+    if quartiles is None:
+        return np.zeros(n), {0.0: "all samples"}, f"in one group (fewer than 4 distinct {what}s{of})"
+    bins, names = quartiles
+    return (bins.astype(np.float64), {float(b): v for b, v in names.items()},
+            f"grouped by quartile of the {what}{of}")
 
 
 # ---------------------------------------------------------------------------- network
@@ -442,16 +508,13 @@ def _scaled(a: np.ndarray) -> np.ndarray:
     return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
 
 
-def _importance_target(summary: s.ModelSummary) -> Any:
-    """The network views explain the predicted output (the only output of a single-output model)."""
-    return "predicted"
-
-
-def network(ws: Workspace, settings: Settings, model: str, dataset: str | None, index: int | None
-            ) -> s.NetworkResponse:
-    """Layers of the model; with a sample, every conv filter's importance for it (3D overview)."""
+def network(ws: Workspace, settings: Settings, model: str, dataset: str | None, index: int | None,
+            target: s.TargetValue = None) -> s.NetworkResponse:
+    """Layers of the model; with a sample, every conv filter's importance for it (3D overview),
+    for the explained output (:func:`explained_target`)."""
     entry = ws.model(model)
     summary = model_summary(ws, model, settings.model_wait_seconds)
+    explained = explained_target(summary, target)
     net = _conv_layers(ws, settings, entry, summary)
     layers = [s.LayerSummary(name=li.name, kind=li.kind,
                              input_shape=list(li.input_shape) if li.input_shape else None,
@@ -474,11 +537,10 @@ def network(ws: Workspace, settings: Settings, model: str, dataset: str | None, 
 
         def compute() -> list[np.ndarray]:
             with borrowed(entry, settings.model_wait_seconds) as m:
-                return [filter_importance(m, x, name, _importance_target(summary))[0].numpy()
-                        for name in conv]
+                return [filter_importance(m, x, name, explained)[0].numpy() for name in conv]
 
-        imps, _ = ws.cache.get_or_compute(("network", model, dataset, idx), compute)
-        resp.dataset, resp.index = dataset, idx
+        imps, _ = ws.cache.get_or_compute(("network", model, dataset, idx, str(explained)), compute)
+        resp.dataset, resp.index, resp.target = dataset, idx, explained
         resp.importance = [s.LayerImportance(layer=name, importance=imp.tolist(),
                                              scaled=_scaled(imp).tolist())
                            for name, imp in zip(conv, imps, strict=True)]
@@ -512,8 +574,9 @@ def filter_layer_names(ws: Workspace, settings: Settings, model: str, layer_name
 
 
 def layer(ws: Workspace, settings: Settings, model: str, layer_name: str, dataset: str, index: int,
-          k: int | None, saliency: bool) -> s.LayerResponse:
-    """One conv layer on one sample: importance, activations, saliency and clusters cut at k."""
+          k: int | None, saliency: bool, target: s.TargetValue = None) -> s.LayerResponse:
+    """One conv layer on one sample: importance for the explained output
+    (:func:`explained_target`), activations, saliency and clusters cut at k."""
     from tsexplain.exceptions import ParameterError, ShapeError
     from tsexplain.network import (
         cluster_filters,
@@ -526,6 +589,7 @@ def layer(ws: Workspace, settings: Settings, model: str, layer_name: str, datase
     summary = model_summary(ws, model, settings.model_wait_seconds)
     data = ws.dataset(dataset)
     check_compatible(summary, data)
+    explained = explained_target(summary, target)
     filter_layer_names(ws, settings, model, layer_name)
     x = data.sample(index)
     wait = settings.model_wait_seconds
@@ -533,7 +597,7 @@ def layer(ws: Workspace, settings: Settings, model: str, layer_name: str, datase
     def compute() -> dict[str, Any]:
         with borrowed(entry, wait) as m:
             acts = conv_activations(m, x, layer_name)[layer_name][0].numpy()
-            imp = filter_importance(m, x, layer_name, _importance_target(summary))[0].numpy()
+            imp = filter_importance(m, x, layer_name, explained)[0].numpy()
             with forward_ad_section(wait):  # the JVP path uses process-global forward-mode AD
                 sal = filter_saliency(m, x, layer_name)[0].numpy()
             preds = run_model(m, model, x)
@@ -545,7 +609,8 @@ def layer(ws: Workspace, settings: Settings, model: str, layer_name: str, datase
         return {"acts": acts, "imp": imp, "sal": sal, "clusters": clusters, "note": note,
                 "preds": preds}
 
-    r, _ = ws.cache.get_or_compute(("layer", model, dataset, index, layer_name), compute)
+    r, _ = ws.cache.get_or_compute(("layer", model, dataset, index, layer_name, str(explained)),
+                                   compute)
     info = None
     fc = r["clusters"]
     if fc is not None:
@@ -568,7 +633,8 @@ def layer(ws: Workspace, settings: Settings, model: str, layer_name: str, datase
     mn = sal.reshape(sal.shape[0], -1).min(1).reshape(-1, 1, 1)
     sal_scaled = np.where(mx > mn, (sal - mn) / np.where(mx > mn, mx - mn, 1), 0.0)
     return s.LayerResponse(
-        model=model, layer=layer_name, dataset=dataset, index=index, n_filters=int(len(r["imp"])),
+        model=model, layer=layer_name, dataset=dataset, index=index, target=explained,
+        n_filters=int(len(r["imp"])),
         importance=r["imp"].tolist(), importance_scaled=_scaled(r["imp"]).tolist(),
         activations=s.NDArray.of(r["acts"]),
         saliency=s.NDArray.of(sal_scaled, decimals=4) if saliency else None,
@@ -616,17 +682,18 @@ def curves(ws: Workspace, settings: Settings, req: s.CurvesRequest) -> s.CurvesR
                                    mean=scores.mean(0).tolist(), scores=s.NDArray.of(scores),
                                    auc=float(c.auc())))
     return s.CurvesResponse(model=req.model, dataset=req.dataset, indices=list(req.indices),
-                            method=res.method, unit=summary.output_unit, curves=out,
+                            method=res.method, target=target, unit=summary.output_unit, curves=out,
                             seconds=time.perf_counter() - t0)
 
 
 def saturation(ws: Workspace, settings: Settings, model: str, dataset: str, max_samples: int,
-               temperature: float, tol: float) -> s.SaturationResponse:
+               temperature: float, tol: float, target: s.TargetValue = None) -> s.SaturationResponse:
     """Share of saturated predictions at T = 1 and at ``temperature``, and the filter importance
     per conv layer at both (a saturated output silences the gradients; a temperature revives them).
 
-    Both importances are taken on the same output, the probability of the predicted class
-    (``with_temperature`` at T = 1 and at ``temperature``): the probability is where saturation
+    Both importances are taken on the same output, the probability of the explained class
+    (:func:`explained_target`: by default the predicted class; ``with_temperature`` at T = 1 and
+    at ``temperature``): the probability is where saturation
     makes the gradients vanish (TSViz Proposition 1), so the two bars compare, and they are
     equal when ``temperature`` is 1 (importance of the logits would show no saturation at all).
     """
@@ -643,6 +710,7 @@ def saturation(ws: Workspace, settings: Settings, model: str, dataset: str, max_
         raise ParameterError(f"max_samples: at most {settings.max_aggregate_samples}, got {max_samples}")
     data = ws.dataset(dataset)
     check_compatible(summary, data)
+    target = explained_target(summary, target)
     net = _conv_layers(ws, settings, ws.model(model), summary)
     conv = [li.name for li in net.conv_layers]
     x = torch.as_tensor(data.X[: min(max_samples, data.shape[0])])
@@ -654,7 +722,6 @@ def saturation(ws: Workspace, settings: Settings, model: str, dataset: str, max_
             soft = with_temperature(m, temperature, activation=activation)
             after = detect_saturation(soft, x, activation=activation, tol=tol, warn=False)
             modules = dict(m.named_modules())
-            target = _importance_target(summary)
 
             def importance(probability_model: Any) -> list[float]:
                 return [float(filter_importance(probability_model, x, modules[n], target)
@@ -664,10 +731,12 @@ def saturation(ws: Workspace, settings: Settings, model: str, dataset: str, max_
             imp_t = importance(soft)
         return {"before": before, "after": after, "imp": imp, "imp_t": imp_t}
 
-    r, _ = ws.cache.get_or_compute(("saturation", model, dataset, len(x), temperature, tol), compute)
+    r, _ = ws.cache.get_or_compute(("saturation", model, dataset, len(x), temperature, tol,
+                                    str(target)), compute)
     before, after = r["before"], r["after"]
     return s.SaturationResponse(
-        model=model, dataset=dataset, n_samples=len(x), activation=before.activation, tol=tol,
+        model=model, dataset=dataset, target=target, n_samples=len(x),
+        activation=before.activation, tol=tol,
         fraction=before.fraction, suggested_temperature=before.suggested_temperature,
         temperature=temperature, fraction_at_temperature=after.fraction,
         probability=before.probability.double().tolist(),
@@ -676,8 +745,9 @@ def saturation(ws: Workspace, settings: Settings, model: str, dataset: str, max_
 
 
 def filter_stats(ws: Workspace, settings: Settings, model: str, layer_name: str, dataset: str,
-                 max_samples: int) -> s.FilterStatsResponse:
-    """Min, mean and max importance of each filter of ``layer_name`` over the data set."""
+                 max_samples: int, target: s.TargetValue = None) -> s.FilterStatsResponse:
+    """Min, mean and max importance of each filter of ``layer_name`` over the data set, for the
+    explained output (:func:`explained_target`)."""
     from tsexplain.exceptions import ParameterError
     from tsexplain.network import filter_importance_stats
 
@@ -686,18 +756,19 @@ def filter_stats(ws: Workspace, settings: Settings, model: str, layer_name: str,
     summary = model_summary(ws, model, settings.model_wait_seconds)
     data = ws.dataset(dataset)
     check_compatible(summary, data)
+    explained = explained_target(summary, target)
     filter_layer_names(ws, settings, model, layer_name)
     x = data.X[: min(max_samples, data.shape[0])]
 
     def compute() -> Any:
         with borrowed(ws.model(model), settings.model_wait_seconds) as m:
-            return filter_importance_stats(m, x, layer_name, _importance_target(summary),
-                                           progress=False)[layer_name]
+            return filter_importance_stats(m, x, layer_name, explained, progress=False)[layer_name]
 
-    st, _ = ws.cache.get_or_compute(("filter_stats", model, layer_name, dataset, len(x)), compute)
+    st, _ = ws.cache.get_or_compute(("filter_stats", model, layer_name, dataset, len(x),
+                                     str(explained)), compute)
     mean = np.asarray(st.mean, dtype=np.float64)
     return s.FilterStatsResponse(
-        model=model, layer=layer_name, dataset=dataset, n_samples=int(len(x)),
+        model=model, layer=layer_name, dataset=dataset, target=explained, n_samples=int(len(x)),
         min=np.asarray(st.min, dtype=np.float64).tolist(), mean=mean.tolist(),
         max=np.asarray(st.max, dtype=np.float64).tolist(),
         ranking=[int(i) for i in np.argsort(-mean, kind="stable")])

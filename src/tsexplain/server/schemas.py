@@ -9,14 +9,26 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 ParamValue = StrictBool | int | float | str | None
 #: Workspace names: a plain file stem (no path parts).
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 #: Which output to explain: an output index (checked against the model's outputs), "predicted"
-#: (each sample's top output) or null (the only output of a single-output model).
-Target = int | Literal["predicted"] | None
+#: (each sample's top output) or null, the model's default output. Request bodies use
+#: :data:`Target`, query parameters :data:`TargetValue` with :data:`TARGET_DESCRIPTION`.
+TargetValue = int | Literal["predicted"] | None
+TARGET_DESCRIPTION = (
+    "which output to explain: an output index, 'predicted' (each sample's top output) or null, "
+    "the only output of a single-output model. For a model with several outputs the attribution "
+    "requests (explain, aggregates, curves) refuse null, as the library does; the network views "
+    "and the jobs take the model's default: a classifier's predicted class, output 0 of a "
+    "regression model with several outputs (a forecaster; the explorer's output picker starts "
+    "there)")
+Target = Annotated[TargetValue, Field(description=TARGET_DESCRIPTION)]
+#: The output a response explains: the request's ``target`` with its default filled in.
+Explained = Annotated[TargetValue, Field(description="the output explained: the request's "
+                                         "target with its default filled in")]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=NAME_PATTERN,
                             examples=["anomaly_cnn"])]
 Index = Annotated[int, Field(ge=0, le=10_000_000)]
@@ -143,7 +155,7 @@ class ExplainRequest(BaseModel):
     indices: list[Index] = Field(min_length=1, max_length=256, examples=[[0]])
     method: Annotated[str, Field(max_length=64)] = Field("integrated_gradients", examples=["saliency"])
     params: dict[Annotated[str, Field(max_length=64)], ParamValue] = Field(default_factory=dict, max_length=16)
-    target: Target = Field(None, description="output index, 'predicted' or null (single-output models)")
+    target: Target = None
 
 
 class ExplainResponse(BaseModel):
@@ -170,7 +182,7 @@ class AggregateRequest(BaseModel):
     dataset: Name
     method: Annotated[str, Field(max_length=64)] = "integrated_gradients"
     params: dict[Annotated[str, Field(max_length=64)], ParamValue] = Field(default_factory=dict, max_length=16)
-    target: Target = Field(None, description="output index, 'predicted' or null (single-output models)")
+    target: Target = None
     group_by: Literal["label", "prediction"] = "label"
     max_samples: int | None = Field(None, ge=1, le=100_000, description="default: 200 or the server's limit")
 
@@ -190,6 +202,9 @@ class AggregateResponse(BaseModel):
     method: str
     params: dict[str, Any]
     group_by: str
+    grouping: str = Field(description="the groups in words, e.g. 'grouped by quartile of the "
+                          "prediction of output 3' (a regression model's values are binned)")
+    target: Explained
     n_samples: int
     unit: str
     channel_names: list[str]
@@ -225,6 +240,7 @@ class NetworkResponse(BaseModel):
     n_params: int
     dataset: str | None = None
     index: int | None = None
+    target: Explained = None
     importance: list[LayerImportance] = Field(default_factory=list)
 
 
@@ -253,6 +269,7 @@ class LayerResponse(BaseModel):
     layer: str
     dataset: str
     index: int
+    target: Explained
     n_filters: int
     importance: list[float] = Field(description="(F,) sum_t |dy/da_f| in output units per activation unit")
     importance_scaled: list[float]
@@ -267,13 +284,19 @@ class LayerResponse(BaseModel):
 class _JobBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: Name
+    target: Target = None
 
 
 class InverseJob(_JobBase):
-    """Inverse optimisation (TSViz Eq. 25-26): an input the model maps to ``target``."""
+    """Inverse optimisation (TSViz Eq. 25-26): an input the model maps to ``target_value``.
+
+    A regression model with several outputs drives its explained output (``target``) to the
+    value; a classifier moves toward the class ``target_value`` (its ``target`` stays the
+    default or 'predicted')."""
 
     kind: Literal["inverse"]
-    target: float = Field(1.0, ge=-1e6, le=1e6, description="probability/label, class index or value")
+    target_value: float = Field(1.0, ge=-1e6, le=1e6, description="the output to reach: "
+                                "probability/label, class index or value (formerly 'target')")
     dataset: Name | None = Field(None, description="start from this data set's sample (else random)")
     index: Index = 0
     steps: int = Field(300, ge=1, le=5000, validation_alias=AliasChoices("steps", "iterations"),
@@ -282,6 +305,16 @@ class InverseJob(_JobBase):
     optimizer: Literal["sgd", "adam"] = "sgd"
     smoothness: float = Field(0.0, ge=0, le=1e3)
     seed: int = Field(0, ge=0, le=2**31 - 1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_target(cls, data: Any) -> Any:
+        """``target`` was the value to reach; it now names the output, as in every request, so
+        a request that gives it without ``target_value`` is refused rather than misread."""
+        if isinstance(data, dict) and "target" in data and "target_value" not in data:
+            raise ValueError("give target_value, the value to reach (formerly 'target'); "
+                             "target names the explained output, as in every request")
+        return data
 
 
 class AdversarialJob(_JobBase):
@@ -295,8 +328,10 @@ class AdversarialJob(_JobBase):
     alpha: float = Field(0.001, gt=0, le=10)
     steps: int = Field(300, ge=1, le=5000)
     targeted: StrictBool = False
-    y: float | None = Field(None, ge=-1e6, le=1e6, description="label/value to move toward (targeted) or away from")
-    stop_on_flip: StrictBool = True
+    y: float | None = Field(None, ge=-1e6, le=1e6, description="label/value to move toward "
+                            "(targeted) or away from; a regression model's value of the explained output")
+    stop_on_flip: StrictBool = Field(True, description="stop when the predicted class changes "
+                                     "(classifiers; a regression model has no class to flip)")
 
 
 class PruningJob(_JobBase):
@@ -383,7 +418,7 @@ class CurvesRequest(BaseModel):
     indices: list[Index] = Field(min_length=1, max_length=256, examples=[[0]])
     method: Annotated[str, Field(max_length=64)] = Field("integrated_gradients", examples=["saliency"])
     params: dict[Annotated[str, Field(max_length=64)], ParamValue] = Field(default_factory=dict, max_length=16)
-    target: Target = Field(None, description="output index, 'predicted' or null (single-output models)")
+    target: Target = None
     steps: int = Field(20, ge=2, le=100)
 
 
@@ -401,6 +436,7 @@ class CurvesResponse(BaseModel):
     dataset: str
     indices: list[int]
     method: str
+    target: Explained
     unit: str = Field(description="unit of the explained output")
     curves: list[Curve]
     seconds: float
@@ -411,6 +447,7 @@ class SaturationResponse(BaseModel):
 
     model: str
     dataset: str
+    target: Explained
     n_samples: int
     activation: str
     tol: float
@@ -422,7 +459,7 @@ class SaturationResponse(BaseModel):
     probability_at_temperature: list[float] = Field(description="(N,) top probability at T")
     layers: list[str]
     importance: list[float] = Field(description="per conv layer: mean total filter importance "
-                                    "for the predicted class's probability at T = 1")
+                                    "for the explained class's probability at T = 1")
     importance_at_temperature: list[float] = Field(description="per conv layer, the same at T "
                                                    "(equal to importance when T = 1)")
 
@@ -433,6 +470,7 @@ class FilterStatsResponse(BaseModel):
     model: str
     layer: str
     dataset: str
+    target: Explained
     n_samples: int
     min: list[float]
     mean: list[float]

@@ -38,8 +38,37 @@ def _downsample(a: np.ndarray, n: int = 400) -> tuple[list[int], list[float]]:
     return idx.tolist(), np.asarray(a, dtype=np.float64)[idx].tolist()
 
 
+def _one_output(summary: s.ModelSummary, model: Any, name: str, x: np.ndarray,
+                explained: s.TargetValue) -> tuple[Any, int | None]:
+    """(the model an attack or inverse optimisation runs on, the output index it moves).
+
+    A regression model with several outputs (a forecaster) is restricted to its explained
+    output (``"predicted"``: the largest output of ``x`` (1, C, T)), so the job moves that one
+    step; a single-output regression model is run whole (index 0), a classifier too (index
+    None: the job moves its class).
+    """
+    from tsexplain.network._output import OneOutput
+
+    if summary.task != "regression":
+        return model, None
+    if (summary.n_outputs or 1) == 1:
+        return model, 0
+    k = (int(explore.run_model(model, name, x)[0].argmax()) if explained == "predicted"
+         else int(explained or 0))
+    return OneOutput(model, k), k
+
+
+def _moved(out_before: np.ndarray, out_after: np.ndarray, k: int | None) -> dict[str, Any]:
+    """The explained output of a regression model before and after a job moved it."""
+    if k is None:
+        return {"explained_output": None, "output_before": None, "output_after": None}
+    return {"explained_output": k, "output_before": float(np.asarray(out_before)[0, k]),
+            "output_after": float(np.asarray(out_after)[0, k])}
+
+
 def run_inverse(ctx: JobContext, ws: Workspace, req: s.InverseJob) -> dict[str, Any]:
-    """TSViz Eq. 25-26 from a sample or a random start, in chunks of iterations."""
+    """TSViz Eq. 25-26 from a sample or a random start, in chunks of iterations; a regression
+    model with several outputs drives its explained output to ``target_value``."""
     from tsexplain.network import inverse_optimize
 
     summary = explore.model_summary(ws, req.model)
@@ -54,17 +83,17 @@ def run_inverse(ctx: JobContext, ws: Workspace, req: s.InverseJob) -> dict[str, 
             raise NotFoundError(f"model {req.model!r}: input shape unknown; give a dataset to start from")
         rng = np.random.default_rng(req.seed)
         x = rng.standard_normal((1, *summary.input_shape)).astype(np.float32)
-    target: Any = int(req.target) if summary.task == "multiclass" else float(req.target)
+    value: Any = int(req.target_value) if summary.task == "multiclass" else float(req.target_value)
     model = ws.model(req.model).copy()
-    start, losses, done, before, after = x.copy(), [], 0, None, None
+    explained = explore.explained_target(summary, req.target)
+    driven, k = _one_output(summary, model, req.model, x, explained)
+    start, losses, done = x.copy(), [], 0
     chunk = max(1, -(-req.steps // _CHUNKS))
     while done < req.steps:
         n = min(chunk, req.steps - done)
-        r = inverse_optimize(model, target, x0=x, task=summary.task, alpha=req.alpha,
+        r = inverse_optimize(driven, value, x0=x, task=summary.task, alpha=req.alpha,
                              steps=n, optimizer=req.optimizer, smoothness=req.smoothness,
                              record_every=n, seed=req.seed)
-        before = r.output_before if before is None else before
-        after = r.output_after
         x = r.x.detach().numpy()
         losses.extend(np.asarray(r.losses)[:-1].tolist())
         done += n
@@ -72,11 +101,13 @@ def run_inverse(ctx: JobContext, ws: Workspace, req: s.InverseJob) -> dict[str, 
             losses.append(float(np.asarray(r.losses)[-1]))
         ctx.progress(done / req.steps, f"iteration {done}/{req.steps}, objective {r.losses[-1]:.4g}")
     steps, loss = _downsample(np.asarray(losses))
+    before, after = explore.run_model(model, req.model, start), explore.run_model(model, req.model, x)
     return {
         "start": _arr(start[0]), "final": _arr(x[0]), "change": _arr(x[0] - start[0]),
         "prediction_before": _pred(summary, before, class_names),
         "prediction_after": _pred(summary, after, class_names),
-        "objective": {"iteration": steps, "value": loss}, "target": target,
+        "objective": {"iteration": steps, "value": loss}, "target_value": value,
+        "target": explained, **_moved(before, after, k),
         "channel_names": ws.dataset(req.dataset).channel_names if req.dataset else
         [f"channel {i}" for i in range(x.shape[1])],
     }
@@ -93,7 +124,11 @@ def _label(summary: s.ModelSummary, out: np.ndarray) -> float:
 
 
 def run_adversarial(ctx: JobContext, ws: Workspace, req: s.AdversarialJob) -> dict[str, Any]:
-    """FGSM, or iterative FGSM in chunks (each chunk projected back onto the epsilon box of x)."""
+    """FGSM, or iterative FGSM in chunks (each chunk projected back onto the epsilon box of x).
+
+    A classifier's attack moves away from (or toward ``y``) its predicted class and says whether
+    the prediction flipped; a regression model's moves its explained output up (or toward ``y``)
+    and says how far it moved (``flipped`` is None: a value has no class to flip)."""
     import tsexplain
     from tsexplain.network import fgsm, iterative_fgsm
 
@@ -102,6 +137,8 @@ def run_adversarial(ctx: JobContext, ws: Workspace, req: s.AdversarialJob) -> di
     explore.check_compatible(summary, data)
     x0 = data.sample(req.index).astype(np.float32)
     model = ws.model(req.model).copy()
+    explained = explore.explained_target(summary, req.target)
+    attacked, k = _one_output(summary, model, req.model, x0, explained)
     out0 = explore.run_model(model, req.model, x0)
     label0 = _label(summary, out0)
     y = req.y
@@ -110,7 +147,7 @@ def run_adversarial(ctx: JobContext, ws: Workspace, req: s.AdversarialJob) -> di
     y_arg: Any = None if y is None else (int(y) if summary.task == "multiclass" else float(y))
     x, steps_run = x0.copy(), 0
     if req.method == "fgsm":
-        r = fgsm(model, x0, req.epsilon, y=y_arg, targeted=req.targeted, task=summary.task)
+        r = fgsm(attacked, x0, req.epsilon, y=y_arg, targeted=req.targeted, task=summary.task)
         x = r.x_adv.detach().numpy()
         steps_run = 1
         ctx.progress(0.9, "FGSM step done")
@@ -118,25 +155,26 @@ def run_adversarial(ctx: JobContext, ws: Workspace, req: s.AdversarialJob) -> di
         chunk = max(1, -(-req.steps // _CHUNKS))
         while steps_run < req.steps:
             n = min(chunk, req.steps - steps_run)
-            r = iterative_fgsm(model, x, req.epsilon, alpha=req.alpha, steps=n, y=y_arg,
+            r = iterative_fgsm(attacked, x, req.epsilon, alpha=req.alpha, steps=n, y=y_arg,
                                targeted=req.targeted, task=summary.task)
             x = np.clip(r.x_adv.detach().numpy(), x0 - req.epsilon, x0 + req.epsilon).astype(np.float32)
             steps_run += n
-            label = _label(summary, explore.run_model(model, req.model, x))
             ctx.progress(steps_run / req.steps, f"step {steps_run}/{req.steps}")
-            if req.stop_on_flip and summary.task != "regression" and label != label0:
+            if (req.stop_on_flip and summary.task != "regression"
+                    and _label(summary, explore.run_model(model, req.model, x)) != label0):
                 break
     out1 = explore.run_model(model, req.model, x)
     pert = x - x0
     mass = np.abs(pert[0]).sum(1)
-    target = None if summary.n_outputs == 1 else "predicted"
-    sal0 = tsexplain.explain(model, x0, "saliency", target=target, progress=False).values[0]
-    sal1 = tsexplain.explain(model, x, "saliency", target=target, progress=False).values[0]
+    shown = explained if k is None else k  # a regression model: the output the attack moved
+    sal0 = tsexplain.explain(model, x0, "saliency", target=shown, progress=False).values[0]
+    sal1 = tsexplain.explain(model, x, "saliency", target=shown, progress=False).values[0]
     return {
         "x": _arr(x0[0]), "x_adv": _arr(x[0]), "perturbation": _arr(pert[0]),
         "prediction_before": _pred(summary, out0, data.class_names),
         "prediction_after": _pred(summary, out1, data.class_names),
-        "flipped": bool(summary.task != "regression" and _label(summary, out1) != label0),
+        "flipped": None if summary.task == "regression" else bool(_label(summary, out1) != label0),
+        "target": explained, **_moved(out0, out1, k),
         "steps": steps_run, "epsilon": req.epsilon,
         "max_abs_perturbation": float(np.abs(pert).max()),
         "channel_share": (mass / max(float(mass.sum()), 1e-30)).tolist(),
@@ -145,32 +183,90 @@ def run_adversarial(ctx: JobContext, ws: Workspace, req: s.AdversarialJob) -> di
     }
 
 
-def _labelled(ws: Workspace, dataset: str, max_samples: int) -> tuple[Any, np.ndarray, np.ndarray]:
+def _labelled(ws: Workspace, dataset: str, max_samples: int, required: bool = True
+              ) -> tuple[Any, np.ndarray, np.ndarray | None]:
+    """(data set, its first ``max_samples`` series (n, C, T), their labels y or None); a clear
+    422 when the labels are ``required`` and the data set has none."""
     from tsexplain.exceptions import ParameterError
 
     data = ws.dataset(dataset)
-    if data.y is None:
+    if data.y is None and required:
         raise ParameterError(f"data set {dataset!r} has no labels y; this job needs them")
     n = min(max_samples, data.shape[0])
-    return data, data.X[:n], data.y[:n]
+    return data, data.X[:n], None if data.y is None else data.y[:n]
+
+
+def _needs_labels(summary: s.ModelSummary) -> bool:
+    """Whether the pruning jobs need labels: a classifier's loss does; a regression model's
+    criterion falls back to its own unpruned output (:func:`_criterion`)."""
+    return summary.task != "regression"
+
+
+def _criterion(summary: s.ModelSummary, model: Any, name: str, x: np.ndarray,
+               y: np.ndarray | None, explained: s.TargetValue) -> tuple[Any, Any, str]:
+    """``(y, loss, name)``: what the pruning jobs measure with ``evaluate_loss(model, x, y, loss=loss)``.
+
+    A classifier: its task's loss (``"auto"``) against the labels y. A regression model: the
+    squared error of the explained output, against the data set's targets for it when there are
+    some (y (N,) of a single-output model, or column k of y (N, K)), else against the unpruned
+    model's own output, so the curve shows how far removing filters moves the explained output.
+    For a regression model the returned y is (N, 2): each sample's reference value and the index
+    of its explained output.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of shape (N, C, T)
+    y : numpy.ndarray of shape (N,) or (N, K), or None
+    """
+    import torch
+
+    if _needs_labels(summary):
+        return y, "auto", _LOSS_NAMES[_task_of(summary)]
+    out = np.concatenate([explore.run_model(model, name, x[i:i + 256])
+                          for i in range(0, len(x), 256)])
+    n, n_outputs = out.shape
+    rows = np.arange(n)
+    column = (out.argmax(1) if explained == "predicted"
+              else np.full(n, int(explained or 0), dtype=np.int64))
+    if y is not None and ((y.ndim == 1 and n_outputs == 1)
+                          or (y.ndim == 2 and y.shape[1] == n_outputs)):
+        reference = np.asarray(y, dtype=np.float64).reshape(n, -1)[rows, column]
+        against = "the data set's targets"
+    else:
+        reference, against = out[rows, column], "the unpruned model's output"
+    pairs = torch.as_tensor(np.stack([reference, column], axis=1), dtype=torch.float64)
+    label = explore.output_label(summary, explained)
+    return pairs, _squared_error_of_output, f"squared error of {label} against {against}"
+
+
+def _squared_error_of_output(out: Any, pairs: Any) -> Any:
+    """Mean squared error of each sample's explained output: ``out`` (n, K) from the model,
+    ``pairs`` (n, 2) its reference value and output index (:func:`_criterion`)."""
+    import torch
+
+    flat = out.reshape(out.shape[0], -1)
+    chosen = flat[torch.arange(flat.shape[0]), pairs[:, 1].long()]
+    return ((chosen - pairs[:, 0].to(chosen.dtype)) ** 2).mean()
 
 
 def run_pruning(ctx: JobContext, ws: Workspace, req: s.PruningJob) -> dict[str, Any]:
-    """Test loss as the layer's filters are zeroed one by one, least and/or most important first."""
+    """Test loss as the layer's filters are zeroed one by one, least and/or most important first
+    (a regression model: :func:`_criterion`)."""
     from tsexplain.network import evaluate_loss, filter_importance_stats, prune_filters
 
     summary = explore.model_summary(ws, req.model)
-    data, x, y = _labelled(ws, req.dataset, req.max_samples)
+    data, x, labels = _labelled(ws, req.dataset, req.max_samples, _needs_labels(summary))
     explore.check_compatible(summary, data)
     model = ws.model(req.model).copy()
-    target = None if summary.n_outputs == 1 else "predicted"
+    target = explore.explained_target(summary, req.target)
     ctx.progress(0.02, "ranking filters by mean importance")
     stats = filter_importance_stats(model, x, req.layer, target, progress=False)[req.layer]
     mean = np.asarray(stats.mean)
     f = len(mean)
     max_pruned = min(req.max_pruned or f - 1, f - 1)
     orders = ["least", "most"] if req.order == "both" else [req.order]
-    base = evaluate_loss(model, x, y, task=summary.task)
+    y, loss, loss_name = _criterion(summary, model, req.model, x, labels, target)
+    base = evaluate_loss(model, x, y, loss=loss, task=summary.task)
     curves: dict[str, Any] = {}
     total, done = max_pruned * len(orders), 0
     for order in orders:
@@ -178,13 +274,13 @@ def run_pruning(ctx: JobContext, ws: Workspace, req: s.PruningJob) -> dict[str, 
         losses = [base]
         for k in range(1, max_pruned + 1):
             pruned = prune_filters(model, req.layer, ranking[:k].tolist())
-            losses.append(evaluate_loss(pruned, x, y, task=summary.task))
+            losses.append(evaluate_loss(pruned, x, y, loss=loss, task=summary.task))
             done += 1
             ctx.progress(0.05 + 0.95 * done / total, f"{order} first: {k}/{max_pruned} filters removed")
         curves[order] = {"removal_order": ranking[:max_pruned].tolist(), "loss": losses}
     return {"layer": req.layer, "n_filters": f, "n_samples": int(len(x)),
             "n_pruned": list(range(max_pruned + 1)), "curves": curves,
-            "importance_mean": mean.tolist(), "loss_name": _LOSS_NAMES[_task_of(summary)]}
+            "importance_mean": mean.tolist(), "loss_name": loss_name, "target": target}
 
 
 def _task_of(summary: s.ModelSummary) -> str:
@@ -203,6 +299,7 @@ def run_ensemble(ctx: JobContext, ws: Workspace, req: s.EnsembleJob) -> dict[str
 
     summary = explore.model_summary(ws, req.model)
     data, x, y = _labelled(ws, req.dataset, req.max_samples)
+    assert y is not None  # _labelled requires them
     explore.check_compatible(summary, data)
     model = ws.model(req.model).copy()
     try:
@@ -227,7 +324,7 @@ def run_ensemble(ctx: JobContext, ws: Workspace, req: s.EnsembleJob) -> dict[str
     ctx.check_cancelled()
     seconds = time.perf_counter() - t0
     ctx.progress(0.9, "explaining with the ensemble")
-    target = None if summary.n_outputs == 1 else "predicted"
+    target = explore.explained_target(summary, req.target)
     single = tsexplain.explain(model, sample, req.method, target=target, progress=False).values[0]
     agra = tsexplain.explain(list(members), sample, req.method, target=target, progress=False).values[0]
     each = [tsexplain.explain(m, sample, req.method, target=target, progress=False).values[0]
@@ -237,6 +334,7 @@ def run_ensemble(ctx: JobContext, ws: Workspace, req: s.EnsembleJob) -> dict[str
             "training_seconds": seconds, "single": _arr(single), "agra": _arr(agra),
             "member_correlation_with_agra": corr,
             "single_correlation_with_agra": float(np.corrcoef(single.ravel(), agra.ravel())[0, 1]),
+            "target": target,
             "val_loss": [float(h.val_loss[-1]) if h.val_loss else None for h in members.histories],
             "channel_names": data.channel_names}
 
@@ -254,7 +352,7 @@ def run_benchmark(ctx: JobContext, ws: Workspace, req: s.BenchmarkJob) -> dict[s
         get_method(n)
     x = data.X[: req.n_samples]
     model = ws.model(req.model).copy()
-    target = None if summary.n_outputs == 1 else "predicted"
+    target = explore.explained_target(summary, req.target)
     rows = []
     for i, name in enumerate(names):
         res = tsexplain.explain(model, x, name, target=target, progress=False)
@@ -262,20 +360,22 @@ def run_benchmark(ctx: JobContext, ws: Workspace, req: s.BenchmarkJob) -> dict[s
                      "ms_per_sample": 1000 * res.seconds / len(x),
                      "params": {k: explore._jsonable(v) for k, v in res.params.items()}})
         ctx.progress((i + 1) / len(names), f"{name}: {res.seconds:.3f} s")
-    return {"n_samples": int(len(x)), "rows": rows}
+    return {"n_samples": int(len(x)), "rows": rows, "target": target}
 
 
-def _one_filter_removed(model: Any, layer: str, f: int, x: np.ndarray, y: np.ndarray, task: str,
-                        fine_tune_epochs: int, train: tuple[np.ndarray, np.ndarray] | None,
+def _one_filter_removed(model: Any, layer: str, f: int, x: np.ndarray, y: Any, task: str,
+                        loss: Any, fine_tune_epochs: int, train: tuple[np.ndarray, Any] | None,
                         seed: int) -> float:
-    """Test loss with filter ``f`` of ``layer`` removed (and the copy fine-tuned if asked)."""
+    """Test loss with filter ``f`` of ``layer`` removed (and the copy fine-tuned if asked);
+    ``y`` and ``loss`` as :func:`_criterion` gives them."""
     from tsexplain.network import pruning_curve
 
     n_filters = int(_filter_count(model, layer, x))
     ranking = np.zeros(n_filters)
     ranking[f] = -1.0  # removed first by order="least"
     curve = pruning_curve(model, layer, x, y, importance=ranking, order="least", max_pruned=1,
-                          task=task, fine_tune_epochs=fine_tune_epochs, train=train, seed=seed)
+                          loss=loss, task=task, fine_tune_epochs=fine_tune_epochs, train=train,
+                          seed=seed)
     return float(curve.loss[1])
 
 
@@ -296,18 +396,20 @@ def run_faithfulness(ctx: JobContext, ws: Workspace, req: s.FaithfulnessJob) -> 
     )
 
     summary = explore.model_summary(ws, req.model)
-    data, x, y = _labelled(ws, req.dataset, req.max_samples)
+    required = _needs_labels(summary)
+    data, x, labels = _labelled(ws, req.dataset, req.max_samples, required)
+    model = ws.model(req.model).copy()
+    target = explore.explained_target(summary, req.target)
+    y, loss, loss_name = _criterion(summary, model, req.model, x, labels, target)
     train = None
     if req.fine_tune_epochs:
         assert req.train_dataset is not None
-        _, xt, yt = _labelled(ws, req.train_dataset, 20_000)
-        train = (xt, yt)
-    model = ws.model(req.model).copy()
+        _, xt, yt = _labelled(ws, req.train_dataset, 20_000, required)
+        train = (xt, _criterion(summary, model, req.model, xt, yt, target)[0])
     conv = [li.name for li in describe(model, x[:1]).conv_layers]
-    target = None if summary.n_outputs == 1 else "predicted"
     ctx.progress(0.02, "mean filter importance over the data set")
     stats = filter_importance_stats(model, x, conv, target, progress=False)
-    base = evaluate_loss(model, x, y, task=summary.task)
+    base = evaluate_loss(model, x, y, loss=loss, task=summary.task)
     rng = np.random.default_rng(req.seed)
     rows, total, done = [], len(conv) * len(req.strategies), 0
     for name in conv:
@@ -335,14 +437,15 @@ def run_faithfulness(ctx: JobContext, ws: Workspace, req: s.FaithfulnessJob) -> 
         losses: dict[str, float | None] = {}
         for strategy, f in chosen.items():
             losses[strategy] = None if f is None else _one_filter_removed(
-                model, name, f, x, y, _task_of(summary), req.fine_tune_epochs, train, req.seed)
+                model, name, f, x, y, _task_of(summary), loss, req.fine_tune_epochs, train,
+                req.seed)
             done += 1
             ctx.progress(0.05 + 0.95 * done / total, f"{name}: {strategy} filter removed")
         rows.append({"layer": name, "n_filters": int(len(mean)), "filters": chosen,
                      "loss": losses, "note": note})
     return {"baseline_loss": float(base), "rows": rows, "strategies": list(req.strategies),
             "fine_tune_epochs": req.fine_tune_epochs, "n_samples": int(len(x)),
-            "loss_name": _LOSS_NAMES[_task_of(summary)]}
+            "loss_name": loss_name, "target": target}
 
 
 _LOSS_NAMES = {"binary": "binary cross-entropy", "multiclass": "cross-entropy",
@@ -366,8 +469,13 @@ def validate_job(ws: Workspace, settings: Settings, req: Any) -> None:
             raise ParameterError(f"index {index} is out of range: data set {dataset!r} has "
                                  f"{data.shape[0]} samples (0..{data.shape[0] - 1})")
     n_out = summary.n_outputs or 1
+    explore.explained_target(summary, req.target)
     if isinstance(req, s.InverseJob):
-        _check_output_value(summary, req.target, "target", n_out)
+        _check_output_value(summary, req.target_value, "target_value", n_out)
+        if summary.task != "regression" and isinstance(req.target, int):
+            raise TargetError(f"model {req.model!r} is a classifier: inverse optimisation moves "
+                              "it toward the class target_value; target (an output index) picks "
+                              "the output of a regression model with several outputs")
         if req.dataset is None and summary.input_shape is None:
             raise ParameterError(f"model {req.model!r}: input shape unknown; give a dataset to "
                                  "start from")
@@ -378,8 +486,8 @@ def validate_job(ws: Workspace, settings: Settings, req: Any) -> None:
             _check_output_value(summary, req.y, "y", n_out)
     elif isinstance(req, s.PruningJob | s.FaithfulnessJob):
         assert data is not None
-        if data.y is None:
-            raise ParameterError(f"data set {req.dataset!r} has no labels y; this job needs them")
+        if _needs_labels(summary):
+            _check_class_labels(data, req.dataset)
         if isinstance(req, s.PruningJob):
             net = explore.filter_layer_names(ws, settings, req.model, req.layer)
             conv = [li.name for li in net.conv_layers]
@@ -394,8 +502,8 @@ def validate_job(ws: Workspace, settings: Settings, req: Any) -> None:
             if req.train_dataset is not None:
                 train = ws.dataset(req.train_dataset)
                 explore.check_compatible(summary, train)
-                if train.y is None:
-                    raise ParameterError(f"data set {req.train_dataset!r} has no labels y")
+                if _needs_labels(summary):
+                    _check_class_labels(train, req.train_dataset)
     elif isinstance(req, s.EnsembleJob):
         assert data is not None
         if data.y is None:
@@ -410,6 +518,18 @@ def validate_job(ws: Workspace, settings: Settings, req: Any) -> None:
     elif isinstance(req, s.BenchmarkJob):
         for name in req.methods or []:
             explore.check_param_values(settings, name, {}, get_method(name).parameters())
+
+
+def _check_class_labels(data: Any, name: str) -> None:
+    """A classifier's loss needs one class label per sample: y of shape (N,)."""
+    from tsexplain.exceptions import ParameterError
+
+    if data.y is None:
+        raise ParameterError(f"data set {name!r} has no labels y; this job needs them to measure "
+                             "the classifier's loss")
+    if data.y.ndim != 1:
+        raise ParameterError(f"data set {name!r} has labels y of shape {tuple(data.y.shape)}; a "
+                             "classifier's loss needs one class label per sample, shape (N,)")
 
 
 def _check_output_value(summary: s.ModelSummary, value: float, what: str, n_out: int) -> None:

@@ -21,6 +21,7 @@ ModelName = Annotated[str, Path(max_length=64, pattern=s.NAME_PATTERN)]
 DatasetQuery = Annotated[str, Query(max_length=64, pattern=s.NAME_PATTERN)]
 LayerName = Annotated[str, Path(max_length=128)]
 StrictFlag = Annotated[bool, Query(description="true or false")]
+TargetQuery = Annotated[s.TargetValue, Query(description=s.TARGET_DESCRIPTION)]
 
 
 @router.get("", response_model=list[s.ModelSummary])
@@ -60,9 +61,11 @@ def get_network(
     dataset: Annotated[str | None, Query(max_length=64, pattern=s.NAME_PATTERN,
                                          description="with index: filter importance on that sample")] = None,
     index: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
+    target: TargetQuery = None,
 ) -> s.NetworkResponse:
-    """Layers in forward order; with a sample, the importance of every conv filter (TSViz overview)."""
-    return explore.network(ws, settings, model, dataset, index)
+    """Layers in forward order; with a sample, the importance of every conv filter for the
+    explained output (TSViz overview)."""
+    return explore.network(ws, settings, model, dataset, index, target)
 
 
 @router.get("/{model}/layers/{layer}", response_model=s.LayerResponse)
@@ -72,9 +75,10 @@ def get_layer(
     index: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     k: Annotated[int | None, Query(ge=1, le=4096, description="cut the filter clusters at k (default: best silhouette)")] = None,
     saliency: StrictFlag = True,
+    target: TargetQuery = None,
 ) -> s.LayerResponse:
     """One layer on one sample: filter importance, activations, input saliency, DTW clusters."""
-    return explore.layer(ws, settings, model, layer, dataset, index, k, saliency)
+    return explore.layer(ws, settings, model, layer, dataset, index, k, saliency, target)
 
 
 @router.get("/{model}/layers/{layer}/importance", response_model=s.FilterStatsResponse)
@@ -83,10 +87,11 @@ def get_filter_stats(
     dataset: DatasetQuery,
     max_samples: Annotated[int | None, Query(ge=1, le=100_000, description="the first samples "
                                              "used (default: 200 or the server's limit)")] = None,
+    target: TargetQuery = None,
 ) -> s.FilterStatsResponse:
     """Data-set level filter importance (TSViz Fig. 9): min, mean and max over the samples."""
     n = min(200, settings.max_aggregate_samples) if max_samples is None else max_samples
-    return explore.filter_stats(ws, settings, model, layer, dataset, n)
+    return explore.filter_stats(ws, settings, model, layer, dataset, n, target)
 
 
 @router.get("/{model}/saturation", response_model=s.SaturationResponse)
@@ -96,7 +101,8 @@ def get_saturation(
                                              "used (default: 200 or the server's limit)")] = None,
     temperature: Annotated[float, Query(gt=0, le=1000, description="T of sigmoid(z / T)")] = 2.0,
     tol: Annotated[float, Query(gt=0, lt=0.5, description="saturated: probability > 1 - tol")] = 1e-4,
+    target: TargetQuery = None,
 ) -> s.SaturationResponse:
     """Saturated predictions (TSViz Proposition 1) at T = 1 and at a temperature (Eq. 19)."""
     n = min(200, settings.max_aggregate_samples) if max_samples is None else max_samples
-    return explore.saturation(ws, settings, model, dataset, n, temperature, tol)
+    return explore.saturation(ws, settings, model, dataset, n, temperature, tol, target)

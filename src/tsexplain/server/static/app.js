@@ -48,10 +48,13 @@ function withDefaults(params) {
 // Whether the model's views need an output picked: a regression model with several outputs.
 function outputChoice(model) { return model.task === 'regression' && (model.n_outputs ?? 1) > 1; }
 
-// The target the attribution views send: the picked output of a regressor, else 'predicted'.
+// The target every view sends (attributions, network views, jobs): the picked output of a
+// regressor with several outputs, null (the only output) for a single-output model, else
+// 'predicted' (a classifier's predicted class).
 function target() {
   const model = ctx.models.find((m) => m.name === ctx.params.model);
-  return model && outputChoice(model) ? Number(ctx.params.output) : 'predicted';
+  if (model && outputChoice(model)) return Number(ctx.params.output);
+  return model && model.n_outputs === 1 ? null : 'predicted';
 }
 
 function syncHeader() {

@@ -143,6 +143,19 @@ export async function runJobInto(body, opts) {
   return job;
 }
 
+// The output a view explains, in words, from the `target` the server answers with (its default
+// filled in) or the per-sample index of an attribution: "explained output 3 (step 4)",
+// "explained output: the predicted class"; '' for the only output of a single-output model.
+export function explainedOutput(ctx, target) {
+  const model = ctx.models.find((m) => m.name === ctx.params.model);
+  if (target === null || target === undefined || (model && model.n_outputs === 1)) return '';
+  if (target === 'predicted') return `explained output: ${model && model.task === 'regression' ? "each sample's largest output" : 'the predicted class'}`;
+  const name = model && model.output_names ? model.output_names[target] : null;
+  return `explained output ${target}${name && name !== `output ${target}` ? ` (${name})` : ''}`;
+}
+
+// "Prefix: class · text" (a classifier), "Prefix: text" (a regression model has no class name).
 export function predictionLine(prefix, pred) {
-  return h('span', { class: 'prediction' }, `${prefix}: `, h('b', {}, pred.predicted_name ?? ''), ` · ${pred.text}`);
+  const name = pred.predicted_name ? [h('b', {}, pred.predicted_name), ' · '] : [];
+  return h('span', { class: 'prediction' }, `${prefix}: `, ...name, pred.text);
 }

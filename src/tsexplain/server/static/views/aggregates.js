@@ -1,5 +1,5 @@
 // Data-set aggregates: mean attribution (channels x time) per class, and the share per channel.
-import { h, card, plotDiv, methodPicker, inPlace } from '../ui.js';
+import { h, card, plotDiv, methodPicker, inPlace, explainedOutput } from '../ui.js';
 import { CONFIG, heatmap, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
@@ -21,8 +21,11 @@ export async function render(root, ctx) {
     const r = await ctx.api.call('aggregates', {}, { model, dataset, method: picker.method(), params: picker.params(), group_by: groupBy.value, max_samples: Number(nInput.value), target: ctx.target() });
     if (!current()) return;
     const params = Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
-    meta.textContent = `${r.method}(${params}) over the first ${r.n_samples} samples, grouped by ${r.group_by}; values in ${r.unit}; ${fmt(r.seconds)} s${r.cached ? ' (cached)' : ''}`;
-    grid.replaceChildren(...r.groups.map((g, i) => card(`${r.group_by} = ${g.name} (${g.count} samples)`, plotDiv(`agg-${i}`))));
+    const explained = explainedOutput(ctx, r.target);
+    meta.textContent = `${r.method}(${params}) over the first ${r.n_samples} samples${explained ? `, ${explained}` : ''}, ${r.grouping}; values in ${r.unit}; ${fmt(r.seconds)} s${r.cached ? ' (cached)' : ''}`;
+    // a regression model's groups are quartiles, already named by their range ("prediction in [a, b]")
+    const binned = ctx.models.find((m) => m.name === model).task === 'regression';
+    grid.replaceChildren(...r.groups.map((g, i) => card(`${binned ? g.name : `${r.group_by} = ${g.name}`} (${g.count} samples)`, plotDiv(`agg-${i}`))));
     const useAbs = abs.checked;
     for (const [i, g] of r.groups.entries()) {
       await heatmap(`agg-${i}`, (useAbs ? g.mean_abs : g.mean).data, r.channel_names, { unit: r.unit, signed: !useAbs, title: `mean ${useAbs ? '|attribution|' : 'attribution'}: ${g.name}` });

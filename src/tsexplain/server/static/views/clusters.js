@@ -6,7 +6,8 @@ export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
   const index = Number(ctx.params.index);
   if (noModuleTree(root, ctx)) return;
-  const net = await ctx.api.call('get_network', { model });
+  const target = ctx.target();
+  const net = await ctx.api.call('get_network', { model, target });
   if (!ctx.isCurrent()) return;
   if (noConvLayers(root, net)) return;
   const layerName = net.conv_layers.includes(ctx.params.layer) ? ctx.params.layer : net.conv_layers[net.conv_layers.length > 1 ? 1 : 0];
@@ -24,7 +25,7 @@ export async function render(root, ctx) {
   let k = ctx.params.k ? Number(ctx.params.k) : null;
 
   const draw = () => inPlace(ctx, 'clusters', { busy: summary, slot: errors, clear: ['cluster-silhouette', 'cluster-dendrogram', 'cluster-members'] }, async (current) => {
-    const data = await ctx.api.call('get_layer', { model, layer: layerName, dataset, index, k, saliency: false });
+    const data = await ctx.api.call('get_layer', { model, layer: layerName, dataset, index, k, saliency: false, target });
     if (!current()) return;
     ctx.update({ layer: layerName }, { replace: true });
     const c = data.clusters;

@@ -1,5 +1,5 @@
 // Method comparison: the same sample explained by several methods, side by side.
-import { h, card, plotDiv, inPlace } from '../ui.js';
+import { h, card, plotDiv, inPlace, explainedOutput } from '../ui.js';
 import { heatmap, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
@@ -28,9 +28,10 @@ export async function render(root, ctx) {
     const absmax = Math.max(1e-30, ...ok.map((r) => Math.max(...r.values.data[0].flat().map(Math.abs))));
     const sharedScale = shared.checked;
     const units = [...new Set(ok.map((r) => r.unit))];
-    note.textContent = sharedScale
+    const explained = ok.length && Array.isArray(ok[0].target) ? explainedOutput(ctx, ok[0].target[0]) : '';
+    note.textContent = (sharedScale
       ? `one colour scale for all panels: |value| ≤ ${fmt(absmax)}${units.length > 1 ? ` (units differ: ${units.join('; ')})` : ` ${units[0] || ''}`}`
-      : 'each panel on its own colour scale';
+      : 'each panel on its own colour scale') + (explained ? ` · ${explained}` : '');
     for (const r of results) {
       const meta = document.getElementById(`compare-meta-${r.method}`);
       if (!meta) continue;

@@ -1,6 +1,6 @@
 // Deletion / insertion curves: how fast the explained output falls (rises) as the most attributed
 // cells are replaced (restored); a random ranking is the reference.
-import { h, card, plotDiv, methodPicker, inPlace } from '../ui.js';
+import { h, card, plotDiv, methodPicker, inPlace, explainedOutput } from '../ui.js';
 import { CONFIG, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
@@ -22,7 +22,8 @@ export async function render(root, ctx) {
     const r = await ctx.api.call('curves', {}, { model, dataset, indices, method: picker.method(), params: picker.params(), target: ctx.target() });
     if (!current()) return;
     const auc = (kind, ranking) => r.curves.find((c) => c.kind === kind && c.ranking === ranking).auc;
-    meta.textContent = `${r.method} on samples ${indices[0]}–${indices[indices.length - 1]}: deletion area ${fmt(auc('deletion', 'attribution'))} (random ${fmt(auc('deletion', 'random'))}), insertion area ${fmt(auc('insertion', 'attribution'))} (random ${fmt(auc('insertion', 'random'))}); output in ${r.unit}; ${fmt(r.seconds)} s`;
+    const explained = explainedOutput(ctx, r.target);
+    meta.textContent = `${r.method} on samples ${indices[0]}–${indices[indices.length - 1]}${explained ? ` (${explained})` : ''}: deletion area ${fmt(auc('deletion', 'attribution'))} (random ${fmt(auc('deletion', 'random'))}), insertion area ${fmt(auc('insertion', 'attribution'))} (random ${fmt(auc('insertion', 'random'))}); output in ${r.unit}; ${fmt(r.seconds)} s`;
     for (const kind of ['deletion', 'insertion']) {
       await Plotly.react(`curves-${kind}`, r.curves.filter((c) => c.kind === kind).map((c) => ({ x: c.fractions, y: c.mean, mode: 'lines+markers', name: `${c.ranking} (area ${fmt(c.auc)})`,
         line: { dash: c.ranking === 'random' ? 'dot' : 'solid' } })),

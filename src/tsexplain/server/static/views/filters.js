@@ -1,11 +1,12 @@
 // Data-set filter importance (TSViz Fig. 9): min, mean and max of each filter's importance.
-import { h, card, noModuleTree, noConvLayers, plotDiv, inPlace } from '../ui.js';
+import { h, card, noModuleTree, noConvLayers, plotDiv, inPlace, explainedOutput } from '../ui.js';
 import { CONFIG, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
   if (noModuleTree(root, ctx)) return;
-  const net = await ctx.api.call('get_network', { model });
+  const target = ctx.target();
+  const net = await ctx.api.call('get_network', { model, target });
   if (!ctx.isCurrent()) return;
   if (noConvLayers(root, net)) return;
   const layerName = net.conv_layers.includes(ctx.params.layer) ? ctx.params.layer : net.conv_layers[0];
@@ -18,10 +19,11 @@ export async function render(root, ctx) {
   for (const el of [layerSelect, n]) el.addEventListener('change', () => { ctx.update({ layer: layerSelect.value, n: n.value }); draw(); });
 
   const draw = () => inPlace(ctx, 'filters', { busy: meta, slot: errors, clear: ['filters-plot'] }, async (current) => {
-    const r = await ctx.api.call('get_filter_stats', { model, layer: layerSelect.value, dataset, max_samples: Number(n.value) });
+    const r = await ctx.api.call('get_filter_stats', { model, layer: layerSelect.value, dataset, max_samples: Number(n.value), target });
     if (!current()) return;
     const order = r.ranking;
-    meta.textContent = `${r.layer}: ${r.mean.length} filters over ${r.n_samples} samples of ${r.dataset}; most important filter ${order[0]} (mean ${fmt(r.mean[order[0]])}), least ${order[order.length - 1]} (mean ${fmt(r.mean[order[order.length - 1]])})`;
+    const explained = explainedOutput(ctx, r.target);
+    meta.textContent = `${r.layer}: ${r.mean.length} filters over ${r.n_samples} samples of ${r.dataset}${explained ? `, ${explained}` : ''}; most important filter ${order[0]} (mean ${fmt(r.mean[order[0]])}), least ${order[order.length - 1]} (mean ${fmt(r.mean[order[order.length - 1]])})`;
     await Plotly.react('filters-plot', [{ type: 'bar', x: order.map((f) => `f${f}`), y: order.map((f) => r.mean[f]), name: 'mean',
       error_y: { type: 'data', symmetric: false, array: order.map((f) => r.max[f] - r.mean[f]), arrayminus: order.map((f) => r.mean[f] - r.min[f]) } }],
     { height: 340, margin: { l: 60, r: 10, t: 10, b: 50 }, xaxis: { title: { text: 'filter (most important first)' } }, yaxis: { title: { text: 'importance (Eq. 16)' } } }, CONFIG);

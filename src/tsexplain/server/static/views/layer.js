@@ -1,5 +1,5 @@
 // Layer view: filter importance with a percentile slider, cluster shading, activations and saliency.
-import { h, card, noModuleTree, noConvLayers, plotDiv, jobPanel, runJobInto, errorBox, predictionLine } from '../ui.js';
+import { h, card, noModuleTree, noConvLayers, plotDiv, jobPanel, runJobInto, errorBox, predictionLine, explainedOutput } from '../ui.js';
 import { CONFIG, heatmap, clusterColor, fmt } from '../plots.js';
 
 function percentileValue(values, pct) {
@@ -14,14 +14,16 @@ export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
   const index = Number(ctx.params.index);
   if (noModuleTree(root, ctx)) return;
-  const net = await ctx.api.call('get_network', { model });
+  const target = ctx.target();
+  const net = await ctx.api.call('get_network', { model, target });
   if (!ctx.isCurrent()) return;
   if (noConvLayers(root, net)) return;
   const layerName = net.conv_layers.includes(ctx.params.layer) ? ctx.params.layer : net.conv_layers[0];
   const k = ctx.params.k ? Number(ctx.params.k) : null;
-  const data = await ctx.api.call('get_layer', { model, layer: layerName, dataset, index, k });
+  const data = await ctx.api.call('get_layer', { model, layer: layerName, dataset, index, k, target });
   if (!ctx.isCurrent()) return;
   ctx.update({ layer: layerName }, { replace: true });
+  const explained = explainedOutput(ctx, data.target);
   let pct = Number(ctx.params.pct ?? 0);
   let selected = Number(ctx.params.filter ?? data.importance_scaled.indexOf(Math.max(...data.importance_scaled)));
   const labels = data.clusters ? data.clusters.labels : data.importance.map(() => 1);
@@ -38,8 +40,8 @@ export async function render(root, ctx) {
       h('label', {}, 'clusters k ', kInput),
       h('span', { class: 'muted' }, data.clusters ? `best k by silhouette: ${data.clusters.best_k}` : (data.cluster_note || ''))),
     h('div', {}, predictionLine(`Sample ${index} of ${dataset}`, data.prediction)),
-    h('div', { class: 'muted' }, 'Importance of filter f: sum over t of |d output / d activation_f(t)| (TSViz Eq. 16), in ',
-      `${ctx.models.find((m) => m.name === model).output_unit} per activation unit.`)));
+    h('div', { class: 'muted', id: 'layer-explained' }, 'Importance of filter f: sum over t of |d output / d activation_f(t)| (TSViz Eq. 16), in ',
+      `${ctx.models.find((m) => m.name === model).output_unit} per activation unit${explained ? `; ${explained}` : ''}.`)));
   root.append(h('div', { class: 'row' }, card('Filter importance, shaded by cluster', plotDiv('layer-importance')),
     card('Activations of the shown filters (colour = cluster)', plotDiv('layer-activations'))));
   const salTitle = h('span', { id: 'saliency-title' });
@@ -49,7 +51,7 @@ export async function render(root, ctx) {
     jobPanel('pruning', { label: 'Compute pruning curve', onRun: async (opts) => {
       pruneBox.replaceChildren(plotDiv('pruning-plot'));
       try {
-        const job = await runJobInto({ kind: 'pruning', model, dataset, layer: layerName, order: 'both', max_samples: 500 }, opts);
+        const job = await runJobInto({ kind: 'pruning', model, dataset, layer: layerName, order: 'both', max_samples: 500, target }, opts);
         const r = job.result;
         await Plotly.react('pruning-plot', Object.entries(r.curves).map(([order, c]) => ({ x: r.n_pruned, y: c.loss, mode: 'lines+markers', name: `${order} important first` })),
           { height: 300, margin: { l: 60, r: 10, t: 10, b: 40 }, xaxis: { title: { text: 'filters removed' } }, yaxis: { title: { text: `${r.loss_name} on ${r.n_samples} samples` } } }, CONFIG);

@@ -1,5 +1,5 @@
 // Network overview: the model, its layers, and every conv filter in 3D, stacked by layer (TSViz Fig. 11).
-import { h, card, noModuleTree, noConvLayers, plotDiv } from '../ui.js';
+import { h, card, noModuleTree, noConvLayers, plotDiv, explainedOutput } from '../ui.js';
 import { CONFIG, fmt } from '../plots.js';
 import { go } from '../state.js';
 
@@ -16,7 +16,7 @@ export async function render(root, ctx) {
     noModuleTree(root, ctx);
     return;
   }
-  const net = await ctx.api.call('get_network', { model, dataset, index });
+  const net = await ctx.api.call('get_network', { model, dataset, index, target: ctx.target() });
   if (!ctx.isCurrent()) return;
   const dl = h('dl', { class: 'kv', id: 'model-summary' },
     h('dt', {}, 'architecture'), h('dd', {}, summary.architecture || summary.kind),
@@ -32,7 +32,8 @@ export async function render(root, ctx) {
   const table = h('table', { id: 'layer-table' }, h('thead', {}, h('tr', {}, ...['layer', 'kind', 'output shape', 'filters', 'kernel', 'params'].map((t, i) => h('th', { class: i >= 3 ? 'num' : '' }, t)))), h('tbody', {}, rows));
   root.append(h('div', { class: 'row' }, card(`Model ${model}`, dl), card('Layers in forward order', table)));
   if (noConvLayers(root, net)) return;
-  root.append(card(`Filters stacked by layer, height and colour = importance for sample ${index} of ${dataset} (min-max scaled per layer; click a filter to open its layer)`, plotDiv('overview-3d', 'plot tall')));
+  const explained = explainedOutput(ctx, net.target);
+  root.append(card(`Filters stacked by layer, height and colour = importance for sample ${index} of ${dataset}${explained ? `, ${explained}` : ''} (min-max scaled per layer; click a filter to open its layer)`, plotDiv('overview-3d', 'plot tall')));
   root.append(card('Filters per layer', plotDiv('overview-bars')));
 
   const xs = [], ys = [], zs = [], text = [], colors = [], layerOf = [];

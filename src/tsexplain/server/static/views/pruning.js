@@ -8,7 +8,8 @@ const STRATEGIES = [['most', 'most important'], ['least', 'least important'], ['
 export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
   if (noModuleTree(root, ctx)) return;
-  const net = await ctx.api.call('get_network', { model });
+  const target = ctx.target();
+  const net = await ctx.api.call('get_network', { model, target });
   if (!ctx.isCurrent() || noConvLayers(root, net)) return;
   const d = ctx.datasets.find((x) => x.name === dataset);
   const checks = Object.fromEntries(STRATEGIES.map(([k]) => [k, h('input', { type: 'checkbox', class: 'strategy', value: k, checked: (ctx.params.strategies || 'most,least,random,cluster').split(',').includes(k) })]));
@@ -26,7 +27,7 @@ export async function render(root, ctx) {
       const strategies = STRATEGIES.map(([k]) => k).filter((k) => checks[k].checked);
       const ft = Number(epochs.value);
       ctx.update({ strategies: strategies.join(','), ft: ft || undefined, n: samples.value, train: ft ? trainSel.value : undefined });
-      const body = { kind: 'faithfulness', model, dataset, strategies, max_samples: Number(samples.value), fine_tune_epochs: ft, ...(ft ? { train_dataset: trainSel.value } : {}) };
+      const body = { kind: 'faithfulness', model, dataset, strategies, max_samples: Number(samples.value), fine_tune_epochs: ft, target, ...(ft ? { train_dataset: trainSel.value } : {}) };
       try { show((await runJobInto(body, opts)).result); } catch (err) { result.replaceChildren(errorBox(err)); }
     } })));
   root.append(result);

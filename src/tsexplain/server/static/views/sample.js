@@ -1,5 +1,5 @@
 // Sample browser: the series coloured by its attribution and the channels x time heatmap.
-import { h, card, plotDiv, methodPicker, predictionLine, inPlace } from '../ui.js';
+import { h, card, plotDiv, methodPicker, predictionLine, inPlace, explainedOutput } from '../ui.js';
 import { seriesColored, heatmap, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
@@ -30,9 +30,8 @@ export async function render(root, ctx) {
     const values = res.values.data[0];
     const params = Object.entries(res.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
     const gap = res.extras.completeness_gap ? ` · completeness gap ${fmt(res.extras.completeness_gap[0])} ${res.unit}` : '';
-    const info = ctx.models.find((m) => m.name === model);
-    const k = Array.isArray(res.target) && res.target.length ? res.target[0] : null;
-    const explained = k === null ? '' : ` · explained output ${k}${info && info.output_names && info.output_names[k] ? ` (${info.output_names[k]})` : ''}`;
+    const named = explainedOutput(ctx, Array.isArray(res.target) && res.target.length ? res.target[0] : null);
+    const explained = named ? ` · ${named}` : '';
     meta.textContent = `${res.method}(${params})${explained} · values in ${res.unit} · ${res.signed ? 'signed' : 'absolute'} · ${fmt(res.seconds * 1000)} ms${res.cached ? ' (cached)' : ''}${gap}`;
     await seriesColored('sample-series', smp.x.data, values, res.channel_names,
       { unit: res.unit, mask: smp.mask ? smp.mask.data : null, time: smp.time, signed: res.signed, valueUnit: smp.value_unit });
