@@ -4,7 +4,7 @@ import pytest
 import torch
 from network_helpers import assert_unchanged, cnn, snapshot, x  # noqa: F401  (pytest fixtures)
 
-from tsexplain.exceptions import ParameterError
+from tsexplain.exceptions import ParameterError, ShapeError
 from tsexplain.network import (
     evaluate_loss,
     faithfulness_table,
@@ -70,3 +70,14 @@ def test_faithfulness_table_linear_readout():
     assert (row.most_filter, row.least_filter) == (4, 0)
     assert row.loss_without_most > row.loss_without_least == pytest.approx(0.0, abs=1e-10)
     assert "loss w/o most" in str(table)
+
+
+def test_classification_labels_of_the_wrong_shape_are_named() -> None:
+    """(N, K) targets given to a 3-class classifier: a ShapeError naming both shapes, not torch's
+    batch-size ValueError from inside cross-entropy; the same targets as a regression's work."""
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 3))
+    x, y = torch.randn(4, 2, 8), torch.rand(4, 3)
+    with pytest.raises(ShapeError, match=r"one class per sample, shape \(N,\) = \(4,\); got shape \(4, 3\)"):
+        evaluate_loss(net, x, y, task="multiclass")
+    expected = torch.nn.functional.mse_loss(net(x), y).item()
+    assert abs(evaluate_loss(net, x, y, task="regression") - expected) < 1e-6

@@ -15,7 +15,7 @@ from torch import nn
 from tsexplain._saturation import final_activation
 from tsexplain._targets import flatten_output
 from tsexplain._task import TASK_CHOICES, resolve_task
-from tsexplain.exceptions import ParameterError
+from tsexplain.exceptions import ParameterError, ShapeError
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -45,8 +45,25 @@ def task_loss(
     binary: binary cross-entropy (on logits unless ``probabilities``); multiclass: cross-entropy
     (on logits unless ``probabilities``, then NLL of the log); regression: squared error.
     ``y`` is (N,) labels / values or (N, K) regression targets.
+
+    Raises
+    ------
+    ShapeError
+        Labels of a classification task that are not one per sample (e.g. (N, K) targets).
+
+    Examples
+    --------
+    >>> task_loss(torch.zeros(2, 3), torch.zeros(2, 3), "multiclass")
+    Traceback (most recent call last):
+    ...
+    tsexplain.exceptions.ShapeError: multiclass labels are one class per sample, shape (N,) = (2,); got shape (2, 3) (targets of shape (N, K) are a regression's: task='regression')
     """
     out2 = as_2d(out)
+    if task in ("binary", "multiclass") and y.numel() != out2.shape[0]:
+        raise ShapeError(
+            f"{task} labels are one class per sample, shape (N,) = ({out2.shape[0]},); got shape "
+            f"{tuple(y.shape)} (targets of shape (N, K) are a regression's: task='regression')"
+        )
     if task == "binary":
         z = out2[:, 0]
         yy = y.to(z.dtype).reshape(-1)
