@@ -23,18 +23,35 @@ from tsexplain.benchmark._common import Context, Section, Timer, to_float
 TARGET = {"GRAD": 0.81, "SmoothGrad (map)": 0.79, "GRAD x Input": 0.82, "GRAD signed": 0.68}
 
 
+#: the quality-signals generator's own parameters (the grid's first cell)
+GENERATOR_WORLD: dict[str, Any] = {"noise": 0.05, "width": 1.5, "amplitude": (0.5, 1.5),
+                                   "score_range": (10.0, 0.0)}
+
+
+def _cell(**changes: Any) -> dict[str, Any]:
+    """A complete world: the generator's parameters with ``changes``."""
+    return dict(GENERATOR_WORLD, **changes)
+
+
 def grid(size: str) -> list[dict[str, Any]]:
-    """The cells, most promising first (noise, bump amplitude and width, score range)."""
+    """The cells, each a complete world, from the generator's parameters to the narrowest bumps.
+
+    Every cell states all four parameters (noise, bump width, bump amplitude range, score range),
+    so a cell means the same world whatever :data:`tsexplain.benchmark.agra.DEFAULT_WORLD` is.
+    """
     if size == "tiny":
-        return [{}, {"noise": 0.0}]
-    return [{"noise": 0.0, "amplitude": (1.0, 3.0)},
-            {"noise": 0.05, "amplitude": (1.0, 3.0)},
-            {"noise": 0.0},
-            {"noise": 0.0, "width": 1.0, "amplitude": (1.0, 3.0)},
-            {},  # the generator's defaults
-            {"noise": 0.0, "amplitude": (1.0, 3.0), "score_range": (1.0, 0.0)},
-            {"noise": 0.0, "width": 0.75, "amplitude": (1.0, 3.0)},
-            {"noise": 0.0, "width": 1.0, "amplitude": (2.0, 4.0)}]
+        return [dict(agra.DEFAULT_WORLD), _cell()]
+    a13, a24, a35 = (1.0, 3.0), (2.0, 4.0), (3.0, 5.0)
+    return [_cell(), _cell(noise=0.0),
+            _cell(noise=0.0, width=1.0, amplitude=a13), _cell(noise=0.0, width=1.0, amplitude=a24),
+            _cell(width=1.0, amplitude=a13),
+            _cell(noise=0.0, width=1.0, amplitude=a13, score_range=(1.0, 0.0)),
+            _cell(noise=0.0, width=0.75, amplitude=a13), _cell(noise=0.0, width=0.75, amplitude=a24),
+            _cell(noise=0.0, width=0.6, amplitude=a13),
+            _cell(noise=0.0, width=0.5, amplitude=a13), _cell(noise=0.0, width=0.5, amplitude=a24),
+            _cell(noise=0.0, width=0.5, amplitude=a35), _cell(width=0.5, amplitude=a13),
+            _cell(noise=0.0, width=0.5, amplitude=a13, score_range=(1.0, 0.0)),
+            _cell(noise=0.0, width=0.4, amplitude=a13), _cell(noise=0.0, width=0.4, amplitude=a24)]
 
 
 def cell_settings(ctx: Context, world: dict[str, Any]) -> dict[str, Any]:
@@ -45,11 +62,6 @@ def cell_settings(ctx: Context, world: dict[str, Any]) -> dict[str, Any]:
         cfg["smoothgrad"] = {"n_draws": 50, "noise": 0.15}
         cfg["smoothgrad_reconstruction"] = {"n_models": 2, "n_signals": 10, "n_draws": 8,
                                             "noise": 0.15}
-    # Algorithm 1's tolerance is on the squared score error: keep it at the same fraction of
-    # the score range in every cell (1e-2 on a range of 10)
-    span = abs(cfg["world"]["score_range"][0] - cfg["world"]["score_range"][1])
-    cfg["algorithm1"] = dict(cfg["algorithm1"], tol=cfg["algorithm1"]["tol"] * (span / 10) ** 2,
-                             lr=cfg["algorithm1"]["lr"] * (10 / span) ** 2)
     return cfg
 
 
