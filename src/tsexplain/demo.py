@@ -171,7 +171,7 @@ def _draw_anomaly_figures(out: Path, results: dict[str, Any], run: _AnomalyRun) 
     figures: list[tuple[str, str]] = []
 
     def keep(fig: Any, file: str, caption: str) -> None:
-        save_figure(fig, out / file)
+        save_figure(fig, out / file, close=True)
         figures.append((file, caption))
 
     x, names, sample = run.x, run.channel_names, 0
@@ -209,7 +209,8 @@ def _time_smoothgrad_world(out: Path, *, seed: int, progress: bool
                             receptive_field=5, causal=True)
     file = "heatmap_time_smoothgrad.png"
     save_figure(plot_heatmap(tsg, ar.X, sample=0,
-                             title="Time-SmoothGrad (k=100) on the AR-states world"), out / file)
+                             title="Time-SmoothGrad (k=100) on the AR-states world"), out / file,
+                close=True)
     caption = ("Time-SmoothGrad: attribution per feature and step; the true coefficients switch "
                "with the state every 5000 steps.")
     test_steps = np.flatnonzero(~ar.train_mask)[::10]

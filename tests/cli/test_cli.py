@@ -39,6 +39,8 @@ def test_demo_writes_a_report_with_every_method(tmp_path):
     out = tmp_path / "demo"
     proc = tsexplain("demo", "--out", str(out), "--n-explain", "50", "--quiet")
     assert proc.returncode == 0, proc.stderr[-2000:]
+    # every figure is closed once written (matplotlib warns past 20 open figures)
+    assert "figures have been opened" not in proc.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["accuracy"] > 0.95
     # Time-SmoothGrad recovers the switching coefficients (per-step Pearson with the truth)
