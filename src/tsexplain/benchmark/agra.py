@@ -191,8 +191,8 @@ def run(ctx: Context) -> Section:
     models, reg_mse, seconds = train_members(cfg, data, ctx.seed)
     score_var = to_float(np.var(data.y[~data.train_mask]))
     ctx.say(f"  trained {len(models)} AGRA CNNs ({cfg['epochs']} epochs) in {seconds:.1f} s; test "
-            f"regression MSE {reg_mse.mean():.3f} +- {reg_mse.std():.3f} (score variance "
-            f"{score_var:.2f}; paper {PAPER_REGRESSION_MSE[0]} +- {PAPER_REGRESSION_MSE[1]})")
+            f"regression MSE {reg_mse.mean():.3g} +- {reg_mse.std():.2g} (score variance "
+            f"{score_var:.3g}; paper {PAPER_REGRESSION_MSE[0]} +- {PAPER_REGRESSION_MSE[1]})")
     sc = explain_members(cfg, data, models, ctx.seed)
     ctx.say("  " + ", ".join(f"{k} {v:.1f} s" for k, v in sc.seconds.items() if k != "do_nothing_mse"))
     _tables(sec, cfg, sc)
@@ -302,13 +302,13 @@ def _notes(sec: Section, cfg: dict[str, Any], reg_mse: np.ndarray, score_var: fl
     sec.notes.append(
         f"Members: {cfg['n_models']} AGRACNN (paper 50), Adam lr {cfg['lr']}, dropout "
         f"{cfg['dropout']}, {cfg['epochs']} epochs, lowest-validation-loss epoch kept. Test "
-        f"regression MSE {reg_mse.mean():.3f} +- {reg_mse.std():.3f} (score variance "
-        f"{score_var:.2f}; paper {PAPER_REGRESSION_MSE[0]} +- {PAPER_REGRESSION_MSE[1]}). "
+        f"regression MSE {reg_mse.mean():.3g} +- {reg_mse.std():.2g} (score variance "
+        f"{score_var:.3g}; paper {PAPER_REGRESSION_MSE[0]} +- {PAPER_REGRESSION_MSE[1]}). "
         f"Explanations scored on the first {cfg['n_eval']} training signals (the paper scores "
         f"its training signals, all 750; fewer here to bound the run time).")
     sec.notes.append(
-        f"Algorithm 1: lr {cfg['algorithm1']['lr']}, stop when (f(x) - ideal)^2 < "
-        f"{cfg['algorithm1']['tol']}, at most {cfg['algorithm1']['max_iter']} steps. Deviation "
+        f"Algorithm 1: lr {cfg['algorithm1']['lr']:.3g}, stop when (f(x) - ideal)^2 < "
+        f"{cfg['algorithm1']['tol']:.3g}, at most {cfg['algorithm1']['max_iter']} steps. Deviation "
         f"for cost: Algorithm 1 with SmoothGrad as its gradient runs on {sr['n_models']} models x "
         f"{sr['n_signals']} signals with {sr['n_draws']} draws (noise {sr['noise']}); the "
         f"SmoothGrad map row uses the method's defaults on every model and signal.")
