@@ -23,7 +23,7 @@ def discuss(sections: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name, fn in (("time_smoothgrad", _tsg), ("agra", _agra), ("anomaly", _anomaly),
                      ("real_data", _real), ("ismail", _ismail)):
-        if name in sections:
+        if name in sections and "cells" not in sections[name]["metrics"]:  # not the calibration grid
             try:
                 out[name] = fn(sections[name])
             except Exception as err:  # a discussion must never sink the report
@@ -78,6 +78,8 @@ def _tsg(sec: dict[str, Any]) -> list[str]:
 def _agra(sec: dict[str, Any]) -> list[str]:
     m = sec["metrics"]
     agra, single = m["agra"], m["single"]
+    world = sec["settings"]["world"]
+    amp, (lo, hi) = world["amplitude"], sorted(world["score_range"])
     notes = []
 
     def mean(label: str, i: int) -> float:
@@ -110,15 +112,17 @@ def _agra(sec: dict[str, Any]) -> list[str]:
     notes.append(
         f"Reconstruction MSE: GRAD {g_mse:.4f} -> AGRA {a_mse:.4f} (ratio {a_mse / g_mse:.2f}; "
         f"paper 7.65 -> 5.06, ratio 0.66). The absolute MSE differs because the paper's "
-        f"signal amplitudes are not stated in the paper (here: unit sinusoids, bumps 0.5-1.5). "
+        f"signal amplitudes are not stated in the paper (here: unit sinusoids, bumps "
+        f"{amp[0]:g}-{amp[1]:g}). "
         f"Algorithm 1 stops as soon as the predicted score reaches the ideal, which a "
         f"piecewise-linear network does after removing only part of each bump (the score is "
         f"quadratic in the bump amplitude), so both reconstructions stay close to the input and "
         f"the ratio stays near 1; AGRA's gain is in where the move goes, not in how far."
         + (f" Doing nothing scores {m['do_nothing_mse']:.4f}." if "do_nothing_mse" in m else ""))
     notes.append(
-        f"Regression MSE of the members {m['regression_mse_mean']:.3f} (paper 0.619) on a 0-10 "
-        f"score of variance {m.get('test_score_variance', float('nan')):.2f}; the paper's score "
+        f"Regression MSE of the members {m['regression_mse_mean']:.3g} (paper 0.619) on a "
+        f"{lo:g}-{hi:g} score of variance {m.get('test_score_variance', float('nan')):.3g}; the "
+        f"paper's score "
         f"range is not legible in the paper. AGRA's gain does not need better members, only "
         f"members that disagree in their noise." + (f" Figure 4's MSE from 1 to {len(curve)} "
                                                     f"models: {curve[0]:.4f} -> {curve[-1]:.4f}."
