@@ -375,6 +375,34 @@ class _CallableModule(torch.nn.Module):
     def __init__(self, fn: Any) -> None:
         super().__init__()
         self.fn = fn
+        #: positional parameters of ``fn`` (None: any number): required, all
+        self._arity: tuple[list[str], int] | None = _positional_arity(fn)
 
     def forward(self, x: torch.Tensor, *additional: torch.Tensor) -> torch.Tensor:
+        if self._arity is not None:  # the wording of a module's forward, which callers read
+            required, most = self._arity
+            given = 1 + len(additional)
+            if given < len(required):
+                missing = ", ".join(repr(n) for n in required[given:])
+                raise TypeError(f"forward() missing {len(required) - given} required positional "
+                                f"argument{'s' if len(required) - given > 1 else ''}: {missing}")
+            if given > most:
+                raise TypeError(f"forward() takes {most + 1} positional arguments but {given + 1} "
+                                f"were given")
         return self.fn(x, *additional)
+
+
+def _positional_arity(fn: Any) -> tuple[list[str], int] | None:
+    """Names of ``fn``'s required positional parameters and how many positional arguments it
+    takes (None: its signature is unknown or takes any number)."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return None
+    positional = [p for p in params if p.kind in kinds]
+    return [p.name for p in positional if p.default is inspect.Parameter.empty], len(positional)

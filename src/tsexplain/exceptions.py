@@ -177,6 +177,16 @@ def model_inputs_error(err: BaseException, n_additional: int, where: str,
     problem = model_inputs_problem(err, n_additional)
     if problem is None:
         return None
+    if too_many_inputs(problem):
+        return ModelInputsError(
+            f"{where}: {problem}. Give additional_inputs= only the inputs forward takes after x "
+            f"(none for a model of the series alone)", problem)
     return ModelInputsError(
         f"{where}: {problem}. Pass a model's further inputs as additional_inputs= (one row per "
         f"series of x {tuple(x_shape)}, in the order of forward's arguments)", problem)
+
+
+def too_many_inputs(problem: str) -> bool:
+    """Whether a :func:`model_inputs_problem` text says the model was given more inputs than its
+    forward takes (else fewer)."""
+    return "more inputs than the series" not in problem

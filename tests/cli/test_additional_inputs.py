@@ -229,6 +229,61 @@ def test_explain_files_takes_additional_inputs_from_python(files, tmp_path):
     np.testing.assert_allclose(read_results(out).results["saliency"].values, want, atol=1e-6, rtol=0)
 
 
+def test_target_all_reports_the_extras_at_the_predicted_output_as_the_series(files, tmp_path, capsys):
+    """With target='all' the extras' attributions are (N, K, S): the report's table reads them at
+    each sample's predicted output, as it reads the series' maps (not the mean over outputs)."""
+    out = tmp_path / "out"
+    argv = _explain(files, out, "--additional-input", files["dir"] / "static.csv",
+                    "--attribute-additional", report=True)
+    argv[argv.index("--target") + 1] = "all"
+    code, _, err = _run(argv, capsys)
+    assert code == 0, err
+    saved = read_results(out)
+    v = np.asarray(saved.results["integrated_gradients"].extras["additional"][0])
+    assert v.shape == (N, K, S)
+    pred = np.asarray(saved.predictions).argmax(axis=1)
+    assert len(set(pred.tolist())) > 1  # the two readings differ only if the predictions do
+    want = np.abs(v[np.arange(N), pred]).mean(axis=0)
+    page = (out / "report.html").read_text()
+    cells = [float(c) for c in re.findall(r"<td>age</td><td class='n'>([^<]+)</td>", page)]
+    assert cells == [pytest.approx(want[0], rel=1e-3)]
+    assert abs(np.abs(v).mean(axis=(0, 1))[0] - want[0]) > 1e-3 * want[0]
+
+
+def test_explain_files_refuses_arrays_as_additional_inputs(files, tmp_path):
+    from tsexplain.exceptions import ParameterError
+    from tsexplain.io.pipeline import explain_files
+
+    with pytest.raises(ParameterError, match="additional_inputs takes files .* got ndarray; arrays "
+                                             "go to tsexplain.explain"):
+        explain_files(files["model"], files["dir"] / "data.npz", ["saliency"], target=TARGET,
+                      out=tmp_path / "out", additional_inputs=[files["static"]])
+
+
+@pytest.mark.parametrize("form", ["pt2", "function"])
+def test_a_model_of_the_series_alone_given_extras_is_told_to_give_fewer(files, tmp_path, form):
+    """A one-input model (a torch.export program, a plain function) given a further input: the
+    ModelInputsError that says so, not Python's TypeError from inside the wrapper."""
+    from tsexplain.io import load_any_model
+
+    head = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(C * T, K)).eval()
+    if form == "pt2":
+        batch = torch.export.Dim("batch", min=1)
+        program = torch.export.export(head, (torch.zeros(2, C, T),), dynamic_shapes=({0: batch},))
+        torch.export.save(program, tmp_path / "one.pt2")
+        model = load_any_model(tmp_path / "one.pt2").module
+    else:
+        def model(x):
+            return head(x)
+    with pytest.raises(ModelInputsError, match=r"forward takes 1 input, not the series and 1 "
+                                               r"additional input\(s\)\. Give additional_inputs= only"):
+        tsexplain.explain(model, files["X"], "saliency", target=TARGET,
+                          additional_inputs=[files["static"]])
+    with pytest.raises(ModelInputsError, match=r"not the series and 1 additional input"):
+        deletion_curve(model, files["X"], np.ones_like(files["X"]), target=TARGET,
+                       additional_inputs=[files["static"]])
+
+
 ERRORS = [
     (["--additional-input", "{d}/nope.npy"], r"additional input \S*nope\.npy: no file at"),
     (["--additional-input", "{d}/extras.npz:zz"],
@@ -244,7 +299,8 @@ ERRORS = [
     (["--additional-input", "{d}/static.npy:k"], r"':k' names an array of an \.npz file"),
     ([], r"takes more inputs than the series \(missing: 'static'\): .*--additional-input FILE"),
     (["--additional-input", "{d}/static.npy", "--additional-input", "{d}/static.npy"],
-     r"forward takes 2 inputs, not the series and 2 additional input\(s\): .*--additional-input"),
+     r"forward takes 2 inputs, not the series and 2 additional input\(s\): give only the inputs "
+     r"forward takes after x, one --additional-input"),
     (["--additional-input", "{d}/static.npy", "--attribute-additional", "-m", "occlusion"],
      r"occlusion does not attribute additional inputs"),
     (["--attribute-additional"], r"--attribute-additional needs .*--additional-input FILE"),
@@ -280,6 +336,16 @@ def test_the_workspace_names_the_doors_that_take_further_inputs(files, tmp_path,
 def _explain_dataset(files, x_path, store, *extra):
     return ["explain-dataset", "--model", files["factory"], "--weights", files["dir"] / "w.pt",
             x_path, "--target", str(TARGET), "--out", store, "--chunk-size", "3", *extra]
+
+
+def test_explain_dataset_with_further_inputs_refuses_a_pickled_data_file_in_one_line(files, tmp_path,
+                                                                                    capsys):
+    np.save(tmp_path / "x.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    code, _, err = _run(_explain_dataset(files, tmp_path / "x.npy", tmp_path / "store",
+                                         "--additional-input", files["dir"] / "static.npy"), capsys)
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "x.npy is not a readable .npy file" in lines[0]
 
 
 def test_explain_dataset_without_the_further_inputs_is_one_line(files, tmp_path, capsys):

@@ -15,6 +15,7 @@ from tsexplain.exceptions import (
     ShapeError,
     TargetError,
     model_inputs_problem,
+    too_many_inputs,
 )
 
 __all__ = ["ModelProbe", "check_model_data", "check_memory", "available_memory",
@@ -72,7 +73,11 @@ def model_inputs_refusal(problem: str, *, takes_additional: bool) -> ModelInputs
     inputs in the order of forward's arguments after x, one --additional-input FILE[:KEY] each
     (.npy, .npz or .csv, one row per series; in Python the keyword additional_inputs=)
     """
-    if takes_additional:
+    if too_many_inputs(problem):
+        advice = ("give only the inputs forward takes after x, one --additional-input FILE[:KEY] "
+                  "each (none for a model of the series alone)" if takes_additional else
+                  "here a model gets one input, the series (N, C, T)")
+    elif takes_additional:
         advice = ("give its further inputs in the order of forward's arguments after x, one "
                   "--additional-input FILE[:KEY] each (.npy, .npz or .csv, one row per series; in "
                   "Python the keyword additional_inputs=)")

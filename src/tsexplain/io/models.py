@@ -699,6 +699,9 @@ def _exported_root_class(base: type, n_inputs: int = 1) -> type:
         def forward_several(self: Any, x: torch.Tensor, *additional: torch.Tensor) -> Any:
             return run(self, x, *additional)
 
+        for fn in (forward_one, forward_several):  # a wrong number of inputs names "forward"
+            fn.__name__, fn.__qualname__ = "forward", "ExportedModel.forward"
+
         def __deepcopy__(self: Any, memo: dict[int, Any]) -> Any:
             # as copy.deepcopy copies a module, without torch's deprecation notice for the
             # program's tree specs (it reached users through every copy of the model)

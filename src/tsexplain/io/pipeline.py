@@ -155,6 +155,12 @@ class ExplainOptions:
         """Option errors before anything is loaded."""
         if isinstance(self.additional_inputs, str | os.PathLike):
             self.additional_inputs = [self.additional_inputs]
+        for item in self.additional_inputs:
+            if not isinstance(item, str | os.PathLike):
+                raise ParameterError(
+                    f"additional_inputs takes files (FILE or FILE:KEY: .npy, .npz or .csv), got "
+                    f"{type(item).__name__}; arrays go to tsexplain.explain(model, x, method, "
+                    f"additional_inputs=[...])")
         if self.attribute_additional and not self.additional_inputs:
             raise ParameterError("--attribute-additional needs the model's further inputs: "
                                  "--additional-input FILE (additional_inputs=[...] in Python)")

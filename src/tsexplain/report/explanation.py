@@ -415,7 +415,10 @@ def _additional_section(page: HtmlReport, saved: Any, maps: dict[str, Any]) -> N
                 rows.append([d["file"], "(not floating: held fixed, not attributed)", "n/a"])
                 continue
             per_row = int(np.prod(d["shape"][1:], dtype=np.int64))
-            means = np.abs(np.asarray(v, dtype=np.float64)).reshape(-1, per_row).mean(axis=0)
+            v = np.asarray(v, dtype=np.float64)
+            if v.ndim == len(d["shape"]) + 1:  # target="all": (N, K, ...), read at the predicted
+                v = v[np.arange(n), np.asarray(saved.predictions).argmax(axis=1)]  # output, as x
+            means = np.abs(v).reshape(-1, per_row).mean(axis=0)
             names = _column_names(d)
             shown = min(len(means), _MAX_ADDITIONAL_COLUMNS)
             rows += [[d["file"], names[j], float(means[j])] for j in range(shown)]
