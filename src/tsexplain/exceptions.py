@@ -112,6 +112,8 @@ _EXTRA_INPUTS = re.compile(r"forward\(\) takes (\d+) positional arguments? but (
 # the same two facts in a TorchScript model's words (a RuntimeError; the counts include self)
 _SCRIPT_MISSING = re.compile(r"forward\(\) is missing value for argument '([^']+)'")
 _SCRIPT_EXTRA = re.compile(r"forward\(\) expected at most (\d+) argument\(s\) but received (\d+)")
+#: how :func:`model_inputs_problem` begins when the model was given fewer inputs than it takes
+_TOO_FEW_INPUTS = "the model's forward takes more inputs than the series"
 
 
 def model_inputs_problem(err: BaseException, n_additional: int) -> str | None:
@@ -141,7 +143,7 @@ def model_inputs_problem(err: BaseException, n_additional: int) -> str | None:
     found = missing.search(text)
     if found:
         names = found.group(1) if isinstance(err, TypeError) else f"'{found.group(1)}'"
-        return f"the model's forward takes more inputs than the series (missing: {names})"
+        return f"{_TOO_FEW_INPUTS} (missing: {names})"
     extra_found = extra.search(text)
     if extra_found:
         takes = int(extra_found.group(1)) - 1
@@ -189,4 +191,4 @@ def model_inputs_error(err: BaseException, n_additional: int, where: str,
 def too_many_inputs(problem: str) -> bool:
     """Whether a :func:`model_inputs_problem` text says the model was given more inputs than its
     forward takes (else fewer)."""
-    return "more inputs than the series" not in problem
+    return not problem.startswith(_TOO_FEW_INPUTS)

@@ -338,11 +338,11 @@ def _explain_dataset(files, x_path, store, *extra):
             x_path, "--target", str(TARGET), "--out", store, "--chunk-size", "3", *extra]
 
 
-def test_explain_dataset_with_further_inputs_refuses_a_pickled_data_file_in_one_line(files, tmp_path,
-                                                                                    capsys):
+@pytest.mark.parametrize("extra", [[], ["--additional-input", "static.npy"]], ids=["alone", "with-extras"])
+def test_explain_dataset_refuses_a_pickled_data_file_in_one_line(files, tmp_path, capsys, extra):
     np.save(tmp_path / "x.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    code, _, err = _run(_explain_dataset(files, tmp_path / "x.npy", tmp_path / "store",
-                                         "--additional-input", files["dir"] / "static.npy"), capsys)
+    extra = [files["dir"] / a if a.endswith(".npy") else a for a in extra]
+    code, _, err = _run(_explain_dataset(files, tmp_path / "x.npy", tmp_path / "store", *extra), capsys)
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert "x.npy is not a readable .npy file" in lines[0]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
 
 EPILOG = """\
@@ -94,7 +93,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_explain_dataset(args: argparse.Namespace) -> int:
-
     from tsexplain.exceptions import ModelInputsError, ParameterError
     from tsexplain.io.checks import model_inputs_refusal
     from tsexplain.io.models import load_any_model
@@ -118,9 +116,9 @@ def run_explain_dataset(args: argparse.Namespace) -> int:
     models = [load_any_model(m, args.weights, model_args).module for m in args.model]
     extras = None
     if args.additional_input:
-        from tsexplain.io.data import _read_npy, load_additional_inputs
+        from tsexplain.io.data import load_additional_inputs, read_npy
 
-        shape = _read_npy(Path(data), mmap=True).shape if isinstance(data, str) else data.shape
+        shape = read_npy(data, mmap=True).shape if isinstance(data, str) else data.shape
         extras = [e.values for e in load_additional_inputs(args.additional_input, tuple(shape))]
     elif args.attribute_additional:
         raise ParameterError("--attribute-additional needs --additional-input FILE")

@@ -194,7 +194,7 @@ def _open_npz(path: Path) -> Any:
         raise DataFormatError(f"{path} is not a readable .npz file: {exc}") from None
 
 
-def _pickle_refused(path: Path, exc: ValueError) -> DataFormatError | None:
+def _pickle_refused(path: str | Path, exc: ValueError) -> DataFormatError | None:
     """The error for an array that needs unpickling (None: ``exc`` is about something else)."""
     if "allow_pickle" not in str(exc):
         return None
@@ -204,8 +204,9 @@ def _pickle_refused(path: Path, exc: ValueError) -> DataFormatError | None:
     )
 
 
-def _read_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
-    """The array of an .npy file (memory-mapped with ``mmap``), never unpickling."""
+def read_npy(path: str | Path, *, mmap: bool = False) -> np.ndarray:
+    """The array of an .npy file (memory-mapped with ``mmap``), never unpickling: the package's
+    one .npy reader (a file it cannot read is a :class:`DataFormatError` naming it)."""
     try:
         return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except ValueError as exc:
@@ -251,7 +252,7 @@ def _load_npz(path: Path, x_key: str | None, y_key: str | None) -> LoadedData:
 
 
 def _load_npy(path: Path) -> LoadedData:
-    X = _as_3d(_read_npy(path, mmap=True), str(path))
+    X = _as_3d(read_npy(path, mmap=True), str(path))
     return LoadedData(X, None, _names(None, X.shape[1], str(path)), np.arange(X.shape[0]), "npy",
                       str(path))
 
@@ -628,7 +629,7 @@ def _read_additional(spec: str) -> AdditionalInput:
     suffix = _suffix(path)
     columns: list[str] | None = None
     if suffix == ".npy":
-        values = np.asarray(_read_npy(path))
+        values = np.asarray(read_npy(path))
     elif suffix == ".npz":
         with _open_npz(path) as npz:
             keys = list(npz.files)
