@@ -121,6 +121,77 @@ def test_layer_integrated_gradients_in_a_conv_lstm_matches_captum():
     close_to(ours.extras["layer_values"], theirs)
 
 
+class SkipCNN(nn.Module):
+    """A residual block: the head sees the explained layer's output plus the block's input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(6)
+        self.stem = nn.Conv1d(2, 8, 3, padding=1)
+        self.conv = nn.Conv1d(8, 8, 3, padding=1)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.stem(x))
+        return self.head(torch.relu(self.conv(h) + h).mean(dim=2))
+
+
+class BatchReadingCNN(nn.Module):
+    """Reads the batch size of its input after the explained layer (``view(x.shape[0], -1)``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(7)
+        self.conv = nn.Conv1d(2, 4, 3, padding=1)
+        self.head = nn.Linear(4 * 20, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.tanh(self.conv(x)).reshape(x.shape[0], -1))
+
+
+def _first_layer_rows(model: nn.Module, first: nn.Module, x: torch.Tensor, **params) -> tuple:
+    """(our layer IG result, rows the model's first layer saw during it)."""
+    seen = []
+    handle = first.register_forward_hook(lambda m, i, o: seen.append(i[0].shape[0]))
+    try:
+        res = tsexplain.explain(model, x, "layer_integrated_gradients", **params)
+    finally:
+        handle.remove()
+    return res, sum(seen)
+
+
+@pytest.mark.parametrize("n", [1, 5])
+@pytest.mark.parametrize("make", [SkipCNN, BatchReadingCNN])
+def test_layer_integrated_gradients_where_later_layers_see_more_than_the_layer(make, n):
+    # the layers before the explained one run once per series only where the later layers see
+    # the layer's output alone; these models see more, and must still equal Captum
+    model = make().eval()
+    x = torch.randn(n, 2, 20, generator=torch.Generator().manual_seed(n))
+    ours = tsexplain.explain(model, x, "layer_integrated_gradients", target=1, layer="conv", steps=24)
+    theirs = captum_attr.LayerIntegratedGradients(model, model.conv).attribute(
+        x, baselines=torch.zeros_like(x), target=1, n_steps=24
+    ).detach().numpy()
+    close_to(ours.extras["layer_values"], theirs)
+
+
+def test_layer_integrated_gradients_runs_the_earlier_layers_once_per_series(cnn_data):
+    model, x, target = cnn_data
+    steps = 30
+    ours, rows = _first_layer_rows(model, layer(model, "0"), x, target=target, layer="6", steps=steps)
+    theirs = captum_attr.LayerIntegratedGradients(model, layer(model, "6")).attribute(
+        x, baselines=torch.zeros_like(x), target=target, n_steps=steps
+    ).detach().numpy()
+    close_to(ours.extras["layer_values"], theirs)
+    # a few passes over the series (outputs, the series' and the baseline's activations, the
+    # shortcut's check, the path) and the engine's one-row probes; not one pass per step
+    assert rows <= 8 * len(x) < steps * len(x)
+    # a skip connection keeps every pass
+    skip = SkipCNN().eval()
+    xs = torch.randn(5, 2, 20, generator=torch.Generator().manual_seed(2))
+    _, rows_skip = _first_layer_rows(skip, skip.stem, xs, target=1, layer="conv", steps=steps)
+    assert rows_skip >= steps * len(xs)
+
+
 def test_layer_integrated_gradients_on_the_recurrent_layer_is_complete():
     """At the LSTM's output (N, T', H) with time_axis=1 the layer values sum to f(x) - f(b)."""
     model = ConvLSTM().eval()

@@ -11,7 +11,7 @@ information to give). The raw layer values, filters x T', are in ``result.extras
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -175,6 +175,39 @@ class _Capture:
 
     def remove(self) -> None:
         self.handle.remove()
+
+
+def _sees_only_the_layer(
+    model: nn.Module,
+    capture: _Capture,
+    rows: torch.Tensor,
+    acts: torch.Tensor,
+    outputs: torch.Tensor,
+    extras: Callable[[int], tuple[torch.Tensor, ...]],
+) -> bool:
+    """Whether the model's layers after the captured one depend on the input only through its
+    output, so that one pass over the n series can carry any number of replacement outputs.
+
+    The test: a forward pass over ``rows`` (n, C, T) whose captured output is replaced by
+    ``acts`` (n, F, T') with each series twice (2n rows, ``extras(2)`` the further inputs) must
+    give each series' ``outputs`` (n, K) twice. A model that mixes the layer's output with
+    earlier activations (a skip connection), reads the batch size of its input, or otherwise
+    fails that pass does not take the shortcut.
+    """
+    n = rows.shape[0]
+    capture.replace = acts.repeat_interleave(2, dim=0)
+    try:
+        with torch.no_grad():
+            out = flatten_output(model(rows, *extras(2)), 2 * n)
+    except Exception:  # noqa: BLE001 - any failure of the probe means: no shortcut
+        return False
+    finally:
+        capture.replace = None
+    want = outputs.repeat_interleave(2, dim=0)
+    if out.shape != want.shape:
+        return False
+    scale = float(want.abs().max()) if want.numel() else 0.0
+    return bool(torch.allclose(out, want, rtol=1e-4, atol=1e-5 * max(scale, 1e-12)))
 
 
 def _selected_sum(out: torch.Tensor, sel: Selection, k: int | None) -> torch.Tensor:
@@ -397,8 +430,12 @@ class LayerIntegratedGradients(_LayerMethod):
 
     Notes
     -----
-    Cost: ``steps`` forward and backward passes per series. BatchNorm folds as for
-    :class:`LayerGradCam`, never into the explained layer.
+    Cost: ``steps`` forward and backward passes per series through the layers after the
+    explained one. The layers before it run once per series when the later layers see the input
+    only through the layer's output (checked on each call by one pass that carries every series
+    twice); a model with a skip connection around the layer, or one that reads its input's batch
+    size, runs them at every step, as Captum does. BatchNorm folds as for :class:`LayerGradCam`,
+    never into the explained layer.
 
     References
     ----------
@@ -469,21 +506,27 @@ class LayerIntegratedGradients(_LayerMethod):
             capture = _Capture(module, name)
             capture.time_axis = time_axis = layer_time_axis(module, self.time_axis)
             parts, outs_b = [], []
+            suffix_only: bool | None = None
             try:
                 for start in range(0, x.shape[0], per_chunk):
                     idx = torch.arange(start, min(x.shape[0], start + per_chunk))
                     n = len(idx)
                     own = row_extras(engine, idx, 1)
-                    a_x, _ = self._activations(model, capture, x[idx], own)
+                    a_x, out_x = self._activations(model, capture, x[idx], own)
                     a_b, out_b = self._activations(model, capture, base[idx], own)
                     outs_b.append(out_b)
                     a_x = _as_filters_time(a_x, time_axis, name, self.name, n)
                     a_b = _as_filters_time(a_b, time_axis, name, self.name, n)
+                    if suffix_only is None:
+                        suffix_only = _sees_only_the_layer(model, capture, x[idx], a_x, out_x,
+                                                           lambda per, i=idx: row_extras(engine, i, per))
                     delta = a_x - a_b
                     path = (a_b[:, None] + alphas[None, :, None, None] * delta[:, None]).reshape(n * s, *a_x.shape[1:])
                     path = path.detach().requires_grad_(True)
                     capture.replace = path
-                    rows = x[idx].repeat_interleave(s, dim=0)
+                    # every path point shares the series' layers before the explained one: when
+                    # the later layers see only its output, those run once per series, not s times
+                    rows = x[idx] if suffix_only else x[idx].repeat_interleave(s, dim=0)
                     psel = sel.for_samples(idx).repeat(s)
                     try:
                         with torch.enable_grad():
