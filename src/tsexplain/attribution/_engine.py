@@ -46,6 +46,9 @@ PROGRESS_MIN_ROWS = 20_000
 TUNE_SIZES = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 #: A call differentiates at least this many rows before sizes are timed on it.
 TUNE_MIN_ROWS = 1024
+#: Chunks timed per size; the fastest counts (a process's first chunks run cold: thread pools,
+#: kernels and memory are set up on them, which made small sizes look slow).
+TIMINGS_PER_SIZE = 2
 #: The fastest size found per model structure, input shape, outputs, device and thread count.
 _TUNED: dict[tuple[object, ...], int] = {}
 
@@ -65,8 +68,9 @@ class ChunkTuner:
 
     On the CPU, a batch of at least :data:`TUNE_MIN_ROWS` rows (or half the most the budget allows)
     runs its first chunks at the
-    sizes of :data:`TUNE_SIZES` (ascending, up to ``most``) and times them (a size that does not
-    fit in what is left of one batch is timed on the next); after two sizes in a row that are
+    sizes of :data:`TUNE_SIZES` (ascending, up to ``most``), each on :data:`TIMINGS_PER_SIZE`
+    chunks of which the fastest counts (a size that does not fit in what is left of one batch is
+    timed on the next); after two sizes in a row that are
     slower per row than the best, at ``most``, or at the end of the call, the best is used for
     the rest of the call and remembered for later calls on the same model structure and input
     shape.
@@ -95,6 +99,8 @@ class ChunkTuner:
         sizes = [s for s in TUNE_SIZES if s < self.most] + [self.most]
         self._sizes = sizes if timed and self.best is None and len(sizes) > 1 else []
         self._per_row: dict[int, float] = {}
+        #: Per-row times of the size being timed (fewer than TIMINGS_PER_SIZE so far).
+        self._timings: list[float] = []
         self._worse = 0
 
     @property
@@ -106,11 +112,12 @@ class ChunkTuner:
         """Rows of the next chunk, ``remaining`` rows of the current batch being left."""
         if self.best is not None:
             return self.best
-        if self._per_row and self._sizes[0] > remaining:
+        if (self._per_row or self._timings) and self._sizes[0] > remaining:
             # the next size does not fit in what is left of this batch: run the rest untimed; a
             # later batch of the call may time it (:meth:`Engine.finish` settles the call)
             return remaining
-        if self._sizes and (self._per_row or remaining >= min(TUNE_MIN_ROWS, self.most // 2)):
+        if self._sizes and (self._per_row or self._timings
+                            or remaining >= min(TUNE_MIN_ROWS, self.most // 2)):
             return min(self._sizes[0], remaining)
         return self.default
 
@@ -118,17 +125,30 @@ class ChunkTuner:
         """Report that a chunk of ``rows`` rows took ``seconds`` (ignored unless timing)."""
         if not self.tuning or rows != self._sizes[0]:
             return
-        size = self._sizes.pop(0)
-        per_row = seconds / rows
-        fastest = min(self._per_row.values(), default=float("inf"))
-        self._per_row[size] = per_row
-        self._worse = self._worse + 1 if per_row > fastest else 0
+        self._timings.append(seconds / rows)
+        if len(self._timings) < TIMINGS_PER_SIZE:
+            return
+        self._settle_size()
         if self._worse >= 2 or not self._sizes:
             self._finish()
 
+    def _settle_size(self) -> None:
+        """The size being timed gets its fastest per-row time."""
+        size = self._sizes.pop(0)
+        per_row = min(self._timings)
+        self._timings = []
+        fastest = min(self._per_row.values(), default=float("inf"))
+        self._per_row[size] = per_row
+        self._worse = self._worse + 1 if per_row > fastest else 0
+
     def finish(self) -> None:
-        """End the timing at the end of a call: keep the fastest size measured so far."""
-        if self.tuning and self._per_row:
+        """End the timing at the end of a call: keep the fastest size measured so far (a size
+        timed on fewer chunks than :data:`TIMINGS_PER_SIZE` counts with what it has)."""
+        if not self.tuning:
+            return
+        if self._timings:
+            self._settle_size()
+        if self._per_row:
             self._finish()
 
     def _finish(self) -> None:
