@@ -319,15 +319,17 @@ def test_bad_additional_input_is_one_line_exit_2(files, tmp_path, capsys, extra,
     assert re.search(pattern, lines[0]), lines[0]
 
 
-def test_the_workspace_names_the_doors_that_take_further_inputs(files, tmp_path, capsys):
+def test_the_workspace_says_how_a_data_set_carries_further_inputs(files, tmp_path, capsys):
+    """The workspace takes further inputs from the data set (arrays additional_<i>), no longer
+    only the series: its one-line refusal says how to add them."""
     argv = ["workspace", "add-model", tmp_path / "ws", "two", files["factory"], "--weights",
             files["dir"] / "w.pt", "--input-shape", f"{C},{T}"]
     code, _, err = _run(argv, capsys)
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert "(missing: 'static')" in lines[0]
-    assert "tsexplain explain MODEL DATA --additional-input FILE" in lines[0]
-    assert "additional_inputs=" in lines[0]
+    assert "add them to datasets/NAME.npz as arrays additional_0, additional_1" in lines[0]
+    assert "'tsexplain workspace add-data ... --additional-input FILE' writes them" in lines[0]
 
 
 # --------------------------------------------------------------------- explain-dataset (chunked)

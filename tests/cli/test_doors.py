@@ -264,8 +264,9 @@ def test_bad_input_is_one_line_exit_2(files, tmp_path, capsys, args, pattern):
 
 def test_a_model_with_further_inputs_is_refused_with_the_doors_that_take_them(files, tmp_path, capsys):
     """forward(x, static) given the series only: it said "the model does not accept this data (its
-    first convolution expects 1 channels)" of data that had 1 channel. Now each door names
-    --additional-input (explain takes it; the workspace names it) and the Python keyword."""
+    first convolution expects 1 channels)" of data that had 1 channel. Now each door says where
+    it takes them: explain --additional-input and the Python keyword; the workspace the data
+    set's arrays additional_0, ... (written by add-data --additional-input)."""
     (tmp_path / "two.py").write_text(
         "import torch\n"
         "class Two(torch.nn.Module):\n"
@@ -284,7 +285,11 @@ def test_a_model_with_further_inputs_is_refused_with_the_doors_that_take_them(fi
         lines = [ln for ln in err.strip().splitlines() if ln.strip() and "UserWarning" not in ln]
         assert code == 2 and "Traceback" not in err, err
         assert "takes more inputs than the series (missing: 'static')" in lines[-1], err
-        assert "--additional-input FILE" in lines[-1] and "additional_inputs=" in lines[-1]
+        assert "--additional-input FILE" in lines[-1]
+        if argv[0] == "explain":
+            assert "additional_inputs=" in lines[-1]
+        else:
+            assert "add them to datasets/NAME.npz as arrays additional_0, additional_1" in lines[-1]
 
 
 def test_add_model_says_the_task_it_guessed_and_how_to_change_it(files, tmp_path, capsys):

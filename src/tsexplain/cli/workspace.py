@@ -28,8 +28,9 @@ MODEL is one of (as for 'tsexplain explain'):
   model.pt                                   TorchScript (attributions only: no network views)
 
 The input shape for the check comes from --input-shape C,T, from --dataset (a data set of the
-workspace), or from a save_model spec. The explorer gives a model one input, the series: a model
-with further inputs (forward(x, static)) is explained with 'tsexplain explain --additional-input'.
+workspace), or from a save_model spec. A model with further inputs (forward(x, static)) gets
+those of its data set: add the data with 'add-data ... --additional-input FILE' and pass
+--dataset NAME here.
 
 examples:
   tsexplain workspace add-model ws/ ecg nets.py:make_cnn --weights cnn.pt --dataset ecg_test \\
@@ -42,8 +43,13 @@ DATA is any file 'tsexplain explain' reads (.npz, .npy, CSV, Parquet, UCR/UEA fi
 Labels of any kind become class indices (0-based integers as they are; UCR's 1/2 or -1/1 and
 strings in sorted order); the original labels are kept as label_values.
 
+A model with further inputs (forward(x, static, ...)) gets them from its data set: give each
+with --additional-input FILE[:KEY], in forward's order after x (.npy, .npz:KEY or a numeric
+.csv, one row per series of DATA); they are stored as additional_0, additional_1, ...
+
 examples:
   tsexplain workspace add-data ws/ ecg_test ECG5000_TEST.tsv --class-names normal,r-on-t,pvc,sp,ub
+  tsexplain workspace add-data ws/ icu vitals.npz --additional-input static.csv
   tsexplain workspace add-data ws/ plant recordings.npz --channels-last --value-unit bar \\
       --time-unit s --max-samples 2000
 """
@@ -88,6 +94,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("data", metavar="DATA", help="data file (below)")
     add_data_options(d)
     d.add_argument("--max-samples", type=int, metavar="N", help="keep only the first N samples")
+    d.add_argument("--additional-input", action="append", metavar="FILE[:KEY]",
+                   help="a further input of the models' forward, after x (repeatable, in "
+                        "forward's order): .npy, .npz:KEY or a numeric .csv, one row per series")
     d.add_argument("--model", metavar="NAME",
                    help="a model of the workspace to check the data against (one forward pass)")
     d.add_argument("--force", action="store_true", help="replace a data set of the same name")
@@ -147,9 +156,10 @@ def _existing_model_files(models: Path, name: str) -> list[Path]:
 
 
 def _input_for_check(root: Path, args: argparse.Namespace, module: Any
-                     ) -> tuple[Any, list[int], list[str] | None]:
-    """Two series to run the model on, the input shape [C, T] and the class names of the data
-    set given by ``--dataset`` (``None`` without one, or when it names no classes)."""
+                     ) -> tuple[Any, tuple[Any, ...], list[int], list[str] | None]:
+    """Two series to run the model on, their further inputs (those of the data set given by
+    ``--dataset``, each (2, ...); none without one), the input shape [C, T] and the data set's
+    class names (``None`` without one, or when it names no classes)."""
     import numpy as np
 
     from tsexplain.exceptions import ParameterError
@@ -167,7 +177,7 @@ def _input_for_check(root: Path, args: argparse.Namespace, module: Any
         if args.input_shape and _shape(args.input_shape) != shape:
             raise ParameterError(f"--input-shape {args.input_shape} differs from data set "
                                  f"{args.dataset!r}, whose series are {shape[0]},{shape[1]}")
-        return X, shape, data.class_names
+        return X, data.additional_rows(slice(0, 2)), shape, data.class_names
     if args.input_shape:
         shape = _shape(args.input_shape)
     else:
@@ -181,14 +191,21 @@ def _input_for_check(root: Path, args: argparse.Namespace, module: Any
                 "the model's input shape is unknown: pass --input-shape C,T or --dataset NAME"
             ) from None
     X = np.random.default_rng(0).standard_normal((2, *shape)).astype(np.float32)
-    return X, shape, None
+    return X, (), shape, None
 
 
-def _forward_check(module: Any, X: Any) -> int:
-    """One forward pass on two series; the number of outputs per series."""
-    from tsexplain.io.checks import check_model_data
+def _forward_check(module: Any, X: Any, additional: tuple[Any, ...] = ()) -> int:
+    """One forward pass on two series and their further inputs (each (2, ...)); the number of
+    outputs per series. A model given more or fewer inputs than its forward takes is refused
+    with the workspace's advice (further inputs are arrays of the data set)."""
+    from tsexplain.exceptions import ModelInputsError
+    from tsexplain.io.checks import check_model_data, model_inputs_refusal
 
-    return check_model_data(module, X, target="all").n_outputs
+    try:
+        return check_model_data(module, X, target="all",
+                                additional_inputs=list(additional) or None).n_outputs
+    except ModelInputsError as err:
+        raise model_inputs_refusal(err.problem, takes_additional=False) from None
 
 
 def _write_factory(folder: Path, ref: str, weights: str | None, kwargs: dict[str, Any],
@@ -220,8 +237,8 @@ def run_add_model(args: argparse.Namespace) -> int:
     if loaded.kind == "onnx":
         raise ParameterError("an ONNX model cannot be stored in a workspace: convert it once "
                              "and save a torch.export program (.pt2) instead")
-    X, shape, data_class_names = _input_for_check(root, args, loaded.module)
-    n_outputs = _forward_check(loaded.module, X)
+    X, additional, shape, data_class_names = _input_for_check(root, args, loaded.module)
+    n_outputs = _forward_check(loaded.module, X, additional)
     class_names = parse_names(args.class_names, "--class-names")
     if class_names is None and data_class_names and len(data_class_names) == n_outputs:
         class_names = data_class_names  # one output per class of the --dataset: its names
@@ -285,20 +302,30 @@ def run_add_data(args: argparse.Namespace) -> int:
     from tsexplain.exceptions import ParameterError
     from tsexplain.io.data import load_any_data
     from tsexplain.io.pipeline import parse_names
+    from tsexplain.server.additional_inputs import ARRAY_NAME, check_additional_arrays
 
     root = _root(args.workspace, create=True)
     name = _name(args.name, "data set")
     if args.max_samples is not None and args.max_samples < 1:
         raise ParameterError(f"--max-samples must be at least 1, got {args.max_samples}")
     ds = load_any_data(args.data, **{k: v for k, v in data_options(args).items() if v is not None})
+    additional: tuple[Any, ...] = ()
+    if args.additional_input:
+        from tsexplain.io.data import load_additional_inputs
+
+        shape = tuple(ds.X.shape)
+        read = load_additional_inputs(args.additional_input, (shape[0], shape[1], shape[2]))
+        additional = tuple(e.values for e in read)
     if args.max_samples is not None and ds.X.shape[0] > args.max_samples:
         ds = ds.head(args.max_samples)
+        additional = tuple(a[: args.max_samples] for a in additional)
     X = np.asarray(ds.X)
     names = list(ds.channel_names)
     if args.channels_last:
         X = np.swapaxes(X, 1, 2)
         names = [f"ch{i}" for i in range(X.shape[1])] if len(names) != X.shape[1] else names
     X = check_series_array(X, f"data set {name!r}").astype(np.float32)
+    additional = check_additional_arrays(additional, X.shape, f"data set {name!r}")
     channel_names = parse_names(args.channel_names, "--channel-names") or names
     if len(channel_names) != X.shape[1]:
         raise ParameterError(f"--channel-names gives {len(channel_names)} names for "
@@ -311,7 +338,7 @@ def run_add_data(args: argparse.Namespace) -> int:
         from tsexplain.server.workspace import Workspace
 
         entry = Workspace(root, trust_code=True).model(_name(args.model, "model"))
-        _forward_check(entry.first(), X[:2])
+        _forward_check(entry.first(), X[:2], tuple(a[:2] for a in additional))
     target = root / "datasets" / f"{name}.npz"
     if target.exists():
         if not args.force:
@@ -329,13 +356,15 @@ def run_add_data(args: argparse.Namespace) -> int:
         arrays["value_unit"] = np.asarray(args.value_unit)
     if args.time_unit:
         arrays["time_unit"] = np.asarray(args.time_unit)
+    arrays.update({ARRAY_NAME.format(i): a for i, a in enumerate(additional)})
     target.parent.mkdir(exist_ok=True)
     tmp = target.with_name(f".{name}.tmp.npz")
     np.savez_compressed(tmp, **arrays)
     tmp.replace(target)
     n, c, t = X.shape
     labels = "" if ds.y is None else f", labels -> {len(ds.classes or [])} classes"
-    print(f"data set {name!r} ({n} series x {c} channels x {t} steps{labels}) -> {target}")
+    further = "".join(f", {ARRAY_NAME.format(i)} {tuple(a.shape)}" for i, a in enumerate(additional))
+    print(f"data set {name!r} ({n} series x {c} channels x {t} steps{labels}{further}) -> {target}")
     return 0
 
 
@@ -349,6 +378,8 @@ def run_list(args: argparse.Namespace) -> int:
         extra = "  (runs code: needs 'serve --trust-code')" if entry.kind == "factory" else ""
         print(f"  model    {name:<24} {entry.kind}{extra}")
     for name in ws.dataset_names():
-        n, c, t = ws.dataset(name).shape
-        print(f"  data set {name:<24} {n} x {c} x {t}")
+        data = ws.dataset(name)
+        n, c, t = data.shape
+        further = "".join(f", additional_{i} {tuple(a.shape)}" for i, a in enumerate(data.additional))
+        print(f"  data set {name:<24} {n} x {c} x {t}{further}")
     return 0

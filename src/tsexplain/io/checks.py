@@ -54,15 +54,18 @@ def _expected_channels(model: Any) -> int | None:
 
 
 def model_inputs_refusal(problem: str, *, takes_additional: bool) -> ModelInputsError:
-    """The command line's error for a model given more or fewer inputs than its forward takes.
+    """The error of a door that gave a model more or fewer inputs than its forward takes: the
+    problem and where that door takes a model's further inputs.
 
     Parameters
     ----------
     problem : str
         What is wrong, from :func:`tsexplain.exceptions.model_inputs_problem`.
     takes_additional : bool
-        Whether this door takes further inputs (``tsexplain explain --additional-input``); if
-        not (the workspace, ``explain-dataset``), the message names the doors that do.
+        True for the command line, which takes further inputs as files
+        (``tsexplain explain --additional-input``); False for the explorer's workspace, whose
+        data sets carry them as the arrays ``additional_0``, ``additional_1``, ... of
+        ``datasets/NAME.npz``.
 
     Examples
     --------
@@ -72,26 +75,38 @@ def model_inputs_refusal(problem: str, *, takes_additional: bool) -> ModelInputs
     the model's forward takes more inputs than the series (missing: 'static'): give its further
     inputs in the order of forward's arguments after x, one --additional-input FILE[:KEY] each
     (.npy, .npz or .csv, one row per series; in Python the keyword additional_inputs=)
+    >>> print(model_inputs_refusal("the model's forward takes more inputs than the series "
+    ...                            "(missing: 'static')", takes_additional=False))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    the model's forward takes more inputs than the series (missing: 'static'): in the explorer a
+    model gets its further inputs from the data set: add them to datasets/NAME.npz as arrays
+    additional_0, additional_1, ... in the order of forward's arguments after x, one row per
+    series ('tsexplain workspace add-data ... --additional-input FILE' writes them)
     """
     if too_many_inputs(problem):
         advice = ("give only the inputs forward takes after x, one --additional-input FILE[:KEY] "
                   "each (none for a model of the series alone)" if takes_additional else
-                  "here a model gets one input, the series (N, C, T)")
+                  "in the explorer a model gets the arrays additional_0, additional_1, ... of "
+                  "its data set (datasets/NAME.npz) after the series: pair it with a data set "
+                  "holding only the further inputs forward takes (none for a model of the "
+                  "series alone)")
     elif takes_additional:
         advice = ("give its further inputs in the order of forward's arguments after x, one "
                   "--additional-input FILE[:KEY] each (.npy, .npz or .csv, one row per series; in "
                   "Python the keyword additional_inputs=)")
     else:
-        advice = ("here a model gets one input, the series (N, C, T); explain a model with further "
-                  "inputs with 'tsexplain explain MODEL DATA --additional-input FILE' or in Python: "
-                  "tsexplain.explain(model, x, method, additional_inputs=(...))")
+        advice = ("in the explorer a model gets its further inputs from the data set: add them "
+                  "to datasets/NAME.npz as arrays additional_0, additional_1, ... in the order "
+                  "of forward's arguments after x, one row per series ('tsexplain workspace "
+                  "add-data ... --additional-input FILE' writes them)")
     return ModelInputsError(f"{problem}: {advice}", problem)
 
 
 def _forward(model: Any, x: np.ndarray,
              additional: Sequence[np.ndarray] | None) -> tuple[Any, str | None]:
     """``model(x, *additional)`` and None, or None and the error's last line; a model that takes
-    more or fewer inputs than given is refused here (``additional`` None: this door gives one)."""
+    more or fewer inputs than given is refused here (``additional`` None: the workspace's door,
+    whose advice names the data set's arrays, :func:`model_inputs_refusal`)."""
     import torch
 
     from tsexplain._validation import check_additional_inputs
@@ -133,9 +148,9 @@ def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: s
         Whether the user already asked for a transpose (changes the hint).
     additional_inputs : sequence of arrays, each of shape (N, ...), optional
         The model's further inputs (``model(x, *additional_inputs)``); a sequence, even empty,
-        says that the caller takes them (``tsexplain explain --additional-input``), None that it
-        gives a model the series only (the message of a multi-input model then names the doors
-        that take more).
+        says that the caller takes them as files (``tsexplain explain --additional-input``), None
+        that the caller is the explorer's workspace (the message of a multi-input model then
+        says how a workspace data set carries its further inputs).
 
     Raises
     ------

@@ -60,12 +60,16 @@ def model_summary(ws: Workspace, name: str, wait: float = 30.0) -> s.ModelSummar
             break
     n_outputs = None
     if input_shape is not None:
+        # a model with further inputs runs with those of the first series of its data set
+        tries = [probe_additional(ws, default_dataset, input_shape), ()]
         with borrowed(entry, wait) as m, torch.no_grad():
-            try:
-                out = m(torch.zeros(1, *input_shape))
-                n_outputs = int(out.reshape(1, -1).shape[1])
-            except Exception:  # noqa: BLE001 - a model that does not run on its stated shape
-                n_outputs = None
+            for additional in tries[: 2 if tries[0] else 1]:
+                try:
+                    out = m(torch.zeros(1, *input_shape), *map(torch.as_tensor, additional))
+                    n_outputs = int(out.reshape(1, -1).shape[1])
+                    break
+                except Exception:  # noqa: BLE001 - a model that does not run on its stated shape
+                    n_outputs = None
     task = info.get("task") or getattr(model, "default_task", None)
     if task not in TASKS:
         from tsexplain._task import resolve_task
@@ -102,6 +106,21 @@ def model_summary(ws: Workspace, name: str, wait: float = 30.0) -> s.ModelSummar
     return summary
 
 
+def probe_additional(ws: Workspace, dataset: str | None, input_shape: list[int] | None
+                     ) -> tuple[np.ndarray, ...]:
+    """The further inputs of the first series of ``dataset``, each (1, ...), for a probe of a
+    model on series of ``input_shape`` [C, T] (empty: no such data set, or it has none)."""
+    if dataset is None:
+        return ()
+    try:
+        data = ws.dataset(dataset)
+    except (ValueError, LookupError):
+        return ()
+    if input_shape is not None and list(data.shape[1:]) != list(input_shape):
+        return ()
+    return data.additional_rows([0])
+
+
 def parameter_count(model: Any) -> int:
     """Number of parameters of the model as the user saved it (a TorchScript model is loaded
     frozen, its weights inlined as constants: the loader kept the count it was saved with)."""
@@ -109,8 +128,14 @@ def parameter_count(model: Any) -> int:
     return int(saved) if saved is not None else int(sum(p.numel() for p in model.parameters()))
 
 
-def check_compatible(summary: s.ModelSummary, data: DatasetEntry) -> None:
-    """A clear 422 when the data set's (C, T) is not what the model was built for."""
+def check_compatible(ws: Workspace, summary: s.ModelSummary, data: DatasetEntry,
+                     wait: float = 30.0) -> None:
+    """A clear 422 when the data set does not fit the model: its (C, T) is not what the model was
+    built for, or it carries fewer or more further inputs (``additional_<i>``) than the model's
+    forward takes after the series (one forward pass on its first series, once per pair).
+
+    Borrows a replica (at most ``wait`` seconds): never call it while holding one.
+    """
     from tsexplain.exceptions import ShapeError
 
     _, c, t = data.shape
@@ -119,6 +144,27 @@ def check_compatible(summary: s.ModelSummary, data: DatasetEntry) -> None:
             f"model {summary.name!r} takes series of {summary.input_shape[0]} channels x "
             f"{summary.input_shape[1]} steps; data set {data.name!r} has {c} x {t}"
         )
+
+    def probe() -> bool:
+        with borrowed(ws.model(summary.name), wait) as m:
+            run_model(m, summary.name, data.X[:1], data.additional_rows([0]), data.name)
+        return True
+
+    ws.cache.get_or_compute(("inputs", summary.name, data.name), probe)
+
+
+def refuse_additional(data: DatasetEntry, view: str) -> None:
+    """A clear 422 for ``view``, an analysis that runs the model on many series in chunks of
+    its own and so cannot give each series its further inputs, when ``data`` carries some."""
+    from tsexplain.exceptions import ParameterError
+
+    if data.additional:
+        raise ParameterError(
+            f"{view} is not available for a model with further inputs (data set {data.name!r} "
+            f"carries additional_0..{len(data.additional) - 1}): it runs the model on chunks of "
+            f"series without them. Available for it: predictions, attributions, aggregates, "
+            f"deletion/insertion curves, the network and layer views of one sample, inverse "
+            f"optimisation, adversarial attacks and the benchmark")
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -160,16 +206,36 @@ def describe_outputs(summary: s.ModelSummary, outputs: np.ndarray, class_names: 
     return preds
 
 
-def run_model(m: Any, name: str, x: np.ndarray) -> np.ndarray:
-    """Outputs (N, K) of the borrowed module ``m`` (model ``name``) for series x (N, C, T)."""
+def run_model(m: Any, name: str, x: np.ndarray, additional: tuple[np.ndarray, ...] = (),
+              dataset: str | None = None) -> np.ndarray:
+    """Outputs (N, K) of the borrowed module ``m`` (model ``name``) for series x (N, C, T) and
+    their further inputs ``additional`` (each (N, ...); ``model(x, *additional)``).
+
+    Raises
+    ------
+    ModelInputsError
+        The model's forward takes more or fewer inputs; the message says how a workspace data
+        set (``dataset``, named in it) carries further inputs.
+    ModelOutputError
+        The model fails on the input, or does not return one row per series.
+    """
     import torch
 
-    from tsexplain.exceptions import ModelOutputError
+    from tsexplain.exceptions import ModelInputsError, ModelOutputError, model_inputs_problem
+    from tsexplain.io.checks import model_inputs_refusal
 
     with torch.no_grad():
         try:
-            out = m(torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32))
-        except RuntimeError as err:
+            out = m(torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32),
+                    *(torch.as_tensor(a) for a in additional))
+        except (TypeError, RuntimeError) as err:
+            problem = model_inputs_problem(err, len(additional))
+            if problem is not None:
+                refusal = model_inputs_refusal(problem, takes_additional=False)
+                pair = f"model {name!r}" + (f" with data set {dataset!r}" if dataset else "")
+                raise ModelInputsError(f"{pair}: {refusal}", problem) from None
+            if isinstance(err, TypeError):
+                raise
             raise ModelOutputError(f"model {name!r} failed on input of shape {tuple(x.shape)}: "
                                    f"{str(err).splitlines()[0]}") from None
     if not isinstance(out, torch.Tensor) or out.ndim == 0 or out.shape[0] != x.shape[0]:
@@ -178,11 +244,13 @@ def run_model(m: Any, name: str, x: np.ndarray) -> np.ndarray:
     return result
 
 
-def predict(ws: Workspace, settings: Settings, model: str, x: np.ndarray) -> np.ndarray:
-    """Model outputs (N, K) for series x (N, C, T); borrows a replica (never call it holding one)."""
+def predict(ws: Workspace, settings: Settings, model: str, x: np.ndarray,
+            additional: tuple[np.ndarray, ...] = ()) -> np.ndarray:
+    """Model outputs (N, K) for series x (N, C, T) and their further inputs (each (N, ...));
+    borrows a replica (never call it holding one)."""
     entry = ws.model(model)
     with borrowed(entry, settings.model_wait_seconds) as m:
-        return run_model(m, model, x)
+        return run_model(m, model, x, additional)
 
 
 def label_name(data: DatasetEntry, label: float | None) -> str | None:
@@ -207,10 +275,10 @@ def sample(ws: Workspace, settings: Settings, dataset: str, index: int, model: s
     )
     if model is not None:
         summary = model_summary(ws, model, settings.model_wait_seconds)
-        check_compatible(summary, data)
+        check_compatible(ws, summary, data, settings.model_wait_seconds)
         resp.model = model
-        resp.prediction = describe_outputs(summary, predict(ws, settings, model, x),
-                                           data.class_names)[0]
+        outputs = predict(ws, settings, model, x, data.additional_rows([index]))
+        resp.prediction = describe_outputs(summary, outputs, data.class_names)[0]
     return resp
 
 
@@ -324,16 +392,25 @@ def explained_target(summary: s.ModelSummary, target: s.TargetValue) -> s.Target
 
 
 def _explain_rows(ws: Workspace, settings: Settings, model: str, x: np.ndarray, method: str,
-                  params: dict[str, Any], target: Any) -> tuple[Any, np.ndarray]:
-    """(AttributionResult, outputs (N, K)) with one borrowed replica, within the memory budget."""
+                  params: dict[str, Any], target: Any, additional: tuple[np.ndarray, ...] = ()
+                  ) -> tuple[Any, np.ndarray]:
+    """(AttributionResult, outputs (N, K)) with one borrowed replica, within the memory budget;
+    ``additional`` are the series' further inputs (each (N, ...)), attributed too when the
+    method attributes them and one is floating (``result.extras["additional"]``)."""
     import tsexplain
+    from tsexplain.attribution import get_method
 
     entry = ws.model(model)
+    attribute = get_method(method).attributes_additional and any(
+        np.issubdtype(a.dtype, np.floating) for a in additional)
     try:
         with borrowed(entry, settings.model_wait_seconds) as m:
             res = tsexplain.explain(m, x, method, target=target, progress=False,
-                                    memory_budget=settings.memory_budget, **params)
-            preds = res.predictions if res.predictions is not None else run_model(m, model, x)
+                                    memory_budget=settings.memory_budget,
+                                    additional_inputs=additional or None,
+                                    attribute_additional=attribute, **params)
+            preds = (res.predictions if res.predictions is not None
+                     else run_model(m, model, x, additional))
         return res, np.asarray(preds)
     finally:
         if _heavy(len(x), params):
@@ -355,14 +432,16 @@ def explain(ws: Workspace, settings: Settings, req: s.ExplainRequest) -> s.Expla
                              f"got {len(req.indices)}")
     summary = model_summary(ws, req.model, settings.model_wait_seconds)
     data = ws.dataset(req.dataset)
-    check_compatible(summary, data)
+    check_compatible(ws, summary, data, settings.model_wait_seconds)
     params = check_method_params(settings, req.method, req.params)
     x = data.samples(list(req.indices))
+    additional = data.additional_rows(list(req.indices))
     target = _target_arg(summary, req.target)
     key = ("explain", req.model, req.dataset, req.method, params_key(params), str(target),
            tuple(req.indices))
     (res, preds), cached = ws.cache.get_or_compute(
-        key, lambda: _explain_rows(ws, settings, req.model, x, req.method, params, target))
+        key, lambda: _explain_rows(ws, settings, req.model, x, req.method, params, target,
+                                   additional))
     values = np.asarray(res.values)
     if values.ndim != 3:
         raise ParameterError("target='all' is not served; choose one output index or 'predicted'")
@@ -375,8 +454,21 @@ def explain(ws: Workspace, settings: Settings, req: s.ExplainRequest) -> s.Expla
         signed=res.signed, unit=attribution_unit(summary, data, res.method),
         values=s.NDArray.of(values), x=s.NDArray.of(x), channel_names=data.channel_names,
         predictions=describe_outputs(summary, preds, data.class_names), extras=extras,
+        additional=_additional_attributions(additional, res.extras.get("additional")),
         seconds=float(res.seconds), cached=cached,
     )
+
+
+def _additional_attributions(additional: tuple[np.ndarray, ...], attributed: Any
+                             ) -> list[s.AdditionalAttribution]:
+    """Each further input (N, ...) of the explained series with its attribution (N, ...), or
+    None where it was not attributed (``attributed``: the result's ``extras["additional"]``)."""
+    from tsexplain.server.additional_inputs import ARRAY_NAME
+
+    values = list(attributed) if isinstance(attributed, list | tuple) else [None] * len(additional)
+    return [s.AdditionalAttribution(name=ARRAY_NAME.format(i), inputs=s.NDArray.of(a),
+                                    values=None if v is None else s.NDArray.of(np.asarray(v)))
+            for i, (a, v) in enumerate(zip(additional, values, strict=True))]
 
 
 def aggregates(ws: Workspace, settings: Settings, req: s.AggregateRequest) -> s.AggregateResponse:
@@ -390,7 +482,7 @@ def aggregates(ws: Workspace, settings: Settings, req: s.AggregateRequest) -> s.
     max_samples = min(200, settings.max_aggregate_samples) if req.max_samples is None else req.max_samples
     summary = model_summary(ws, req.model, settings.model_wait_seconds)
     data = ws.dataset(req.dataset)
-    check_compatible(summary, data)
+    check_compatible(ws, summary, data, settings.model_wait_seconds)
     params = check_method_params(settings, req.method, req.params)
     if req.group_by == "label" and (data.y is None or not (
             data.y.ndim == 1 or (summary.task == "regression" and data.y.ndim == 2
@@ -402,7 +494,8 @@ def aggregates(ws: Workspace, settings: Settings, req: s.AggregateRequest) -> s.
     key = ("aggregate", req.model, req.dataset, req.method, params_key(params), str(target), n)
     t0 = time.perf_counter()
     (res, preds), cached = ws.cache.get_or_compute(
-        key, lambda: _explain_rows(ws, settings, req.model, x, req.method, params, target))
+        key, lambda: _explain_rows(ws, settings, req.model, x, req.method, params, target,
+                                   data.additional_rows(slice(0, n))))
     values = np.asarray(res.values)
     keys, names, grouping = _aggregate_groups(summary, data, req.group_by, np.asarray(preds),
                                               res.target, target, n)
@@ -494,9 +587,13 @@ def _conv_layers(ws: Workspace, settings: Settings, entry: ModelEntry, summary: 
         if summary.input_shape is None:
             raise NotFoundError(f"model {entry.name!r}: input shape unknown (give input_shape in "
                                 f"{entry.name}.info.json or add a data set)")
+        from tsexplain.server.additional_inputs import with_additional_inputs
+
+        additional = probe_additional(ws, summary.default_dataset, summary.input_shape)
         with borrowed(entry, settings.model_wait_seconds) as m:
             network_check(m)
-            return describe(m, torch.zeros(1, *summary.input_shape))
+            return describe(with_additional_inputs(m, additional),
+                            torch.zeros(1, *summary.input_shape))
 
     return ws.cache.get_or_compute(key, compute)[0]
 
@@ -529,15 +626,17 @@ def network(ws: Workspace, settings: Settings, model: str, dataset: str | None, 
         n_params=summary.n_params)
     if dataset is not None:
         from tsexplain.network import filter_importance
+        from tsexplain.server.additional_inputs import with_additional_inputs
 
         data = ws.dataset(dataset)
-        check_compatible(summary, data)
+        check_compatible(ws, summary, data, settings.model_wait_seconds)
         idx = 0 if index is None else index
         x = data.sample(idx)
 
         def compute() -> list[np.ndarray]:
             with borrowed(entry, settings.model_wait_seconds) as m:
-                return [filter_importance(m, x, name, explained)[0].numpy() for name in conv]
+                one = with_additional_inputs(m, data.additional_rows([idx]))
+                return [filter_importance(one, x, name, explained)[0].numpy() for name in conv]
 
         imps, _ = ws.cache.get_or_compute(("network", model, dataset, idx, str(explained)), compute)
         resp.dataset, resp.index, resp.target = dataset, idx, explained
@@ -584,11 +683,12 @@ def layer(ws: Workspace, settings: Settings, model: str, layer_name: str, datase
         filter_importance,
         filter_saliency,
     )
+    from tsexplain.server.additional_inputs import with_additional_inputs
 
     entry = ws.model(model)
     summary = model_summary(ws, model, settings.model_wait_seconds)
     data = ws.dataset(dataset)
-    check_compatible(summary, data)
+    check_compatible(ws, summary, data, settings.model_wait_seconds)
     explained = explained_target(summary, target)
     filter_layer_names(ws, settings, model, layer_name)
     x = data.sample(index)
@@ -596,11 +696,12 @@ def layer(ws: Workspace, settings: Settings, model: str, layer_name: str, datase
 
     def compute() -> dict[str, Any]:
         with borrowed(entry, wait) as m:
-            acts = conv_activations(m, x, layer_name)[layer_name][0].numpy()
-            imp = filter_importance(m, x, layer_name, explained)[0].numpy()
+            one = with_additional_inputs(m, data.additional_rows([index]))
+            acts = conv_activations(one, x, layer_name)[layer_name][0].numpy()
+            imp = filter_importance(one, x, layer_name, explained)[0].numpy()
             with forward_ad_section(wait):  # the JVP path uses process-global forward-mode AD
-                sal = filter_saliency(m, x, layer_name)[0].numpy()
-            preds = run_model(m, model, x)
+                sal = filter_saliency(one, x, layer_name)[0].numpy()
+            preds = run_model(one, model, x)
         clusters, note = None, None
         try:
             clusters = cluster_filters(acts, parallel=False)
@@ -654,9 +755,10 @@ def curves(ws: Workspace, settings: Settings, req: s.CurvesRequest) -> s.CurvesR
                              f"got {len(req.indices)}")
     summary = model_summary(ws, req.model, settings.model_wait_seconds)
     data = ws.dataset(req.dataset)
-    check_compatible(summary, data)
+    check_compatible(ws, summary, data, settings.model_wait_seconds)
     params = check_method_params(settings, req.method, req.params)
     x = data.samples(list(req.indices))
+    additional = data.additional_rows(list(req.indices)) or None
     target = _target_arg(summary, req.target)
     entry = ws.model(req.model)
     t0 = time.perf_counter()
@@ -664,7 +766,8 @@ def curves(ws: Workspace, settings: Settings, req: s.CurvesRequest) -> s.CurvesR
     out: list[s.Curve] = []
     with borrowed(entry, settings.model_wait_seconds) as m:
         res = tsexplain.explain(m, x, req.method, target=target, progress=False,
-                                memory_budget=settings.memory_budget, **params)
+                                memory_budget=settings.memory_budget,
+                                additional_inputs=additional, **params)
         values = np.asarray(res.values)
         if values.ndim != 3:
             raise ParameterError("target='all' is not served; choose one output index or 'predicted'")
@@ -675,7 +778,8 @@ def curves(ws: Workspace, settings: Settings, req: s.CurvesRequest) -> s.CurvesR
             ("deletion", deletion_curve), ("insertion", insertion_curve))
         for kind, fn in curve_fns:
             for name, attr in rankings.items():
-                c = fn(m, x, attr, target=followed, steps=req.steps, progress=False)
+                c = fn(m, x, attr, target=followed, steps=req.steps, progress=False,
+                       additional_inputs=additional)
                 scores = np.asarray(c.scores, dtype=np.float64)
                 out.append(s.Curve(kind=kind, ranking=name,
                                    fractions=np.asarray(c.fractions).tolist(),
@@ -709,7 +813,8 @@ def saturation(ws: Workspace, settings: Settings, model: str, dataset: str, max_
     if max_samples > settings.max_aggregate_samples:
         raise ParameterError(f"max_samples: at most {settings.max_aggregate_samples}, got {max_samples}")
     data = ws.dataset(dataset)
-    check_compatible(summary, data)
+    check_compatible(ws, summary, data, settings.model_wait_seconds)
+    refuse_additional(data, "the saturation view")
     target = explained_target(summary, target)
     net = _conv_layers(ws, settings, ws.model(model), summary)
     conv = [li.name for li in net.conv_layers]
@@ -755,7 +860,8 @@ def filter_stats(ws: Workspace, settings: Settings, model: str, layer_name: str,
         raise ParameterError(f"max_samples: at most {settings.max_aggregate_samples}, got {max_samples}")
     summary = model_summary(ws, model, settings.model_wait_seconds)
     data = ws.dataset(dataset)
-    check_compatible(summary, data)
+    check_compatible(ws, summary, data, settings.model_wait_seconds)
+    refuse_additional(data, "the filter statistics over a data set")
     explained = explained_target(summary, target)
     filter_layer_names(ws, settings, model, layer_name)
     x = data.X[: min(max_samples, data.shape[0])]

@@ -108,6 +108,10 @@ class DatasetSummary(BaseModel):
     has_mask: bool
     value_unit: str
     time_unit: str
+    additional_shapes: list[list[int]] = Field(
+        default_factory=list,
+        description="shape (N, ...) of each further model input additional_0, additional_1, ... "
+        "(forward(x, *further), in forward's order after x); empty: the series alone")
 
 
 class DatasetUpload(BaseModel):
@@ -121,6 +125,10 @@ class DatasetUpload(BaseModel):
     class_names: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=1024)
     value_unit: Annotated[str, Field(max_length=64)] = "value"
     time_unit: Annotated[str, Field(max_length=64)] = "step"
+    additional: list[list[Any]] | None = Field(
+        None, max_length=16,
+        description="a model's further inputs (forward(x, *further)), in forward's order after "
+        "x: each nested lists of shape (N, ...), one row per series; saved as additional_<i>")
 
 
 class Prediction(BaseModel):
@@ -158,6 +166,18 @@ class ExplainRequest(BaseModel):
     target: Target = None
 
 
+class AdditionalAttribution(BaseModel):
+    """One further model input of the explained samples and its attribution."""
+
+    name: str = Field(description="its array in the data set: additional_0, additional_1, ...")
+    inputs: NDArray = Field(description="(N, ...) the values the model was given")
+    values: NDArray | None = Field(
+        description="(N, ...) attribution of the explained output, per value of the input for "
+        "a gradient (saliency, smoothgrad), a contribution for integrated_gradients and "
+        "gradient_x_input; None: not attributed (an integer input is held fixed, or the "
+        "method attributes the series only)")
+
+
 class ExplainResponse(BaseModel):
     model: str
     dataset: str
@@ -172,6 +192,10 @@ class ExplainResponse(BaseModel):
     channel_names: list[str]
     predictions: list[Prediction]
     extras: dict[str, list[float]]
+    additional: list[AdditionalAttribution] = Field(
+        default_factory=list,
+        description="a model with further inputs: each one's values and attribution, in "
+        "forward's order after x (empty for a model of the series alone)")
     seconds: float
     cached: bool
 

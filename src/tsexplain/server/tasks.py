@@ -70,13 +70,16 @@ def run_inverse(ctx: JobContext, ws: Workspace, req: s.InverseJob) -> dict[str, 
     """TSViz Eq. 25-26 from a sample or a random start, in chunks of iterations; a regression
     model with several outputs drives its explained output to ``target_value``."""
     from tsexplain.network import inverse_optimize
+    from tsexplain.server.additional_inputs import with_additional_inputs
 
     summary = explore.model_summary(ws, req.model)
     class_names = None
+    additional: tuple[np.ndarray, ...] = ()
     if req.dataset is not None:
         data = ws.dataset(req.dataset)
-        explore.check_compatible(summary, data)
+        explore.check_compatible(ws, summary, data)
         x = data.sample(req.index).astype(np.float32)
+        additional = data.additional_rows([req.index])
         class_names = data.class_names
     else:
         if summary.input_shape is None:
@@ -84,7 +87,8 @@ def run_inverse(ctx: JobContext, ws: Workspace, req: s.InverseJob) -> dict[str, 
         rng = np.random.default_rng(req.seed)
         x = rng.standard_normal((1, *summary.input_shape)).astype(np.float32)
     value: Any = int(req.target_value) if summary.task == "multiclass" else float(req.target_value)
-    model = ws.model(req.model).copy()
+    # the sample's further inputs stay fixed while its series is optimised
+    model = with_additional_inputs(ws.model(req.model).copy(), additional)
     explained = explore.explained_target(summary, req.target)
     driven, k = _one_output(summary, model, req.model, x, explained)
     start, losses, done = x.copy(), [], 0
@@ -131,12 +135,14 @@ def run_adversarial(ctx: JobContext, ws: Workspace, req: s.AdversarialJob) -> di
     and says how far it moved (``flipped`` is None: a value has no class to flip)."""
     import tsexplain
     from tsexplain.network import fgsm, iterative_fgsm
+    from tsexplain.server.additional_inputs import with_additional_inputs
 
     summary = explore.model_summary(ws, req.model)
     data = ws.dataset(req.dataset)
-    explore.check_compatible(summary, data)
+    explore.check_compatible(ws, summary, data)
     x0 = data.sample(req.index).astype(np.float32)
-    model = ws.model(req.model).copy()
+    # the sample's further inputs stay fixed while its series is attacked
+    model = with_additional_inputs(ws.model(req.model).copy(), data.additional_rows([req.index]))
     explained = explore.explained_target(summary, req.target)
     attacked, k = _one_output(summary, model, req.model, x0, explained)
     out0 = explore.run_model(model, req.model, x0)
@@ -256,7 +262,8 @@ def run_pruning(ctx: JobContext, ws: Workspace, req: s.PruningJob) -> dict[str, 
 
     summary = explore.model_summary(ws, req.model)
     data, x, labels = _labelled(ws, req.dataset, req.max_samples, _needs_labels(summary))
-    explore.check_compatible(summary, data)
+    explore.check_compatible(ws, summary, data)
+    explore.refuse_additional(data, _REFUSED["pruning"])
     model = ws.model(req.model).copy()
     target = explore.explained_target(summary, req.target)
     ctx.progress(0.02, "ranking filters by mean importance")
@@ -300,7 +307,8 @@ def run_ensemble(ctx: JobContext, ws: Workspace, req: s.EnsembleJob) -> dict[str
     summary = explore.model_summary(ws, req.model)
     data, x, y = _labelled(ws, req.dataset, req.max_samples)
     assert y is not None  # _labelled requires them
-    explore.check_compatible(summary, data)
+    explore.check_compatible(ws, summary, data)
+    explore.refuse_additional(data, _REFUSED["ensemble"])
     model = ws.model(req.model).copy()
     try:
         spec = model_spec(model)
@@ -346,16 +354,18 @@ def run_benchmark(ctx: JobContext, ws: Workspace, req: s.BenchmarkJob) -> dict[s
 
     summary = explore.model_summary(ws, req.model)
     data = ws.dataset(req.dataset)
-    explore.check_compatible(summary, data)
+    explore.check_compatible(ws, summary, data)
     names = req.methods or list(METHODS)
     for n in names:
         get_method(n)
     x = data.X[: req.n_samples]
+    additional = data.additional_rows(slice(0, len(x))) or None
     model = ws.model(req.model).copy()
     target = explore.explained_target(summary, req.target)
     rows = []
     for i, name in enumerate(names):
-        res = tsexplain.explain(model, x, name, target=target, progress=False)
+        res = tsexplain.explain(model, x, name, target=target, progress=False,
+                                additional_inputs=additional)
         rows.append({"method": name, "seconds": res.seconds,
                      "ms_per_sample": 1000 * res.seconds / len(x),
                      "params": {k: explore._jsonable(v) for k, v in res.params.items()}})
@@ -398,6 +408,7 @@ def run_faithfulness(ctx: JobContext, ws: Workspace, req: s.FaithfulnessJob) -> 
     summary = explore.model_summary(ws, req.model)
     required = _needs_labels(summary)
     data, x, labels = _labelled(ws, req.dataset, req.max_samples, required)
+    explore.refuse_additional(data, _REFUSED["faithfulness"])
     model = ws.model(req.model).copy()
     target = explore.explained_target(summary, req.target)
     y, loss, loss_name = _criterion(summary, model, req.model, x, labels, target)
@@ -448,6 +459,11 @@ def run_faithfulness(ctx: JobContext, ws: Workspace, req: s.FaithfulnessJob) -> 
             "loss_name": loss_name, "target": target}
 
 
+#: The jobs that run the model on chunks of series of their own, and so take no further inputs
+#: (:func:`tsexplain.server.explore.refuse_additional`), named for its message.
+_REFUSED = {"pruning": "the pruning job", "faithfulness": "the faithfulness table",
+            "ensemble": "AGRA retraining"}
+
 _LOSS_NAMES = {"binary": "binary cross-entropy", "multiclass": "cross-entropy",
                "regression": "mean squared error"}
 
@@ -463,7 +479,9 @@ def validate_job(ws: Workspace, settings: Settings, req: Any) -> None:
     data = None
     if dataset is not None:
         data = ws.dataset(dataset)
-        explore.check_compatible(summary, data)
+        explore.check_compatible(ws, summary, data, settings.model_wait_seconds)
+        if req.kind in _REFUSED:
+            explore.refuse_additional(data, _REFUSED[req.kind])
         index = getattr(req, "index", None)
         if index is not None and not 0 <= index < data.shape[0]:
             raise ParameterError(f"index {index} is out of range: data set {dataset!r} has "
@@ -479,6 +497,8 @@ def validate_job(ws: Workspace, settings: Settings, req: Any) -> None:
         if req.dataset is None and summary.input_shape is None:
             raise ParameterError(f"model {req.model!r}: input shape unknown; give a dataset to "
                                  "start from")
+        if req.dataset is None:
+            _check_series_alone(ws, settings, summary)
     elif isinstance(req, s.AdversarialJob):
         if req.targeted and req.y is None:
             raise TargetError("a targeted attack needs y, the label (or value) to move toward")
@@ -501,7 +521,7 @@ def validate_job(ws: Workspace, settings: Settings, req: Any) -> None:
                                      "set to fine-tune on")
             if req.train_dataset is not None:
                 train = ws.dataset(req.train_dataset)
-                explore.check_compatible(summary, train)
+                explore.check_compatible(ws, summary, train, settings.model_wait_seconds)
                 if _needs_labels(summary):
                     _check_class_labels(train, req.train_dataset)
     elif isinstance(req, s.EnsembleJob):
@@ -518,6 +538,22 @@ def validate_job(ws: Workspace, settings: Settings, req: Any) -> None:
     elif isinstance(req, s.BenchmarkJob):
         for name in req.methods or []:
             explore.check_param_values(settings, name, {}, get_method(name).parameters())
+
+
+def _check_series_alone(ws: Workspace, settings: Settings, summary: s.ModelSummary) -> None:
+    """A random start gives the model a series and nothing else: a clear 422 for a model whose
+    forward takes further inputs (a start from a data set's sample gives them)."""
+    from tsexplain.exceptions import ModelInputsError
+
+    assert summary.input_shape is not None
+    try:
+        explore.predict(ws, settings, summary.name,
+                        np.zeros((1, *summary.input_shape), dtype=np.float32))
+    except ModelInputsError as err:
+        raise ModelInputsError(
+            f"model {summary.name!r}: {err.problem}; inverse optimisation from a random start "
+            f"gives it the series alone: start from a sample of a data set that carries its "
+            f"further inputs (dataset and index)", err.problem) from None
 
 
 def _check_class_labels(data: Any, name: str) -> None:

@@ -14,7 +14,9 @@ user documentation describes it in full)::
                               input_shape [C, T], description
     datasets/NAME.npz         X (N, C, T); optional y (N,) class indices, label_values (K,),
                               channel_names (C,), class_names (K,), time (T,), mask (N, C, T),
-                              value_unit, time_unit
+                              value_unit, time_unit, and the further inputs of a model
+                              forward(x, *further): additional_0, additional_1, ... (N, ...)
+                              in the order of forward's arguments after x
 
 Every model file is read by :func:`tsexplain.io.load_any_model` (never unpickled).
 
@@ -81,11 +83,21 @@ class DatasetEntry:
     mask: np.ndarray | None
     value_unit: str
     time_unit: str
+    #: The further inputs of a model ``forward(x, *further)``, each of shape (N, ...), in
+    #: forward's order (the arrays ``additional_0``, ``additional_1``, ...); empty: none.
+    additional: tuple[np.ndarray, ...] = ()
 
     @property
     def shape(self) -> tuple[int, int, int]:
         n, c, t = self.X.shape
         return int(n), int(c), int(t)
+
+    def additional_rows(self, rows: list[int] | slice) -> tuple[np.ndarray, ...]:
+        """The further inputs of series ``rows`` (indices or a slice), each (len(rows), ...)."""
+        if isinstance(rows, slice):
+            return tuple(a[rows] for a in self.additional)
+        index = np.asarray(rows, dtype=np.int64)
+        return tuple(a[index] for a in self.additional)
 
     def sample(self, index: int) -> np.ndarray:
         """Series ``index`` as (1, C, T)."""
@@ -131,7 +143,8 @@ def validate_series(X: Any, what: str = "X", max_values: int | None = None) -> n
 
 def load_dataset_file(path: Path, name: str) -> DatasetEntry:
     """Read and validate one ``.npz`` data set (never unpickles)."""
-    from tsexplain.exceptions import DataFormatError
+    from tsexplain.exceptions import DataFormatError, TsExplainError
+    from tsexplain.server.additional_inputs import additional_array_names, check_additional_arrays
 
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -145,8 +158,10 @@ def load_dataset_file(path: Path, name: str) -> DatasetEntry:
             class_names = _npz_strs(z, "class_names")
             value_unit = _npz_str(z, "value_unit", "value")
             time_unit = _npz_str(z, "time_unit", "step")
+            additional = check_additional_arrays(
+                [z[k] for k in additional_array_names(z.files)], X.shape, f"data set {name!r}")
     except (OSError, ValueError, EOFError) as err:
-        if isinstance(err, DataFormatError | WorkspaceError):
+        if isinstance(err, TsExplainError | WorkspaceError):
             raise
         raise DataFormatError(f"data set {name!r}: not a readable .npz file ({err})") from None
     n, c, t = X.shape
@@ -158,7 +173,8 @@ def load_dataset_file(path: Path, name: str) -> DatasetEntry:
         time = None
     if channel_names is None or len(channel_names) != c:
         channel_names = [f"channel {i}" for i in range(c)]
-    return DatasetEntry(name, X, y, channel_names, class_names, time, mask, value_unit, time_unit)
+    return DatasetEntry(name, X, y, channel_names, class_names, time, mask, value_unit, time_unit,
+                        additional)
 
 
 @dataclass
@@ -360,9 +376,14 @@ class Workspace:
             return entry
 
     def save_dataset(self, name: str, X: np.ndarray, y: np.ndarray | None = None,
-                     channel_names: list[str] | None = None, **extra: Any) -> DatasetEntry:
-        """Write ``datasets/NAME.npz`` (refuses to overwrite) and return its entry."""
+                     channel_names: list[str] | None = None,
+                     additional: tuple[np.ndarray, ...] = (), **extra: Any) -> DatasetEntry:
+        """Write ``datasets/NAME.npz`` (refuses to overwrite) and return its entry; ``additional``
+        are a model's further inputs (checked, each (N, ...)), stored as ``additional_<i>``."""
+        from tsexplain.server.additional_inputs import ARRAY_NAME, check_additional_arrays
+
         check_name(name, "data set")
+        additional = check_additional_arrays(additional, X.shape, f"data set {name!r}")
         with self._lock:
             if name in self.dataset_names():
                 raise WorkspaceError(f"data set {name!r} exists already; choose another name")
@@ -374,6 +395,7 @@ class Workspace:
             if channel_names is not None:
                 arrays["channel_names"] = np.asarray(channel_names, dtype=str)
             arrays.update({k: v for k, v in extra.items() if v is not None})
+            arrays.update({ARRAY_NAME.format(i): a for i, a in enumerate(additional)})
             tmp = path.with_name(f".{name}.tmp.npz")
             np.savez_compressed(tmp, **arrays)
             tmp.replace(path)

@@ -33,7 +33,8 @@ def _summary(d: DatasetEntry) -> s.DatasetSummary:
     return s.DatasetSummary(name=d.name, shape=list(d.shape), channel_names=d.channel_names,
                             class_names=d.class_names, classes=classes,
                             has_labels=d.y is not None, has_mask=d.mask is not None,
-                            value_unit=d.value_unit, time_unit=d.time_unit)
+                            value_unit=d.value_unit, time_unit=d.time_unit,
+                            additional_shapes=[list(a.shape) for a in d.additional])
 
 
 @router.get("", response_model=list[s.DatasetSummary])
@@ -75,6 +76,7 @@ def upload_dataset(ws: WorkspaceDep, settings: SettingsDep, body: s.DatasetUploa
     Quotas: at most ``max_uploads`` data sets and ``max_upload_bytes`` bytes of uploads per
     server run, each at most ``max_upload_values`` values; beyond them 413."""
     from tsexplain.exceptions import DataFormatError
+    from tsexplain.server.additional_inputs import check_additional_arrays
 
     X = validate_series(body.X, "X")
     if X.size > settings.max_upload_values:
@@ -92,6 +94,12 @@ def upload_dataset(ws: WorkspaceDep, settings: SettingsDep, body: s.DatasetUploa
             y = y.astype(np.int64)
     if body.channel_names is not None and len(body.channel_names) != c:
         raise DataFormatError(f"channel_names must name the {c} channels, got {len(body.channel_names)}")
+    additional = check_additional_arrays(body.additional or [], X.shape, "upload")
+    values = X.size + sum(a.size for a in additional)
+    if values > settings.max_upload_values:
+        raise PayloadTooLargeError(f"X and the additional inputs have {values} values; this "
+                                   f"server accepts uploads of at most "
+                                   f"{settings.max_upload_values} values")
     extra = {"value_unit": np.asarray(body.value_unit), "time_unit": np.asarray(body.time_unit)}
     if body.class_names:
         extra["class_names"] = np.asarray(body.class_names, dtype=str)
@@ -109,7 +117,8 @@ def upload_dataset(ws: WorkspaceDep, settings: SettingsDep, body: s.DatasetUploa
         used["count"] += 1
         used["bytes"] += X.nbytes
     try:
-        return _summary(ws.save_dataset(body.name, X, y, body.channel_names, **extra))
+        return _summary(ws.save_dataset(body.name, X, y, body.channel_names, additional,
+                                        **extra))
     except BaseException:
         with _uploads_lock:
             used["count"] -= 1

@@ -43,6 +43,19 @@ export function noModuleTree(root, ctx) {
   return true;
 }
 
+// A data set with further model inputs (arrays additional_0, ... for forward(x, *further)): the
+// views that run the model on chunks of series of their own cannot give each series its further
+// inputs (the server refuses them), so they say so instead of asking.
+export function noAdditionalInputs(root, ctx, what) {
+  const d = ctx.datasets.find((x) => x.name === ctx.params.dataset);
+  if (!d || !d.additional_shapes.length) return false;
+  const arrays = d.additional_shapes.map((s, i) => `additional_${i} (${s.join(' × ')})`).join(', ');
+  root.append(card(null, h('div', { id: 'no-additional-inputs', class: 'muted' },
+    `Data set ${d.name} carries further inputs of the model (${arrays}); ${what} runs the model on chunks of series without them. `,
+    'The attribution views, the Network and Layer views of one sample, Inverse optimisation, Adversarial and the benchmark give each sample its own.')));
+  return true;
+}
+
 // The note itself, for a view (noConvLayers) or for one panel of a view (`what`).
 export function noConvNote(what = 'this view') {
   return h('div', { id: 'no-conv-layers', class: 'muted' },

@@ -1,10 +1,10 @@
 // Data-set filter importance (TSViz Fig. 9): min, mean and max of each filter's importance.
-import { h, card, noModuleTree, noConvLayers, plotDiv, inPlace, explainedOutput } from '../ui.js';
+import { h, card, noModuleTree, noAdditionalInputs, noConvLayers, plotDiv, inPlace, explainedOutput } from '../ui.js';
 import { CONFIG, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
-  if (noModuleTree(root, ctx)) return;
+  if (noModuleTree(root, ctx) || noAdditionalInputs(root, ctx, 'the data-set filter importance')) return;
   const target = ctx.target();
   const net = await ctx.api.call('get_network', { model, target });
   if (!ctx.isCurrent()) return;

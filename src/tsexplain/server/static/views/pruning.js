@@ -1,13 +1,13 @@
 // Pruning faithfulness (TSViz Table 1): the test loss with one filter of each layer removed, chosen
 // as the most / least important, a random one, or a redundant member of the largest DTW cluster.
-import { h, card, noModuleTree, noConvLayers, jobPanel, runJobInto, errorBox } from '../ui.js';
+import { h, card, noModuleTree, noAdditionalInputs, noConvLayers, jobPanel, runJobInto, errorBox } from '../ui.js';
 import { fmt } from '../plots.js';
 
 const STRATEGIES = [['most', 'most important'], ['least', 'least important'], ['random', 'random filter'], ['cluster', 'cluster: redundant member']];
 
 export async function render(root, ctx) {
   const { model, dataset } = ctx.params;
-  if (noModuleTree(root, ctx)) return;
+  if (noModuleTree(root, ctx) || noAdditionalInputs(root, ctx, 'the pruning table')) return;
   const target = ctx.target();
   const net = await ctx.api.call('get_network', { model, target });
   if (!ctx.isCurrent() || noConvLayers(root, net)) return;

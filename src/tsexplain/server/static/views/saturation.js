@@ -1,5 +1,5 @@
 // Saturation (TSViz Proposition 1) and temperature (Eq. 19): saturated outputs silence gradients.
-import { h, card, noModuleTree, noConvNote, plotDiv, inPlace, explainedOutput } from '../ui.js';
+import { h, card, noModuleTree, noAdditionalInputs, noConvNote, plotDiv, inPlace, explainedOutput } from '../ui.js';
 import { CONFIG, fmt } from '../plots.js';
 
 export async function render(root, ctx) {
@@ -9,7 +9,7 @@ export async function render(root, ctx) {
       'A regression model has no sigmoid or softmax output, so its gradients cannot saturate: this view concerns classifiers.')));
     return;
   }
-  if (noModuleTree(root, ctx)) return;
+  if (noModuleTree(root, ctx) || noAdditionalInputs(root, ctx, 'the saturation view')) return;
   const temp = h('input', { type: 'number', id: 'sat-temperature', min: 0.01, step: 'any', value: ctx.params.T ?? 2 });
   const n = h('input', { type: 'number', id: 'sat-n', min: 1, max: 1000, value: ctx.params.n ?? 200 });
   const meta = h('div', { id: 'sat-meta' });
