@@ -69,6 +69,7 @@ def client(tmp_path, data, model):
     np.savez(d / "gap.npz", X=data["X"], additional_1=data["static"])
     ws = Workspace(ws_dir)
     ws.add_model("two", model, {"task": "multiclass", "dataset": "with_static"})
+    ws.add_model("two_untold", model, {"task": "multiclass"})  # no data set, no input shape
     torch.manual_seed(1)
     ws.add_model("one", SeriesOnly().eval(), {"task": "multiclass", "dataset": "plain"})
     with TestClient(create_app(small_settings(ws_dir), ws)) as c:
@@ -100,6 +101,15 @@ def test_the_model_summary_and_predictions_use_the_static_inputs(client, data, m
         want = model(torch.from_numpy(data["X"][5:6]), torch.from_numpy(data["static"][5:6]))
     np.testing.assert_allclose(r.json()["prediction"]["outputs"], want[0].numpy(), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_a_model_told_no_data_set_is_probed_with_one_that_carries_its_inputs(client):
+    """Its summary ran the series alone: no outputs found, and its network view failed."""
+    summary = client.get(f"{API}/models/two_untold").json()
+    assert summary["n_outputs"] == 2 and summary["default_dataset"] == "with_static"
+    r = client.get(f"{API}/models/two_untold/network")
+    assert r.status_code == 200, r.text
+    assert r.json()["conv_layers"] == ["conv"]
 
 
 def test_saliency_equals_the_library_and_autograd(client, data, model):

@@ -60,16 +60,23 @@ def model_summary(ws: Workspace, name: str, wait: float = 30.0) -> s.ModelSummar
             break
     n_outputs = None
     if input_shape is not None:
-        # a model with further inputs runs with those of the first series of its data set
-        tries = [probe_additional(ws, default_dataset, input_shape), ()]
+        # the series alone, else with the further inputs of a data set's first series (its
+        # own data set first): the first that runs is the model's probe
+        names = [default_dataset] if default_dataset else []
+        names += [n for n in ws.dataset_names() if n != default_dataset]
         with borrowed(entry, wait) as m, torch.no_grad():
-            for additional in tries[: 2 if tries[0] else 1]:
+            for dname in [None, *names[:_PROBED_DATASETS]]:
+                additional = probe_additional(ws, dname, input_shape)
+                if dname is not None and not additional:
+                    continue
                 try:
                     out = m(torch.zeros(1, *input_shape), *map(torch.as_tensor, additional))
-                    n_outputs = int(out.reshape(1, -1).shape[1])
-                    break
                 except Exception:  # noqa: BLE001 - a model that does not run on its stated shape
-                    n_outputs = None
+                    continue
+                n_outputs = int(out.reshape(1, -1).shape[1])
+                entry.info["_probe_additional"] = additional
+                default_dataset = default_dataset or dname
+                break
     task = info.get("task") or getattr(model, "default_task", None)
     if task not in TASKS:
         from tsexplain._task import resolve_task
@@ -104,6 +111,10 @@ def model_summary(ws: Workspace, name: str, wait: float = 30.0) -> s.ModelSummar
     )
     entry.info["_summary"] = summary
     return summary
+
+
+#: How many data sets the summary's probe of a model with further inputs tries.
+_PROBED_DATASETS = 8
 
 
 def probe_additional(ws: Workspace, dataset: str | None, input_shape: list[int] | None
@@ -589,7 +600,7 @@ def _conv_layers(ws: Workspace, settings: Settings, entry: ModelEntry, summary: 
                                 f"{entry.name}.info.json or add a data set)")
         from tsexplain.server.additional_inputs import with_additional_inputs
 
-        additional = probe_additional(ws, summary.default_dataset, summary.input_shape)
+        additional = entry.info.get("_probe_additional", ())  # set by model_summary
         with borrowed(entry, settings.model_wait_seconds) as m:
             network_check(m)
             return describe(with_additional_inputs(m, additional),

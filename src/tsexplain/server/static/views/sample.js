@@ -9,6 +9,8 @@ export async function render(root, ctx) {
   const info = h('div', { id: 'sample-info' });
   const meta = h('div', { id: 'attr-meta', class: 'muted' });
   const errors = h('div', { id: 'sample-error' });
+  // set once the sample has loaded: a method picked while it failed to load does nothing
+  let draw = () => {};
   const picker = methodPicker(ctx, { id: 'sample-method', onChange: () => draw() });
   const nav = h('span', { class: 'controls' },
     h('button', { class: 'secondary', id: 'prev-sample', onclick: () => ctx.goShared({ index: String(Math.max(0, index - 1)) }) }, '◀ previous'),
@@ -28,7 +30,7 @@ export async function render(root, ctx) {
       d.additional_shapes.length ? ` · further inputs: ${d.additional_shapes.map((s, i) => `additional_${i} (${s.join(' × ')})`).join(', ')}` : null),
     h('div', { id: 'prediction' }, predictionLine(`Model ${model}`, smp.prediction)));
 
-  const draw = () => inPlace(ctx, 'explain', { busy: meta, slot: errors, clear: ['sample-series', 'sample-heatmap'] }, async (current) => {
+  draw = () => inPlace(ctx, 'explain', { busy: meta, slot: errors, clear: ['sample-series', 'sample-heatmap'] }, async (current) => {
     const res = await ctx.api.call('explain', {}, { model, dataset, indices: [index], method: picker.method(), params: picker.params(), target: ctx.target() });
     if (!current()) return;
     const values = res.values.data[0];
