@@ -88,6 +88,38 @@ def rendered(page, view: str, timeout: float = 60_000) -> None:
     page.wait_for_function(f"document.body.dataset.rendered === '{view}'", timeout=timeout)
 
 
+def watched(page) -> tuple[list[str], list[str]]:
+    """(problems, 4xx answers) of ``page`` from now on, filled as it runs: page errors, console
+    errors and 5xx answers are problems; a 4xx answer, which the browser also logs as "Failed to
+    load resource", is listed with its request body for the test to judge."""
+    problems: list[str] = []
+    answered_4xx: list[str] = []
+
+    def on_response(r) -> None:
+        if r.status >= 500:
+            problems.append(f"{r.status} {r.url}")
+        elif r.status >= 400:
+            answered_4xx.append(f"{r.status} {r.url} {r.request.post_data or ''}")
+
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(f"console: {m.text}")
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    page.on("response", on_response)
+    return problems, answered_4xx
+
+
+#: The button and the result plot of each view that runs a job.
+JOB_VIEWS = {"inverse": ("#inverse-run", "#inverse-overlay"), "adversarial": ("#adversarial-run", "#adv-overlay")}
+
+
+def run_view_job(page, view: str) -> None:
+    """On the inverse or adversarial view, run its job and wait for its plot (else nothing)."""
+    if view in JOB_VIEWS:
+        button, plot = JOB_VIEWS[view]
+        page.click(button)
+        page.wait_for_selector(f"{plot} .main-svg", timeout=120_000)
+
+
 def traces(page, div: str) -> list:
     return page.evaluate(f"() => (document.getElementById('{div}').data || []).map(t => ({{type: t.type || 'scatter', n: (t.x || t.z || t.y || []).length, name: t.name || ''}}))")
 

@@ -19,9 +19,11 @@ from .test_browser import (  # noqa: F401
     browser,  # noqa: F401 - the shared Chromium fixture
     pytestmark,  # noqa: F401 - skip without chromium/playwright; slow
     rendered,
+    run_view_job,
     serving,
     shot,
     traces,
+    watched,
 )
 
 #: The views that run the model on chunks of series and refuse a model with further inputs.
@@ -45,19 +47,7 @@ def two_input_server(tmp_path_factory):
 def test_the_static_inputs_and_their_attributions_are_shown(two_input_server, browser, name):  # noqa: F811
     base, data, model = two_input_server
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
-    problems: list[str] = []
-    answered_4xx: list[str] = []
-
-    def on_response(r) -> None:
-        if r.status >= 500:
-            problems.append(f"{r.status} {r.url}")
-        elif r.status >= 400:
-            answered_4xx.append(f"{r.status} {r.url} {r.request.post_data or ''}")
-
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("console", lambda m: problems.append(f"console: {m.text}")
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-    page.on("response", on_response)
+    problems, answered_4xx = watched(page)
 
     page.goto(f"{base}/#/sample?model={name}&dataset=icu&index=4&method=saliency")
     rendered(page, "sample")
@@ -83,12 +73,7 @@ def test_the_static_inputs_and_their_attributions_are_shown(two_input_server, br
     for view in views:
         page.click(f"#nav a[data-view={view}]")
         rendered(page, view)
-        if view == "inverse":
-            page.click("#inverse-run")
-            page.wait_for_selector("#inverse-overlay .main-svg", timeout=120_000)
-        if view == "adversarial":
-            page.click("#adversarial-run")
-            page.wait_for_selector("#adv-overlay .main-svg", timeout=120_000)
+        run_view_job(page, view)
         shot(page, f"additional-{name}-{view}")
     page.close()
     assert problems == []

@@ -21,9 +21,11 @@ from .test_browser import (  # noqa: F401
     browser,  # noqa: F401 - the shared Chromium fixture
     pytestmark,  # noqa: F401 - skip without chromium/playwright; slow
     rendered,
+    run_view_job,
     serving,
     shot,
     traces,
+    watched,
 )
 
 NETS = Path(__file__).resolve().parents[1] / "io" / "_user_nets.py"
@@ -79,21 +81,7 @@ def _views(page) -> list[str]:
 def test_every_view_renders_on_a_user_workspace(workspace_server, browser, model):  # noqa: F811
     base = workspace_server
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
-    problems: list[str] = []
-    answered_4xx: list[str] = []
-
-    def on_response(r) -> None:
-        if r.status >= 500:
-            problems.append(f"{r.status} {r.url}")
-        elif r.status >= 400:
-            answered_4xx.append(f"{r.status} {r.url} {r.request.post_data or ''}")
-
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    # a 4xx answer is logged by the browser as "Failed to load resource"; those are checked
-    # through the responses themselves
-    page.on("console", lambda m: problems.append(f"console: {m.text}")
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-    page.on("response", on_response)
+    problems, answered_4xx = watched(page)
 
     page.goto(f"{base}/#/overview?model={model}&dataset=sensors")
     rendered(page, "overview")
@@ -105,12 +93,8 @@ def test_every_view_renders_on_a_user_workspace(workspace_server, browser, model
         rendered(page, view)
         if view == "layer":
             assert traces(page, "layer-importance")[0]["n"] in (6, 8)  # filters of a conv layer
-        if view == "inverse":
-            page.click("#inverse-run")
-            page.wait_for_selector("#inverse-overlay .main-svg", timeout=120_000)
+        run_view_job(page, view)
         if view == "adversarial":
-            page.click("#adversarial-run")
-            page.wait_for_selector("#adv-overlay .main-svg", timeout=120_000)
             assert "Adversarial: " in page.inner_text("#adv-after")
         shot(page, f"ws-{model}-{view}")
     page.close()
@@ -155,12 +139,7 @@ def test_filter_views_say_why_on_an_lstm_and_on_torchscript(workspace_server, br
             # the data set has no anomaly mask: the caption does not promise rings
             assert "Series coloured by attribution" in page.inner_text("#view")
             assert "rings" not in page.inner_text("#view")
-        if view == "inverse":
-            page.click("#inverse-run")
-            page.wait_for_selector("#inverse-overlay .main-svg", timeout=120_000)
-        if view == "adversarial":
-            page.click("#adversarial-run")
-            page.wait_for_selector("#adv-overlay .main-svg", timeout=120_000)
+        run_view_job(page, view)
         shot(page, f"ws-{model}-{view}")
     page.close()
     assert problems == []

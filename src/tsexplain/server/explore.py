@@ -66,7 +66,7 @@ def model_summary(ws: Workspace, name: str, wait: float = 30.0) -> s.ModelSummar
         names += [n for n in ws.dataset_names() if n != default_dataset]
         with borrowed(entry, wait) as m, torch.no_grad():
             for dname in [None, *names[:_PROBED_DATASETS]]:
-                additional = probe_additional(ws, dname, input_shape)
+                additional = _first_row_inputs(ws, dname, input_shape)
                 if dname is not None and not additional:
                     continue
                 try:
@@ -117,7 +117,7 @@ def model_summary(ws: Workspace, name: str, wait: float = 30.0) -> s.ModelSummar
 _PROBED_DATASETS = 8
 
 
-def probe_additional(ws: Workspace, dataset: str | None, input_shape: list[int] | None
+def _first_row_inputs(ws: Workspace, dataset: str | None, input_shape: list[int] | None
                      ) -> tuple[np.ndarray, ...]:
     """The further inputs of the first series of ``dataset``, each (1, ...), for a probe of a
     model on series of ``input_shape`` [C, T] (empty: no such data set, or it has none)."""
