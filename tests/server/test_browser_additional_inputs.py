@@ -53,6 +53,7 @@ def test_the_static_inputs_and_their_attributions_are_shown(two_input_server, br
     rendered(page, "sample")
     page.wait_for_function("document.querySelectorAll('#additional-table tbody tr').length > 0")
     assert "further inputs: additional_0 (12 × 4)" in page.inner_text("#sample-info")
+    assert page.inner_text("#dataset-select option[value=icu]") == "icu (12 × 3 × 20 + 1 further input)"
     (hm,) = traces(page, "sample-heatmap")
     assert hm["type"] == "heatmap" and hm["n"] == 20
     cells = page.evaluate("() => [...document.querySelectorAll('#additional-table tbody tr')]"

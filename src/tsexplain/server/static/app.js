@@ -147,7 +147,8 @@ async function main() {
     if (m.problem) { opt.disabled = true; opt.title = m.problem; }
     ms.append(opt);
   }
-  for (const d of ctx.datasets) ds.append(new Option(`${d.name} (${d.shape.join(' × ')})`, d.name));
+  const further = (d) => (d.additional_shapes.length ? ` + ${d.additional_shapes.length} further input${d.additional_shapes.length > 1 ? 's' : ''}` : '');
+  for (const d of ctx.datasets) ds.append(new Option(`${d.name} (${d.shape.join(' × ')}${further(d)})`, d.name));
   ms.addEventListener('change', () => goShared({ model: ms.value }));
   ds.addEventListener('change', () => goShared({ dataset: ds.value, index: '0' }));
   document.getElementById('index-input').addEventListener('change', (e) => goShared({ index: e.target.value }));
