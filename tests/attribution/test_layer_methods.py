@@ -174,6 +174,37 @@ def test_layer_integrated_gradients_where_later_layers_see_more_than_the_layer(m
     close_to(ours.extras["layer_values"], theirs)
 
 
+class StaticAfter(nn.Module):
+    """forward(x, static): the static covariates join after the explained layer (or, with
+    ``before=True``, scale the series before it)."""
+
+    def __init__(self, before: bool) -> None:
+        super().__init__()
+        torch.manual_seed(8)
+        self.before = before
+        self.conv = nn.Conv1d(2, 6, 3, padding=1)
+        self.head = nn.Linear(6 + 3, 2)
+
+    def forward(self, x: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
+        if self.before:
+            x = x * static[:, :1, None]
+        h = torch.tanh(self.conv(x)).mean(dim=2)
+        return self.head(torch.cat([h, static], dim=1))
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_layer_integrated_gradients_of_a_model_with_further_inputs_matches_captum(before):
+    model = StaticAfter(before).eval()
+    x = torch.randn(5, 2, 20, generator=torch.Generator().manual_seed(3))
+    static = torch.randn(5, 3, generator=torch.Generator().manual_seed(4))
+    ours = tsexplain.explain(model, x, "layer_integrated_gradients", target=0, layer="conv", steps=20,
+                             additional_inputs=(static,))
+    theirs = captum_attr.LayerIntegratedGradients(model, model.conv).attribute(
+        x, baselines=torch.zeros_like(x), target=0, n_steps=20, additional_forward_args=(static,)
+    ).detach().numpy()
+    close_to(ours.extras["layer_values"], theirs)
+
+
 def test_layer_integrated_gradients_runs_the_earlier_layers_once_per_series(cnn_data):
     model, x, target = cnn_data
     steps = 30

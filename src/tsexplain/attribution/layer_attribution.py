@@ -11,7 +11,7 @@ information to give). The raw layer values, filters x T', are in ``result.extras
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -183,14 +183,14 @@ def _sees_only_the_layer(
     rows: torch.Tensor,
     acts: torch.Tensor,
     outputs: torch.Tensor,
-    extras: Callable[[int], tuple[torch.Tensor, ...]],
+    extras: tuple[torch.Tensor, ...],
 ) -> bool:
     """Whether the model's layers after the captured one depend on the input only through its
     output, so that one pass over the n series can carry any number of replacement outputs.
 
     The test: a forward pass over ``rows`` (n, C, T) whose captured output is replaced by
-    ``acts`` (n, F, T') with each series twice (2n rows, ``extras(2)`` the further inputs) must
-    give each series' ``outputs`` (n, K) twice. A model that mixes the layer's output with
+    ``acts`` (n, F, T') with each series twice (2n rows, ``extras`` their further inputs, each
+    series' twice) must give each series' ``outputs`` (n, K) twice. A model that mixes the layer's output with
     earlier activations (a skip connection), reads the batch size of its input, or otherwise
     fails that pass does not take the shortcut.
     """
@@ -198,7 +198,7 @@ def _sees_only_the_layer(
     capture.replace = acts.repeat_interleave(2, dim=0)
     try:
         with torch.no_grad():
-            out = flatten_output(model(rows, *extras(2)), 2 * n)
+            out = flatten_output(model(rows, *extras), 2 * n)
     except Exception:  # noqa: BLE001 - any failure of the probe means: no shortcut
         return False
     finally:
@@ -519,7 +519,7 @@ class LayerIntegratedGradients(_LayerMethod):
                     a_b = _as_filters_time(a_b, time_axis, name, self.name, n)
                     if suffix_only is None:
                         suffix_only = _sees_only_the_layer(model, capture, x[idx], a_x, out_x,
-                                                           lambda per, i=idx: row_extras(engine, i, per))
+                                                           row_extras(engine, idx, 2))
                     delta = a_x - a_b
                     path = (a_b[:, None] + alphas[None, :, None, None] * delta[:, None]).reshape(n * s, *a_x.shape[1:])
                     path = path.detach().requires_grad_(True)
