@@ -46,9 +46,11 @@ PROGRESS_MIN_ROWS = 20_000
 TUNE_SIZES = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 #: A call differentiates at least this many rows before sizes are timed on it.
 TUNE_MIN_ROWS = 1024
-#: Chunks timed per size; the fastest counts (a process's first chunks run cold: thread pools,
-#: kernels and memory are set up on them, which made small sizes look slow).
-TIMINGS_PER_SIZE = 2
+#: Chunks timed at the first size; the fastest counts (a process's first chunks run cold:
+#: thread pools, kernels and memory are set up on them, which made the first size look slow).
+#: Later sizes are timed once, so that a call reaches the large sizes (recurrent models are
+#: fastest per row at the largest).
+TIMINGS_FIRST_SIZE = 2
 #: The fastest size found per model structure, input shape, outputs, device and thread count.
 _TUNED: dict[tuple[object, ...], int] = {}
 
@@ -68,9 +70,9 @@ class ChunkTuner:
 
     On the CPU, a batch of at least :data:`TUNE_MIN_ROWS` rows (or half the most the budget allows)
     runs its first chunks at the
-    sizes of :data:`TUNE_SIZES` (ascending, up to ``most``), each on :data:`TIMINGS_PER_SIZE`
-    chunks of which the fastest counts (a size that does not fit in what is left of one batch is
-    timed on the next); after two sizes in a row that are
+    sizes of :data:`TUNE_SIZES` (ascending, up to ``most``), the first on
+    :data:`TIMINGS_FIRST_SIZE` chunks of which the fastest counts, and times them (a size that
+    does not fit in what is left of one batch is timed on the next); after two sizes in a row that are
     slower per row than the best, at ``most``, or at the end of the call, the best is used for
     the rest of the call and remembered for later calls on the same model structure and input
     shape.
@@ -99,7 +101,7 @@ class ChunkTuner:
         sizes = [s for s in TUNE_SIZES if s < self.most] + [self.most]
         self._sizes = sizes if timed and self.best is None and len(sizes) > 1 else []
         self._per_row: dict[int, float] = {}
-        #: Per-row times of the size being timed (fewer than TIMINGS_PER_SIZE so far).
+        #: Per-row times of the first size so far (fewer than TIMINGS_FIRST_SIZE).
         self._timings: list[float] = []
         self._worse = 0
 
@@ -126,7 +128,7 @@ class ChunkTuner:
         if not self.tuning or rows != self._sizes[0]:
             return
         self._timings.append(seconds / rows)
-        if len(self._timings) < TIMINGS_PER_SIZE:
+        if not self._per_row and len(self._timings) < TIMINGS_FIRST_SIZE:
             return
         self._settle_size()
         if self._worse >= 2 or not self._sizes:
@@ -143,7 +145,7 @@ class ChunkTuner:
 
     def finish(self) -> None:
         """End the timing at the end of a call: keep the fastest size measured so far (a size
-        timed on fewer chunks than :data:`TIMINGS_PER_SIZE` counts with what it has)."""
+        timed on fewer chunks than :data:`TIMINGS_FIRST_SIZE` counts with what it has)."""
         if not self.tuning:
             return
         if self._timings:
