@@ -50,6 +50,18 @@ def layer(model: nn.Module, name: str) -> nn.Module:
     return dict(model.named_modules())[name]
 
 
+def layer_ig_equals_captum(model: nn.Module, x: torch.Tensor, layer_name: str, target: int, steps: int,
+                           additional: tuple = ()) -> None:
+    """Our layer IG at ``layer_name`` (zero baseline) equals Captum's ``LayerIntegratedGradients``."""
+    ours = tsexplain.explain(model, x, "layer_integrated_gradients", target=target, layer=layer_name,
+                             steps=steps, additional_inputs=additional or None)
+    theirs = captum_attr.LayerIntegratedGradients(model, layer(model, layer_name)).attribute(
+        x, baselines=torch.zeros_like(x), target=target, n_steps=steps,
+        additional_forward_args=additional or None,
+    ).detach().numpy()
+    close_to(ours.extras["layer_values"], theirs)
+
+
 @pytest.fixture(scope="module")
 def cnn_data():
     model = fordA_cnn(n_classes=2, width=16, seed=3)
@@ -112,13 +124,8 @@ def test_layer_integrated_gradients_matches_captum(cnn_data, name):
 
 
 def test_layer_integrated_gradients_in_a_conv_lstm_matches_captum():
-    model = ConvLSTM().eval()
     x = torch.randn(4, 3, 30, generator=torch.Generator().manual_seed(3))
-    ours = tsexplain.explain(model, x, "layer_integrated_gradients", target=1, layer="conv", steps=32)
-    theirs = captum_attr.LayerIntegratedGradients(model, model.conv).attribute(
-        x, baselines=torch.zeros_like(x), target=1, n_steps=32
-    ).detach().numpy()
-    close_to(ours.extras["layer_values"], theirs)
+    layer_ig_equals_captum(ConvLSTM().eval(), x, "conv", target=1, steps=32)
 
 
 class SkipCNN(nn.Module):
@@ -165,13 +172,8 @@ def _first_layer_rows(model: nn.Module, first: nn.Module, x: torch.Tensor, **par
 def test_layer_integrated_gradients_where_later_layers_see_more_than_the_layer(make, n):
     # the layers before the explained one run once per series only where the later layers see
     # the layer's output alone; these models see more, and must still equal Captum
-    model = make().eval()
     x = torch.randn(n, 2, 20, generator=torch.Generator().manual_seed(n))
-    ours = tsexplain.explain(model, x, "layer_integrated_gradients", target=1, layer="conv", steps=24)
-    theirs = captum_attr.LayerIntegratedGradients(model, model.conv).attribute(
-        x, baselines=torch.zeros_like(x), target=1, n_steps=24
-    ).detach().numpy()
-    close_to(ours.extras["layer_values"], theirs)
+    layer_ig_equals_captum(make().eval(), x, "conv", target=1, steps=24)
 
 
 class StaticAfter(nn.Module):
@@ -194,15 +196,9 @@ class StaticAfter(nn.Module):
 
 @pytest.mark.parametrize("before", [False, True])
 def test_layer_integrated_gradients_of_a_model_with_further_inputs_matches_captum(before):
-    model = StaticAfter(before).eval()
     x = torch.randn(5, 2, 20, generator=torch.Generator().manual_seed(3))
     static = torch.randn(5, 3, generator=torch.Generator().manual_seed(4))
-    ours = tsexplain.explain(model, x, "layer_integrated_gradients", target=0, layer="conv", steps=20,
-                             additional_inputs=(static,))
-    theirs = captum_attr.LayerIntegratedGradients(model, model.conv).attribute(
-        x, baselines=torch.zeros_like(x), target=0, n_steps=20, additional_forward_args=(static,)
-    ).detach().numpy()
-    close_to(ours.extras["layer_values"], theirs)
+    layer_ig_equals_captum(StaticAfter(before).eval(), x, "conv", target=0, steps=20, additional=(static,))
 
 
 def test_layer_integrated_gradients_runs_the_earlier_layers_once_per_series(cnn_data):
