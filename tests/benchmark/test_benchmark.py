@@ -90,6 +90,27 @@ def test_agra_calibration_tiny(tmp_path: Path) -> None:
     assert cells[best]["distance"] == min(c["distance"] for c in cells)
     assert sec.tables[0]["rows"][best][0].startswith("* ")
     assert (tmp_path / "agra_calibration.png").is_file()
+    # each cell states its training, and the members were trained that way
+    assert [c["training"] for c in cells] == [{"epochs": 1, "restore_best": True},
+                                              {"epochs": 1, "restore_best": False}]
+    assert sec.tables[0]["rows"][1][0].endswith("; 1 ep, last")
+
+
+def test_agra_calibration_cells_are_complete() -> None:
+    from tsexplain.benchmark import agra, agra_calibration
+
+    cells = agra_calibration.grid("quick")
+    for cell in cells:
+        assert set(cell["world"]) == {"noise", "width", "amplitude", "score_range"}
+        assert set(cell["training"]) == {"epochs", "restore_best"}
+    # a cell means the same members whatever the defaults and the run size are
+    ctx = Context(size="tiny", seed=0)
+    cfg = agra.world_settings(ctx, agra_calibration.GENERATOR_WORLD,
+                              {"epochs": 10, "restore_best": False})
+    assert (cfg["epochs"], cfg["restore_best"]) == (10, False)
+    assert cfg["world"] == agra_calibration.GENERATOR_WORLD
+    cfg = agra.world_settings(ctx)
+    assert (cfg["epochs"], cfg["restore_best"]) == (1, agra.DEFAULT_TRAINING["restore_best"])
 
 
 def test_anomaly_truth_and_random_rows(tiny_results: tuple[dict, Path]) -> None:
