@@ -136,7 +136,27 @@ def run(ctx: Context) -> Section:
             ctx.out.mkdir(parents=True, exist_ok=True)
             with open(ctx.out / "agra_calibration_cells.jsonl", "a") as fh:
                 fh.write(json.dumps(r, default=float) + "\n")
-    return section(ctx, results)
+    default = default_cell(ctx, results)
+    if default is None:
+        return section(ctx, results)
+    return section(ctx, results, chosen=default, reason=(
+        "The chosen cell is the package's default world and training (agra.DEFAULT_WORLD, "
+        "agra.DEFAULT_TRAINING), the one the AGRA section runs."))
+
+
+def default_cell(ctx: Context, results: list[dict[str, Any]]) -> int | None:
+    """Position in ``results`` of the cell with the package's default world and training (the
+    AGRA section's), or None when the grid has no such cell."""
+    want = cell_settings(ctx, {"world": dict(agra.DEFAULT_WORLD), "training": dict(agra.DEFAULT_TRAINING)})
+    key = _cell_key(want["world"], {"epochs": want["epochs"], "restore_best": want["restore_best"]})
+    return next((i for i, r in enumerate(results) if _cell_key(r["world"], r["training"]) == key), None)
+
+
+def _cell_key(world: dict[str, Any], training: dict[str, Any]) -> tuple[object, ...]:
+    """A cell's parameters as comparable values (ranges as tuples of floats)."""
+    norm = {k: tuple(float(x) for x in v) if isinstance(v, list | tuple) else float(v)
+            for k, v in world.items()}
+    return tuple(sorted(norm.items())), int(training["epochs"]), bool(training["restore_best"])
 
 
 def section(ctx: Context, results: list[dict[str, Any]], *, chosen: int | None = None,
