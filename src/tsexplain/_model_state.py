@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import warnings
 from collections.abc import Iterator, Sequence
 
@@ -34,16 +35,19 @@ def frozen_eval(models: nn.Module | Sequence[nn.Module]) -> Iterator[None]:
     (True, True)
     """
     group = [models] if isinstance(models, nn.Module) else list(models)
-    modes = [(m, m.training) for model in group for m in model.modules()]
-    # only what has to change is changed (and restored): most calls find a frozen eval model
-    flags = [p for model in group for p in model.parameters() if p.requires_grad]
+    # one walk over the modules; only what has to change is changed (and restored): most calls
+    # find a frozen eval model
+    per_model = [list(model.modules()) for model in group]
+    modes = [(m, m.training) for modules in per_model for m in modules]
+    flags = list({id(p): p for modules in per_model for m in modules for p in m._parameters.values()
+                  if p is not None and p.requires_grad}.values())
     try:
-        for model in group:
-            if any(m.training for m in model.modules()):
+        for model, modules in zip(group, per_model, strict=True):
+            if any(m.training for m in modules):
                 try:
                     model.eval()
                 except NotImplementedError:  # torch.export's module(): its graph has one mode
-                    for m in model.modules():
+                    for m in modules:
                         m.training = False
         for p in flags:
             p.requires_grad_(False)
@@ -68,7 +72,7 @@ def model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
     >>> model_device_dtype(nn.Linear(2, 1).double())
     (device(type='cpu'), torch.float64)
     """
-    for p in [*model.parameters(), *model.buffers()]:
+    for p in itertools.chain(model.parameters(), model.buffers()):  # lazily: the first one
         if p.is_floating_point():
             return p.device, p.dtype
     return torch.device("cpu"), torch.float32

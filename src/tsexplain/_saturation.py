@@ -30,8 +30,11 @@ def final_activation(model: nn.Module) -> nn.Module | None:
     >>> final_activation(nn.Linear(2, 1)) is None
     True
     """
-    leaves = [m for m in model.modules() if not any(True for _ in m.children())]
-    return leaves[-1] if leaves and isinstance(leaves[-1], PROBABILITY_LAYERS) else None
+    last = None
+    for m in model.modules():
+        if next(m.children(), None) is None:
+            last = m
+    return last if isinstance(last, PROBABILITY_LAYERS) else None
 
 
 def looks_like_probabilities(outputs: torch.Tensor) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -42,6 +43,33 @@ ReduceAdditional = Callable[
 #: Above this many rows in one call, a progress bar is shown (unless progress=False).
 PROGRESS_MIN_ROWS = 20_000
 
+
+
+class _SilentBar:
+    """Stands in for a hidden progress bar (building a disabled tqdm costs more than the rest
+    of a small call's bookkeeping)."""
+
+    def __enter__(self) -> _SilentBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        """Nothing to show."""
+
+
+def series_bar(n: int, desc: str, progress: bool | None, rows: int) -> tqdm[Any] | _SilentBar:
+    """The progress bar over the ``n`` series of a call that runs ``rows`` rows.
+
+    Shown when ``progress`` is True, or when it is None and ``rows`` >= :data:`PROGRESS_MIN_ROWS`.
+    """
+    show = progress if progress is not None else rows >= PROGRESS_MIN_ROWS
+    if show:
+        return tqdm(total=n, desc=desc, unit="series", leave=False)
+    return _SilentBar()
+
+
 #: Chunk sizes (rows) timed by :class:`ChunkTuner`, smallest first, up to the budget's bound.
 TUNE_SIZES = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 #: A call differentiates at least this many rows before sizes are timed on it.
@@ -58,7 +86,7 @@ _TUNED: dict[tuple[object, ...], int] = {}
 def _structure_key(models: list[nn.Module], row: torch.Tensor, n_outputs: int, most: int) -> tuple[object, ...]:
     """What the fastest chunk size depends on: layer types and shapes, input, outputs, threads."""
     layers = tuple(
-        (type(m).__qualname__, tuple(tuple(p.shape) for p in m.parameters(recurse=False)))
+        (type(m).__qualname__, tuple(tuple(p.shape) for p in m._parameters.values() if p is not None))
         for model in models
         for m in model.modules()
     )
@@ -109,6 +137,11 @@ class ChunkTuner:
     def tuning(self) -> bool:
         """Whether sizes are still being timed."""
         return bool(self._sizes) and self.best is None
+
+    def clock(self) -> float:
+        """Processor time of the process while sizes are timed, else 0.0 (nothing is timed,
+        and reading the process clock is a system call)."""
+        return time.process_time() if self.tuning else 0.0
 
     def size(self, remaining: int) -> int:
         """Rows of the next chunk, ``remaining`` rows of the current batch being left."""
@@ -375,7 +408,7 @@ class Engine:
         i, n_rows = 0, rows.shape[0]
         while i < n_rows:
             step = tuner.size(n_rows - i)
-            start = time.process_time()
+            start = tuner.clock()
             part = rows[i : i + step]
             ex = tuple(e[i : i + step] for e in extras)
             psel = sel.for_samples(torch.arange(i, i + part.shape[0]))
@@ -395,7 +428,7 @@ class Engine:
                 eg = tuple(None if a is None else a / len(self.models) for a in eg)
             parts.append(g)
             extra_parts.append(eg)
-            tuner.record(part.shape[0], time.process_time() - start)
+            tuner.record(part.shape[0], tuner.clock() - start)
             i += part.shape[0]
         grads = torch.cat(parts) if len(parts) > 1 else parts[0]
         return grads, _cat_extras(extra_parts)
@@ -423,13 +456,12 @@ class Engine:
         model = self.models[0]
         tuner = self.tuner(1)
         n = x.shape[0]
-        disable = (not self.progress) if self.progress is not None else n < PROGRESS_MIN_ROWS
         grads, outs = [], []
         i = 0
-        with tqdm(total=n, desc=self.desc, unit="series", disable=disable, leave=False) as bar:
+        with series_bar(n, self.desc, self.progress, n) as bar:
             while i < n:
                 step = tuner.size(n - i)
-                start = time.process_time()
+                start = tuner.clock()
                 rows = x[i : i + step].detach().requires_grad_(True)
                 with torch.enable_grad():
                     out = flatten_output(model(rows), rows.shape[0])
@@ -437,7 +469,7 @@ class Engine:
                     (g,) = torch.autograd.grad(select_outputs(out, psel).sum(), [rows], allow_unused=True)
                 grads.append(torch.zeros_like(rows) if g is None else g)
                 outs.append(out.detach())
-                tuner.record(rows.shape[0], time.process_time() - start)
+                tuner.record(rows.shape[0], tuner.clock() - start)
                 bar.update(rows.shape[0])
                 i += rows.shape[0]
         return torch.cat(grads), torch.cat(outs)
@@ -470,10 +502,9 @@ class Engine:
         n = x.shape[0]
         tuner = self.tuner(sel.n_outputs if sel.mode == "all" else 1)
         total_rows = n * rows_per_sample * len(self.models)
-        disable = (not self.progress) if self.progress is not None else total_rows < PROGRESS_MIN_ROWS
         results = []
         extra_results: list[tuple[torch.Tensor | None, ...]] = []
-        with tqdm(total=n, desc=self.desc, unit="series", disable=disable, leave=False) as bar:
+        with series_bar(n, self.desc, self.progress, total_rows) as bar:
             start = 0
             while start < n:
                 # whole samples per batch: up to the budget's bound while sizes are timed, then

@@ -12,12 +12,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from tsexplain._targets import Selection
 from tsexplain._typing import Baseline
 from tsexplain._validation import check_int
-from tsexplain.attribution._engine import PROGRESS_MIN_ROWS, Engine
+from tsexplain.attribution._engine import Engine, series_bar
 from tsexplain.attribution._local import LocalSplit, local_split, usable, windowed_outputs
 from tsexplain.exceptions import ParameterError, ShapeError
 
@@ -157,9 +156,8 @@ def evaluate(
     per_pass = max(1, step // rows_per_sample)
     fwd = forward_rows_per_pass(engine)
     total_rows = n * rows_per_sample * len(engine.models)
-    disable = (not progress) if progress is not None else total_rows < PROGRESS_MIN_ROWS
     parts = []
-    with tqdm(total=n, desc=desc, unit="series", disable=disable, leave=False) as bar, torch.inference_mode():
+    with series_bar(n, desc, progress, total_rows) as bar, torch.inference_mode():
         for start in range(0, n, per_pass):
             idx = torch.arange(start, min(n, start + per_pass))
             rows = make_rows(x[idx], idx)

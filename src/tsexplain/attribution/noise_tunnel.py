@@ -14,13 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from tsexplain._targets import Selection
 from tsexplain._typing import Target
 from tsexplain._validation import check_choice, check_float, check_int
 from tsexplain.attribution._base import ENGINE_OPTIONS, Attribution
-from tsexplain.attribution._engine import PROGRESS_MIN_ROWS, Engine, _cat_extras
+from tsexplain.attribution._engine import Engine, _cat_extras, series_bar
 from tsexplain.exceptions import ParameterError
 
 #: Reductions over the noise draws: mean, mean of squares, variance.
@@ -234,12 +233,11 @@ class NoiseTunnel(Attribution):
         per_group = max(1, step // s)
         total_rows = n * s * len(engine.models)
         progress = engine.progress
-        disable = (not progress) if progress is not None else total_rows < PROGRESS_MIN_ROWS
         additional, results = engine.additional, []
         extra_parts: list[tuple[torch.Tensor | None, ...]] = []
         engine.progress = False  # one bar, over the series, here
         try:
-            with tqdm(total=n, desc=self.name, unit="series", disable=disable, leave=False) as bar:
+            with series_bar(n, self.name, progress, total_rows) as bar:
                 for start in range(0, n, per_group):
                     idx = torch.arange(start, min(n, start + per_group))
                     xs = x[idx]
