@@ -228,7 +228,7 @@ def section(ctx: Context, results: list[dict[str, Any]], *, chosen: int | None =
     sec.notes.append(
         f"The members' regression MSE is reported, not part of the distance. The paper states it "
         f"({agra.PAPER_REGRESSION_MSE[0]} +- {agra.PAPER_REGRESSION_MSE[1]}, 'these models have a "
-        f"similar behavior') but its score range is illegible in our copy of the text, so the "
+        f"similar behavior') but its score range is not stated legibly in the paper, so the "
         f"MSE's scale is unknown; the 0-10 column assumes a range of 10 (the generator's). Its "
         f"role here is the motivation for the training dimension: AGRA gains from members that "
         f"disagree, and members trained to near-perfection agree, so the cells with fewer epochs "
