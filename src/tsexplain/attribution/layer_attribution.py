@@ -169,7 +169,8 @@ class _Capture:
             raise ParameterError(
                 f"{method}: the layer '{self.name}' was not called in the model's forward pass, so it "
                 f"has no activations (a module made by ExportedProgram.module() keeps the layer "
-                f"names but runs one flat graph: pass the ExportedProgram or the .pt2 file)"
+                f"names but runs one flat graph: pass the ExportedProgram itself, torch.export.load(path), or "
+                f"tsexplain.io.load_any_model(path))"
             )
         return self.value
 
