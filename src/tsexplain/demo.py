@@ -24,12 +24,20 @@ DEMO_COST_CAP = 32
 DEMO_PARAMS: dict[str, dict[str, Any]] = {"smoothgrad": {"noise": 0.1}}
 
 
-def batch_methods() -> dict[str, dict[str, Any]]:
+def batch_methods(n_channels: int = 3) -> dict[str, dict[str, Any]]:
     """Every registered (N, C, T) method with the demo's settings: its costly parameters
-    (``cost_params`` in the registry) capped at :data:`DEMO_COST_CAP`, plus :data:`DEMO_PARAMS`."""
-    from tsexplain.attribution import method_settings
+    (``cost_params`` in the registry) capped at :data:`DEMO_COST_CAP`, plus :data:`DEMO_PARAMS`;
+    KernelSHAP and LIME get enough coalitions to identify every group of series with
+    ``n_channels`` channels (the anomaly world has 3)."""
+    from tsexplain.attribution import METHODS, method_settings
+    from tsexplain.attribution._coalitions import enough_coalitions
 
-    return method_settings(DEMO_COST_CAP, DEMO_PARAMS)
+    settings = method_settings(DEMO_COST_CAP, DEMO_PARAMS)
+    for name in ("kernel_shap", "lime"):
+        if name in settings:
+            groups = n_channels * int(METHODS[name].parameters()["n_segments"])
+            settings[name] = {**settings[name], "n_coalitions": enough_coalitions(groups)}
+    return settings
 
 
 Say = Callable[[str], None]

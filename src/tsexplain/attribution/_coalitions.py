@@ -23,6 +23,18 @@ from tsexplain.attribution.smoothgrad import sample_generator
 MAX_ENUMERATED = 4096
 
 
+def enough_coalitions(n_groups: int) -> int:
+    """Coalitions per series for a batch run to identify every one of ``n_groups`` groups:
+    ``2 G + 32`` (at least the ``2 G`` that :func:`warn_unidentified` asks for, with a margin).
+
+    Examples
+    --------
+    >>> enough_coalitions(15)
+    62
+    """
+    return 2 * n_groups + 32
+
+
 def shapley_coalitions(n_groups: int, n_coalitions: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Coalitions (S, G) and their regression weights (S,) for KernelSHAP.
 

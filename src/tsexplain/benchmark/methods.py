@@ -35,14 +35,15 @@ def method_params(n_channels: int, n_timesteps: int, baselines: np.ndarray) -> d
     series); occlusion uses windows of a tenth of the series.
     """
     from tsexplain.attribution import method_settings
+    from tsexplain.attribution._coalitions import enough_coalitions
 
     groups = n_channels * 5
     window = max(1, n_timesteps // 10)
     return method_settings(COST_CAP, {
         "occlusion": {"window": window, "stride": window},
         "feature_ablation": {"n_segments": 5},
-        "kernel_shap": {"n_segments": 5, "n_coalitions": 2 * groups + 32},
-        "lime": {"n_segments": 5, "n_coalitions": 2 * groups + 32},
+        "kernel_shap": {"n_segments": 5, "n_coalitions": enough_coalitions(groups)},
+        "lime": {"n_segments": 5, "n_coalitions": enough_coalitions(groups)},
         "gradient_shap": {"baselines": baselines},
         "deeplift_shap": {"baselines": baselines},
     })
