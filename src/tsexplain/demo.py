@@ -24,11 +24,11 @@ DEMO_COST_CAP = 32
 DEMO_PARAMS: dict[str, dict[str, Any]] = {"smoothgrad": {"noise": 0.1}}
 
 
-def batch_methods(n_channels: int = 3) -> dict[str, dict[str, Any]]:
+def batch_methods(n_channels: int) -> dict[str, dict[str, Any]]:
     """Every registered (N, C, T) method with the demo's settings: its costly parameters
     (``cost_params`` in the registry) capped at :data:`DEMO_COST_CAP`, plus :data:`DEMO_PARAMS`;
     KernelSHAP and LIME get enough coalitions to identify every group of series with
-    ``n_channels`` channels (the anomaly world has 3)."""
+    ``n_channels`` channels."""
     from tsexplain.attribution import METHODS, method_settings
     from tsexplain.attribution._coalitions import enough_coalitions
 
@@ -97,7 +97,7 @@ def run_demo(out_dir: str | Path = "reports/demo", *, seed: int = 0, n_train: in
 
     run = _train_anomaly_cnn(out, seed=seed, n_train=n_train, n_explain=n_explain,
                              progress=progress, say=say)
-    say(f"[2/4] explaining {len(run.x)} detected anomalies with {len(batch_methods())} methods")
+    say(f"[2/4] explaining {len(run.x)} detected anomalies with {len(batch_methods(run.x.shape[1]))} methods")
     results, scores = _explain_anomalies(run, say)
     say("[3/4] drawing figures")
     figures = _draw_anomaly_figures(out, results, run)
@@ -152,7 +152,7 @@ def _explain_anomalies(run: _AnomalyRun, say: Say) -> tuple[dict[str, Any], dict
 
     results: dict[str, Any] = {}
     scores: dict[str, dict[str, float]] = {}
-    for name, params in batch_methods().items():
+    for name, params in batch_methods(run.x.shape[1]).items():
         res = tsexplain.explain(run.model, run.x, name, **params)
         results[name] = res
         share = channel_mass_share(res.values, reduction="mean")

@@ -44,30 +44,13 @@ ReduceAdditional = Callable[
 PROGRESS_MIN_ROWS = 20_000
 
 
-
-class _SilentBar:
-    """Stands in for a hidden progress bar (building a disabled tqdm costs more than the rest
-    of a small call's bookkeeping)."""
-
-    def __enter__(self) -> _SilentBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: int = 1) -> None:
-        """Nothing to show."""
-
-
-def series_bar(n: int, desc: str, progress: bool | None, rows: int) -> tqdm[Any] | _SilentBar:
+def series_bar(n: int, desc: str, progress: bool | None, rows: int) -> tqdm[Any]:
     """The progress bar over the ``n`` series of a call that runs ``rows`` rows.
 
     Shown when ``progress`` is True, or when it is None and ``rows`` >= :data:`PROGRESS_MIN_ROWS`.
     """
     show = progress if progress is not None else rows >= PROGRESS_MIN_ROWS
-    if show:
-        return tqdm(total=n, desc=desc, unit="series", leave=False)
-    return _SilentBar()
+    return tqdm(total=n, desc=desc, unit="series", disable=not show, leave=False)
 
 
 #: Chunk sizes (rows) timed by :class:`ChunkTuner`, smallest first, up to the budget's bound.

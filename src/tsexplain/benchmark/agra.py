@@ -64,10 +64,9 @@ def world_settings(ctx: Context, world: dict[str, Any] | None = None,
     max_iter = ctx.pick(200, 200, 20)
     w = dict(DEFAULT_WORLD, **(world or {}))
     t = dict(DEFAULT_TRAINING, **(training or {}))
-    if training and training.get("epochs") is not None:
-        epochs = int(training["epochs"])
-    else:  # the default, with the tiny size's single epoch
-        epochs = ctx.pick(t["epochs"] or 100, t["epochs"] or 60, 1)
+    given = (training or {}).get("epochs")
+    # epochs the caller gives hold at every size; the default has the tiny size's single epoch
+    epochs = int(given) if given is not None else ctx.pick(t["epochs"] or 100, t["epochs"] or 60, 1)
     # Algorithm 1's tolerance is on the squared score error: it stays at the same fraction of
     # the score range (1e-2 on a range of 10) in every world, and its step size with it
     span = abs(w["score_range"][0] - w["score_range"][1]) / 10

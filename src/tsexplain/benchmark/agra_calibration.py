@@ -119,7 +119,7 @@ def evaluate_cell(ctx: Context, cell: dict[str, Any]) -> dict[str, Any]:
             "regression_mse": to_float(reg_mse.mean()),
             "regression_mse_std": to_float(reg_mse.std()),
             "mse_ratio": avg["GRAD MSE"] / single["GRAD MSE"], "seconds": tm.seconds,
-            "n_models": cfg["n_models"], "epochs": cfg["epochs"], "n_eval": cfg["n_eval"]}
+            "n_models": cfg["n_models"], "n_eval": cfg["n_eval"]}
 
 
 def run(ctx: Context) -> Section:
