@@ -334,6 +334,76 @@ def check_float(
     return v
 
 
+def model_channels_problem(model: Any, shape: tuple[int, ...], name: str = "x") -> str | None:
+    """The one check of a batch's channel count against the count its model declares: ``None``
+    if they agree (or the model declares none), else the error text.
+
+    The text names the argument, its channel count and shape read as (N, C, T), the count the
+    model expects and where the model says so (:func:`tsexplain.io.models.declared_channels`:
+    an exported program's input shape, the weights of a traced recurrent layer).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model the batch is for.
+    shape : tuple of int
+        The batch's shape, (N, C, T); other numbers of dimensions are not checked here.
+    name : str
+        The argument's name, used in messages.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tsexplain.io import load_any_model
+    >>> net = torch.nn.Sequential(torch.nn.Conv1d(3, 4, 5), torch.nn.AdaptiveAvgPool1d(1),
+    ...                           torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    >>> program = torch.export.export(net, (torch.zeros(2, 3, 16),),
+    ...                               dynamic_shapes=({0: torch.export.Dim("batch")},))
+    >>> model = load_any_model(program).module
+    >>> model_channels_problem(model, (8, 3, 16)) is None
+    True
+    >>> print(model_channels_problem(model, (8, 4, 16)))  # doctest: +NORMALIZE_WHITESPACE
+    x has 4 channels, shape (8, 4, 16) read as (N, C, T) = (samples, channels, time steps);
+    the model expects 3 channels (it was exported for inputs of shape (N, 3, 16))
+    """
+    from tsexplain.io.models import declared_channels
+
+    if len(shape) != 3:
+        return None
+    declared = declared_channels(model)
+    if declared is None or int(shape[1]) == declared[0]:
+        return None
+    expected, where = declared
+    hint = ""
+    if int(shape[2]) == expected:
+        hint = (f"; if {name} is channels-last (N, T, C), transpose it: "
+                f"{name}.transpose(1, 2)")
+    return (f"{name} has {shape[1]} channels, shape {tuple(int(d) for d in shape)} read as "
+            f"{SERIES_SHAPE}; the model expects {expected} channels ({where}){hint}")
+
+
+def check_model_channels(model: Any, x: Any, name: str = "x") -> None:
+    """Refuse a batch ``x`` of shape (N, C, T) whose C differs from the channel count ``model``
+    declares (:func:`model_channels_problem`), before any forward pass.
+
+    Called by the forward pass of every model :func:`tsexplain.io.load_any_model` loads from a
+    ``.pt2`` or TorchScript file (whose recurrent operations would read out of bounds) and by
+    the attribution methods (for a module of ``ExportedProgram.module()``). A tensor that is not
+    (N, C, T) (e.g. one sample inside ``torch.func.vmap``) is not checked.
+
+    Raises
+    ------
+    ShapeError
+        With the expected channel count and the (N, C, T) rule.
+    """
+    shape = getattr(x, "shape", None)
+    if shape is None or len(shape) != 3:
+        return
+    problem = model_channels_problem(model, tuple(shape), name)
+    if problem is not None:
+        raise ShapeError(problem)
+
+
 def loaded_module(model: Any) -> Any:
     """The module of a :class:`tsexplain.io.LoadedModel` (what ``load_any_model`` returns), of
     a ``torch.export.ExportedProgram`` or of a TorchScript module (loaded as ``load_any_model``

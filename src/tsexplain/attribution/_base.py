@@ -32,6 +32,7 @@ from tsexplain._typing import SeriesBatch, Target
 from tsexplain._validation import (
     check_additional_inputs,
     check_model,
+    check_model_channels,
     check_series_batch,
     loaded_module,
 )
@@ -245,6 +246,8 @@ class Attribution(ABC):
         start = time.perf_counter()
         device, dtype = model_device_dtype(self.models[0])
         x_t = check_series_batch(x, "x", device=device).to(dtype)
+        for model in self.models:  # before any forward pass: exported recurrent ops do not check
+            check_model_channels(model, x_t)
         call = self._check_call_params(call_params)
         additional = self._check_additional(additional_inputs, x_t, dtype)
         if attribute_additional and not additional:

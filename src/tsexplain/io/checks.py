@@ -179,7 +179,17 @@ def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: s
     ...
     tsexplain.exceptions.ShapeError: the data look channels-last: ... pass --channels-last ...
     """
+    from tsexplain._validation import model_channels_problem
+
     n, c, t = X.shape
+    problem = model_channels_problem(model, (n, c, t), "the data")
+    if problem is not None and model_channels_problem(model, (n, t, c)) is not None:
+        # refused before any forward pass: an exported or traced recurrent layer does not
+        # check its input's size (its native kernel would read out of bounds)
+        raise ShapeError(
+            f"the model does not accept this data, {n} samples x {c} channels x {t} steps: "
+            f"{problem}. Check that MODEL and DATA belong together"
+        )
     one = X[:1]
     extras = None if additional_inputs is None else [np.asarray(a)[:1] for a in additional_inputs]
     out, err = _forward(model, one, extras)

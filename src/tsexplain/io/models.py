@@ -42,7 +42,8 @@ from typing import Any
 from tsexplain._warnings import warn_caller
 from tsexplain.exceptions import DataFormatError, ParameterError
 
-__all__ = ["LoadedModel", "load_any_model", "PickleRefusedError", "MODEL_FORMS"]
+__all__ = ["LoadedModel", "load_any_model", "PickleRefusedError", "MODEL_FORMS",
+           "declared_channels"]
 
 #: The forms a model can arrive in, as ``LoadedModel.kind`` names them.
 MODEL_FORMS = ("module", "factory", "safetensors", "export", "torchscript", "onnx")
@@ -159,6 +160,162 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+# --------------------------------------------------------------------------- declared channels
+#: The attribute of a loaded model holding what :func:`declared_channels` found at load time.
+_DECLARED = "_tsexplain_declared_channels"
+#: TorchScript recurrent operations (input, hx, params, ...), whose native kernels read their
+#: input with the size of their weights, unchecked.
+_RECURRENT_OPS = ("aten::lstm", "aten::gru", "aten::rnn_tanh", "aten::rnn_relu")
+#: Operations between the series and a recurrent layer that keep the order of the axes.
+_SAME_AXES_OPS = ("aten::contiguous", "aten::to", "aten::clone", "aten::detach", "aten::float")
+
+
+def declared_channels(model: Any) -> tuple[int, str] | None:
+    """The number of channels C that a model of (N, C, T) series is built for, when the model
+    itself says so, and in what words; None when it does not say (or says it only by failing).
+
+    A loaded ``.pt2`` program declares its input's shape (the channel axis is static unless it
+    was exported with a dynamic one), as does a module of ``ExportedProgram.module()``; a traced
+    TorchScript model declares it through the weights of a recurrent layer fed with the series
+    (``weight_ih_l0`` has shape (gates x hidden, C)). Their recurrent operations do not check
+    the size of their input (the native kernel reads out of bounds), so tsexplain checks it
+    before running them. An ``nn.Module`` checks its own inputs as it runs: None.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model as :func:`load_any_model` returns it (``LoadedModel.module``), or any module.
+
+    Returns
+    -------
+    (int, str) or None
+        The channel count and where it comes from, for messages.
+
+    Examples
+    --------
+    >>> import torch
+    >>> class Net(torch.nn.Module):
+    ...     def __init__(self) -> None:
+    ...         super().__init__()
+    ...         self.gru = torch.nn.GRU(3, 4, batch_first=True)
+    ...     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x (N, C, T)
+    ...         return self.gru(x.transpose(1, 2))[0][:, -1]
+    >>> program = torch.export.export(Net().eval(), (torch.zeros(2, 3, 8),),
+    ...                               dynamic_shapes=({0: torch.export.Dim("batch")},))
+    >>> declared_channels(load_any_model(program).module)
+    (3, 'it was exported for inputs of shape (N, 3, 8)')
+    >>> declared_channels(Net()) is None  # torch.nn.GRU checks its input itself
+    True
+    """
+    import torch
+
+    found = getattr(model, "__dict__", {}).get(_DECLARED)
+    if found is not None:
+        return (int(found[0]), str(found[1]))
+    if isinstance(model, torch.fx.GraphModule):
+        names = [n.name for n in model.graph.nodes if n.op == "placeholder"][:1]
+        return _exported_channels(model.graph, names)
+    if isinstance(model, torch.jit.ScriptModule):
+        return _script_channels(model)
+    return None
+
+
+def _exported_channels(graph: Any, user_inputs: Any) -> tuple[int, str] | None:
+    """The static channel axis of the first user input of an exported graph (its placeholder's
+    example value), or None."""
+    first = next(iter(user_inputs), None)
+    for node in graph.nodes:
+        if node.op == "placeholder" and node.name == first:
+            shape = getattr(node.meta.get("val"), "shape", None)
+            if shape is None or len(shape) != 3 or not isinstance(shape[1], int):
+                return None
+            shown = ", ".join(str(d) if isinstance(d, int) else "NCT"[i] for i, d in enumerate(shape))
+            return int(shape[1]), f"it was exported for inputs of shape ({shown})"
+    return None
+
+
+def _script_channels(script: Any) -> tuple[int, str] | None:
+    """The input size of the first recurrent operation of a TorchScript graph that is fed with
+    the series, through transposes only, with the channel axis as its features; or None."""
+    try:
+        graph = script.inlined_graph
+        inputs = list(graph.inputs())
+        if len(inputs) < 2:
+            return None
+        for node in _graph_nodes(graph):
+            if node.kind() in _RECURRENT_OPS:
+                found = _recurrent_channels(script, node, inputs[0], inputs[1])
+                if found is not None:
+                    return found
+    except (RuntimeError, AttributeError, TypeError, IndexError, ValueError):
+        return None  # a graph of a form not foreseen: the model runs unchecked, as before
+    return None
+
+
+def _recurrent_channels(script: Any, node: Any, self_value: Any,
+                        x_value: Any) -> tuple[int, str] | None:
+    """For one recurrent ``node``: the input size of its first layer when its input is the
+    series ``x_value`` with the channels as features, else None."""
+    args = list(node.inputs())
+    # the overloads on a padded batch take (input, hx, params, ...); the packed ones take the
+    # batch sizes (a tensor) second, and their input is not the series
+    if len(args) < 3 or not str(args[2].type()).startswith("List[Tensor]"):
+        return None
+    chain = []
+    value = args[0]
+    while value.unique() != x_value.unique():
+        producer = value.node()
+        if producer.kind() not in ("aten::transpose", "aten::permute", *_SAME_AXES_OPS):
+            return None
+        chain.append(producer)
+        value = producer.inputsAt(0)
+    axes = [0, 1, 2]  # which axis of x (N, C, T) sits at each position
+    for producer in reversed(chain):
+        if producer.kind() == "aten::transpose":
+            a, b = (int(producer.inputsAt(i).toIValue()) % 3 for i in (1, 2))
+            axes[a], axes[b] = axes[b], axes[a]
+        elif producer.kind() == "aten::permute":
+            axes = [axes[int(d) % 3] for d in producer.inputsAt(1).toIValue()]
+    if axes[-1] != 1:  # the features of a recurrent input are its last axis
+        return None
+    weight = _script_tensor(script, self_value, _first_list_item(args[2]))
+    if weight is None or weight.dim() != 2:
+        return None
+    kind = {"lstm": "LSTM", "gru": "GRU"}.get(_aten_name(node.kind()), "RNN")
+    return int(weight.shape[1]), f"its {kind} layer takes {int(weight.shape[1])} input features"
+
+
+def _first_list_item(value: Any) -> Any:
+    """The first item of a TorchScript list: a graph value, or a tensor of a constant list."""
+    producer = value.node()
+    if producer.kind() == "prim::ListConstruct":
+        return producer.inputsAt(0)
+    constant = value.toIValue()
+    return constant[0] if constant else None
+
+
+def _script_tensor(script: Any, self_value: Any, value: Any) -> Any:
+    """A tensor of a TorchScript graph: a constant, or an attribute path from ``self``."""
+    import torch
+
+    if value is None or isinstance(value, torch.Tensor):
+        return value
+    names = []
+    while value.unique() != self_value.unique():
+        producer = value.node()
+        if producer.kind() == "prim::Constant":
+            constant = value.toIValue()
+            return constant if isinstance(constant, torch.Tensor) else None
+        if producer.kind() != "prim::GetAttr":
+            return None
+        names.append(producer.s("name"))
+        value = producer.inputsAt(0)
+    owner = script
+    for name in reversed(names):
+        owner = getattr(owner, name)
+    return owner if isinstance(owner, torch.Tensor) else None
+
+
 # --------------------------------------------------------------------------- TorchScript
 def _script_wrapper(script: Any, saved_parameters: int | None = None) -> Any:
     """A plain ``nn.Module`` around a ScriptModule, registered as its child ``script``.
@@ -173,6 +330,8 @@ def _script_wrapper(script: Any, saved_parameters: int | None = None) -> Any:
     """
     import torch
 
+    from tsexplain._validation import check_model_channels
+
     class TorchScriptModel(torch.nn.Module):
         """A TorchScript model: attributions work; layer hooks do not."""
 
@@ -182,8 +341,10 @@ def _script_wrapper(script: Any, saved_parameters: int | None = None) -> Any:
             super().__init__()
             self.script = inner
             self.saved_parameters = saved
+            self.__dict__[_DECLARED] = _script_channels(inner)
 
         def forward(self, x: torch.Tensor, *additional: torch.Tensor) -> Any:
+            check_model_channels(self, x)  # a recurrent op of a traced graph does not check
             return self.script(x, *additional)
 
         def __deepcopy__(self, memo: dict[int, Any]) -> TorchScriptModel:
@@ -648,6 +809,7 @@ def _module_from_exported(program: Any, source: str) -> Any:
         elif getattr(sub, "_ty", None):
             sub.__class__ = _named_interpreter_class(type(sub), str(sub._ty))
     tree.__class__ = _exported_root_class(type(tree), len(program.graph_signature.user_inputs))
+    tree.__dict__[_DECLARED] = _exported_channels(program.graph, program.graph_signature.user_inputs)
     tree.eval()
     _PROGRAMS[tree] = program  # how it travels to other processes (exported_to_bytes)
     return tree
@@ -684,7 +846,11 @@ def _exported_root_class(base: type, n_inputs: int = 1) -> type:
         from torch.fx._symbolic_trace import is_fx_symbolic_tracing
         from torch.utils import _pytree
 
+        from tsexplain._validation import check_model_channels
+
         def run(self: Any, *inputs: torch.Tensor) -> Any:
+            if not is_fx_symbolic_tracing():  # an exported aten.lstm does not check its input
+                check_model_channels(self, inputs[0])
             if is_fx_symbolic_tracing():
                 flat = torch.fx.Interpreter(self, graph=self.graph).run(
                     *inputs, enable_io_processing=False)
