@@ -407,3 +407,162 @@ def test_a_loaded_model_stands_for_its_module(cnn_data, tmp_path):
     plain = tsexplain.explain(model, x, "grad_cam", target=target, layer="6")
     close_to(ours.extras["layer_values"], plain.extras["layer_values"])
     torch.testing.assert_close(filter_saliency(loaded, x, "6"), filter_saliency(model, x, "6"))
+
+
+# ----------------------------------------------------------------------------- sequence-first layers
+class SeqFirstGRU(nn.Module):
+    """A GRU built with batch_first=False: its output is (T, N, H)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(3)
+        self.gru = nn.GRU(3, 5)
+        self.head = nn.Linear(5, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.gru(x.permute(2, 0, 1))
+        return self.head(h[-1])
+
+
+class _TimeFirst(nn.Module):
+    """A user's layer that says nothing of its layout: (N, C, T) -> (T, N, C)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(2, 0, 1)
+
+
+class UndeclaredSeqFirst(nn.Module):
+    """A 1x1 convolution, then a layer whose output is sequence-first without a batch_first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(4)
+        self.conv = nn.Conv1d(3, 4, 1)
+        self.turn = _TimeFirst()
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.turn(self.conv(x))[-1])
+
+
+@pytest.mark.parametrize("n", [8, 6, 1])
+@pytest.mark.parametrize("method", ["grad_cam", "layer_integrated_gradients"])
+def test_a_sequence_first_layer_is_refused_whatever_the_number_of_series(method, n):
+    # with as many series as time steps (N == T' == 8) the output's shape cannot tell its layout:
+    # the layer's own batch_first=False does
+    x = torch.randn(n, 3, 8, generator=torch.Generator().manual_seed(n))
+    with pytest.raises(ParameterError, match=r"not its first axis.*GRU has batch_first=False.*batch_first=True"):
+        tsexplain.explain(SeqFirstGRU().eval(), x, method, target=1, layer="gru")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0),
+        lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0), 1,
+                                      enable_nested_tensor=False),
+    ],
+)
+def test_a_sequence_first_transformer_is_refused_when_n_equals_t(make):
+    class Encoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(5)
+            self.proj = nn.Conv1d(3, 4, 1)
+            self.enc = make()
+            self.head = nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.enc(self.proj(x).permute(2, 0, 1)).mean(0))
+
+    x = torch.randn(6, 3, 6, generator=torch.Generator().manual_seed(1))
+    for method in ("grad_cam", "layer_integrated_gradients"):
+        with pytest.raises(ParameterError, match=r"not its first axis.*batch_first=False"):
+            tsexplain.explain(Encoder().eval(), x, method, target=0, layer="enc")
+
+
+@pytest.mark.parametrize("method", ["grad_cam", "layer_integrated_gradients"])
+def test_an_undeclared_sequence_first_layer_is_refused_when_n_equals_t(method):
+    # no batch_first to read: one pass over one series shows the layout
+    x = torch.randn(8, 3, 8, generator=torch.Generator().manual_seed(2))
+    with pytest.raises(ParameterError, match=r"shape \(8, 8, 4\) for 8 series.*with one series it gives \(8, 1, 4\)"):
+        tsexplain.explain(UndeclaredSeqFirst().eval(), x, method, target=0, layer="turn", time_axis=1)
+
+
+def test_a_batch_first_layer_with_as_many_series_as_steps_or_filters_equals_captum():
+    # the layout probe must not refuse a batch-first layer whose output is (N, N, F) or (N, F, N)
+    model = ConvLSTMTransposed().eval()  # conv: 6 filters; LSTM: 10 units over T' = T
+    x = torch.randn(10, 3, 10, generator=torch.Generator().manual_seed(3))  # N = T' = 10
+    ours = LayerGradCam(model, layer="lstm", relu=False).attribute(x, target=1)
+    theirs = captum_attr.LayerGradCam(model, model.turn).attribute(x, target=1).detach().numpy()
+    close_to(ours.extras["layer_map"], theirs[:, 0])
+    layer_ig_equals_captum(model, x, "conv", target=1, steps=16)  # conv output (N, 6, N)
+    layer_ig_equals_captum(model, x[:6], "conv", target=0, steps=16)  # N = 6 filters: (N, N, T)
+
+
+# ----------------------------------------------------------------------------- quiet probes
+class ResidualBN(nn.Module):
+    """conv1/bn1/relu, then conv2/bn2 added to it (a skip connection around conv2): BatchNorm
+    folding turns the model into a torch.fx GraphModule."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(8)
+        self.conv1 = nn.Conv1d(3, 8, 5, padding=2)
+        self.bn1 = nn.BatchNorm1d(8)
+        self.conv2 = nn.Conv1d(8, 8, 3, padding=1)
+        self.bn2 = nn.BatchNorm1d(8)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.bn1(self.conv1(x)))
+        return self.fc(torch.relu(self.bn2(self.conv2(h)) + h).mean(dim=2))
+
+
+@pytest.mark.parametrize("name", ["conv2", "bn2"])
+def test_layer_integrated_gradients_inside_a_skip_connection_prints_nothing(capfd, name):
+    # the check whether the later layers see only the layer's output fails on the skip
+    # connection; the folded model (an fx GraphModule) must not print that failure's traceback
+    model = set_batchnorm_statistics(ResidualBN(), 0.3).eval()
+    x = torch.randn(4, 3, 32, generator=torch.Generator().manual_seed(4))
+    capfd.readouterr()
+    ours = LayerIntegratedGradients(model, layer=name, steps=8).attribute(x, target=1)
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+    theirs = captum_attr.LayerIntegratedGradients(model, layer(model, name)).attribute(
+        x, baselines=torch.zeros_like(x), target=1, n_steps=8, method="gausslegendre").detach().numpy()
+    close_to(ours.extras["layer_values"], theirs)
+
+
+# ----------------------------------------------------------------------------- what results record
+def test_grad_cam_metadata_says_what_its_results_say_about_sign(cnn_data):
+    model, x, target = cnn_data
+    default = LayerGradCam(model).attribute(x, target=target)
+    assert LayerGradCam.metadata()["signed"] is default.signed is False
+    assert (default.values >= 0).all()
+    assert LayerGradCam(model, relu=False).attribute(x, target=target).signed is True
+    assert tsexplain.attribution.METHODS["grad_cam"].metadata()["signed"] is False
+
+
+@pytest.mark.parametrize("method", ["grad_cam", "layer_integrated_gradients"])
+def test_the_resolved_layer_is_recorded_and_reruns_the_result(cnn_data, method):
+    model, x, target = cnn_data
+    res = tsexplain.explain(model, x, method, target=target)
+    assert res.params["layer"] == "6" == res.extras["layer"][0]
+    again = tsexplain.explain(model, x, method, target=target, **res.params)
+    np.testing.assert_array_equal(again.values, res.values)
+    named = tsexplain.explain(model, x, method, target=target, layer="3")
+    assert named.params["layer"] == "3"
+
+
+def test_the_parameter_tables_give_the_signature_defaults():
+    """The docs' parameter tables state each default of the constructor (time_axis: None, auto)."""
+    import re
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "methods"
+    for page, cls in (("grad-cam.md", LayerGradCam), ("layer-integrated-gradients.md", LayerIntegratedGradients)):
+        rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", (docs / page).read_text(), flags=re.M)
+        table = {name: default.strip().strip("`") for name, default in rows}
+        for name, default in cls.parameters().items():
+            assert table[name] == (f'"{default}"' if isinstance(default, str) else str(default)), (page, name)

@@ -11,12 +11,13 @@ information to give). The raw layer values, filters x T', are in ``result.extras
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import fx, nn
 
 from tsexplain._targets import Selection, flatten_output
 from tsexplain._typing import Baseline, Target
@@ -107,19 +108,69 @@ def layer_time_axis(module: nn.Module, time_axis: int | None) -> int:
     return 1 if type(module).__name__ in SEQUENCE_LAYERS else 2
 
 
-def _as_filters_time(act: torch.Tensor, time_axis: int, name: str, method: str, rows: int) -> torch.Tensor:
-    """A layer's output as (N, F, T'); ``rows`` is N (a sequence-first output is refused)."""
+def declares_sequence_first(module: nn.Module) -> bool:
+    """Whether ``module`` says it is sequence-first: its output puts time before the series.
+
+    True for a recurrent layer (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``), ``nn.MultiheadAttention``
+    or ``nn.Transformer`` built with ``batch_first=False`` (any module with a ``batch_first``
+    attribute that is False), and for a Transformer encoder or decoder (layer), which has no
+    such attribute, whose attention is built that way.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The explained layer.
+
+    Returns
+    -------
+    bool
+        True when the layer's output is (T', N, F) by construction, whatever N and T' are.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> declares_sequence_first(nn.GRU(3, 5)), declares_sequence_first(nn.GRU(3, 5, batch_first=True))
+    (True, False)
+    >>> declares_sequence_first(nn.TransformerEncoderLayer(8, 2)), declares_sequence_first(nn.Conv1d(3, 8, 3))
+    (True, False)
+    """
+    batch_first = getattr(module, "batch_first", None)
+    if isinstance(batch_first, bool):
+        return not batch_first
+    transformer_parts = (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer, nn.TransformerEncoder,
+                         nn.TransformerDecoder)
+    if isinstance(module, transformer_parts):
+        attention = next((m for m in module.modules() if isinstance(m, nn.MultiheadAttention)), None)
+        return attention is not None and not attention.batch_first
+    return False
+
+
+def _sequence_first_error(act: torch.Tensor, name: str, method: str, rows: int, why: str) -> ParameterError:
+    return ParameterError(
+        f"{method}: layer '{name}' gives activations of shape {tuple(act.shape)} for {rows} "
+        f"series: the series are not its first axis (a sequence-first layer, (T', N, F){why}); "
+        f"build the layer with batch_first=True or explain a batch-first layer"
+    )
+
+
+def _as_filters_time(
+    act: torch.Tensor, module: nn.Module, time_axis: int, name: str, method: str, rows: int
+) -> torch.Tensor:
+    """A layer's output as (N, F, T'); ``rows`` is N.
+
+    A sequence-first output is refused: always for a layer that declares it (see
+    :func:`declares_sequence_first`), else when its first axis is not N (a layer that cannot
+    say, with as many time steps as series, is left to :func:`_check_series_first`).
+    """
     if act.ndim != 3:
         raise ParameterError(
             f"{method}: layer '{name}' gives activations of shape {tuple(act.shape)}; a layer map "
             f"needs (N, filters, T') activations (a Conv1d, or a recurrent layer with time_axis=1)"
         )
+    if declares_sequence_first(module):
+        raise _sequence_first_error(act, name, method, rows, f": the {type(module).__name__} has batch_first=False")
     if act.shape[0] != rows:
-        raise ParameterError(
-            f"{method}: layer '{name}' gives activations of shape {tuple(act.shape)} for {rows} "
-            f"series: the series are not its first axis (a sequence-first layer, (T', N, F)); "
-            f"build the layer with batch_first=True or explain a batch-first layer"
-        )
+        raise _sequence_first_error(act, name, method, rows, "")
     return act if time_axis == 2 else act.transpose(1, 2)
 
 
@@ -178,6 +229,55 @@ class _Capture:
         self.handle.remove()
 
 
+def _check_series_first(
+    model: nn.Module,
+    capture: _Capture,
+    act: torch.Tensor,
+    name: str,
+    method: str,
+    rows: torch.Tensor,
+    extras: tuple[torch.Tensor, ...],
+) -> None:
+    """Refuse a sequence-first layer whose output's first two axes are both N long.
+
+    ``act`` is the layer's output for ``rows`` (n, C, T), already known to be n long on its
+    first axis. When its second axis is n long too (and n > 1), the shape cannot tell (N, T', F)
+    from (T', N, F): one pass over the first series alone (``extras`` its further inputs) must
+    give an output 1 long on its first axis. A model that fails on one series is not checked
+    (the layers that declare their layout, :func:`declares_sequence_first`, need no probe).
+    """
+    n = rows.shape[0]
+    if n < 2 or act.shape[1] != n:
+        return
+    first = capture.value
+    try:
+        with torch.no_grad():
+            _quiet(model)(rows[:1], *extras)
+        one = capture.value
+    except Exception:  # noqa: BLE001 - a model that runs on n series only cannot be probed
+        return
+    finally:
+        capture.value = first
+    if one is not None and one.ndim == 3 and one.shape[0] != 1 and one.shape[1] == 1:
+        raise _sequence_first_error(act, name, method, n, f": with one series it gives {tuple(one.shape)}")
+
+
+def _quiet(model: nn.Module) -> Callable[..., Any]:
+    """``model`` as a callable for a probe pass that may fail.
+
+    A ``torch.fx.GraphModule`` (what BatchNorm folding makes of a model) prints the traceback of
+    any error in its generated forward to stderr before raising it again, from the ``__call__``
+    its class gets (``torch.fx.graph_module._WrappedCall``). When that class defines no
+    ``__call__`` of its own, the wrapper only adds the printing around ``nn.Module.__call__``,
+    which runs the same forward and hooks and raises the same error in silence.
+    """
+    if isinstance(model, fx.GraphModule):
+        wrapped = getattr(type(model), "_wrapped_call", None)
+        if wrapped is None or getattr(wrapped, "cls_call", None) is None:
+            return partial(nn.Module.__call__, model)
+    return model
+
+
 def _sees_only_the_layer(
     model: nn.Module,
     capture: _Capture,
@@ -199,7 +299,7 @@ def _sees_only_the_layer(
     capture.replace = acts.repeat_interleave(2, dim=0)
     try:
         with torch.no_grad():
-            out = flatten_output(model(rows, *extras), 2 * n)
+            out = flatten_output(_quiet(model)(rows, *extras), 2 * n)
     except Exception:  # noqa: BLE001 - any failure of the probe means: no shortcut
         return False
     finally:
@@ -223,6 +323,19 @@ class _LayerMethod(Attribution):
     kind = "layer"
     upsample: str
     layer_names: list[str]
+
+    def params(self) -> dict[str, Any]:
+        """The parameters as used, ``layer`` the layer the method resolved.
+
+        With ``layer=None`` the method explains the last Conv1d; its name is recorded, so that a
+        result's parameters name the explained layer and rebuild the same method. Models (AGRA)
+        whose resolved layers have different names keep None (each model's layer is in
+        ``extras["layer"]``).
+        """
+        p = super().params()
+        if p.get("layer") is None and len(set(self.layer_names)) == 1:
+            p["layer"] = self.layer_names[0]
+        return p
 
     def _targets(self, sel: Selection) -> list[int | None]:
         return list(range(sel.n_outputs)) if sel.mode == "all" else [None]
@@ -315,7 +428,8 @@ class LayerGradCam(_LayerMethod):
     """
 
     name = "grad_cam"
-    signed = True
+    #: With the default ``relu=True`` the map is non-negative; ``relu=False`` gives signed values.
+    signed = False
 
     def __init__(
         self,
@@ -334,7 +448,8 @@ class LayerGradCam(_LayerMethod):
         self.layer_names = [find_layer(m, layer, self.name)[0] for m in self.models]
 
     def _result_signed(self) -> bool:
-        return not self.relu
+        # the registry's ``signed`` describes the default (relu=True); relu=False is signed
+        return self.signed or not self.relu
 
     def _check_gradients(self, values: Any) -> None:
         # with the ReLU an all-zero map means "no positive evidence in this layer", not a
@@ -372,7 +487,10 @@ class LayerGradCam(_LayerMethod):
                         if m_i == 0:
                             sels.append(psel)
                         leaf = capture.captured(self.name)
-                        act = _as_filters_time(leaf, time_axis, name, self.name, stop - start)
+                        act = _as_filters_time(leaf, module, time_axis, name, self.name, stop - start)
+                        if start == 0:
+                            _check_series_first(model, capture, leaf, name, self.name, x[start:stop],
+                                                row_extras(engine, idx[:1], 1))
                         targets = self._targets(psel)
                         if raw_m is None:
                             raw_m = act.new_empty((x.shape[0], len(targets), *act.shape[1:]))
@@ -516,8 +634,12 @@ class LayerIntegratedGradients(_LayerMethod):
                     a_x, out_x = self._activations(model, capture, x[idx], own)
                     a_b, out_b = self._activations(model, capture, base[idx], own)
                     outs_b.append(out_b)
-                    a_x = _as_filters_time(a_x, time_axis, name, self.name, n)
-                    a_b = _as_filters_time(a_b, time_axis, name, self.name, n)
+                    filters_x = _as_filters_time(a_x, module, time_axis, name, self.name, n)
+                    if start == 0:
+                        _check_series_first(model, capture, a_x, name, self.name, x[idx],
+                                            row_extras(engine, idx[:1], 1))
+                    a_x = filters_x
+                    a_b = _as_filters_time(a_b, module, time_axis, name, self.name, n)
                     if suffix_only is None:
                         suffix_only = _sees_only_the_layer(model, capture, x[idx], a_x, out_x,
                                                            row_extras(engine, idx, 2))
