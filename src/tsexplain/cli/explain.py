@@ -117,8 +117,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", "-m", action="append", metavar="NAME",
                    help="attribution method (repeat for several; default integrated_gradients)")
     p.add_argument("--param", "-p", action="append", metavar="K=V",
-                   help="method parameter, int/float/true/false/str (e.g. steps=32); "
-                        "METHOD.K=V for one method only; repeatable")
+                   help="method parameter, int/float/true/false/str (e.g. steps=32); a boolean "
+                        "one takes true/false, yes/no, on/off or 1/0; METHOD.K=V for one method "
+                        "only; a K no chosen method takes is an error; repeatable")
     p.add_argument("--target", "-t", metavar="T",
                    help="output to explain: an index, 'predicted' (argmax per sample), 'all', "
                         "'label' (the data file's labels) or 'none' (single-output models; default)")
@@ -165,11 +166,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def explain_options(args: argparse.Namespace) -> ExplainOptions:
     """The :class:`~tsexplain.io.pipeline.ExplainOptions` of parsed ``explain`` arguments."""
+    from tsexplain.cli._method_params import parse_method_params
     from tsexplain.io.pipeline import ExplainOptions, parse_names, parse_params, parse_target
 
     return ExplainOptions(
         out=args.out,
-        params=parse_params(args.param),
+        params=parse_method_params(args.param, args.method or ["integrated_gradients"]),
         target=parse_target(args.target),
         task=args.task,
         weights=args.weights,
@@ -197,12 +199,43 @@ def data_options(args: argparse.Namespace) -> dict[str, Any]:
             "x_key": args.x_key, "y_key": args.y_key, "split": args.split}
 
 
+#: What a model's refusal of a 2-D ``.npy`` DATA adds: how such a file is read, and the fix.
+TWO_D_RULE = ("2-D arrays are read as (N, T) univariate series; save one multichannel series "
+              "as (1, C, T)")
+
+
+def _stored_2d(data: str) -> tuple[int, ...] | None:
+    """The shape of the array of an ``.npy`` DATA when it is 2-D, else None (only the file's
+    header is read)."""
+    from pathlib import Path
+
+    from tsexplain.exceptions import TsExplainError
+    from tsexplain.io.data import read_npy
+
+    if Path(data).suffix.lower() != ".npy":
+        return None
+    try:
+        shape = tuple(read_npy(data, mmap=True).shape)
+    except (TsExplainError, OSError):
+        return None
+    return shape if len(shape) == 2 else None
+
+
 def run_explain(args: argparse.Namespace) -> int:
+    from tsexplain.exceptions import ShapeError
     from tsexplain.io.pipeline import explain_files
 
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-    out = explain_files(args.model, args.data, args.method or ["integrated_gradients"],
-                        explain_options(args), log=log)
+    try:
+        out = explain_files(args.model, args.data, args.method or ["integrated_gradients"],
+                            explain_options(args), log=log)
+    except ShapeError as err:
+        # the model's refusal of (N, 1, T) data: say it came from a 2-D file, and how to save
+        # one multichannel series instead
+        shape = _stored_2d(args.data)
+        if shape is not None and str(err).startswith("the model does not accept this data"):
+            raise ShapeError(f"{err}. {args.data} holds a 2-D array {shape}: {TWO_D_RULE}") from None
+        raise
     print(out)
     return 0
 

@@ -8,6 +8,9 @@ Each subcommand lives in its own module with ``register(subparsers)``. Exit code
 - 1: anything else. An out-of-memory error says so in one line (lower ``--memory-budget`` or
   the number of series); any other exception is a bug and its traceback is printed;
 - 130: interrupted.
+
+While a command runs, tsexplain's own warnings print as one line,
+``tsexplain COMMAND: warning: ...`` (:func:`tsexplain.cli._warning_lines.one_line_warnings`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from tsexplain.cli._warning_lines import one_line_warnings
 from tsexplain.exceptions import TsExplainError, is_out_of_memory
 
 #: Subcommand modules, each providing register(subparsers) which sets a `run(args)` default.
@@ -57,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.run(args) or 0)
+        with one_line_warnings(args.command):
+            return int(args.run(args) or 0)
     except (TsExplainError, FileNotFoundError) as err:
         print(f"tsexplain {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -61,7 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", "-m", default="integrated_gradients", metavar="NAME",
                    help="attribution method (default integrated_gradients)")
     p.add_argument("--param", "-p", action="append", metavar="K=V",
-                   help="method parameter (e.g. steps=32); repeatable")
+                   help="method parameter, int/float/true/false/str (e.g. steps=32); a boolean "
+                        "one takes true/false, yes/no, on/off or 1/0; repeatable")
     p.add_argument("--target", "-t", metavar="T",
                    help="output index, 'predicted', 'label', 'all' or 'none' (default: none)")
     p.add_argument("--out", "-o", required=True, help="chunk store folder (created or resumed)")
@@ -93,6 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_explain_dataset(args: argparse.Namespace) -> int:
+    from tsexplain.cli._method_params import parse_method_params
     from tsexplain.exceptions import ModelInputsError, ParameterError
     from tsexplain.io.checks import model_inputs_refusal
     from tsexplain.io.models import load_any_model
@@ -102,6 +104,7 @@ def run_explain_dataset(args: argparse.Namespace) -> int:
     if args.backend != "ray" and (args.address or args.actors):
         raise ParameterError("--address and --actors need --backend ray")
     target = parse_target(args.target)
+    params = parse_method_params(args.param, [args.method])  # a typo fails before any loading
     data, labels = _dataset(args)
     if target == "label":
         if labels is None:
@@ -129,7 +132,7 @@ def run_explain_dataset(args: argparse.Namespace) -> int:
             target=target, chunk_size=args.chunk_size, backend=args.backend, address=args.address,
             num_actors=args.actors, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
             resume=not args.no_resume, progress=True, additional_inputs=extras,
-            attribute_additional=args.attribute_additional, **parse_params(args.param),
+            attribute_additional=args.attribute_additional, **params,
         )
     except ModelInputsError as err:  # more or fewer inputs than forward takes
         raise model_inputs_refusal(err.problem, takes_additional=True) from None
