@@ -109,12 +109,27 @@ def series_generator(seed: int, series: torch.Tensor) -> torch.Generator:
     return sample_generator(seed, series)
 
 
-def weighted_r2(y: torch.Tensor, fit: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Weighted R^2 per output column: y, fit (S, K'), w (S,) -> (K',)."""
+def weighted_r2(y: torch.Tensor, fit: torch.Tensor, w: torch.Tensor, full_rank: bool = True) -> torch.Tensor:
+    """Weighted R^2 per output column: y, fit (S, K'), w (S,) -> (K',).
+
+    NaN when the weighted design was not ``full_rank``: with fewer independent coalitions than
+    unknowns the least-squares fit interpolates the coalitions exactly, and its R^2 of 1 would
+    say nothing about the model.
+    """
+    if not full_rank:
+        return torch.full(y.shape[1:], float("nan"), dtype=y.dtype)
     mean = (w[:, None] * y).sum(0) / w.sum()
     ss_res = (w[:, None] * (y - fit) ** 2).sum(0)
     ss_tot = (w[:, None] * (y - mean) ** 2).sum(0)
     return torch.where(ss_tot > 0, 1.0 - ss_res / ss_tot.clamp(min=1e-300), torch.ones_like(ss_tot))
+
+
+def _weighted_lstsq(design: torch.Tensor, rhs: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """Weighted least squares of ``rhs`` (S, K') on ``design`` (S, P): the solution (P, K') and
+    whether the weighted design has full column rank (every unknown identified)."""
+    sw = w.sqrt()[:, None]
+    out = torch.linalg.lstsq(design * sw, rhs * sw, driver="gelsd")
+    return out.solution, int(out.rank) == design.shape[1]
 
 
 def solve_shapley(
@@ -124,7 +139,8 @@ def solve_shapley(
 
     Weighted least squares of ``y - f_empty`` on ``z`` subject to ``sum(phi) = f_full -
     f_empty``, solved by eliminating the last group (as in the original Kernel SHAP). Returns
-    ``phi`` and the weighted R^2 of the fit (K',).
+    ``phi`` and the weighted R^2 of the fit (K',), NaN when the coalitions do not separate
+    every group (a rank-deficient design, :func:`weighted_r2`).
     """
     z, y, w = z.double(), y.double(), w.double()
     delta = f_full - f_empty  # (K',)
@@ -134,17 +150,16 @@ def solve_shapley(
         return phi, torch.ones_like(delta)
     design = z[:, :-1] - z[:, -1:]
     rhs = y - f_empty[None] - z[:, -1:] * delta[None]
-    sw = w.sqrt()[:, None]
-    beta = torch.linalg.lstsq(design * sw, rhs * sw, driver="gelsd").solution  # (G-1, K')
+    beta, full_rank = _weighted_lstsq(design, rhs, w)  # (G-1, K')
     phi = torch.cat([beta, (delta - beta.sum(0))[None]], dim=0)
     fit = f_empty[None] + z @ phi
-    return phi, weighted_r2(y, fit, w)
+    return phi, weighted_r2(y, fit, w, full_rank)
 
 
-def identifiable(z: torch.Tensor, intercept: bool) -> bool:
-    """Whether the coalitions (S, G) separate every group (a full-rank regression design)."""
-    design = torch.cat([torch.ones(z.shape[0], 1), z], dim=1) if intercept else z[:, :-1] - z[:, -1:]
-    return int(torch.linalg.matrix_rank(design.double())) == design.shape[1]
+def count_unidentified(r2: list[torch.Tensor]) -> int:
+    """How many series' fits were rank-deficient (their R^2, from :func:`solve_shapley` or
+    :func:`solve_lime`, is NaN): their coalitions did not separate every group."""
+    return sum(bool(torch.isnan(r).any()) for r in r2)
 
 
 def warn_unidentified(method: str, n_bad: int, n: int, n_groups: int, n_coalitions: int) -> None:
@@ -159,13 +174,13 @@ def warn_unidentified(method: str, n_bad: int, n: int, n_groups: int, n_coalitio
 
 
 def solve_lime(z: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weighted least squares with intercept: coefficients (G, K') and weighted R^2 (K',)."""
+    """Weighted least squares with intercept: coefficients (G, K') and weighted R^2 (K'), NaN
+    when the coalitions do not separate every group (a rank-deficient design)."""
     z, y, w = z.double(), y.double(), w.double()
     design = torch.cat([torch.ones(z.shape[0], 1, dtype=z.dtype), z], dim=1)
-    sw = w.sqrt()[:, None]
-    coef = torch.linalg.lstsq(design * sw, y * sw, driver="gelsd").solution
+    coef, full_rank = _weighted_lstsq(design, y, w)
     fit = design @ coef
-    return coef[1:], weighted_r2(y, fit, w)
+    return coef[1:], weighted_r2(y, fit, w, full_rank)
 
 
 def spread(phi: list[torch.Tensor], ids: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ from tsexplain._validation import check_int
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._coalitions import (
     coalition_outputs,
-    identifiable,
+    count_unidentified,
     series_generator,
     shapley_coalitions,
     solve_shapley,
@@ -134,7 +134,7 @@ class KernelShap(Attribution):
             phi, fit = solve_shapley(z, y[i, 1:].cpu(), w, y[i, 0].cpu().double(), full[i].cpu().double())
             phis.append(phi)
             r2.append(fit)
-        n_bad = sum(not identifiable(z, intercept=False) for z, _ in draws)
+        n_bad = count_unidentified(r2)
         warn_unidentified(self.name, n_bad, x.shape[0], n_groups, self.n_coalitions)
         values = spread(phis, ids.cpu()).to(x)
         extras = {"fit_r2": per_output(torch.stack(r2), sel), "n_groups": n_groups}

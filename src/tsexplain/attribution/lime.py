@@ -14,7 +14,7 @@ from tsexplain._validation import check_float, check_int
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._coalitions import (
     coalition_outputs,
-    identifiable,
+    count_unidentified,
     lime_coalitions,
     series_generator,
     solve_lime,
@@ -131,7 +131,7 @@ class Lime(Attribution):
             coef, fit = solve_lime(z, y[i].cpu(), w)
             coefs.append(coef)
             r2.append(fit)
-        n_bad = sum(not identifiable(z, intercept=True) for z, _ in draws)
+        n_bad = count_unidentified(r2)
         warn_unidentified(self.name, n_bad, x.shape[0], n_groups, self.n_coalitions)
         values = spread(coefs, ids.cpu()).to(x)
         extras = {"fit_r2": per_output(torch.stack(r2), sel), "n_groups": n_groups}
