@@ -53,12 +53,24 @@ def warn_if_channels_last(shape: tuple[int, ...], name: str, *, stacklevel: int 
     """Warn when an (N, C, T) batch looks channels-last (many more channels than time steps)."""
     _, c, steps = shape
     if c > steps and c > 16:
+        hint = channels_last_hint(name)
         warnings.warn(
             f"{name} has shape {tuple(shape)}: more channels ({c}) than time steps ({steps}). "
-            f"If your data is channels-last (N, T, C), transpose it: {name}.transpose(1, 2).",
+            f"{hint[0].upper()}{hint[1:]}.",
             UserWarning,
             stacklevel=stacklevel + 1,
         )
+
+
+def channels_last_hint(name: str) -> str:
+    """The one advice for a batch that may be channels-last, (N, T, C) instead of (N, C, T).
+
+    Examples
+    --------
+    >>> channels_last_hint("x")
+    'if x is channels-last (N, T, C), transpose it: x.transpose(1, 2)'
+    """
+    return f"if {name} is channels-last (N, T, C), transpose it: {name}.transpose(1, 2)"
 
 
 def _nonfinite_message(name: str, n_bad: int) -> str:
@@ -68,8 +80,8 @@ def _nonfinite_message(name: str, n_bad: int) -> str:
     )
 
 
-def _not_numeric_message(name: str, what: str) -> str:
-    return f"{name} must hold numbers, got {what}; expected a float array of shape {SERIES_SHAPE}."
+def _not_numeric_message(name: str, what: str, shape: str = SERIES_SHAPE) -> str:
+    return f"{name} must hold numbers, got {what}; expected a float array of shape {shape}."
 
 
 def check_series_batch(
@@ -88,11 +100,13 @@ def check_series_batch(
     Parameters
     ----------
     x : torch.Tensor, numpy.ndarray or nested list of shape (N, C, T)
-        The batch of series.
+        The batch of series: real numbers (bool, integer or floating, the same rule for numpy
+        and torch); complex and non-numeric values are refused.
     name : str
         The argument's name, used in messages.
     dtype : torch.dtype
-        Floating dtype of the result (float64 inputs keep float64).
+        Floating dtype of the result for bool, integer and float16 input (float32 and float64
+        inputs keep theirs; the attribution methods then cast to the model's dtype).
     device : torch.device or str, optional
         Device of the result; default: the input's device (CPU for arrays).
     allow_nonfinite : bool
@@ -124,11 +138,10 @@ def check_series_batch(
     """
     if isinstance(x, torch.Tensor):
         t = x.detach()
-        if t.dtype == torch.bool or t.is_complex():
+        if t.is_complex():
             raise InputTypeError(_not_numeric_message(name, f"a tensor of dtype {t.dtype}"))
     elif isinstance(x, np.ndarray | list | tuple):
-        arr = _numeric_array(x, name)
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        t = array_as_tensor(_numeric_array(x, name))
     else:
         raise InputTypeError(
             f"{name} must be a torch.Tensor or numpy.ndarray of shape {SERIES_SHAPE}, "
@@ -145,17 +158,38 @@ def check_series_batch(
     return t
 
 
-def _numeric_array(x: Any, name: str) -> np.ndarray:
+def array_as_tensor(arr: np.ndarray) -> torch.Tensor:
+    """A numpy array as a CPU tensor, sharing its memory when the array is C-contiguous and
+    writable, else from a copy.
+
+    A read-only array (``np.load(..., mmap_mode="r")``, ``arr.setflags(write=False)``) is
+    copied: ``torch.from_numpy`` would share memory that must not be written and warn about it.
+
+    Examples
+    --------
+    >>> a = np.zeros((2, 3, 4)); a.setflags(write=False)
+    >>> array_as_tensor(a).shape
+    torch.Size([2, 3, 4])
+    """
+    arr = np.ascontiguousarray(arr)
+    if not arr.flags.writeable:
+        arr = arr.copy()
+    return torch.from_numpy(arr)
+
+
+def _numeric_array(x: Any, name: str, shape: str = SERIES_SHAPE) -> np.ndarray:
+    """``x`` as a numpy array of real numbers (bool, integer or floating), else an
+    :class:`InputTypeError` naming ``name`` and the expected ``shape``."""
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError):
         raise InputTypeError(
-            _not_numeric_message(name, "a ragged sequence, not a rectangular array")
+            _not_numeric_message(name, "a ragged sequence, not a rectangular array", shape)
         ) from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise InputTypeError(_not_numeric_message(name, f"an array of dtype {arr.dtype}"))
+        raise InputTypeError(_not_numeric_message(name, f"an array of dtype {arr.dtype}", shape))
     if np.issubdtype(arr.dtype, np.complexfloating):
-        raise InputTypeError(_not_numeric_message(name, f"an array of dtype {arr.dtype}"))
+        raise InputTypeError(_not_numeric_message(name, f"an array of dtype {arr.dtype}", shape))
     return arr
 
 
@@ -167,7 +201,8 @@ def to_float_array(a: Any, name: str) -> np.ndarray:
         a = a.values  # an AttributionResult
         if isinstance(a, torch.Tensor):
             a = a.detach().cpu().numpy()
-    return _numeric_array(a, name).astype(np.float64, copy=False)
+    arr = _numeric_array(a, name).astype(np.float64, copy=False)
+    return arr if arr.flags.writeable else arr.copy()  # torch.as_tensor warns on read-only arrays
 
 
 def check_series_array(a: Any, name: str = "x", *, allow_nonfinite: bool = False) -> np.ndarray:
@@ -240,8 +275,9 @@ def check_additional_inputs(
     x : torch.Tensor of shape (N, C, T)
         The series the inputs go with.
     dtype : torch.dtype
-        Floating inputs are converted to it (the model's dtype); others (e.g. integer indices of
-        an embedding) keep theirs.
+        Floating inputs are converted to it (the model's dtype), as ``x`` is; integer and bool
+        inputs keep their dtype (they may be indices of an embedding), so a model that reads
+        them as numbers needs them given as floats.
     name : str
         The argument's name, used in messages.
 
@@ -253,8 +289,12 @@ def check_additional_inputs(
     ------
     ParameterError
         An item is not a tensor or array.
+    InputTypeError
+        An item does not hold real numbers (complex, strings, objects).
     ShapeError
         An item does not have N rows.
+    NonFiniteError
+        A floating item holds NaN or Inf (named ``additional_inputs[i]``).
 
     Examples
     --------
@@ -276,11 +316,21 @@ def check_additional_inputs(
                 f"{name}[{i}] must be a tensor or array with one row per series, "
                 f"got {type(a).__name__}"
             )
-        t = torch.as_tensor(a, device=x.device)
-        problem = additional_rows_problem(tuple(t.shape), tuple(x.shape), f"{name}[{i}]")
+        item = f"{name}[{i}]"
+        if isinstance(a, np.ndarray):
+            t = array_as_tensor(_numeric_array(a, item, "(N, ...)")).to(x.device)
+        elif a.is_complex():
+            raise InputTypeError(_not_numeric_message(item, f"a tensor of dtype {a.dtype}", "(N, ...)"))
+        else:
+            t = a.to(x.device)
+        problem = additional_rows_problem(tuple(t.shape), tuple(x.shape), item)
         if problem:
             raise ShapeError(problem)
-        out.append(t.to(dtype) if t.is_floating_point() else t)
+        if t.is_floating_point():
+            t = t.to(dtype)
+            if not bool(torch.isfinite(t).all()):
+                raise NonFiniteError(_nonfinite_message(item, int((~torch.isfinite(t)).sum())))
+        out.append(t)
     return tuple(out)
 
 
@@ -374,10 +424,7 @@ def model_channels_problem(model: Any, shape: tuple[int, ...], name: str = "x") 
     if declared is None or int(shape[1]) == declared[0]:
         return None
     expected, where = declared
-    hint = ""
-    if int(shape[2]) == expected:
-        hint = (f"; if {name} is channels-last (N, T, C), transpose it: "
-                f"{name}.transpose(1, 2)")
+    hint = f"; {channels_last_hint(name)}" if int(shape[2]) == expected else ""
     return (f"{name} has {shape[1]} channels, shape {tuple(int(d) for d in shape)} read as "
             f"{SERIES_SHAPE}; the model expects {expected} channels ({where}){hint}")
 

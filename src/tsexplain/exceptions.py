@@ -107,6 +107,37 @@ def is_shape_mismatch(err: BaseException) -> bool:
     return any(pattern in text for pattern in _SHAPE_MISMATCH)
 
 
+_DTYPE_MISMATCH = (
+    "same dtype",
+    "expected scalar type",
+    "should be the same",
+    "found dtype",
+    "must have the type",
+    "does not match weight dtype",
+    "not implemented for 'long'",
+    "not implemented for 'int'",
+    "not implemented for 'bool'",
+)
+
+
+def is_dtype_mismatch(err: BaseException) -> bool:
+    """Whether a ``RuntimeError`` (``ValueError`` for a recurrent layer) raised by a model says
+    an input had the wrong dtype (e.g. an integer tensor where a layer's float weights need
+    floats).
+
+    Examples
+    --------
+    >>> is_dtype_mismatch(RuntimeError("mat1 and mat2 must have the same dtype, but got Long and Float"))
+    True
+    >>> is_dtype_mismatch(RuntimeError("index 7 is out of bounds for dimension 0 with size 4"))
+    False
+    """
+    if not isinstance(err, RuntimeError | ValueError) or is_out_of_memory(err):
+        return False
+    text = str(err).lower()
+    return any(pattern in text for pattern in _DTYPE_MISMATCH)
+
+
 _MISSING_INPUTS = re.compile(r"forward\(\) missing \d+ required positional arguments?: (.+)$")
 _EXTRA_INPUTS = re.compile(r"forward\(\) takes (\d+) positional arguments? but (\d+) (?:were|was) given")
 # the same two facts in a TorchScript model's words (a RuntimeError; the counts include self)

@@ -16,7 +16,12 @@ from typing import Any
 from torch import nn
 
 from tsexplain._typing import SeriesBatch, Target
-from tsexplain.attribution._base import ENGINE_OPTIONS, Attribution
+from tsexplain.attribution._base import (
+    ENGINE_OPTIONS,
+    Attribution,
+    accepted_parameters,
+    check_parameters,
+)
 from tsexplain.attribution._memory import get_memory_budget, set_memory_budget
 from tsexplain.attribution._result import AttributionResult
 from tsexplain.attribution._sequence import SequenceAttribution
@@ -107,8 +112,7 @@ def accepted_params(name: str, engine_options: Iterable[str] = ENGINE_OPTIONS) -
 
     Its own parameters, their deprecated former names, and ``engine_options``.
     """
-    cls = get_method(name)
-    return frozenset(cls.parameters()) | frozenset(cls.deprecated_params) | frozenset(engine_options)
+    return accepted_parameters(get_method(name), engine_options)
 
 
 def check_method_params(
@@ -143,15 +147,7 @@ def check_method_params(
     ...
     tsexplain.exceptions.ParameterError: saliency does not take steps; its parameters are: absolute, fold_batchnorm, memory_budget, progress
     """
-    allowed = accepted_params(name, engine_options)
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        shown = sorted(allowed - frozenset(get_method(name).deprecated_params))
-        raise ParameterError(
-            f"{name} does not take {', '.join(unknown)}; its parameters are: "
-            f"{', '.join(shown) or 'none'}"
-        )
-    return dict(params)
+    return check_parameters(get_method(name), params, engine_options)
 
 
 def method_settings(

@@ -12,7 +12,7 @@ import inspect
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, final
 
 import numpy as np
@@ -30,11 +30,13 @@ from tsexplain._saturation import (
 from tsexplain._targets import Selection, resolve_target
 from tsexplain._typing import SeriesBatch, Target
 from tsexplain._validation import (
+    channels_last_hint,
     check_additional_inputs,
     check_model,
     check_model_channels,
     check_series_batch,
     loaded_module,
+    model_channels_problem,
 )
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._memory import get_memory_budget, parse_bytes
@@ -47,6 +49,7 @@ from tsexplain.exceptions import (
     SaturationWarning,
     TsExplainError,
     ZeroGradientWarning,
+    is_dtype_mismatch,
     is_shape_mismatch,
     model_inputs_error,
 )
@@ -131,7 +134,10 @@ class Attribution(ABC):
         memory_budget: int | str | None = None,
         progress: bool | None = None,
         fold_batchnorm: bool = True,
+        **unknown: Any,
     ) -> None:
+        if unknown:  # the same error as explain(..., name=value) for a parameter not taken
+            check_parameters(type(self), unknown)
         self.models = as_model_list(model)
         self.memory_budget = get_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
         self.progress = progress
@@ -272,25 +278,11 @@ class Attribution(ABC):
                 engine.finish()
         except TsExplainError:
             raise
-        except (TypeError, RuntimeError) as err:
-            inputs_error = model_inputs_error(err, len(additional), self.name, tuple(x_t.shape))
-            if inputs_error is not None:
-                raise inputs_error from err
-            if isinstance(err, TypeError):
-                raise  # a bug of the model's or ours
-            if "grad" in str(err) and "does not require grad" in str(err):
-                raise ModelOutputError(
-                    f"{self.name}: the model's output is not differentiable with respect to x "
-                    f"(shape {tuple(x_t.shape)}); is it wrapped in torch.no_grad() or detached?"
-                ) from err
-            if not is_shape_mismatch(err):
-                raise  # out of memory, or a failure of the model itself: not a user error
-            with_extras = f" and additional inputs of shapes {[tuple(a.shape) for a in additional]}" if additional else ""
-            raise ModelOutputError(
-                f"{self.name}: the model failed on x of shape {tuple(x_t.shape)} (N, C, T){with_extras}: "
-                f"{err}. Check that C and T{' and the additional inputs' if additional else ''} "
-                f"match what the model was built for."
-            ) from err
+        except (TypeError, RuntimeError, ValueError) as err:
+            user_error = self._model_failure(err, x_t, additional)
+            if user_error is None:
+                raise  # out of memory, or a bug of the model's or ours: not a user error
+            raise user_error from err
         values_np = values.detach().cpu().float().numpy()
         self._check_gradients(values_np)
         if attribute_additional:
@@ -356,6 +348,62 @@ class Attribution(ABC):
         if additional is not None and not self.accepts_additional_inputs:
             raise ParameterError(f"{self.name} does not take additional_inputs")
         return check_additional_inputs(additional, x, dtype)
+
+    def _model_failure(
+        self, err: Exception, x: torch.Tensor, additional: tuple[torch.Tensor, ...]
+    ) -> TsExplainError | None:
+        """The user error that calling the models on ``x`` (N, C, T) and ``additional`` raised
+        ``err`` stands for, or None when ``err`` is not a user error (every model call of a
+        method, the memory planner's included, runs inside :meth:`attribute`, which asks this)."""
+        inputs_error = model_inputs_error(err, len(additional), self.name, tuple(x.shape))
+        if inputs_error is not None:
+            return inputs_error
+        text = str(err)
+        if isinstance(err, RuntimeError) and "grad" in text and "does not require grad" in text:
+            return ModelOutputError(
+                f"{self.name}: the model's output is not differentiable with respect to x "
+                f"(shape {tuple(x.shape)}); is it wrapped in torch.no_grad() or detached?"
+            )
+        if is_dtype_mismatch(err):
+            kept = [(i, a) for i, a in enumerate(additional) if not a.is_floating_point()]
+            if not kept:
+                return None  # x and floating inputs have the model's dtype: the model's own error
+            listed = ", ".join(
+                f"additional_inputs[{i}] of dtype {str(a.dtype).replace('torch.', '')} and shape "
+                f"{tuple(a.shape)}" for i, a in kept
+            )
+            model_dtype = str(x.dtype).replace("torch.", "")
+            return ModelOutputError(
+                f"{self.name}: the model failed on {listed}: {err}. x and floating additional "
+                f"inputs are cast to the model's dtype ({model_dtype}); integer and bool ones are "
+                f"passed as they are (they may be indices of an embedding): if the model reads "
+                f"them as numbers, give them as floats (e.g. .astype('float32') or .float())"
+            )
+        if not is_shape_mismatch(err):
+            return None
+        with_extras = f" and additional inputs of shapes {[tuple(a.shape) for a in additional]}" if additional else ""
+        hint = f"; {channels_last_hint('x')}" if self._accepts_transposed(x, additional) else ""
+        return ModelOutputError(
+            f"{self.name}: the model failed on x of shape {tuple(x.shape)} (N, C, T){with_extras}: "
+            f"{err}. Check that C and T{' and the additional inputs' if additional else ''} "
+            f"match what the model was built for{hint}."
+        )
+
+    def _accepts_transposed(self, x: torch.Tensor, additional: tuple[torch.Tensor, ...]) -> bool:
+        """Whether the models run on the first series of ``x`` with C and T swapped (then ``x``
+        is probably channels-last); asked only after they failed on ``x`` itself."""
+        if x.shape[1] == x.shape[2]:
+            return False
+        swapped = x[:1].transpose(1, 2).contiguous()
+        if any(model_channels_problem(m, tuple(swapped.shape)) for m in self.models):
+            return False  # a declared channel count refuses it: never run such a model on it
+        try:
+            with torch.no_grad(), frozen_eval(self.models):
+                for model in self.models:
+                    model(swapped, *(a[:1] for a in additional))
+        except Exception:  # any failure: the transposed series is not what the model takes
+            return False
+        return True
 
     # ----------------------------------------------------------------- helpers
     def _fold_keep(self, index: int) -> frozenset[str]:
@@ -431,6 +479,55 @@ class Attribution(ABC):
                 ZeroGradientWarning,
                 stacklevel=3,
             )
+
+
+def accepted_parameters(
+    cls: type[Attribution], engine_options: Iterable[str] = ENGINE_OPTIONS
+) -> frozenset[str]:
+    """Keyword arguments the constructor of ``cls`` accepts: its own parameters, their
+    deprecated former names, and ``engine_options``."""
+    return frozenset(cls.parameters()) | frozenset(cls.deprecated_params) | frozenset(engine_options)
+
+
+def check_parameters(
+    cls: type[Attribution], params: Mapping[str, Any], engine_options: Iterable[str] = ENGINE_OPTIONS
+) -> dict[str, Any]:
+    """Check that the constructor of ``cls`` takes every key of ``params``; return them as a dict.
+
+    The one home of the message for a parameter a method does not take: the constructors,
+    ``explain``, the CLI, the server and the scale-out all raise it.
+
+    Parameters
+    ----------
+    cls : type[Attribution]
+        The method's class.
+    params : mapping
+        Keyword arguments for its constructor.
+    engine_options : iterable of str
+        Engine options also allowed.
+
+    Raises
+    ------
+    ParameterError
+        A parameter the method does not take (the message lists those it takes).
+
+    Examples
+    --------
+    >>> from tsexplain.attribution import Saliency
+    >>> check_parameters(Saliency, {"steps": 16})
+    Traceback (most recent call last):
+    ...
+    tsexplain.exceptions.ParameterError: saliency does not take steps; its parameters are: absolute, fold_batchnorm, memory_budget, progress
+    """
+    allowed = accepted_parameters(cls, engine_options)
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        shown = sorted(allowed - frozenset(cls.deprecated_params))
+        raise ParameterError(
+            f"{cls.name} does not take {', '.join(unknown)}; its parameters are: "
+            f"{', '.join(shown) or 'none'}"
+        )
+    return dict(params)
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsexplain.attribution._base import Attribution
+from tsexplain.attribution._base import Attribution, check_parameters
 from tsexplain.attribution.gradient_x_input import times_input
 from tsexplain.attribution.noise_tunnel import NoiseTunnel, pop_deprecated_draws, sample_generator
 from tsexplain.attribution.saliency import Saliency
@@ -88,6 +88,7 @@ class SmoothGrad(NoiseTunnel):
         **engine: Any,
     ) -> None:
         n_draws = pop_deprecated_draws(n_draws, engine, "SmoothGrad")
+        check_parameters(type(self), engine)  # named as SmoothGrad's, not the wrapped Saliency's
         super().__init__(
             Saliency, model, n_draws=n_draws, noise=noise, seed=seed, strategy=strategy,
             noise_scope=noise_scope, **engine,
