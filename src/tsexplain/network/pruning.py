@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from tsexplain._task import TASK_CHOICES
 from tsexplain._typing import SeriesBatch, Target
 from tsexplain._validation import check_choice, check_int, check_model, check_series_batch
 from tsexplain.exceptions import ParameterError
+from tsexplain.network._batchnorm_after import batchnorms_after
 from tsexplain.network._hooks import (
     LayerRef,
     check_filter_output,
@@ -37,7 +39,51 @@ class _ChannelMask:
         self.keep = keep
 
     def __call__(self, module: nn.Module, inp: Any, out: torch.Tensor) -> torch.Tensor:
-        return out * self.keep.to(dtype=out.dtype, device=out.device)[None, :, None]
+        shape = (1, -1) + (1,) * (out.dim() - 2)  # (N, F, T') or (N, F)
+        return out * self.keep.to(dtype=out.dtype, device=out.device).view(shape)
+
+
+def _mask_channels(module: nn.Module, keep: torch.Tensor) -> None:
+    """Multiply ``module``'s output channels by ``keep`` (F,) from now on, combined with any
+    mask an earlier pruning put on it."""
+    old = getattr(module, "_tsexplain_prune_mask", None)
+    if old is not None:  # pruning a copy that was already pruned: combine the masks
+        old.keep.mul_(keep)
+    else:
+        mask = _ChannelMask(keep.clone())
+        module.register_forward_hook(mask)
+        setattr(module, "_tsexplain_prune_mask", mask)  # noqa: B010  (nn.Module types attributes as Tensor | Module)
+
+
+def _silence_batchnorms(model: nn.Module, name: str, keep: torch.Tensor) -> None:
+    """Zero the channels of the BatchNorms that normalise layer ``name``'s removed filters.
+
+    A BatchNorm maps a zero channel to ``beta - gamma * mean / sqrt(var + eps)``, not to zero;
+    its weight and bias of those channels are set to zero (its output there is then exactly
+    zero, in eval and in train mode) and a mask keeps them so while fine-tuning.
+    """
+    found = batchnorms_after(model, name, int(keep.shape[0]))
+    if not found.traced and not found.names and any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()
+    ):
+        warnings.warn(
+            f"prune_filters: torch.fx cannot trace the model and no BatchNorm1d follows layer "
+            f"{name!r} in the order the model registers its layers; if the layer's output goes "
+            f"through a BatchNorm, prune the same channels of that BatchNorm too "
+            f"(prune_filters(pruned, bn_name, filters, sample=x)), or its constant output still "
+            f"reaches the model's output",
+            UserWarning,
+            stacklevel=3,
+        )
+    idx = torch.nonzero(keep == 0).flatten()
+    modules = dict(model.named_modules())
+    for bn_name in found.names:
+        bn = modules[bn_name]
+        _mask_channels(bn, keep)
+        with torch.no_grad():
+            for p in (bn.weight, bn.bias):
+                if isinstance(p, torch.Tensor):
+                    p[idx] = 0.0
 
 
 def _layer_filter_count(model: nn.Module, module: nn.Module, name: str, x: torch.Tensor) -> int:
@@ -58,9 +104,13 @@ def prune_filters(
 ) -> nn.Module:
     """A deep copy of ``model`` with the given filters of ``layer`` removed (zeroed).
 
-    For a ``Conv1d`` the filters' weights and biases are set to zero, as in TSViz; for any layer
-    a forward hook on the copy also multiplies those output channels by zero, so they stay
-    removed during fine-tuning. The caller's model is never modified.
+    A removed filter contributes nothing downstream. For a ``Conv1d`` the filters' weights and
+    biases are set to zero, as in TSViz; for any layer a forward hook on the copy also multiplies
+    those output channels by zero, so they stay removed during fine-tuning. A ``BatchNorm1d``
+    that normalises the layer's output (directly or after a ReLU, dropout or pooling) would map
+    the zero channel to the constant ``beta - gamma * mean / sqrt(var + eps)``, so its weight and
+    bias of those channels are zeroed too and its output there is masked the same way. The
+    caller's model is never modified.
 
     Parameters
     ----------
@@ -77,6 +127,26 @@ def prune_filters(
     torch.nn.Module
         The pruned copy, with the same training flag as ``model``.
 
+    Raises
+    ------
+    ParameterError
+        ``filters`` holds an index outside [0, F), or ``layer`` is not a ``Conv1d`` and no
+        ``sample`` was given.
+
+    Warns
+    -----
+    UserWarning
+        The model holds BatchNorm layers, ``torch.fx`` cannot trace it and no ``BatchNorm1d``
+        is registered right after ``layer``: a BatchNorm fed by the layer could not be found,
+        so prune its channels too, by name.
+
+    Notes
+    -----
+    The BatchNorms fed by ``layer`` are found by tracing the model with ``torch.fx``. A model
+    that cannot be traced (control flow on tensor values) falls back on the order in which it
+    registers its layers: the ``BatchNorm1d`` of F features registered right after ``layer``
+    (``nn.Sequential(conv, bn, relu)``, or ``self.conv1`` then ``self.bn1``).
+
     Examples
     --------
     >>> import torch
@@ -90,6 +160,12 @@ def prune_filters(
     >>> acts = conv_activations(pruned, x, "0")["0"]  # (N, F, T')
     >>> bool((acts[:, 1] == 0).all()), bool(net[0].weight[1].abs().sum() > 0)  # model untouched
     (True, True)
+    >>> bn_net = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.BatchNorm1d(4), nn.ReLU()).eval()
+    >>> with torch.no_grad():
+    ...     _ = bn_net[1].running_mean.fill_(-0.5)  # BN maps a zero channel to 0.5, not 0
+    >>> pruned = prune_filters(bn_net, "0", [2])
+    >>> bool((pruned(x)[:, 2] == 0).all()), pruned[1].weight[2].item(), pruned[1].bias[2].item()
+    (True, 0.0, 0.0)
     """
     model = check_model(model)
     name, module = resolve_layer(model, layer)
@@ -109,18 +185,14 @@ def prune_filters(
     target = dict(pruned.named_modules())[name]
     keep = torch.ones(n_filters)
     keep[idx] = 0.0
-    old = getattr(target, "_tsexplain_prune_mask", None)
-    if old is not None:  # pruning a copy that was already pruned: combine the masks
-        old.keep.mul_(keep)
-    else:
-        mask = _ChannelMask(keep)
-        target.register_forward_hook(mask)
-        target._tsexplain_prune_mask = mask
+    _mask_channels(target, keep)
     if isinstance(target, nn.Conv1d) and idx:
         with torch.no_grad():
             target.weight[idx] = 0.0
             if target.bias is not None:
                 target.bias[idx] = 0.0
+    if idx:
+        _silence_batchnorms(pruned, name, keep)
     return pruned
 
 
