@@ -22,6 +22,7 @@ from tsexplain._validation import (
 )
 from tsexplain.exceptions import ParameterError, TargetError
 from tsexplain.metrics.localization import channel_mass_share
+from tsexplain.network._model_inputs import series_alone
 from tsexplain.network._output import (
     as_2d,
     is_probability_output,
@@ -203,6 +204,7 @@ def _run(
     )
 
 
+@series_alone
 def fgsm(
     model: nn.Module,
     x: SeriesBatch,
@@ -259,6 +261,7 @@ def fgsm(
     return _run(model, x, epsilon, epsilon, 1, y, targeted, task, probabilities, False, clip)
 
 
+@series_alone
 def iterative_fgsm(
     model: nn.Module,
     x: SeriesBatch,

@@ -35,6 +35,7 @@ from tsexplain.network._hooks import (
     resolve_layer,
     resolve_layers,
 )
+from tsexplain.network._model_inputs import series_alone
 from tsexplain.network._output import OUTPUTS, apply_output
 
 Output = Literal["raw", "sigmoid", "softmax"]
@@ -129,6 +130,7 @@ def _importance_chunks(
 
 
 @renamed_kwargs(output="output_transform")
+@series_alone
 def filter_importance(
     model: nn.Module,
     x: SeriesBatch,
@@ -217,6 +219,7 @@ def filter_importance(
 
 
 @renamed_kwargs(output="output_transform")
+@series_alone
 def filter_importance_stats(
     model: nn.Module,
     x: SeriesBatch,

@@ -28,6 +28,7 @@ from tsexplain.network._hooks import (
     resolve_layer,
     run_until_captured,
 )
+from tsexplain.network._model_inputs import series_alone
 
 Scale = Literal["filter", "layer", "none"]
 Method = Literal["auto", "jvp", "vmap", "replicate"]
@@ -73,6 +74,7 @@ def _cotangents(
     return v
 
 
+@series_alone
 def filter_saliency(
     model: nn.Module,
     x: SeriesBatch,

@@ -21,6 +21,7 @@ from tsexplain._validation import (
     check_series_batch,
 )
 from tsexplain.exceptions import ParameterError, TargetError
+from tsexplain.network._model_inputs import series_alone
 from tsexplain.network._output import as_2d, is_probability_output, task_loss, task_of
 
 
@@ -87,6 +88,7 @@ def _target_values(value: Any, n: int, task: str, out: torch.Tensor) -> torch.Te
 
 
 @renamed_kwargs(target="target_value", iterations="steps")
+@series_alone
 def inverse_optimize(
     model: nn.Module,
     target_value: Any = None,

@@ -20,6 +20,7 @@ from tsexplain.network._hooks import (
     resolve_layers,
     run_until_captured,
 )
+from tsexplain.network._model_inputs import series_alone
 
 
 def _shape_of(obj: Any) -> tuple[int, ...] | None:
@@ -128,6 +129,7 @@ class NetworkSummary:
         return "\n".join(rows)
 
 
+@series_alone
 def describe(model: nn.Module, x: SeriesBatch, *, activations: bool = False) -> NetworkSummary:
     """List the layers of ``model`` in forward order, found with hooks on a sample input.
 
@@ -204,6 +206,7 @@ def describe(model: nn.Module, x: SeriesBatch, *, activations: bool = False) -> 
     )
 
 
+@series_alone
 def inspect(model: nn.Module, x: SeriesBatch, *, activations: bool = False) -> NetworkSummary:
     """Deprecated name of :func:`describe` (it shadowed the standard ``inspect`` module).
 
@@ -227,6 +230,7 @@ def inspect(model: nn.Module, x: SeriesBatch, *, activations: bool = False) -> N
     return describe(model, x, activations=activations)
 
 
+@series_alone
 def conv_activations(
     model: nn.Module, x: SeriesBatch, layers: LayerRef | Sequence[LayerRef] | None = None
 ) -> dict[str, torch.Tensor]:

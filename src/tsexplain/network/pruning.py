@@ -26,6 +26,7 @@ from tsexplain.network._hooks import (
     resolve_layer,
     run_until_captured,
 )
+from tsexplain.network._model_inputs import series_alone
 from tsexplain.network._output import as_2d, is_probability_output, task_loss, task_of
 from tsexplain.network.filter_importance import FilterImportanceStats, filter_importance_stats
 
@@ -95,6 +96,7 @@ def _layer_filter_count(model: nn.Module, module: nn.Module, name: str, x: torch
     return int(out.shape[1])
 
 
+@series_alone
 def prune_filters(
     model: nn.Module,
     layer: LayerRef,
@@ -196,6 +198,7 @@ def prune_filters(
     return pruned
 
 
+@series_alone
 def evaluate_loss(
     model: nn.Module,
     x: SeriesBatch,
@@ -357,6 +360,7 @@ def _importance_of(
     return stats[name].mean
 
 
+@series_alone
 def pruning_curve(
     model: nn.Module,
     layer: LayerRef,
@@ -532,6 +536,7 @@ class FaithfulnessTable:
         return "\n".join(lines)
 
 
+@series_alone
 def faithfulness_table(
     model: nn.Module,
     x_test: SeriesBatch,

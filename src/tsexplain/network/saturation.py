@@ -14,6 +14,7 @@ from tsexplain._typing import SeriesBatch
 from tsexplain._validation import check_choice, check_float, check_model, check_series_batch
 from tsexplain.exceptions import SaturationWarning
 from tsexplain.network._hooks import frozen_eval
+from tsexplain.network._model_inputs import series_alone
 from tsexplain.network._output import as_2d
 
 
@@ -93,6 +94,7 @@ def _probabilities(out: torch.Tensor, activation: str, temperature: float) -> to
     return torch.softmax(-z if activation == "softmin" else z, dim=1).amax(dim=1)
 
 
+@series_alone
 def detect_saturation(
     model: nn.Module,
     x: SeriesBatch,
