@@ -18,6 +18,7 @@ from tsexplain._deprecation import renamed_kwargs
 from tsexplain._validation import check_int
 from tsexplain.exceptions import InputTypeError, ModelInputsError, ParameterError
 from tsexplain.scale._payload import fingerprint, pack_models, unpack_models
+from tsexplain.scale._rows import ENGINE_ROWS
 from tsexplain.scale._source import as_source
 from tsexplain.scale._work import AttributionWork, FilterImportanceWork
 from tsexplain.scale.backends import Backend, get_backend
@@ -188,7 +189,7 @@ def attribute_dataset(
     be = _backend(backend, address, num_actors, num_cpus, num_gpus, ray_options)
     payloads = pack_models(model_or_models)
     work_kwargs = {"payloads": payloads, "method": method, "target": shared_target, "params": params,
-                   "attribute_additional": bool(attribute_additional)}
+                   "attribute_additional": bool(attribute_additional), "engine_rows": ENGINE_ROWS}
     # one series in the driver: the shapes of the stored arrays (and an early, clear error)
     try:
         probe = AttributionWork(**work_kwargs)(*source.chunk(0, 1)) if len(source) else {}
@@ -207,7 +208,10 @@ def attribute_dataset(
         **({"additional_inputs": [{"shape": list(e.shape), "dtype": str(e.dtype)} for e in source.extras],
             "attribute_additional": bool(attribute_additional)} if source.extras else {}),
     })
-    store = ChunkStore.open_or_create(out, len(source), chunk_size, arrays, meta, resume=resume)
+    store = ChunkStore.open_or_create(out, len(source), chunk_size, arrays, meta, resume=resume,
+                                      engine={"rows_per_chunk": ENGINE_ROWS})
+    # every chunk, in any process, with the rows per engine chunk the store was created with
+    work_kwargs["engine_rows"] = int(store.engine.get("rows_per_chunk", ENGINE_ROWS))
     with store.writing():
         todo = store.missing()
         skipped = store.finished()

@@ -9,9 +9,11 @@ Layout of a store folder ``out/``::
     ...
 
 ``manifest.json`` holds ``format``, ``n_rows``, ``chunk_size``, ``n_chunks``, the ``arrays``
-(name -> per-row shape and dtype) and ``meta`` (the method, its parameters, a fingerprint of the
-input and of the models: what a resumed run must match). It is written once, when the store is
-created, via a temporary file and ``os.replace`` (atomic on POSIX and Windows).
+(name -> per-row shape and dtype), ``meta`` (the method, its parameters, a fingerprint of the
+input and of the models: what a resumed run must match) and ``engine`` (how the chunks are
+computed, decided when the store is created and reused by a resumed run, e.g. the rows per
+engine chunk of an attribution run). It is written once, when the store is created, via a
+temporary file and ``os.replace`` (atomic on POSIX and Windows).
 
 A chunk is *finished* when the files of all its arrays exist. Every chunk file is written to a
 temporary name in the same folder, flushed and ``fsync``-ed, then renamed into place, so a file
@@ -150,11 +152,13 @@ class ChunkStore:
         chunk_size: int,
         arrays: dict[str, tuple[tuple[int, ...], str]],
         meta: dict[str, Any] | None = None,
+        engine: dict[str, Any] | None = None,
     ) -> ChunkStore:
         """Create an empty store for ``n_rows`` rows in chunks of ``chunk_size``.
 
         ``arrays`` maps each array name to ``(shape of one row, dtype string)``; it must contain
-        ``"values"`` (the array whose chunk file marks a chunk finished).
+        ``"values"`` (the array whose chunk file marks a chunk finished). ``engine``: how the
+        chunks are computed (see :attr:`engine`).
         """
         if _PRIMARY not in arrays:
             raise ParameterError(f"arrays must contain {_PRIMARY!r}, got {sorted(arrays)}.")
@@ -169,6 +173,7 @@ class ChunkStore:
             "n_chunks": -(-int(n_rows) // int(chunk_size)),
             "arrays": {k: {"row_shape": list(s), "dtype": str(np.dtype(d))} for k, (s, d) in arrays.items()},
             "meta": meta or {},
+            "engine": engine or {},
         }
         for name in arrays:
             (p / name).mkdir(exist_ok=True)
@@ -185,8 +190,12 @@ class ChunkStore:
         meta: dict[str, Any] | None = None,
         *,
         resume: bool = True,
+        engine: dict[str, Any] | None = None,
     ) -> ChunkStore:
         """Reopen a store made for the same run (resume), or create it.
+
+        ``engine`` is written into a new store only: a reopened store keeps the settings it was
+        created with (its :attr:`engine`), so that its remaining chunks are computed as its first.
 
         Raises
         ------
@@ -198,7 +207,7 @@ class ChunkStore:
         if not (p / _MANIFEST).is_file():
             if p.exists() and any(p.iterdir()):
                 raise StoreMismatchError(f"{p} exists, is not empty and is not a chunk store.")
-            return cls.create(p, n_rows, chunk_size, arrays, meta)
+            return cls.create(p, n_rows, chunk_size, arrays, meta, engine)
         store = cls.open(p)
         expect = {
             "n_rows": int(n_rows),
@@ -239,6 +248,12 @@ class ChunkStore:
     @property
     def meta(self) -> dict[str, Any]:
         return dict(self.manifest.get("meta", {}))
+
+    @property
+    def engine(self) -> dict[str, Any]:
+        """How the chunks are computed, fixed when the store was created (empty for stores made
+        before it was recorded), e.g. ``{"rows_per_chunk": 512}`` for an attribution run."""
+        return dict(self.manifest.get("engine", {}))
 
     def bounds(self, chunk: int) -> tuple[int, int]:
         """Rows ``[start, stop)`` of ``chunk``."""
