@@ -14,6 +14,7 @@ import torch
 
 from tsexplain.exceptions import (
     InputTypeError,
+    ModelOutputError,
     NonFiniteError,
     ParameterError,
     ShapeError,
@@ -449,6 +450,96 @@ def check_model_channels(model: Any, x: Any, name: str = "x") -> None:
     problem = model_channels_problem(model, tuple(shape), name)
     if problem is not None:
         raise ShapeError(problem)
+
+
+def model_call_error(
+    model: Any, err: BaseException, x: torch.Tensor, additional: tuple[torch.Tensor, ...], where: str
+) -> ModelOutputError | None:
+    """The user error that ``model(x, *additional)`` raising ``err`` stands for: an integer or
+    bool further input where the model needs floats, or a batch whose C, T (or further inputs)
+    are not what the model was built for; None when ``err`` says something else (a bug of the
+    model's or ours, out of memory) or when the model runs on the first series of ``x`` (then the
+    failure is not the input's).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model that failed (checked with :func:`check_model`).
+    err : BaseException
+        What the call raised.
+    x : torch.Tensor of shape (N, C, T)
+        The series, in the model's dtype.
+    additional : tuple of torch.Tensor, each (N, ...)
+        The further inputs, as :func:`check_additional_inputs` returns them.
+    where : str
+        The public function, named first in the message.
+
+    Examples
+    --------
+    >>> net = torch.nn.Sequential(torch.nn.Conv1d(3, 4, 5), torch.nn.AdaptiveAvgPool1d(1),
+    ...                           torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    >>> x = torch.zeros(2, 40, 3)  # channels-last
+    >>> try:
+    ...     net(x)
+    ... except RuntimeError as e:
+    ...     print(model_call_error(net, e, x, (), "deletion_curve"))  # doctest: +ELLIPSIS
+    deletion_curve: the model failed on x of shape (2, 40, 3) (N, C, T): ... Check that C and T match what the model was built for; if x is channels-last (N, T, C), transpose it: x.transpose(1, 2).
+    """
+    from tsexplain._model_state import frozen_eval
+    from tsexplain.exceptions import is_dtype_mismatch, is_shape_mismatch
+
+    dtype_error = is_dtype_mismatch(err)
+    if not dtype_error and not is_shape_mismatch(err):
+        return None
+    first = tuple(a[:1] for a in additional)
+    try:
+        with torch.no_grad(), frozen_eval(model):
+            model(x[:1], *first)
+    except Exception:  # the model refuses the input itself: the user's to fix
+        pass
+    else:
+        return None
+    if dtype_error:
+        kept = [(i, a) for i, a in enumerate(additional) if not a.is_floating_point()]
+        if not kept:
+            return None  # x and floating inputs have the model's dtype: the model's own error
+        listed = ", ".join(
+            f"additional_inputs[{i}] of dtype {str(a.dtype).replace('torch.', '')} and shape "
+            f"{tuple(a.shape)}" for i, a in kept
+        )
+        model_dtype = str(x.dtype).replace("torch.", "")
+        return ModelOutputError(
+            f"{where}: the model failed on {listed}: {err}. x and floating additional inputs are "
+            f"cast to the model's dtype ({model_dtype}); integer and bool ones are passed as they "
+            f"are (they may be indices of an embedding): if the model reads them as numbers, give "
+            f"them as floats (e.g. .astype('float32') or .float())"
+        )
+    with_extras = (f" and additional inputs of shapes {[tuple(a.shape) for a in additional]}"
+                   if additional else "")
+    hint = f"; {channels_last_hint('x')}" if _runs_transposed(model, x, first) else ""
+    return ModelOutputError(
+        f"{where}: the model failed on x of shape {tuple(x.shape)} (N, C, T){with_extras}: {err}. "
+        f"Check that C and T{' and the additional inputs' if additional else ''} match what the "
+        f"model was built for{hint}."
+    )
+
+
+def _runs_transposed(model: Any, x: torch.Tensor, first: tuple[torch.Tensor, ...]) -> bool:
+    """Whether ``model`` runs on the first series of ``x`` with C and T swapped (then ``x`` is
+    probably channels-last); asked only after it failed on ``x`` itself."""
+    from tsexplain._model_state import frozen_eval
+
+    if x.shape[1] == x.shape[2]:
+        return False
+    swapped = x[:1].transpose(1, 2).contiguous()
+    if model_channels_problem(model, tuple(swapped.shape)):
+        return False  # a declared channel count refuses it: never run such a model on it
+    try:
+        with torch.no_grad(), frozen_eval(model):
+            model(swapped, *first)
+    except Exception:  # any failure: the transposed series is not what the model takes
+        return False
+    return True
 
 
 def loaded_module(model: Any) -> Any:

@@ -92,6 +92,7 @@ _SHAPE_MISMATCH = (
     "padded input size",
     "kernel size can't be greater",
     "input size",
+    "must be equal to input_size",  # a recurrent layer given another number of channels
     "dimension out of range",
     "shape '",
     "is invalid for input of size",

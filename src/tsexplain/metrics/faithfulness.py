@@ -28,6 +28,7 @@ from tsexplain._validation import (
     check_int,
     check_model,
     check_series_array,
+    model_call_error,
     to_float_array,
 )
 from tsexplain.exceptions import ParameterError, ShapeError, model_inputs_error
@@ -300,11 +301,13 @@ def _curve(
                     bar.update(m)
             finally:
                 bar.close()
-    except (TypeError, RuntimeError) as err:  # TorchScript says it with a RuntimeError
-        inputs_error = model_inputs_error(err, len(extras), f"{kind}_curve", tuple(xa.shape))
-        if inputs_error is None:
+    except (TypeError, RuntimeError, ValueError) as err:  # TorchScript: a RuntimeError
+        where = f"{kind}_curve"
+        user_error = (model_inputs_error(err, len(extras), where, tuple(xa.shape))
+                      or model_call_error(model, err, x_t, extras, where))
+        if user_error is None:
             raise  # a bug of the model's or ours, or out of memory
-        raise inputs_error from err
+        raise user_error from err
     name = baseline if isinstance(baseline, str) else "array"
     return PerturbationCurve(
         kind=kind,
@@ -368,6 +371,10 @@ _PARAMS_DOC = """
         additional input does not have N rows.
     ModelInputsError
         The model's forward takes more or fewer inputs than ``x`` and ``additional_inputs``.
+    ModelOutputError
+        The model refuses the input: ``x``'s C or T (e.g. channels-last data, with the
+        transpose to apply), an additional input's shape, or an integer / bool additional
+        input where the model needs floats.
 """
 
 
