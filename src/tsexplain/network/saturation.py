@@ -213,16 +213,18 @@ class TemperatureScaled(nn.Module):
         self.temperature = float(temperature)
         self.activation = activation
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *additional: torch.Tensor) -> torch.Tensor:
+        """``act(z / T)`` for ``z`` the logits of ``model(x, *additional)``: a model's further
+        inputs (``forward(x, static)``) are passed on as given."""
         final = _final_activation(self.model)
         if final is not None:
             t = self.temperature
             handle = final.register_forward_pre_hook(lambda m, inp: (inp[0] / t, *inp[1:]))
             try:
-                return self.model(x)
+                return self.model(x, *additional)
             finally:
                 handle.remove()
-        z = self.model(x)
+        z = self.model(x, *additional)
         act = self.activation
         if act == "auto":
             act = "sigmoid" if as_2d(z).shape[1] == 1 else "softmax"
@@ -238,6 +240,11 @@ def with_temperature(
 
     Use the wrapper in :func:`filter_importance` or :func:`filter_saliency` on saturated
     samples; keep T close to 1, as TSViz advises, since T also rescales the gradients.
+    A model whose forward takes further inputs (``forward(x, static)``) keeps them: call the
+    wrapper as ``wrapper(x, static)``, or give them to the attribution methods and faithfulness
+    curves as ``additional_inputs=``. (The network analyses call a model with the series alone:
+    for them, fix the further inputs in a module of your own first, see
+    :class:`~tsexplain.exceptions.ModelInputsError`'s message.)
 
     Returns
     -------
