@@ -453,7 +453,8 @@ def check_model_channels(model: Any, x: Any, name: str = "x") -> None:
 
 
 def model_call_error(
-    model: Any, err: BaseException, x: torch.Tensor, additional: tuple[torch.Tensor, ...], where: str
+    model: Any, err: BaseException, x: torch.Tensor, additional: tuple[torch.Tensor, ...], where: str,
+    name: str = "x", *, transpose_hint: bool = True,
 ) -> ModelOutputError | None:
     """The user error that ``model(x, *additional)`` raising ``err`` stands for: an integer or
     bool further input where the model needs floats, or a batch whose C, T (or further inputs)
@@ -473,6 +474,11 @@ def model_call_error(
         The further inputs, as :func:`check_additional_inputs` returns them.
     where : str
         The public function, named first in the message.
+    name : str
+        The series' argument name, used in the message.
+    transpose_hint : bool
+        Say to transpose the series when the model runs on it channels-last (False: the series
+        is not the user's array, e.g. zeros of a shape).
 
     Examples
     --------
@@ -516,9 +522,10 @@ def model_call_error(
         )
     with_extras = (f" and additional inputs of shapes {[tuple(a.shape) for a in additional]}"
                    if additional else "")
-    hint = f"; {channels_last_hint('x')}" if _runs_transposed(model, x, first) else ""
+    hint = (f"; {channels_last_hint(name)}"
+            if transpose_hint and _runs_transposed(model, x, first) else "")
     return ModelOutputError(
-        f"{where}: the model failed on x of shape {tuple(x.shape)} (N, C, T){with_extras}: {err}. "
+        f"{where}: the model failed on {name} of shape {tuple(x.shape)} (N, C, T){with_extras}: {err}. "
         f"Check that C and T{' and the additional inputs' if additional else ''} match what the "
         f"model was built for{hint}."
     )

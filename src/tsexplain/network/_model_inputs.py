@@ -1,6 +1,7 @@
 """The network analyses call ``model(x)`` with the series alone: one clear error for a model
 whose forward takes further inputs (``forward(x, static)``), instead of Python's bare
-``TypeError: forward() missing 1 required positional argument``.
+``TypeError: forward() missing 1 required positional argument``, and for a series the model
+refuses (wrong C or T, channels-last data), instead of torch's ``RuntimeError``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
-from tsexplain.exceptions import ModelInputsError, model_inputs_problem, too_many_inputs
+from tsexplain.exceptions import (
+    ModelInputsError,
+    ModelOutputError,
+    model_inputs_problem,
+    too_many_inputs,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -53,10 +59,57 @@ def series_alone_error(err: BaseException, where: str) -> ModelInputsError | Non
     return ModelInputsError(f"{where}: {problem}; {SERIES_ALONE_ADVICE}", problem)
 
 
+#: The arguments of the public network functions that hold the series, (N, C, T), in the order
+#: looked for when a model refuses its input.
+_SERIES_ARGUMENTS = ("x", "x_test", "x0", "sample")
+
+
+def refused_series_error(
+    func: Callable[..., object], args: tuple[object, ...], kwargs: dict[str, object],
+    err: BaseException, where: str,
+) -> ModelOutputError | None:
+    """The error to raise when the model given to ``func(*args, **kwargs)`` refuses the series
+    given with it (:func:`tsexplain._validation.model_call_error`: wrong C or T, with the
+    transpose hint for channels-last data); None when ``err`` is something else, or the model
+    runs on that series (then the failure is a bug, not the input's).
+
+    The model is the argument ``model``; the series the first of ``x``, ``x_test``, ``x0``,
+    ``sample`` given, or zeros of ``shape``.
+    """
+    import inspect
+    import warnings
+
+    import torch
+
+    from tsexplain._model_state import model_device_dtype
+    from tsexplain._validation import check_model, check_series_batch, model_call_error
+
+    try:
+        bound = inspect.signature(func).bind(*args, **kwargs).arguments
+        model = check_model(bound["model"])
+        name = next((k for k in _SERIES_ARGUMENTS if bound.get(k) is not None), None)
+        if name is not None:
+            series = bound[name]
+        elif bound.get("shape") is not None:
+            name, series = "shape", torch.zeros(tuple(bound["shape"]))
+        else:
+            return None
+        device, dtype = model_device_dtype(model)
+        with warnings.catch_warnings():  # the function warned about this series already
+            warnings.simplefilter("ignore")
+            x = check_series_batch(series, name).to(device=device, dtype=dtype)
+    except Exception:  # the arguments are not what they seemed: leave err as it is
+        return None
+    if name == "shape":  # no series given: zeros of that shape
+        return model_call_error(model, err, x, (), where, "a series", transpose_hint=False)
+    return model_call_error(model, err, x, (), where, name)
+
+
 def series_alone(func: Callable[P, R]) -> Callable[P, R]:
     """Decorate a public network function: a model whose forward takes further inputs raises
     :class:`~tsexplain.exceptions.ModelInputsError` naming the function (the outermost one
-    when they call each other) and what the forward is missing.
+    when they call each other) and what the forward is missing; a model that refuses the series
+    (wrong C or T, channels-last) raises :class:`~tsexplain.exceptions.ModelOutputError`.
 
     Examples
     --------
@@ -81,8 +134,10 @@ def series_alone(func: Callable[P, R]) -> Callable[P, R]:
         token = _inside.set(True)
         try:
             return func(*args, **kwargs)
-        except (TypeError, RuntimeError) as err:
-            refusal = series_alone_error(err, where)
+        except (TypeError, RuntimeError, ValueError) as err:
+            refusal: Exception | None = series_alone_error(err, where)
+            if refusal is None and not isinstance(err, TypeError):
+                refusal = refused_series_error(func, args, kwargs, err, where)
             if refusal is None:
                 raise  # a bug of the model's or ours, or out of memory
             raise refusal from err
