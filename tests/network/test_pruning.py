@@ -6,7 +6,7 @@ import pytest
 import torch
 from network_helpers import assert_unchanged, cnn, snapshot, x  # noqa: F401  (pytest fixtures)
 
-from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain.exceptions import ParameterError, ShapeError, TargetError
 from tsexplain.network import (
     evaluate_loss,
     faithfulness_table,
@@ -83,6 +83,31 @@ def test_classification_labels_of_the_wrong_shape_are_named() -> None:
         evaluate_loss(net, x, y, task="multiclass")
     expected = torch.nn.functional.mse_loss(net(x), y).item()
     assert abs(evaluate_loss(net, x, y, task="regression") - expected) < 1e-6
+
+
+def test_class_labels_the_model_does_not_have_are_a_target_error() -> None:
+    """Label 3 for a 3-class classifier: a TargetError naming the valid indices, not torch's
+    'Target 3 is out of bounds' IndexError; a fraction is not truncated to a class; binary labels
+    outside [0, 1]. Valid labels give the cross-entropy computed by hand."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 3))
+    x = torch.randn(4, 2, 8)
+    logits = net(x).detach().double()
+    y = torch.tensor([0, 2, 1, 2])
+    by_hand = float(-(logits.log_softmax(1)[torch.arange(4), y]).mean())
+    assert abs(evaluate_loss(net, x, y) - by_hand) < 1e-6
+    with pytest.raises(TargetError, match=r"^multiclass labels must be class indices 0\.\.2 \(the "
+                                          r"model has 3 outputs\); got 3 for sample 1 \(1 of 4"):
+        evaluate_loss(net, x, torch.tensor([0, 3, 1, 2]))
+    with pytest.raises(TargetError, match="got 1.5 for sample 0"):
+        evaluate_loss(net, x, torch.tensor([1.5, 0, 1, 2]), task="multiclass")
+    conv = torch.nn.Sequential(torch.nn.Conv1d(2, 4, 3), torch.nn.AdaptiveAvgPool1d(1),
+                               torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    with pytest.raises(TargetError, match="multiclass labels must be class indices 0..2"):
+        pruning_curve(conv, "0", x, torch.tensor([0, 3, 1, 2]), importance=np.ones(4), max_pruned=1)
+    one = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 1))
+    with pytest.raises(TargetError, match=r"^binary labels must be 0/1 classes .*got 2 for sample 3"):
+        evaluate_loss(one, x, torch.tensor([0.0, 1.0, 1.0, 2.0]), task="binary")
 
 
 # --- pruning before a BatchNorm: the removed filter contributes nothing downstream ----------

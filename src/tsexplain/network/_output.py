@@ -15,7 +15,7 @@ from torch import nn
 from tsexplain._saturation import final_activation
 from tsexplain._targets import flatten_output
 from tsexplain._task import TASK_CHOICES, resolve_task
-from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain.exceptions import ParameterError, ShapeError, TargetError
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -50,6 +50,9 @@ def task_loss(
     ------
     ShapeError
         Labels of a classification task that are not one per sample (e.g. (N, K) targets).
+    TargetError
+        Multiclass labels that are not class indices ``0 .. K-1``; binary labels outside
+        ``[0, 1]``.
 
     Examples
     --------
@@ -64,6 +67,7 @@ def task_loss(
             f"{task} labels are one class per sample, shape (N,) = ({out2.shape[0]},); got shape "
             f"{tuple(y.shape)} (targets of shape (N, K) are a regression's: task='regression')"
         )
+    _check_labels(y, task, out2.shape[1])
     if task == "binary":
         z = out2[:, 0]
         yy = y.to(z.dtype).reshape(-1)
@@ -77,6 +81,28 @@ def task_loss(
         return F.cross_entropy(out2, yy, reduction=reduction)
     yy = y.to(out2.dtype).reshape(out2.shape[0], -1).expand_as(out2)
     return F.mse_loss(out2, yy, reduction=reduction)
+
+
+def _check_labels(y: torch.Tensor, task: str, n_outputs: int) -> None:
+    """Refuse labels a classification loss cannot take: not a class index ``0 .. K-1``
+    (multiclass; the loss would raise an IndexError or truncate a fraction), outside ``[0, 1]``
+    (binary cross-entropy of a 0/1 class or its probability)."""
+    if task not in ("binary", "multiclass"):
+        return
+    yy = y.detach().reshape(-1).double()
+    if task == "multiclass":
+        bad = ~torch.isfinite(yy) | (yy < 0) | (yy >= n_outputs) | (yy != yy.floor())
+        expected = f"class indices 0..{n_outputs - 1} (the model has {n_outputs} outputs)"
+    else:
+        bad = ~torch.isfinite(yy) | (yy < 0) | (yy > 1)
+        expected = "0/1 classes (or probabilities in [0, 1]) for the model's one logit"
+    if bool(bad.any()):
+        i = int(bad.nonzero()[0, 0])
+        raise TargetError(
+            f"{task} labels must be {expected}; got {yy[i].item():g} for sample {i} "
+            f"({int(bad.sum())} of {yy.numel()} labels do not fit). For values to regress on, "
+            f"pass task='regression'"
+        )
 
 
 def predicted_label(out: torch.Tensor, task: str, probabilities: bool) -> torch.Tensor:
