@@ -94,3 +94,53 @@ def test_errors(x):
         model_randomization_check(model, x, explain_fn=lambda m, xx: xx.numpy()[..., :39])
     with pytest.raises(ValueError, match="no parameters"):
         model_randomization_check(torch.nn.Flatten(), x, explain_fn=lambda m, xx: xx.numpy())
+
+
+class _Static(torch.nn.Module):
+    """forward(x, s): a series (N, 2, 40) and static features s (N, 3)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv1d(2, 4, 5, padding=2)
+        self.static = torch.nn.Linear(3, 4)
+        self.fc = torch.nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.relu(self.conv(x)).mean(2) * torch.tanh(self.static(s)))
+
+
+def test_a_model_with_further_inputs_takes_them_as_additional_inputs():
+    from captum.attr import Saliency
+
+    from tsexplain.exceptions import ModelInputsError
+
+    model = _Static().eval()
+    x, s = torch.randn(3, 2, 40), torch.randn(3, 3)
+    res = model_randomization_check(model, x, target=1, additional_inputs=s, keep_explanations=True)
+    assert res.layers == ["fc", "static", "conv"]
+    oracle = Saliency(model).attribute(x.clone().requires_grad_(), target=1, abs=True,
+                                       additional_forward_args=(s,))
+    np.testing.assert_allclose(res.explanations[0], oracle.detach().numpy(), rtol=1e-5, atol=1e-8)
+    with pytest.raises(ModelInputsError, match=r"^model_randomization_check: the model's forward "
+                                               r"takes more inputs than the series \(missing: 's'\)"):
+        model_randomization_check(model, x, target=1)
+
+
+def test_a_refused_series_a_frozen_model_and_a_bad_ssim_window_are_named(x, tmp_path):
+    from tsexplain.exceptions import ModelOutputError, ParameterError
+    from tsexplain.io import load_any_model
+
+    model = _cnn().eval()
+    with pytest.raises(ModelOutputError, match=r"^model_randomization_check: the model failed on x "
+                                               r"of shape \(4, 3, 40\)"):
+        model_randomization_check(model, np.zeros((4, 3, 40)))
+    with pytest.raises(ParameterError, match="ssim_window must be >= 1"):
+        model_randomization_check(model, x, ssim_window=0)
+    torch.jit.trace(model, torch.zeros(1, 2, 40)).save(str(tmp_path / "m.pt"))
+    frozen = load_any_model(tmp_path / "m.pt")
+    with pytest.raises(ParameterError, match="TorchScript file loaded by .*frozen.*torch.jit.load"):
+        model_randomization_check(frozen, x)
+    # the unfrozen TorchScript module is randomised layer by layer
+    res = model_randomization_check(torch.jit.load(str(tmp_path / "m.pt")), x)
+    assert len(res.layers) == 3 and bool((res.spearman[-1:] < 0.9).all())

@@ -19,8 +19,15 @@ import torch
 
 from tsexplain._model_state import frozen_eval, model_device_dtype
 from tsexplain._targets import flatten_output, resolve_target
-from tsexplain._validation import check_int, check_model, check_series_array
-from tsexplain.exceptions import ParameterError
+from tsexplain._typing import SeriesBatch
+from tsexplain._validation import (
+    check_additional_inputs,
+    check_int,
+    check_model,
+    check_series_array,
+    model_call_error,
+)
+from tsexplain.exceptions import ParameterError, model_inputs_error
 from tsexplain.metrics._checks import check_same_shape
 from tsexplain.metrics._similarity import pearson_rows, spearman_rows, ssim_maps
 
@@ -118,7 +125,9 @@ def _reinitialise(module: torch.nn.Module, seed: int) -> None:
                 p.normal_(0.0, std if std > 0 else 1.0)
 
 
-def _default_explain_fn(method: str, target: Any, params: dict[str, Any]) -> ExplainFn:
+def _default_explain_fn(
+    method: str, target: Any, params: dict[str, Any], extras: tuple[torch.Tensor, ...]
+) -> ExplainFn:
     def explain_fn(model: torch.nn.Module, x: torch.Tensor) -> Any:
         try:
             from tsexplain.attribution import explain
@@ -127,7 +136,8 @@ def _default_explain_fn(method: str, target: Any, params: dict[str, Any]) -> Exp
                 "tsexplain.attribution.explain is not available; pass explain_fn=(model, x) -> "
                 "array of shape (N, C, T) to model_randomization_check."
             ) from exc
-        return np.asarray(explain(model, x, method, target=target, **params))
+        return np.asarray(explain(model, x, method, target=target,
+                                  additional_inputs=extras or None, **params))
 
     return explain_fn
 
@@ -144,6 +154,7 @@ def model_randomization_check(
     seed: int = 0,
     ssim_window: int = 7,
     keep_explanations: bool = False,
+    additional_inputs: Sequence[SeriesBatch] | SeriesBatch | None = None,
     **explain_params: Any,
 ) -> RandomizationResult:
     """Cascading model-randomisation test of Adebayo et al. (2018).
@@ -180,6 +191,10 @@ def model_randomization_check(
         Window along time of the SSIM.
     keep_explanations : bool
         Keep every explanation in the result.
+    additional_inputs : tensor, array, or sequence of them, each of shape (N, ...), optional
+        A model's further inputs (``forward(x, static)``), given to the default ``explain_fn``
+        and to the forward pass that fixes ``target``; a custom ``explain_fn`` passes them
+        itself.
     **explain_params
         Passed to the default ``explain_fn`` (e.g. ``steps=32``).
 
@@ -190,10 +205,15 @@ def model_randomization_check(
 
     Raises
     ------
-    ValueError
-        A layer name is unknown or the model has no parameters.
+    ParameterError
+        A layer name is unknown, or the model has no parameters (a TorchScript file loaded by
+        :func:`tsexplain.io.load_any_model` is frozen: its weights are constants).
     ShapeError
         ``explain_fn`` returns an array that is not shaped like ``x``.
+    ModelInputsError
+        The model's forward takes more or fewer inputs than ``x`` and ``additional_inputs``.
+    ModelOutputError
+        The model refuses ``x`` (its C or T, e.g. channels-last data) or an additional input.
 
     References
     ----------
@@ -221,6 +241,7 @@ def model_randomization_check(
     model = check_model(model)
     xa = check_series_array(x, "x")
     seed = check_int(seed, "seed")
+    ssim_window = check_int(ssim_window, "ssim_window", minimum=1)
     work = copy.deepcopy(model)
     modules = dict(work.named_modules())
     names = list(layers) if layers is not None else randomizable_layers(work)
@@ -230,17 +251,33 @@ def model_randomization_check(
             f"unknown layer name(s) {unknown}; known: {sorted(k for k in modules if k)}."
         )
     if not names:
-        raise ParameterError("the model has no parameters to randomise.")
+        raise ParameterError(
+            "model_randomization_check: the model has no parameters to randomise (a TorchScript "
+            "file loaded by tsexplain.io.load_any_model is frozen: its weights are constants of "
+            "the graph); pass the module itself (your factory + weights), a torch.export "
+            "program, or the unfrozen torch.jit.load(path)."
+        )
     device, dtype = model_device_dtype(work)
     x_t = torch.as_tensor(xa, dtype=dtype, device=device)
+    extras = check_additional_inputs(additional_inputs, x_t, dtype)
     fn = explain_fn
     if fn is None:
         # the explained output is fixed on the trained model ("predicted" is not re-taken after
         # each randomisation), then every randomised copy explains the same output
-        with frozen_eval(work), torch.no_grad():
-            out = flatten_output(work(x_t), x_t.shape[0])
-        sel = resolve_target(target, out, allow_all=False, where="model_randomization_check")
-        fn = _default_explain_fn(method, None if sel.mode == "single" else sel.index, explain_params)
+        where = "model_randomization_check"
+        try:
+            with frozen_eval(work), torch.no_grad():
+                out = flatten_output(work(x_t, *extras), x_t.shape[0])
+        except (TypeError, RuntimeError, ValueError) as err:
+            user_error = (model_inputs_error(err, len(extras), where, tuple(xa.shape))
+                          or model_call_error(work, err, x_t, extras, where))
+            if user_error is None:
+                raise  # a bug of the model's or ours, or out of memory
+            raise user_error from err
+        sel = resolve_target(target, out, allow_all=False, where=where)
+        fn = _default_explain_fn(
+            method, None if sel.mode == "single" else sel.index, explain_params, extras
+        )
 
     def run(m: torch.nn.Module) -> np.ndarray:
         e = check_series_array(fn(m, x_t.clone()), "explain_fn(model, x)", allow_nonfinite=True)
