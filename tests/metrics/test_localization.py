@@ -134,3 +134,17 @@ def test_errors():
         top_k_precision_recall(np.ones((1, 2, 3)), np.ones((1, 2, 3)), axis="channel")
     with pytest.raises(ValueError, match="exceeds"):
         top_k_precision_recall(np.ones((1, 2, 3)), np.ones((1, 2, 3)), axis="feature", k=3)
+
+
+@pytest.mark.parametrize("bad", [np.nan, 0.5, 2.0])
+def test_a_mask_value_other_than_0_1_is_refused_not_read_as_true(bad):
+    """A NaN or a weight in the mask was counted as an informative cell; a literal 0/1 mask of the
+    same cells gives the share by hand."""
+    a = np.array([[[1.0, 3.0, 0.0, 4.0]]])  # (1, 1, 4)
+    mask = np.array([[0.0, 1.0, 0.0, 0.0]])
+    assert mass_share(a, mask) == 3.0 / 8.0
+    soft = mask.copy()
+    soft[0, 3] = bad
+    for fn in (mass_share, pointing_game, top_k_precision_recall):
+        with pytest.raises(ParameterError, match=r"^mask must hold True/False or 1/0 .*1 other"):
+            fn(a, soft)

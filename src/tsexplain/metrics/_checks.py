@@ -26,8 +26,25 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> 
 
 
 def as_mask(a: Any, name: str, like: np.ndarray, like_name: str) -> np.ndarray:
-    """Return a boolean mask shaped like ``like`` (a ``(C, T)`` mask is broadcast over N)."""
+    """Return a boolean mask shaped like ``like`` (a ``(C, T)`` mask is broadcast over N).
+
+    The mask holds True/False or 1/0; any other value (NaN, a weight such as 0.5) is refused
+    rather than read as True.
+
+    Examples
+    --------
+    >>> as_mask([[0.0, 0.5]], "mask", np.zeros((1, 1, 2)), "attribution")
+    Traceback (most recent call last):
+    ...
+    tsexplain.exceptions.ParameterError: mask must hold True/False or 1/0 (True on the informative cells); got 1 other value(s), e.g. 0.5.
+    """
     arr = to_float_array(a, name)
+    other = (arr != 0) & (arr != 1)
+    if other.any():
+        raise ParameterError(
+            f"{name} must hold True/False or 1/0 (True on the informative cells); got "
+            f"{int(other.sum())} other value(s), e.g. {arr[other][0]:g}."
+        )
     if arr.ndim == like.ndim - 1 and arr.shape == like.shape[1:]:
         arr = np.broadcast_to(arr, like.shape)
     check_same_shape(like, arr, like_name, name)
