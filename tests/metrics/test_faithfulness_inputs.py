@@ -84,3 +84,27 @@ def test_a_failure_the_first_series_does_not_reproduce_is_not_called_a_user_erro
     with pytest.raises(RuntimeError, match="size mismatch in my own layer") as info:
         deletion_curve(FailsOnBatches(), x, x, steps=2)
     assert not isinstance(info.value, ModelOutputError)
+
+
+def test_parameters_that_were_silently_accepted_are_refused():
+    from tsexplain.exceptions import NonFiniteError, ParameterError
+    from tsexplain.metrics import area_under_curve, perturbation_baseline
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1, bias=False))
+    torch.nn.init.ones_(model[1].weight)  # f(x) = sum(x)
+    x = np.array([[[1.0, 2.0, 3.0, 4.0]]])
+    # a finite baseline by hand: step 1 sets the two largest cells (4, 3) to 1, step 2 all four:
+    # 1 + 2 + 1 + 1 = 5, then 4
+    assert deletion_curve(model, x, x, steps=2, baseline=1.0).scores.tolist() == [[10.0, 5.0, 4.0]]
+    with pytest.raises(NonFiniteError, match="^baseline contains 1 NaN or Inf"):
+        deletion_curve(model, x, x, steps=2, baseline=float("nan"))  # the curve was all NaN
+    with pytest.raises(NonFiniteError, match="^baseline contains 2 NaN or Inf"):
+        perturbation_baseline(x, np.array([0.0, np.inf, 0.0, np.nan]))
+    with pytest.raises(ParameterError, match="max_fraction must be a number in"):
+        deletion_curve(model, x, x, max_fraction=True)  # was read as 1.0
+    with pytest.raises(ParameterError, match="^seed must be an integer, got 'a'"):
+        insertion_curve(model, x, x, seed="a")  # numpy's TypeError from SeedSequence
+    # the trapezoid on an increasing axis, by hand: (1 + 0) / 2 * 0.5 + (0 + 0) / 2 * 0.5
+    assert float(area_under_curve([0.0, 0.5, 1.0], [1.0, 0.0, 0.0])) == 0.25
+    with pytest.raises(ParameterError, match="fractions must be finite and increasing"):
+        area_under_curve([1.0, 0.5, 0.0], [1.0, 1.0, 1.0])  # was a negative area, -1

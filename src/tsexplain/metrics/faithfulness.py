@@ -22,6 +22,7 @@ from tsexplain._model_state import frozen_eval, model_device_dtype, rows_per_chu
 from tsexplain._targets import flatten_output, target_indices
 from tsexplain._typing import SeriesBatch
 from tsexplain._validation import (
+    _nonfinite_message,
     check_additional_inputs,
     check_choice,
     check_float,
@@ -31,7 +32,7 @@ from tsexplain._validation import (
     model_call_error,
     to_float_array,
 )
-from tsexplain.exceptions import ParameterError, ShapeError, model_inputs_error
+from tsexplain.exceptions import NonFiniteError, ParameterError, ShapeError, model_inputs_error
 from tsexplain.metrics._base import Metric
 from tsexplain.metrics._checks import Reduction, check_same_shape, reduce
 from tsexplain.metrics._model_output import OutputTransform, forward_scores
@@ -83,6 +84,10 @@ def area_under_curve(fractions: Any, scores: Any) -> np.ndarray:
             f"scores.shape = {s.shape}."
         )
     widths = np.diff(f)
+    if (widths < 0).any() or not np.isfinite(f).all():
+        raise ParameterError(
+            f"fractions must be finite and increasing (the x axis of the curve), got {f.tolist()}"
+        )
     return ((s[..., 1:] + s[..., :-1]) * 0.5 * widths).sum(axis=-1)
 
 
@@ -185,6 +190,7 @@ def perturbation_baseline(
     ([[[3.0, 3.0, 3.0, 3.0]]], (1, 1, 4))
     """
     xa = check_series_array(x, "x")
+    seed = None if seed is None else check_int(seed, "seed")
     if isinstance(baseline, str):
         check_choice(baseline, "baseline", _BASELINES)
         if baseline == "zeros":
@@ -199,6 +205,8 @@ def perturbation_baseline(
         sd = xa.std(axis=2, keepdims=True)
         return mu + sd * rng.standard_normal(xa.shape)
     b = to_float_array(baseline, "baseline")
+    if not np.isfinite(b).all():
+        raise NonFiniteError(_nonfinite_message("baseline", int((~np.isfinite(b)).sum())))
     try:
         return np.broadcast_to(b, xa.shape).copy()
     except ValueError:
@@ -241,13 +249,15 @@ def _curve(
     aa = check_series_array(attribution, "attribution")
     check_same_shape(xa, aa, "x", "attribution")
     steps = check_int(steps, "steps", minimum=1)
+    seed = None if seed is None else check_int(seed, "seed")
     n, c, t = xa.shape
     d = c * t
     rng = np.random.default_rng(seed)
     base = perturbation_baseline(xa, baseline, blur_sigma=blur_sigma, seed=seed)
     importance = (np.abs(aa) if absolute else aa).reshape(n, d)
     ranks = _ranks(importance, rng)
-    if not isinstance(max_fraction, int | float) or not 0.0 < float(max_fraction) <= 1.0:
+    if (isinstance(max_fraction, bool) or not isinstance(max_fraction, int | float)
+            or not 0.0 < float(max_fraction) <= 1.0):
         raise ParameterError(
             f"{kind}_curve: max_fraction must be a number in (0, 1] (the largest fraction of the "
             f"C x T cells perturbed), got {max_fraction!r}"
