@@ -235,3 +235,39 @@ def test_shape_errors_name_both_shapes(linear_world):
         magnitude_pearson(np.ones((2, 5)), np.ones((2, 5)))
     with pytest.raises(ParameterError, match="ideal_score"):
         reconstruction_mse(model, x, x)
+
+
+def _half_sum() -> torch.nn.Module:
+    """f(x) = 0.5 * sum(x) over (N, 1, 4): lr = 0.5 reaches the ideal score in one step."""
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1, bias=False))
+    torch.nn.init.constant_(model[1].weight, 0.5)
+    return model.eval()
+
+
+def test_agra_takes_an_exported_program_and_a_loaded_model(tmp_path):
+    from tsexplain.io import load_any_model
+
+    program = torch.export.export(_half_sum(), (torch.zeros(2, 1, 4),),
+                                  dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, str(tmp_path / "m.pt2"))
+    # by hand: f(0) = 0, loss (f - 2)^2, d/dx = 2 (f - 2) 0.5 = -2 per cell; x - 0.5 * -2 = 1
+    for model in (program, load_any_model(tmp_path / "m.pt2"), [program, _half_sum()]):
+        r = agra_reconstruct(model, np.zeros((2, 1, 4)), ideal_score=2.0, lr=0.5)
+        assert r.displacement.tolist() == [[[1.0, 1.0, 1.0, 1.0]]] * 2  # was "not iterable"
+        assert r.final_scores.tolist() == [[2.0, 2.0]] * r.n_iter.shape[0]
+
+
+def test_agra_names_a_refused_series_and_a_model_with_further_inputs():
+    from tsexplain.exceptions import ModelInputsError, ModelOutputError
+
+    with pytest.raises(ModelOutputError, match=r"^agra_reconstruct: the model failed on x of shape "
+                                               r"\(2, 1, 5\) \(N, C, T\)"):
+        agra_reconstruct(_half_sum(), np.zeros((2, 1, 5)), ideal_score=2.0)
+
+    class Static(torch.nn.Module):
+        def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+            return x.sum(dim=(1, 2)) + s[:, 0]
+
+    with pytest.raises(ModelInputsError, match=r"^agra_reconstruct: the model's forward takes more "
+                                               r"inputs than the series \(missing: 's'\); .*fixed$"):
+        reconstruction_mse(Static(), np.zeros((2, 1, 4)), np.ones((2, 1, 4)), ideal_score=1.0)

@@ -44,8 +44,14 @@ from tsexplain._validation import (
     check_int,
     check_model,
     check_series_array,
+    model_call_error,
 )
-from tsexplain.exceptions import ParameterError, ShapeError
+from tsexplain.exceptions import (
+    ModelInputsError,
+    ParameterError,
+    ShapeError,
+    model_inputs_problem,
+)
 from tsexplain.metrics._base import SampleMeanMetric
 from tsexplain.metrics._checks import Reduction, check_same_shape, reduce
 from tsexplain.metrics._similarity import pearson_rows
@@ -206,8 +212,8 @@ def agra_reconstruct(
 
     Parameters
     ----------
-    models : torch.nn.Module or sequence of them
-        Regression model(s) returning ``(N,)`` or ``(N, K)``.
+    models : torch.nn.Module, torch.export.ExportedProgram, loaded model, or a list / tuple of them
+        Regression model(s) returning ``(N,)`` or ``(N, K)``, called with the series alone.
     x : array-like of shape (N, C, T)
         Perturbed input.
     target : None, int, per-sample ints or "predicted"
@@ -255,10 +261,12 @@ def agra_reconstruct(
     >>> r.displacement[0].tolist(), r.n_iter.shape
     ([[1.5, 0.5, 0.5, 0.5]], (2, 2))
     """
-    model_list = [models] if isinstance(models, torch.nn.Module) else list(models)
-    if not model_list:
+    # one model in any form load_any_model takes (a module, an ExportedProgram, a LoadedModel,
+    # a callable), or a list / tuple of them
+    given: list[Any] = list(models) if isinstance(models, list | tuple) else [models]
+    if not given:
         raise ParameterError("models must hold at least one model.")
-    model_list = [check_model(m, f"models[{i}]") for i, m in enumerate(model_list)]
+    model_list = [check_model(m, f"models[{i}]") for i, m in enumerate(given)]
     xa = check_series_array(x, "x")
     lr = check_float(lr, "lr", minimum=0.0, strict=True)
     tol = check_float(tol, "tol", minimum=0.0)
@@ -271,17 +279,31 @@ def agra_reconstruct(
     for m in model_list:
         device, dtype = model_device_dtype(m)
         x0 = torch.as_tensor(xa, dtype=dtype, device=device)
-        with frozen_eval(m):
-            xf, it, ok, fs = _descend(
-                m,
-                x0,
-                target=target,
-                ideal_score=ideal_score,
-                lr=lr,
-                tol=tol,
-                max_iter=max_iter,
-                gradient_fn=gradient_fn,
+        try:
+            with frozen_eval(m):
+                xf, it, ok, fs = _descend(
+                    m,
+                    x0,
+                    target=target,
+                    ideal_score=ideal_score,
+                    lr=lr,
+                    tol=tol,
+                    max_iter=max_iter,
+                    gradient_fn=gradient_fn,
+                )
+        except (TypeError, RuntimeError, ValueError) as err:
+            where = "agra_reconstruct"
+            problem = model_inputs_problem(err, 0)
+            user_error: Exception | None = (
+                ModelInputsError(
+                    f"{where}: {problem}; Algorithm 1 moves the series alone and takes no further "
+                    f"inputs: give it a module whose forward(x) calls the model with them fixed",
+                    problem,
+                ) if problem is not None else model_call_error(m, err, x0, (), where)
             )
+            if user_error is None:
+                raise  # a bug of the model's, of gradient_fn's or ours, or out of memory
+            raise user_error from err
         move = (xf - x0).cpu().double().numpy()
         bad = ~np.isfinite(move).reshape(len(move), -1).all(axis=1)
         if bad.any():
