@@ -361,6 +361,35 @@ def check_choice(value: Any, name: str, allowed: Iterable[Any]) -> Any:
     return value
 
 
+def is_bool(value: Any) -> bool:
+    """Whether ``value`` is a boolean: a Python bool or a ``numpy.bool_`` (as numpy integer and
+    floating scalars are numbers for :func:`check_int` and :func:`check_float`). ``1``/``0``,
+    strings such as ``"false"``, None and tensors are not.
+
+    The one rule of what a boolean parameter takes; the command line reads words into booleans
+    first, the server takes JSON ``true``/``false``.
+    """
+    return isinstance(value, bool | np.bool_)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` as a bool if :func:`is_bool`, else raise a :class:`ParameterError`
+    naming ``name``, the value and the expected form.
+
+    Examples
+    --------
+    >>> check_bool(np.bool_(True), "absolute")
+    True
+    >>> check_bool("maybe", "absolute")
+    Traceback (most recent call last):
+    ...
+    tsexplain.exceptions.ParameterError: absolute must be True or False, got 'maybe'.
+    """
+    if not is_bool(value):
+        raise ParameterError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
 def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     """Return ``value`` as an int, checking its type and lower bound."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):

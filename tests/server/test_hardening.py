@@ -41,9 +41,10 @@ def tiny_data(client: TestClient, name: str = "tiny_test"):
 
 # ------------------------------------------------------------------ validation
 @pytest.mark.parametrize("params, needle", [
-    ({"absolute": "false"}, "params.absolute must be true or false"),
-    ({"absolute": 0}, "params.absolute must be true or false"),
-    ({"absolute": None}, "params.absolute must be true or false"),
+    ({"absolute": "false"}, "absolute must be True or False, got 'false'"),
+    ({"absolute": 0}, "absolute must be True or False, got 0"),
+    ({"absolute": None}, "absolute must be True or False, got None"),
+    ({"absolute": "maybe"}, "absolute must be True or False, got 'maybe'"),
 ])
 def test_booleans_are_strict(client, params, needle):
     r = client.post(f"{API}/explain", json={"model": "tiny", "dataset": "tiny_test", "indices": [0],

@@ -32,6 +32,7 @@ from tsexplain._typing import SeriesBatch, Target
 from tsexplain._validation import (
     channels_last_hint,
     check_additional_inputs,
+    check_bool,
     check_model,
     check_model_channels,
     check_series_batch,
@@ -140,8 +141,8 @@ class Attribution(ABC):
             check_parameters(type(self), unknown)
         self.models = as_model_list(model)
         self.memory_budget = get_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
-        self.progress = progress
-        self.fold_batchnorm = bool(fold_batchnorm)
+        self.progress = None if progress is None else check_bool(progress, "progress")
+        self.fold_batchnorm = check_bool(fold_batchnorm, "fold_batchnorm")
 
     # ----------------------------------------------------------------- description
     @classmethod
@@ -250,6 +251,7 @@ class Attribution(ABC):
             ``numpy.asarray(result)`` has the shape of ``x`` (or (N, K, C, T)).
         """
         start = time.perf_counter()
+        attribute_additional = check_bool(attribute_additional, "attribute_additional")
         device, dtype = model_device_dtype(self.models[0])
         x_t = check_series_batch(x, "x", device=device).to(dtype)
         for model in self.models:  # before any forward pass: exported recurrent ops do not check
@@ -272,7 +274,7 @@ class Attribution(ABC):
                     models = [fold_batchnorm(m, probe, self._fold_keep(i)) for i, m in enumerate(models)]
                 engine = Engine(
                     models, probe[:1], self.memory_budget, self.progress, self.name,
-                    additional, bool(attribute_additional),
+                    additional, attribute_additional,
                 )
                 values, sel, preds, extras = self._attribute(x_t, target, engine, **call)
                 engine.finish()
@@ -489,6 +491,21 @@ def accepted_parameters(
     return frozenset(cls.parameters()) | frozenset(cls.deprecated_params) | frozenset(engine_options)
 
 
+def boolean_parameters(cls: type[Attribution]) -> frozenset[str]:
+    """Names of the constructor parameters of ``cls`` (engine options included) whose default is
+    a boolean: they take only :func:`~tsexplain._validation.is_bool` values.
+
+    Examples
+    --------
+    >>> from tsexplain.attribution import SmoothGrad
+    >>> sorted(boolean_parameters(SmoothGrad))
+    ['absolute', 'fold_batchnorm', 'multiply_by_inputs']
+    """
+    engine = {n: p.default for n, p in _signature(Attribution.__init__).parameters.items()}
+    defaults = {**engine, **cls.parameters()}
+    return frozenset(n for n, d in defaults.items() if isinstance(d, bool))
+
+
 def check_parameters(
     cls: type[Attribution], params: Mapping[str, Any], engine_options: Iterable[str] = ENGINE_OPTIONS
 ) -> dict[str, Any]:
@@ -509,7 +526,8 @@ def check_parameters(
     Raises
     ------
     ParameterError
-        A parameter the method does not take (the message lists those it takes).
+        A parameter the method does not take (the message lists those it takes), or a
+        boolean parameter (:func:`boolean_parameters`) given something else than True/False.
 
     Examples
     --------
@@ -527,6 +545,8 @@ def check_parameters(
             f"{cls.name} does not take {', '.join(unknown)}; its parameters are: "
             f"{', '.join(shown) or 'none'}"
         )
+    for name in sorted(boolean_parameters(cls).intersection(params)):
+        check_bool(params[name], name)
     return dict(params)
 
 

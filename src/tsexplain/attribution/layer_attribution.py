@@ -21,7 +21,7 @@ from torch import fx, nn
 
 from tsexplain._targets import Selection, flatten_output
 from tsexplain._typing import Baseline, Target
-from tsexplain._validation import check_choice, check_int
+from tsexplain._validation import check_bool, check_choice, check_int
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine, model_mean
 from tsexplain.attribution._perturbation import (
@@ -442,7 +442,7 @@ class LayerGradCam(_LayerMethod):
     ) -> None:
         super().__init__(model, **engine)
         self.layer = layer
-        self.relu = bool(relu)
+        self.relu = check_bool(relu, "relu")
         self.upsample = check_choice(upsample, "upsample", UPSAMPLING)
         self.time_axis = None if time_axis is None else check_choice(time_axis, "time_axis", (1, 2))
         self.layer_names = [find_layer(m, layer, self.name)[0] for m in self.models]

@@ -10,7 +10,7 @@ from torch import nn
 
 from tsexplain._targets import Selection
 from tsexplain._typing import Baseline, Target
-from tsexplain._validation import check_int
+from tsexplain._validation import check_bool, check_int
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._local import time_extents
@@ -123,7 +123,7 @@ class Occlusion(Attribution):
                 f"stride must be at most window ({self.window}) so that every time step is "
                 f"occluded, got {self.stride}"
             )
-        self.per_channel = bool(per_channel)
+        self.per_channel = check_bool(per_channel, "per_channel")
         self.baseline = baseline
 
     def params(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from torch import nn
 
 from tsexplain._targets import Selection
 from tsexplain._typing import Target
+from tsexplain._validation import check_bool
 from tsexplain.attribution._base import Attribution
 from tsexplain.attribution._engine import Engine
 
@@ -61,7 +62,7 @@ class Saliency(Attribution):
         self, model: nn.Module | Sequence[nn.Module], absolute: bool = False, **engine: Any
     ) -> None:
         super().__init__(model, **engine)
-        self.absolute = bool(absolute)
+        self.absolute = check_bool(absolute, "absolute")
 
     def _attribute(
         self, x: torch.Tensor, target: Target, engine: Engine

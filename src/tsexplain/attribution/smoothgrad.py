@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tsexplain._validation import check_bool
 from tsexplain.attribution._base import Attribution, check_parameters
 from tsexplain.attribution.gradient_x_input import times_input
 from tsexplain.attribution.noise_tunnel import NoiseTunnel, pop_deprecated_draws, sample_generator
@@ -93,8 +94,8 @@ class SmoothGrad(NoiseTunnel):
             Saliency, model, n_draws=n_draws, noise=noise, seed=seed, strategy=strategy,
             noise_scope=noise_scope, **engine,
         )
-        self.absolute = bool(absolute)
-        self.multiply_by_inputs = bool(multiply_by_inputs)
+        self.absolute = check_bool(absolute, "absolute")
+        self.multiply_by_inputs = check_bool(multiply_by_inputs, "multiply_by_inputs")
 
     def params(self) -> dict[str, Any]:
         return Attribution.params(self)

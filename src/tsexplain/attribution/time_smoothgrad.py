@@ -12,7 +12,7 @@ from torch import nn
 from tsexplain._allocator import MMAP_THRESHOLD
 from tsexplain._targets import Selection, resolve_target
 from tsexplain._typing import Target
-from tsexplain._validation import check_int
+from tsexplain._validation import check_bool, check_int
 from tsexplain.attribution._engine import Engine, model_mean
 from tsexplain.attribution._memory import activation_bytes
 from tsexplain.attribution._sequence import SequenceAttribution
@@ -138,7 +138,7 @@ class TimeSmoothGrad(SequenceAttribution):
         self.receptive_field = (
             None if receptive_field is None else check_int(receptive_field, "receptive_field", minimum=1)
         )
-        self.causal = bool(causal)
+        self.causal = check_bool(causal, "causal")
         self.input_window = None if input_window is None else check_int(input_window, "input_window", minimum=1)
         if self.input_window is not None and self.receptive_field is not None:
             raise ParameterError("give either input_window (a window model) or receptive_field, not both")

@@ -1,17 +1,18 @@
 """``--param K=V`` of the command line: values read from text, boolean parameters checked.
 
 :func:`tsexplain.io.pipeline.parse_value` reads ``true``/``yes``/``on`` and ``false``/``no``/``off``
-as booleans and leaves any other word a string; a method's constructor then takes ``bool(value)``,
-so ``absolute=maybe`` or the typo ``absolute=flase`` would turn the option on. Here a parameter
-whose default is a boolean takes only those words and ``1``/``0``.
+as booleans and leaves any other word a string. A boolean parameter (one whose default is a
+boolean, :func:`tsexplain.attribution._base.boolean_parameters`) takes only those words and
+``1``/``0`` here, so ``absolute=maybe`` or the typo ``absolute=flase`` is refused with the words
+the command line takes (the library would refuse the string too, naming True/False).
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
+from tsexplain._validation import is_bool
 from tsexplain.exceptions import ParameterError
 
 #: The words a boolean parameter takes, in the help and the error message.
@@ -21,21 +22,18 @@ BOOLEAN_WORDS = "true/false (also yes/no, on/off, 1/0)"
 def _boolean_params(method: str) -> frozenset[str]:
     """Names of the constructor parameters of ``method`` (and of the engine options it takes)
     whose default is a boolean; empty for an unknown name (the pipeline refuses it)."""
-    from tsexplain.attribution import Attribution, all_methods
+    from tsexplain.attribution import all_methods
+    from tsexplain.attribution._base import boolean_parameters
 
     cls = all_methods().get(method)
-    if cls is None:
-        return frozenset()
-    defaults = {**{n: p.default for n, p in inspect.signature(Attribution.__init__).parameters.items()},
-                **cls.parameters()}
-    return frozenset(n for n, d in defaults.items() if isinstance(d, bool))
+    return frozenset() if cls is None else boolean_parameters(cls)
 
 
 def _as_boolean(name: str, value: Any) -> bool:
     """``value`` (as :func:`~tsexplain.io.pipeline.parse_value` read it) as a boolean, or the
     error naming the parameter and the words it takes."""
-    if isinstance(value, bool):
-        return value
+    if is_bool(value):
+        return bool(value)
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     shown = "none" if value is None else value if isinstance(value, str) else str(value)

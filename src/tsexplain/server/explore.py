@@ -329,9 +329,9 @@ def check_method_params(settings: Settings, method: str, params: dict[str, Any])
 
 def check_param_values(settings: Settings, method: str, params: dict[str, Any],
                        defaults: dict[str, Any]) -> None:
-    """Types and ranges of the method's parameters: a boolean parameter takes JSON true/false
-    only (``"false"`` is not false), an integer one an integer, every number finite and within
-    the server's limit."""
+    """Types and ranges of the method's parameters: an integer one takes an integer, every number
+    is finite and within the server's limit. A boolean one takes JSON true/false only (``"false"``
+    is not false): the library's check, run before this one, refuses anything else."""
     from tsexplain.attribution import SEQUENCE_METHODS
     from tsexplain.exceptions import ParameterError
 
@@ -340,8 +340,6 @@ def check_param_values(settings: Settings, method: str, params: dict[str, Any],
                              "the explorer serves (N, C, T) -> (N, K) methods")
     for k, v in params.items():
         default = defaults.get(k)
-        if isinstance(default, bool) and not isinstance(v, bool):
-            raise ParameterError(f"params.{k} must be true or false (a JSON boolean), got {v!r}")
         if isinstance(v, bool) or v is None:
             continue
         if isinstance(default, int) and not isinstance(default, bool) and not (
