@@ -12,7 +12,7 @@ from torch import nn
 from tsexplain._model_state import frozen_eval
 from tsexplain._task import TASKS
 from tsexplain._task import resolve_task as core_resolve_task
-from tsexplain._validation import check_choice, check_float, check_series_batch
+from tsexplain._validation import array_as_tensor, check_choice, check_float, check_series_batch
 from tsexplain.exceptions import InputTypeError, ParameterError, ShapeError, is_shape_mismatch
 
 
@@ -49,7 +49,7 @@ def _as_numpy_or_tensor(a: Any, name: str) -> torch.Tensor:
         raise InputTypeError(f"{name} must be an array or tensor, got {type(a).__name__}.") from None
     if arr.dtype == object:
         raise InputTypeError(f"{name} must hold numbers, got an object array.")
-    return torch.from_numpy(np.ascontiguousarray(arr))
+    return array_as_tensor(arr)
 
 
 def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
