@@ -51,3 +51,19 @@ class WithStatic(torch.nn.Module):
 
 def small_static(n: int = N, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((n, 3)).astype(np.float32)
+
+
+class LSTMClassifier(torch.nn.Module):
+    """(N, 3, T) -> last hidden state of an LSTM -> (N, 2): its gradients differ in the last bits
+    with the rows run at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            self.lstm = torch.nn.LSTM(3, 16, batch_first=True)
+            self.fc = torch.nn.Linear(16, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x.transpose(1, 2))
+        return self.fc(out[:, -1])

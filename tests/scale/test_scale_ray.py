@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from _scale_helpers import CHUNK, WithStatic, small_data, small_model, small_static, store_arrays
+from _scale_helpers import (
+    CHUNK,
+    LSTMClassifier,
+    WithStatic,
+    small_data,
+    small_model,
+    small_static,
+    store_arrays,
+)
 
 ray = pytest.importorskip(
     "ray", reason="Ray is not installed (optional: pip install 'tsexplain[scale]')"
@@ -53,6 +61,25 @@ def test_ray_equals_local_to_the_last_bit(tmp_path: Path, method: str, params: d
     assert set(local) == set(remote) >= {"values", "predictions"}
     for k in local:
         assert np.array_equal(local[k], remote[k]), k  # bit for bit, every array
+
+
+def test_ray_actors_run_the_recorded_rows_per_engine_chunk(tmp_path: Path) -> None:
+    """An LSTM, whose gradients differ in the last bits with the rows per engine chunk: the actors
+    run the run's rows_per_chunk (16 here), bit for bit as the local run with it, which differs
+    from one with the default."""
+    x = np.random.default_rng(0).standard_normal((12, 3, 32)).astype(np.float32)
+    kw = {"steps": 512, "target": 0, "chunk_size": 2}
+    local, remote = (
+        store_arrays(attribute_dataset(LSTMClassifier().eval(), x, "integrated_gradients",
+                                       out=tmp_path / name, rows_per_chunk=16, backend=name, **kw))
+        for name in ("local", "ray")
+    )
+    assert ChunkStore.open(tmp_path / "ray").engine == {"rows_per_chunk": 16}
+    for k in local:
+        assert np.array_equal(local[k], remote[k]), k
+    default = attribute_dataset(LSTMClassifier().eval(), x, "integrated_gradients",
+                                out=tmp_path / "default", **kw)
+    assert not np.array_equal(default.values[:], local["values"])
 
 
 def test_ray_sends_each_chunk_its_rows_of_the_further_inputs(tmp_path: Path) -> None:

@@ -14,28 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from _scale_helpers import LSTMClassifier
 
-from tsexplain.attribution import _engine
+from tsexplain.attribution import IntegratedGradients, _engine
+from tsexplain.exceptions import ParameterError
 from tsexplain.scale import api, attribute_dataset
-from tsexplain.scale._rows import ENGINE_ROWS, fixed_engine_rows
+from tsexplain.scale.api import ROWS_PER_CHUNK
 
 N_SERIES, N_CHANNELS, N_TIMESTEPS = 4, 3, 32
 STEPS = 512  # 2 series per chunk: 1024 rows per call, enough for the engine to time sizes
 CHUNK = 2
-
-
-class LSTMClassifier(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            self.lstm = torch.nn.LSTM(N_CHANNELS, 16, batch_first=True)
-            self.fc = torch.nn.Linear(16, 2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, _ = self.lstm(x.transpose(1, 2))
-        return self.fc(out[:, -1])
 
 
 def _data() -> np.ndarray:
@@ -55,9 +43,11 @@ def _fresh_process_timing(monkeypatch: pytest.MonkeyPatch, per_row: Callable[[in
                         lambda self, rows, seconds: _RECORD(self, rows, rows * per_row(rows)))
 
 
-def _run(out: Path, on_chunk: Callable[[int, int, int], None] | None = None) -> dict[str, np.ndarray]:
+def _run(out: Path, on_chunk: Callable[[int, int, int], None] | None = None,
+         **engine: object) -> dict[str, np.ndarray]:
     run = attribute_dataset(LSTMClassifier().eval(), _data(), "integrated_gradients", out=out,
-                            steps=STEPS, target="predicted", chunk_size=CHUNK, on_chunk=on_chunk)
+                            steps=STEPS, target="predicted", chunk_size=CHUNK, on_chunk=on_chunk,
+                            **engine)
     return {k: run.store[k][:] for k in run.store.arrays}
 
 
@@ -97,17 +87,61 @@ def test_store_records_the_rows_and_a_resumed_run_keeps_them(
     with pytest.raises(KeyboardInterrupt):
         _run(tmp_path / "resumed", on_chunk=_stop_after_first_chunk)
     manifest = json.loads((tmp_path / "resumed" / "manifest.json").read_text())
-    assert manifest["engine"] == {"rows_per_chunk": ENGINE_ROWS}
+    assert manifest["engine"] == {"rows_per_chunk": ROWS_PER_CHUNK}
+    assert "rows_per_chunk" not in manifest["meta"]["params"]
     # a later version with another default resumes the store with the rows it was created with
-    monkeypatch.setattr(api, "ENGINE_ROWS", 16)
+    monkeypatch.setattr(api, "ROWS_PER_CHUNK", 16)
     _assert_bitwise_equal(whole, _run(tmp_path / "resumed"))
     assert json.loads((tmp_path / "resumed" / "manifest.json").read_text())["engine"] == manifest["engine"]
 
 
-def test_fixed_rows_keep_the_budget_and_the_process_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tsexplain.attribution import IntegratedGradients
+def test_given_rows_are_recorded_and_used_for_every_chunk(tmp_path: Path) -> None:
+    rows = 64
+    given = _run(tmp_path / "given", rows_per_chunk=rows)
+    manifest = json.loads((tmp_path / "given" / "manifest.json").read_text())
+    assert manifest["engine"] == {"rows_per_chunk": rows}
+    # each chunk: the method on the chunk's series with that many rows per engine chunk
+    ig = IntegratedGradients(LSTMClassifier().eval(), steps=STEPS, rows_per_chunk=rows)
+    x = _data()
+    expected = np.concatenate([np.asarray(ig.attribute(x[i : i + CHUNK], target="predicted").values)
+                               for i in range(0, N_SERIES, CHUNK)])
+    assert np.array_equal(given["values"], expected)
+    assert not np.array_equal(given["values"], _run(tmp_path / "default")["values"])  # 512 rows
 
-    cache: dict[tuple[object, ...], int] = {}
+
+def test_a_resumed_run_keeps_the_recorded_rows_over_given_ones(tmp_path: Path) -> None:
+    whole = _run(tmp_path / "whole", rows_per_chunk=64)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "resumed", on_chunk=_stop_after_first_chunk, rows_per_chunk=64)
+    with pytest.warns(UserWarning, match=r"created with rows_per_chunk=64; its remaining chunks use it "
+                                         r"too \(not 16\)"):
+        resumed = _run(tmp_path / "resumed", rows_per_chunk=16)
+    _assert_bitwise_equal(whole, resumed)
+
+
+def test_a_store_without_recorded_rows_still_resumes(tmp_path: Path) -> None:
+    """A manifest written before the rows were recorded (no "engine"): resumed with the default."""
+    whole = _run(tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "old", on_chunk=_stop_after_first_chunk)
+    path = tmp_path / "old" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["engine"]
+    path.write_text(json.dumps(manifest))
+    _assert_bitwise_equal(whole, _run(tmp_path / "old"))
+
+
+@pytest.mark.parametrize("value", [0, "abc", 2.5, True])
+def test_bad_rows_are_refused_before_any_store_is_written(tmp_path: Path, value: object) -> None:
+    with pytest.raises(ParameterError, match=r"^rows_per_chunk must be "):
+        _run(tmp_path / "bad", rows_per_chunk=value)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_the_budget_bounds_the_rows_and_the_process_cache_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache: dict[tuple[object, ...], int] = {(): 7}
     monkeypatch.setattr(_engine, "_TUNED", cache)
     sizes: list[tuple[int, int]] = []
     size = _engine.ChunkTuner.__dict__["size"]
@@ -118,9 +152,6 @@ def test_fixed_rows_keep_the_budget_and_the_process_cache(monkeypatch: pytest.Mo
         return int(rows)
 
     monkeypatch.setattr(_engine.ChunkTuner, "size", logged_size)
-    ig = IntegratedGradients(LSTMClassifier().eval(), steps=STEPS, memory_budget="1MB")
-    with fixed_engine_rows(ENGINE_ROWS):
-        ig.attribute(_data()[:2], target=0)
-    assert sizes and all(rows == min(ENGINE_ROWS, most) for rows, most in sizes)
-    assert any(most < ENGINE_ROWS for _, most in sizes)  # the budget's bound wins
-    assert _engine._TUNED is cache and not cache  # nothing timed, nothing cached
+    _run(tmp_path / "small_budget", memory_budget="1MB")
+    assert sizes and all(rows == most < ROWS_PER_CHUNK for rows, most in sizes)  # the budget wins
+    assert _engine._TUNED is cache and cache == {(): 7}  # nothing timed, nothing cached

@@ -145,7 +145,7 @@ def check_method_params(
     >>> check_method_params("saliency", {"steps": 16})
     Traceback (most recent call last):
     ...
-    tsexplain.exceptions.ParameterError: saliency does not take steps; its parameters are: absolute, fold_batchnorm, memory_budget, progress
+    tsexplain.exceptions.ParameterError: saliency does not take steps; its parameters are: absolute, fold_batchnorm, memory_budget, progress, rows_per_chunk
     """
     return check_parameters(get_method(name), params, engine_options)
 
@@ -216,7 +216,7 @@ def explain(
         Also attribute the additional inputs (``result.extras["additional"]``).
     **params
         The method's parameters (e.g. ``steps=50``, ``n_draws=50``, ``window=100``) and the
-        engine's (``memory_budget``, ``progress``, ``fold_batchnorm``).
+        engine's (``memory_budget``, ``progress``, ``fold_batchnorm``, ``rows_per_chunk``).
 
     Returns
     -------

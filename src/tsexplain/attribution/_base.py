@@ -33,6 +33,7 @@ from tsexplain._validation import (
     channels_last_hint,
     check_additional_inputs,
     check_bool,
+    check_int,
     check_model,
     check_model_channels,
     check_series_batch,
@@ -56,7 +57,7 @@ from tsexplain.exceptions import (
 )
 
 #: Options every method's constructor takes besides its own parameters (the engine's).
-ENGINE_OPTIONS: tuple[str, ...] = ("memory_budget", "progress", "fold_batchnorm")
+ENGINE_OPTIONS: tuple[str, ...] = ("memory_budget", "progress", "fold_batchnorm", "rows_per_chunk")
 
 
 def as_model_list(model: nn.Module | Sequence[nn.Module]) -> list[nn.Module]:
@@ -88,6 +89,21 @@ class Attribution(ABC):
     fold_batchnorm : bool
         Fold eval-mode BatchNorm into the preceding convolution (same function, faster
         gradients). The caller's model is never modified.
+    rows_per_chunk : int, optional
+        Rows the model runs at once. None (default): on the CPU, a call with many rows times a
+        few sizes on its first rows and keeps the fastest, remembered for the process's later
+        calls on the same model and input shape; elsewhere as many rows as ``memory_budget``
+        allows. An int ``k``: nothing is timed and no remembered size is read or written;
+        every pass of the model holds at most ``k`` rows (fewer where ``memory_budget`` allows
+        fewer): the gradient chunks, which group whole series where they fit (IG: ``k //
+        steps`` series of ``steps`` rows), and the forward-only passes of the perturbation and
+        layer methods. Only rows of one series that a method runs together may exceed it
+        (layer integrated gradients' ``steps``, DeepLiftSHAP's baselines). Some layers
+        (recurrent ones in particular) give results that differ in the last bits with the rows
+        run at once: a fixed ``k`` makes results identical to the last bit across processes
+        and machines with the same torch; the default is as fast or faster.
+        ``time_smoothgrad`` on a whole series runs no chunks of rows (with ``input_window`` it
+        does).
 
     Examples
     --------
@@ -135,6 +151,7 @@ class Attribution(ABC):
         memory_budget: int | str | None = None,
         progress: bool | None = None,
         fold_batchnorm: bool = True,
+        rows_per_chunk: int | None = None,
         **unknown: Any,
     ) -> None:
         if unknown:  # the same error as explain(..., name=value) for a parameter not taken
@@ -143,6 +160,9 @@ class Attribution(ABC):
         self.memory_budget = get_memory_budget() if memory_budget is None else parse_bytes(memory_budget)
         self.progress = None if progress is None else check_bool(progress, "progress")
         self.fold_batchnorm = check_bool(fold_batchnorm, "fold_batchnorm")
+        self.rows_per_chunk = (
+            None if rows_per_chunk is None else check_int(rows_per_chunk, "rows_per_chunk", minimum=1)
+        )
 
     # ----------------------------------------------------------------- description
     @classmethod
@@ -274,7 +294,7 @@ class Attribution(ABC):
                     models = [fold_batchnorm(m, probe, self._fold_keep(i)) for i, m in enumerate(models)]
                 engine = Engine(
                     models, probe[:1], self.memory_budget, self.progress, self.name,
-                    additional, attribute_additional,
+                    additional, attribute_additional, self.rows_per_chunk,
                 )
                 values, sel, preds, extras = self._attribute(x_t, target, engine, **call)
                 engine.finish()
@@ -535,7 +555,7 @@ def check_parameters(
     >>> check_parameters(Saliency, {"steps": 16})
     Traceback (most recent call last):
     ...
-    tsexplain.exceptions.ParameterError: saliency does not take steps; its parameters are: absolute, fold_batchnorm, memory_budget, progress
+    tsexplain.exceptions.ParameterError: saliency does not take steps; its parameters are: absolute, fold_batchnorm, memory_budget, progress, rows_per_chunk
     """
     allowed = accepted_parameters(cls, engine_options)
     unknown = sorted(set(params) - allowed)

@@ -4,8 +4,10 @@ A method expands each sample into ``R`` rows (noise samples, integration points)
 differentiates the selected output of every row with respect to that row, averages over the
 models (AGRA), and hands each sample's ``R`` gradients back to the method to reduce. Rows are
 processed in chunks: the memory budget bounds a chunk's rows (see ``_memory``), and within that
-bound :class:`ChunkTuner` times a few sizes on the call's first rows and keeps the fastest.
-Results do not depend on the chunk size (up to float rounding).
+bound :class:`ChunkTuner` times a few sizes on the call's first rows and keeps the fastest, or
+every chunk holds a fixed number of rows (the engine option ``rows_per_chunk``). Results do not
+depend on the chunk size up to float rounding; with a fixed size they are the same to the last bit
+in every process.
 """
 
 from __future__ import annotations
@@ -92,6 +94,10 @@ class ChunkTuner:
     machine disturb less than wall-clock time. Elsewhere (CUDA), and until
     sizes are timed, chunks hold ``default`` rows.
 
+    With ``fixed`` rows, on every device, every chunk (and :attr:`most`, :attr:`default`,
+    :attr:`best`) is ``min(fixed, most)`` rows: nothing is timed, and the process's remembered
+    sizes are neither read nor written.
+
     Parameters
     ----------
     most : int
@@ -102,13 +108,17 @@ class ChunkTuner:
         Cache key of the fastest size (:func:`_structure_key`).
     timed : bool
         Whether to time sizes (the CPU).
+    fixed : int, optional
+        Rows per chunk chosen by the caller (the engine option ``rows_per_chunk``).
     """
 
-    def __init__(self, most: int, default: int, key: tuple[object, ...], timed: bool) -> None:
-        self.most = max(1, most)
-        self.default = max(1, min(default, self.most))
+    def __init__(
+        self, most: int, default: int, key: tuple[object, ...], timed: bool, fixed: int | None = None
+    ) -> None:
+        self.most = max(1, most if fixed is None else min(fixed, most))
+        self.default = max(1, min(default, self.most)) if fixed is None else self.most
         self.key = key
-        self.best: int | None = _TUNED.get(key)
+        self.best: int | None = _TUNED.get(key) if fixed is None else self.most
         sizes = [s for s in TUNE_SIZES if s < self.most] + [self.most]
         self._sizes = sizes if timed and self.best is None and len(sizes) > 1 else []
         self._per_row: dict[int, float] = {}
@@ -278,6 +288,9 @@ class Engine:
     attribute_additional : bool
         Also differentiate with respect to the floating extras; methods that support it leave
         their per-series attributions in :attr:`additional_values`.
+    rows_per_chunk : int, optional
+        Rows per chunk, fixed (at most what ``budget`` allows), for the gradient chunks and the
+        forward-only passes alike; None: timed on the CPU (:class:`ChunkTuner`).
     """
 
     def __init__(
@@ -289,9 +302,11 @@ class Engine:
         desc: str,
         additional: tuple[torch.Tensor, ...] = (),
         attribute_additional: bool = False,
+        rows_per_chunk: int | None = None,
     ) -> None:
         self.models = models
         self.budget = budget
+        self.rows_per_chunk = rows_per_chunk
         self.progress = progress
         self.desc = desc
         self._probe = probe
@@ -307,7 +322,8 @@ class Engine:
             extras = tuple(a[:1] for a in self.additional)
             most, default = chunk_plan(self.models, self._probe, self.budget, n_outputs, extras)
             key = _structure_key(self.models, self._probe, n_outputs, most)
-            self._tuners[n_outputs] = ChunkTuner(most, default, key, timed=self._probe.device.type == "cpu")
+            self._tuners[n_outputs] = ChunkTuner(most, default, key, timed=self._probe.device.type == "cpu",
+                                                 fixed=self.rows_per_chunk)
         return self._tuners[n_outputs]
 
     def finish(self) -> None:
@@ -316,8 +332,8 @@ class Engine:
             tuner.finish()
 
     def chunk(self, n_outputs: int = 1) -> int:
-        """Most rows per chunk (the memory budget's bound) when ``n_outputs`` outputs are
-        differentiated at once."""
+        """Most rows per chunk (the memory budget's bound, or ``rows_per_chunk`` when fixed and
+        smaller) when ``n_outputs`` outputs are differentiated at once."""
         return self.tuner(n_outputs).most
 
     def extras_for(self, idx: torch.Tensor | None = None, rows_per_sample: int = 1) -> tuple[torch.Tensor, ...]:

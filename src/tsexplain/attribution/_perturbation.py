@@ -116,12 +116,13 @@ FORWARD_CACHE_BYTES = 4 << 20
 
 def forward_rows_per_pass(engine: Engine) -> int:
     """Rows per forward-only pass: the engine's chunk, capped so that the largest activation of
-    the pass stays near :data:`FORWARD_CACHE_BYTES`."""
+    the pass stays near :data:`FORWARD_CACHE_BYTES`; the engine's chunk itself when its rows per
+    chunk are fixed (the option ``rows_per_chunk``)."""
     from tsexplain.attribution._memory import activation_bytes
 
     step = engine.chunk()
     probe = getattr(engine, "_probe", None)
-    if probe is None:
+    if probe is None or getattr(engine, "rows_per_chunk", None) is not None:
         return step
     try:
         extras = tuple(a[:1] for a in getattr(engine, "additional", ()))

@@ -117,7 +117,7 @@ class TemporalSaliencyRescaling(Attribution):
     def _inner(self, model: nn.Module) -> Attribution:
         return self._inner_cls(
             model, **self.base_params, memory_budget=self.memory_budget, progress=False,
-            fold_batchnorm=self.fold_batchnorm,
+            fold_batchnorm=self.fold_batchnorm, rows_per_chunk=self.rows_per_chunk,
         )
 
     def _inner_values(

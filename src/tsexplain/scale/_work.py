@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from tsexplain.scale._payload import ModelPayload, unpack_models
-from tsexplain.scale._rows import fixed_engine_rows
 
 __all__ = ["AttributionWork", "FilterImportanceWork"]
 
@@ -22,13 +20,12 @@ class AttributionWork:
     was resolved per series, and with ``attribute_additional`` ``additional_<i>`` float32 (the
     shape of further input i, one row per series) for each floating further input.
 
-    ``engine_rows``: rows per engine chunk, fixed for the run (see :mod:`tsexplain.scale._rows`);
-    None lets the engine time sizes as in a single call.
+    ``params`` are the method's and the engine's options, ``rows_per_chunk`` among them for a
+    data-set run (the same in every process: results to the last bit).
     """
 
     def __init__(self, payloads: Sequence[ModelPayload], method: str, target: Any,
-                 params: dict[str, Any], attribute_additional: bool = False,
-                 engine_rows: int | None = None) -> None:
+                 params: dict[str, Any], attribute_additional: bool = False) -> None:
         from tsexplain.attribution import get_method
 
         self.models = unpack_models(payloads)
@@ -36,7 +33,6 @@ class AttributionWork:
         self.method, self.target, self.params = method, target, dict(params)
         self.params.setdefault("progress", False)
         self.attribute_additional = bool(attribute_additional)
-        self.engine_rows = engine_rows
 
     def to(self, device: str) -> AttributionWork:
         """Move the models (a Ray actor with a GPU moves them to ``cuda``)."""
@@ -51,9 +47,7 @@ class AttributionWork:
             more = {"additional_inputs": list(extras),
                     "attribute_additional": self.attribute_additional}
         method = self.cls(self.models if len(self.models) > 1 else self.models[0], **self.params)
-        rows = contextlib.nullcontext() if self.engine_rows is None else fixed_engine_rows(self.engine_rows)
-        with rows:
-            res = method.attribute(x, target=t, **more)
+        res = method.attribute(x, target=t, **more)
         out = {"values": np.asarray(res.values, dtype=np.float32)}
         for i, v in enumerate(res.extras.get("additional") or []):
             if v is not None:  # None: a non-floating input (e.g. indices), not attributed

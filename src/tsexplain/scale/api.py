@@ -18,7 +18,6 @@ from tsexplain._deprecation import renamed_kwargs
 from tsexplain._validation import check_int
 from tsexplain.exceptions import InputTypeError, ModelInputsError, ParameterError
 from tsexplain.scale._payload import fingerprint, pack_models, unpack_models
-from tsexplain.scale._rows import ENGINE_ROWS
 from tsexplain.scale._source import as_source
 from tsexplain.scale._work import AttributionWork, FilterImportanceWork
 from tsexplain.scale.backends import Backend, get_backend
@@ -31,7 +30,12 @@ __all__ = [
     "train_ensemble_distributed",
 ]
 
-_ENGINE_OPTIONS = {"memory_budget", "fold_batchnorm"}
+_ENGINE_OPTIONS = {"memory_budget", "fold_batchnorm", "rows_per_chunk"}
+
+#: Rows per engine chunk (the engine option ``rows_per_chunk``) of a new data-set run, unless
+#: given: a middle one of the sizes the engine times in a single call. A data-set run gives up
+#: the timed choice for results that do not depend on the process that computed a chunk.
+ROWS_PER_CHUNK = 512
 
 
 @dataclass
@@ -160,8 +164,11 @@ def attribute_dataset(
         :meth:`tsexplain.attribution.Attribution.attribute`): stored as ``additional_<i>``
         (one row per series, the input's shape).
     **params
-        The method's parameters (the same for every chunk) and ``memory_budget``,
-        ``fold_batchnorm``.
+        The method's parameters (the same for every chunk) and the engine options
+        ``memory_budget``, ``fold_batchnorm`` and ``rows_per_chunk``: the rows per engine chunk
+        of a new store (default :data:`ROWS_PER_CHUNK`), recorded in its manifest; a resumed
+        store keeps the value it was created with (a different one given warns), so that every
+        chunk, in any process or Ray actor, is computed alike, to the last bit.
 
     Returns
     -------
@@ -182,14 +189,17 @@ def attribute_dataset(
 
     start_time = time.perf_counter()
     check_method_params(method, params, engine_options=_ENGINE_OPTIONS)
+    asked = params.pop("rows_per_chunk", None)  # not part of the run's identity (meta)
+    rows = ROWS_PER_CHUNK if asked is None else check_int(asked, "rows_per_chunk", minimum=1)
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     source, shared_target = as_source(X_or_path, target, additional_inputs)
     if attribute_additional and not source.extras:
         raise ParameterError("attribute_additional=True needs additional_inputs")
     be = _backend(backend, address, num_actors, num_cpus, num_gpus, ray_options)
     payloads = pack_models(model_or_models)
-    work_kwargs = {"payloads": payloads, "method": method, "target": shared_target, "params": params,
-                   "attribute_additional": bool(attribute_additional), "engine_rows": ENGINE_ROWS}
+    work_kwargs = {"payloads": payloads, "method": method, "target": shared_target,
+                   "params": {**params, "rows_per_chunk": rows},
+                   "attribute_additional": bool(attribute_additional)}
     # one series in the driver: the shapes of the stored arrays (and an early, clear error)
     try:
         probe = AttributionWork(**work_kwargs)(*source.chunk(0, 1)) if len(source) else {}
@@ -209,9 +219,17 @@ def attribute_dataset(
             "attribute_additional": bool(attribute_additional)} if source.extras else {}),
     })
     store = ChunkStore.open_or_create(out, len(source), chunk_size, arrays, meta, resume=resume,
-                                      engine={"rows_per_chunk": ENGINE_ROWS})
+                                      engine={"rows_per_chunk": rows})
     # every chunk, in any process, with the rows per engine chunk the store was created with
-    work_kwargs["engine_rows"] = int(store.engine.get("rows_per_chunk", ENGINE_ROWS))
+    # (a store made before they were recorded: the given or default rows)
+    recorded = int(store.engine.get("rows_per_chunk", rows))
+    if asked is not None and recorded != rows:
+        warnings.warn(
+            f"attribute_dataset: the store {str(out)!r} was created with rows_per_chunk={recorded}; "
+            f"its remaining chunks use it too (not {rows}), so that they match its finished ones",
+            UserWarning, stacklevel=2,
+        )
+    work_kwargs["params"] = {**params, "rows_per_chunk": recorded}
     with store.writing():
         todo = store.missing()
         skipped = store.finished()
