@@ -117,3 +117,94 @@ def test_window_longer_than_series_is_rejected():
     net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 20, 1))
     with pytest.raises(ParameterError, match="longer than the series"):
         tsexplain.explain(net, torch.randn(1, 3, 10, generator=torch.Generator().manual_seed(7)), "time_smoothgrad", input_window=20)
+
+
+# ------------------------------------------------------------------ the receptive_field claim
+class OneByOne(nn.Module):
+    """y_t = tanh(w . x_t + b)^2: a 1x1 convolution, point-wise."""
+
+    def __init__(self, c: int = 3, seed: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.conv = nn.Conv1d(c, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.conv(x))[:, 0] ** 2
+
+
+class CentredConv(nn.Module):
+    """y_t depends on x_{t-1}, x_t, x_{t+1}."""
+
+    def __init__(self, c: int = 3) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv1d(c, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.conv(x))[:, 0]
+
+
+class Recurrent(nn.Module):
+    """y_t depends on every earlier step."""
+
+    def __init__(self, c: int = 3) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.rnn = nn.GRU(c, 4, batch_first=True)
+        self.head = nn.Linear(4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.rnn(x.transpose(1, 2))[0])[..., 0]
+
+
+def test_receptive_field_one_on_a_causal_convolution_is_refused():
+    # CausalConv(r=3): y(t) = tanh(w * x[t-2..t])^2, so output step t depends on t-2..t
+    model, x = CausalConv(r=3), torch.randn(1, 3, 200, generator=torch.Generator().manual_seed(8))
+    with pytest.raises(ParameterError) as err:
+        tsexplain.explain(model, x, "time_smoothgrad", window=5, receptive_field=1)
+    assert str(err.value) == (
+        "time_smoothgrad: receptive_field=1 says output step t depends on its own input step "
+        "only, but the model's output step t depends on input steps t-2..t (found from one "
+        "output step's gradient on the first 33 steps of the first series): pass "
+        "receptive_field=3 with causal=True, or receptive_field=None")
+    # what it suggests is exact: the per-step gradient by one backward pass per step
+    res = tsexplain.explain(model, x, "time_smoothgrad", window=5, receptive_field=3, causal=True)
+    np.testing.assert_allclose(res.values[0], hand_moving_average(hand_diagonal(model, x), 5),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_receptive_field_one_on_a_1x1_convolution_is_exact():
+    model, x = OneByOne(), torch.randn(1, 3, 80, generator=torch.Generator().manual_seed(9))
+    res = tsexplain.explain(model, x, "time_smoothgrad", window=6, receptive_field=1)
+    np.testing.assert_allclose(res.extras["step_gradient"][0], hand_diagonal(model, x), atol=1e-6)
+    np.testing.assert_allclose(res.values[0], hand_moving_average(hand_diagonal(model, x), 6),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_a_causal_claim_on_a_model_that_looks_ahead_is_refused():
+    x = torch.randn(1, 3, 60, generator=torch.Generator().manual_seed(10))
+    with pytest.raises(ParameterError, match=r"receptive_field=2, causal=True says output step t "
+                       r"depends on input steps t-1\.\.t only, but the model's output step t "
+                       r"depends on input steps t-1\.\.t\+1 .*: pass receptive_field=2, or "):
+        tsexplain.explain(CentredConv(), x, "time_smoothgrad", receptive_field=2, causal=True)
+    res = tsexplain.explain(CentredConv(), x, "time_smoothgrad", window=3, receptive_field=2)
+    np.testing.assert_allclose(res.values[0], hand_moving_average(hand_diagonal(CentredConv(), x), 3),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_a_recurrent_model_is_sent_to_receptive_field_none():
+    x = torch.randn(1, 3, 100, generator=torch.Generator().manual_seed(11))
+    # the check's input: 2 * (4 - 1 + 16) + 1 = 39 steps, output step 19 depends on all of 0..19
+    with pytest.raises(ParameterError, match=r"depends on input steps t-19\.\.t and possibly further"
+                       r" .*: pass receptive_field=None \(exact for any model\)$"):
+        tsexplain.explain(Recurrent(), x, "time_smoothgrad", receptive_field=4, causal=True)
+
+
+def test_the_check_names_the_model_of_a_list_and_runs_on_a_short_probe():
+    lengths: list[int] = []
+    one_by_one = OneByOne()
+    one_by_one.register_forward_pre_hook(lambda m, args: lengths.append(args[0].shape[2]))
+    x = torch.randn(1, 3, 3000, generator=torch.Generator().manual_seed(12))
+    with pytest.raises(ParameterError, match="but model\\[1\\]'s output step t depends on input steps t-2..t"):
+        tsexplain.explain([one_by_one, CausalConv(r=3)], x, "time_smoothgrad", receptive_field=1)
+    assert lengths == [33]  # model[0] was checked on 33 steps, not on the 3000 of the series

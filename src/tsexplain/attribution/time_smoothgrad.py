@@ -46,6 +46,15 @@ def trailing_mean(g: np.ndarray | torch.Tensor, window: int, dtype: torch.dtype 
 #: Time steps per block of :func:`trailing_mean`.
 _MEAN_BLOCK = 1 << 16
 
+#: Steps beyond a claimed ``receptive_field`` on either side that its check looks at (the check's
+#: input is ``2 * (R - 1 + RECEPTIVE_FIELD_MARGIN) + 1`` steps long).
+RECEPTIVE_FIELD_MARGIN = 16
+
+
+def _step(offset: int) -> str:
+    """``t``, ``t-2``, ``t+1``: an input step relative to output step t."""
+    return "t" if offset == 0 else f"t{offset:+d}"
+
 
 def _trailing_mean_block(g: torch.Tensor, window: int) -> torch.Tensor:
     """:func:`trailing_mean` of one float64 block (its first ``window - 1`` steps are context)."""
@@ -80,6 +89,10 @@ class TimeSmoothGrad(SequenceAttribution):
     * ``receptive_field=R``: y(t) depends on x(s) only for ``|t - s| < R`` (``causal=True``:
       only for ``0 <= t - s < R``). Outputs spaced ``2R - 1`` (causal: ``R``) steps apart do not
       share inputs, so ``2R - 1`` (``R``) batched backward passes give the exact diagonal.
+      The claim is checked first: the gradient of one output step over the first
+      ``2 * (R - 1 + 16) + 1`` steps of the first series must be zero outside the claimed
+      steps, else a :class:`~tsexplain.exceptions.ParameterError` names the steps found
+      (``receptive_field=1`` on a causal convolution of kernel 3: ``t-2..t``).
     * ``receptive_field=None`` (default): exact for any sequence model, one vector-Jacobian
       product per time step, batched (cost grows with T^2: give R for long series).
     * ``input_window=W``, the common industrial case of a sliding-window model that maps the
@@ -149,6 +162,44 @@ class TimeSmoothGrad(SequenceAttribution):
         return x[:1]
 
     # ------------------------------------------------------------------ sequence model
+    def _check_receptive_field(self, model: nn.Module, x: torch.Tensor, target: Target, which: str) -> None:
+        """Refuse a ``receptive_field`` (and ``causal``) that ``model`` does not keep to.
+
+        One backward pass of the middle output step over the first ``2 * (R - 1 +``
+        :data:`RECEPTIVE_FIELD_MARGIN` ``) + 1`` steps of ``x`` (1, C, T): its gradient must be
+        zero at every input step outside the claimed ones. The cost does not grow with T;
+        dependence more than the margin beyond the claim, with none nearer, is not seen.
+        """
+        assert self.receptive_field is not None
+        r_claim = self.receptive_field
+        probe = x[:, :, : 2 * (r_claim - 1 + RECEPTIVE_FIELD_MARGIN) + 1].detach().requires_grad_(True)
+        t0, t_len = probe.shape[2] // 2, probe.shape[2]
+        with torch.enable_grad():
+            y, _ = self._sequence_output(model, probe, target)
+            (g,) = torch.autograd.grad(y[t0], probe, allow_unused=True)
+        if g is None:
+            return  # the output does not depend on x: the zero-gradient warning says so
+        offsets = torch.nonzero(g[0].ne(0).any(0)).flatten() - t0
+        claimed_hi = 0 if self.causal else r_claim - 1
+        if not bool(((offsets < 1 - r_claim) | (offsets > claimed_hi)).any()):
+            return
+        lo, hi = min(int(offsets.min()), 0), max(int(offsets.max()), 0)
+        if lo == -t0 or hi == t_len - 1 - t0:  # up to the edge of the probe: maybe further
+            found = f"input steps {_step(lo)}..{_step(hi)} and possibly further"
+            advice = "receptive_field=None (exact for any model)"
+        else:
+            r = max(-lo, hi) + 1
+            found = f"input steps {_step(lo)}..{_step(hi)}"
+            advice = f"receptive_field={r}{' with causal=True' if hi == 0 else ''}, or receptive_field=None"
+        given = f"receptive_field={r_claim}{', causal=True' if self.causal else ''}"
+        claim = ("its own input step only" if r_claim == 1 else
+                 f"input steps {_step(1 - r_claim)}..{_step(claimed_hi)} only")
+        raise ParameterError(
+            f"time_smoothgrad: {given} says output step t depends on {claim}, but {which}output "
+            f"step t depends on {found} (found from one output step's gradient on the first "
+            f"{t_len} steps of the first series): pass {advice}"
+        )
+
     def _sequence_output(self, model: nn.Module, x: torch.Tensor, target: Target) -> tuple[torch.Tensor, int | None]:
         """Model output on one series (1, C, T) as (T,), and the output index used."""
         out = model(x)
@@ -295,6 +346,11 @@ class TimeSmoothGrad(SequenceAttribution):
                 f"time_smoothgrad explains one output series; target must be None or an output "
                 f"index, got {target!r}"
             )
+        if self.receptive_field is not None:
+            for i, m in enumerate(engine.models):
+                self._check_receptive_field(
+                    m, x[:1], target, f"model[{i}]'s " if len(engine.models) > 1 else "the model's "
+                )
         diags, preds, lags = [], [], []
         pass_bytes: dict[int, int] = {}
         sel: Selection | None = None
