@@ -78,7 +78,7 @@ def model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
     return torch.device("cpu"), torch.float32
 
 
-def rows_per_chunk(
+def budget_rows(
     model: nn.Module,
     x: torch.Tensor,
     memory_budget: int | str | None,
@@ -127,4 +127,4 @@ def rows_per_chunk(
     return max(1, int(rows))
 
 
-__all__ = ["frozen_eval", "model_device_dtype", "rows_per_chunk"]
+__all__ = ["frozen_eval", "model_device_dtype", "budget_rows"]

@@ -18,7 +18,7 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 
 from tsexplain._deprecation import renamed_kwargs
-from tsexplain._model_state import frozen_eval, model_device_dtype, rows_per_chunk
+from tsexplain._model_state import budget_rows, frozen_eval, model_device_dtype
 from tsexplain._targets import flatten_output, target_indices
 from tsexplain._typing import SeriesBatch
 from tsexplain._validation import (
@@ -277,7 +277,7 @@ def _curve(
 
     try:
         with frozen_eval(model):
-            batch_size = rows_per_chunk(
+            batch_size = budget_rows(
                 model, x_t, memory_budget, batch_size, f"{kind}_curve", stacklevel=4, extras=extras
             )
             chunk = max(1, batch_size // n_points)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from tsexplain._deprecation import renamed_kwargs
-from tsexplain._model_state import model_device_dtype, rows_per_chunk
+from tsexplain._model_state import budget_rows, model_device_dtype
 from tsexplain._targets import (
     check_target_length,
     flatten_output,
@@ -206,7 +206,7 @@ def filter_importance(
     xt = check_series_batch(x, "x", device=model_device_dtype(model)[0])
     check_choice(output_transform, "output_transform", OUTPUTS)
     temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
-    rows = rows_per_chunk(model, xt, memory_budget, batch_size, "filter_importance")
+    rows = budget_rows(model, xt, memory_budget, batch_size, "filter_importance")
     mods = [resolve_layer(model, layer)]
     with frozen_eval(model):
         parts = [
@@ -271,7 +271,7 @@ def filter_importance_stats(
     xt = check_series_batch(x, "x", device=model_device_dtype(model)[0])
     check_choice(output_transform, "output_transform", OUTPUTS)
     temperature = check_float(temperature, "temperature", minimum=0.0, strict=True)
-    rows = rows_per_chunk(model, xt, memory_budget, batch_size, "filter_importance_stats")
+    rows = budget_rows(model, xt, memory_budget, batch_size, "filter_importance_stats")
     mods = resolve_layers(model, layers)
     # per layer: (min, max, sum) over the samples seen so far
     stats: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []

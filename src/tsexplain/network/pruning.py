@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsexplain._model_state import rows_per_chunk
+from tsexplain._model_state import budget_rows
 from tsexplain._task import TASK_CHOICES
 from tsexplain._typing import SeriesBatch, Target
 from tsexplain._validation import check_choice, check_int, check_model, check_series_batch
@@ -240,7 +240,7 @@ def evaluate_loss(
     if yt.shape[0] != xt.shape[0]:
         raise ParameterError(f"y has {yt.shape[0]} entries for {xt.shape[0]} series.")
     total = 0.0
-    rows = rows_per_chunk(model, xt, memory_budget, batch_size, "evaluate_loss")
+    rows = budget_rows(model, xt, memory_budget, batch_size, "evaluate_loss")
     with frozen_eval(model), torch.no_grad():
         probs = is_probability_output(model, probabilities)
         task_r: str | None = None
