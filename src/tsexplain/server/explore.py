@@ -521,7 +521,7 @@ def aggregates(ws: Workspace, settings: Settings, req: s.AggregateRequest) -> s.
         model=req.model, dataset=req.dataset, method=res.method,
         params={k: _jsonable(v) for k, v in res.params.items()}, group_by=req.group_by,
         grouping=grouping, target=target,
-        n_samples=n, unit=attribution_unit(summary, data, res.method),
+        n_samples=n, unit=attribution_unit(summary, data, res.method), signed=res.signed,
         channel_names=data.channel_names, groups=groups,
         seconds=time.perf_counter() - t0 if not cached else float(res.seconds), cached=cached)
 

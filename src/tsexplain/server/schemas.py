@@ -231,6 +231,8 @@ class AggregateResponse(BaseModel):
     target: Explained
     n_samples: int
     unit: str
+    signed: bool = Field(description="whether the method's values take both signs; false for a "
+                         "non-negative relevance (grad_cam, tsr), whose mean is drawn from 0 up")
     channel_names: list[str]
     groups: list[AggregateGroup]
     seconds: float

@@ -28,7 +28,7 @@ export async function render(root, ctx) {
     grid.replaceChildren(...r.groups.map((g, i) => card(`${binned ? g.name : `${r.group_by} = ${g.name}`} (${g.count} samples)`, plotDiv(`agg-${i}`))));
     const useAbs = abs.checked;
     for (const [i, g] of r.groups.entries()) {
-      await heatmap(`agg-${i}`, (useAbs ? g.mean_abs : g.mean).data, r.channel_names, { unit: r.unit, signed: !useAbs, title: `mean ${useAbs ? '|attribution|' : 'attribution'}: ${g.name}` });
+      await heatmap(`agg-${i}`, (useAbs ? g.mean_abs : g.mean).data, r.channel_names, { unit: r.unit, signed: r.signed && !useAbs, title: `mean ${useAbs ? '|attribution|' : 'attribution'}: ${g.name}` });
     }
     await Plotly.react('agg-share', r.groups.map((g) => ({ type: 'bar', name: `${g.name} (${g.count})`, x: r.channel_names, y: g.channel_share.map((v) => 100 * v) })),
       { height: 300, barmode: 'group', margin: { l: 60, r: 10, t: 10, b: 40 }, yaxis: { title: { text: '% of mean |attribution|' } } }, CONFIG);

@@ -16,7 +16,13 @@ export async function render(root, ctx) {
     h('button', { class: 'secondary', id: 'prev-sample', onclick: () => ctx.goShared({ index: String(Math.max(0, index - 1)) }) }, '◀ previous'),
     h('button', { class: 'secondary', id: 'next-sample', onclick: () => ctx.goShared({ index: String(Math.min(d.shape[0] - 1, index + 1)) }) }, 'next ▶'));
   root.append(card(null, h('div', { class: 'controls' }, nav, picker.element), info, meta, errors));
-  root.append(card(`Series coloured by attribution (red: raises the explained output, blue: lowers it${d.has_mask ? '; rings: true anomalies' : ''})`, plotDiv('sample-series')));
+  // the caption follows the method drawn: a signed one diverges around 0 (red / blue), a
+  // non-negative relevance (grad_cam, tsr) runs from 0 up on a sequential scale
+  const rings = d.has_mask ? '; rings: true anomalies' : '';
+  const seriesCard = card(`Series coloured by attribution (red: raises the explained output, blue: lowers it${rings})`, plotDiv('sample-series'));
+  const seriesTitle = seriesCard.querySelector('h2');
+  seriesTitle.id = 'sample-series-title';
+  root.append(seriesCard);
   root.append(card('Channels × time', plotDiv('sample-heatmap')));
   // a model with further inputs (forward(x, *further)): the sample's values and their attribution
   const further = h('div', { id: 'additional-attribution' });
@@ -25,7 +31,7 @@ export async function render(root, ctx) {
   const smp = await ctx.api.call('get_sample', { dataset, index, model });
   if (!ctx.isCurrent()) return;
   info.replaceChildren(
-    h('div', {}, `Sample ${index} of ${dataset} (${d.shape[1]} channels × ${d.shape[2]} ${smp.time_unit}s, values in ${smp.value_unit})`,
+    h('div', {}, `Sample ${index} of ${dataset} (${d.shape[1]} channels × ${d.shape[2]} time steps${smp.time_unit === 'step' ? '' : ` of ${smp.time_unit}`}, values in ${smp.value_unit})`,
       smp.label_name !== null ? [' · true label: ', h('b', { id: 'true-label' }, smp.label_name)] : null,
       d.additional_shapes.length ? ` · further inputs: ${d.additional_shapes.map((s, i) => `additional_${i} (${s.join(' × ')})`).join(', ')}` : null),
     h('div', { id: 'prediction' }, predictionLine(`Model ${model}`, smp.prediction)));
@@ -38,7 +44,10 @@ export async function render(root, ctx) {
     const gap = res.extras.completeness_gap ? ` · completeness gap ${fmt(res.extras.completeness_gap[0])} ${res.unit}` : '';
     const named = explainedOutput(ctx, Array.isArray(res.target) && res.target.length ? res.target[0] : null);
     const explained = named ? ` · ${named}` : '';
-    meta.textContent = `${res.method}(${params})${explained} · values in ${res.unit} · ${res.signed ? 'signed' : 'absolute'} · ${fmt(res.seconds * 1000)} ms${res.cached ? ' (cached)' : ''}${gap}`;
+    seriesTitle.textContent = res.signed
+      ? `Series coloured by attribution (red: raises the explained output, blue: lowers it${rings})`
+      : `Series coloured by attribution (${res.method} is a non-negative relevance: 0 is dark, the most relevant points are bright${rings})`;
+    meta.textContent = `${res.method}(${params})${explained} · values in ${res.unit} · ${res.signed ? 'signed' : 'non-negative'} · ${fmt(res.seconds * 1000)} ms${res.cached ? ' (cached)' : ''}${gap}`;
     await seriesColored('sample-series', smp.x.data, values, res.channel_names,
       { unit: res.unit, mask: smp.mask ? smp.mask.data : null, time: smp.time, signed: res.signed, valueUnit: smp.value_unit });
     await heatmap('sample-heatmap', values, res.channel_names, { unit: res.unit, signed: res.signed, time: smp.time });
