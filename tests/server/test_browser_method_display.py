@@ -169,3 +169,18 @@ def test_a_signed_method_keeps_the_diverging_scale(user_server, browser):  # noq
     agg = _heatmap_scale(page, "agg-0")
     assert agg["colorscale"] == "RdBu" and agg["zmin"] == -agg["zmax"]
     page.close()
+
+
+def test_the_picker_offers_the_methods_the_explorer_serves(user_server, browser):  # noqa: F811
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{user_server}/api/v1/methods") as r:
+        listed = json.load(r)
+    served = [m["name"] for m in listed if not m["sequence_method"]]
+    assert len(served) < len(listed)  # time_smoothgrad is listed by the API, for what it is
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    _sample(page, user_server, "cnn", "saliency")
+    offered = page.evaluate("() => [...document.querySelectorAll('#sample-method-select option')].map(o => o.value)")
+    assert offered == served
+    page.close()

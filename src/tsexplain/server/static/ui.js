@@ -90,13 +90,14 @@ export async function inPlace(ctx, key, { busy = null, slot, clear = [] }, work)
 
 // Method picker + its parameters as inputs; state in the URL (method=, p.NAME=).
 export function methodPicker(ctx, { id = 'method', methodKey = 'method', onChange }) {
+  // the explorer serves (N, C, T) -> (N, K) models: a sequence method (one output per time
+  // step) would be refused for every one of them, so it is not offered
   const methods = ctx.methods.filter((m) => !m.sequence_method);
   const current = ctx.params[methodKey] || 'integrated_gradients';
   const select = h('select', { id: `${id}-select`, 'aria-label': 'method' },
-    ...ctx.methods.map((m) => h('option', { value: m.name, selected: m.name === current, title: m.summary },
-      m.name + (m.sequence_method ? ' (sequence models)' : ''))));
+    ...methods.map((m) => h('option', { value: m.name, selected: m.name === current, title: m.summary }, m.name)));
   const paramsBox = h('span', { class: 'params', id: `${id}-params` });
-  const info = () => ctx.methods.find((m) => m.name === select.value) || methods[0];
+  const info = () => methods.find((m) => m.name === select.value) || methods[0];
   const values = () => methodParams(parse().params, info().parameters);
   function drawParams() {
     paramsBox.innerHTML = '';
