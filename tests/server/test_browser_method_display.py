@@ -184,3 +184,24 @@ def test_the_picker_offers_the_methods_the_explorer_serves(user_server, browser)
     offered = page.evaluate("() => [...document.querySelectorAll('#sample-method-select option')].map(o => o.value)")
     assert offered == served
     page.close()
+
+
+@pytest.mark.parametrize(("model", "method", "params", "needle"), [
+    ("lstm", "deeplift", {}, "deeplift: the forward of 'lstm' (LSTM) applies lstm"),
+    ("cnn", "occlusion", {"window": 500}, "window must be at most T = 40 time steps, got 500"),
+    ("cnn", "grad_cam", {"layer": "conv9"}, "grad_cam: no layer named 'conv9' in the model"),
+    ("lstm", "grad_cam", {}, "grad_cam: the model has no Conv1d layer; pass layer="),
+])
+def test_a_refusal_is_one_line_in_place_and_no_console_error(user_server, browser,  # noqa: F811
+                                                             model, method, params, needle):
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    problems = _watched(page)
+    statuses: list[int] = []
+    page.on("response", lambda r: statuses.append(r.status) if r.url.endswith("/api/v1/explain") else None)
+    _sample(page, user_server, model, method, **params)
+    box = page.inner_text("#sample-error .error-box")
+    assert box.startswith("422: ") and needle in box and "\n" not in box.strip()
+    assert page.inner_text("#attr-meta") == ""
+    assert statuses == [422]
+    page.close()
+    assert problems == []

@@ -81,7 +81,9 @@ export async function inPlace(ctx, key, { busy = null, slot, clear = [] }, work)
     await work(current);
   } catch (err) {
     if (!current()) return;
-    console.error(err);
+    // the server's refusal of a request (4xx) is the answer, shown in place; anything else
+    // (a 5xx, a failure of the page's own code) is a bug and goes to the console too
+    if (!(err instanceof api.ApiError && err.status < 500)) console.error(err);
     if (busy) busy.textContent = '';
     for (const id of clear) { const el = document.getElementById(id); if (el && window.Plotly) { Plotly.purge(el); el.replaceChildren(); } }
     slot.replaceChildren(errorBox(err));
