@@ -493,8 +493,10 @@ def model_call_error(
 
     Parameters
     ----------
-    model : torch.nn.Module
-        The model that failed (checked with :func:`check_model`).
+    model : torch.nn.Module or sequence of torch.nn.Module
+        The model that failed (checked with :func:`check_model`), or the models called in turn
+        on the same input (an AGRA ensemble): the input is at fault when one of them refuses
+        its first series, and is channels-last when all of them run on it transposed.
     err : BaseException
         What the call raised.
     x : torch.Tensor of shape (N, C, T)
@@ -526,11 +528,13 @@ def model_call_error(
     dtype_error = is_dtype_mismatch(err)
     if not dtype_error and not is_shape_mismatch(err):
         return None
+    models = list(model) if isinstance(model, list | tuple) else [model]
     first = tuple(a[:1] for a in additional)
     try:
-        with torch.no_grad(), frozen_eval(model):
-            model(x[:1], *first)
-    except Exception:  # the model refuses the input itself: the user's to fix
+        with torch.no_grad(), frozen_eval(models):
+            for m in models:
+                m(x[:1], *first)
+    except Exception:  # a model refuses the input itself: the user's to fix
         pass
     else:
         return None
@@ -552,7 +556,7 @@ def model_call_error(
     with_extras = (f" and additional inputs of shapes {[tuple(a.shape) for a in additional]}"
                    if additional else "")
     hint = (f"; {channels_last_hint(name)}"
-            if transpose_hint and _runs_transposed(model, x, first) else "")
+            if transpose_hint and _runs_transposed(models, x, first) else "")
     return ModelOutputError(
         f"{where}: the model failed on {name} of shape {tuple(x.shape)} (N, C, T){with_extras}: {err}. "
         f"Check that C and T{' and the additional inputs' if additional else ''} match what the "
@@ -560,19 +564,20 @@ def model_call_error(
     )
 
 
-def _runs_transposed(model: Any, x: torch.Tensor, first: tuple[torch.Tensor, ...]) -> bool:
-    """Whether ``model`` runs on the first series of ``x`` with C and T swapped (then ``x`` is
-    probably channels-last); asked only after it failed on ``x`` itself."""
+def _runs_transposed(models: list[Any], x: torch.Tensor, first: tuple[torch.Tensor, ...]) -> bool:
+    """Whether every model runs on the first series of ``x`` with C and T swapped (then ``x``
+    is probably channels-last); asked only after they failed on ``x`` itself."""
     from tsexplain._model_state import frozen_eval
 
     if x.shape[1] == x.shape[2]:
         return False
     swapped = x[:1].transpose(1, 2).contiguous()
-    if model_channels_problem(model, tuple(swapped.shape)):
+    if any(model_channels_problem(m, tuple(swapped.shape)) for m in models):
         return False  # a declared channel count refuses it: never run such a model on it
     try:
-        with torch.no_grad(), frozen_eval(model):
-            model(swapped, *first)
+        with torch.no_grad(), frozen_eval(models):
+            for m in models:
+                m(swapped, *first)
     except Exception:  # any failure: the transposed series is not what the model takes
         return False
     return True

@@ -158,3 +158,31 @@ def test_a_wrong_channel_count_gets_no_transpose_hint():
     with pytest.raises(ModelOutputError) as err:
         tsexplain.explain(_cnn(), x, "saliency", target=0)
     assert "transpose" not in str(err.value)
+
+
+# ------------------------------------------------------------------ a model's own shape bug
+class BatchOfOneOnly(nn.Module):
+    """Runs on one series, but flattens the whole batch into one row: a bug of the model's,
+    which torch reports as a shape mismatch ('mat1 and mat2 shapes cannot be multiplied')."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(3 * 16, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.reshape(1, -1)).expand(x.shape[0], 2)
+
+
+def test_a_shape_failure_the_first_series_does_not_have_stays_a_bug():
+    model = BatchOfOneOnly()
+    assert tsexplain.explain(model, _series(n=1), "saliency", target=0).values.shape == (1, 3, 16)
+    with pytest.raises(RuntimeError, match="cannot be multiplied") as err:
+        tsexplain.explain(model, _series(n=4), "saliency", target=0)
+    assert not isinstance(err.value, ModelOutputError)  # the series are what the model takes
+
+
+def test_an_ensemble_member_that_refuses_the_series_is_the_inputs_fault():
+    other = nn.Sequential(nn.Conv1d(5, 4, 3), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(4, 2))
+    with pytest.raises(ModelOutputError, match=r"x of shape \(4, 3, 16\) \(N, C, T\)"):
+        tsexplain.explain([_cnn(), other], _series(), "saliency", target=0)

@@ -30,7 +30,6 @@ from tsexplain._saturation import (
 from tsexplain._targets import Selection, resolve_target
 from tsexplain._typing import SeriesBatch, Target
 from tsexplain._validation import (
-    channels_last_hint,
     check_additional_inputs,
     check_bool,
     check_int,
@@ -38,7 +37,7 @@ from tsexplain._validation import (
     check_model_channels,
     check_series_batch,
     loaded_module,
-    model_channels_problem,
+    model_call_error,
 )
 from tsexplain.attribution._engine import Engine
 from tsexplain.attribution._memory import get_memory_budget, parse_bytes
@@ -51,8 +50,6 @@ from tsexplain.exceptions import (
     SaturationWarning,
     TsExplainError,
     ZeroGradientWarning,
-    is_dtype_mismatch,
-    is_shape_mismatch,
     model_inputs_error,
 )
 
@@ -386,46 +383,7 @@ class Attribution(ABC):
                 f"{self.name}: the model's output is not differentiable with respect to x "
                 f"(shape {tuple(x.shape)}); is it wrapped in torch.no_grad() or detached?"
             )
-        if is_dtype_mismatch(err):
-            kept = [(i, a) for i, a in enumerate(additional) if not a.is_floating_point()]
-            if not kept:
-                return None  # x and floating inputs have the model's dtype: the model's own error
-            listed = ", ".join(
-                f"additional_inputs[{i}] of dtype {str(a.dtype).replace('torch.', '')} and shape "
-                f"{tuple(a.shape)}" for i, a in kept
-            )
-            model_dtype = str(x.dtype).replace("torch.", "")
-            return ModelOutputError(
-                f"{self.name}: the model failed on {listed}: {err}. x and floating additional "
-                f"inputs are cast to the model's dtype ({model_dtype}); integer and bool ones are "
-                f"passed as they are (they may be indices of an embedding): if the model reads "
-                f"them as numbers, give them as floats (e.g. .astype('float32') or .float())"
-            )
-        if not is_shape_mismatch(err):
-            return None
-        with_extras = f" and additional inputs of shapes {[tuple(a.shape) for a in additional]}" if additional else ""
-        hint = f"; {channels_last_hint('x')}" if self._accepts_transposed(x, additional) else ""
-        return ModelOutputError(
-            f"{self.name}: the model failed on x of shape {tuple(x.shape)} (N, C, T){with_extras}: "
-            f"{err}. Check that C and T{' and the additional inputs' if additional else ''} "
-            f"match what the model was built for{hint}."
-        )
-
-    def _accepts_transposed(self, x: torch.Tensor, additional: tuple[torch.Tensor, ...]) -> bool:
-        """Whether the models run on the first series of ``x`` with C and T swapped (then ``x``
-        is probably channels-last); asked only after they failed on ``x`` itself."""
-        if x.shape[1] == x.shape[2]:
-            return False
-        swapped = x[:1].transpose(1, 2).contiguous()
-        if any(model_channels_problem(m, tuple(swapped.shape)) for m in self.models):
-            return False  # a declared channel count refuses it: never run such a model on it
-        try:
-            with torch.no_grad(), frozen_eval(self.models):
-                for model in self.models:
-                    model(swapped, *(a[:1] for a in additional))
-        except Exception:  # any failure: the transposed series is not what the model takes
-            return False
-        return True
+        return model_call_error(self.models, err, x, additional, self.name)
 
     # ----------------------------------------------------------------- helpers
     def _fold_keep(self, index: int) -> frozenset[str]:
