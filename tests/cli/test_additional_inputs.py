@@ -461,3 +461,19 @@ def test_a_curve_without_the_extras_says_so_in_one_line(curve_inputs):
         assert "additional_inputs=" in message and "(5, 2, 6)" in message
     with pytest.raises(ShapeError, match=r"additional_inputs\[0\] has shape \(3, 2\).*N=5"):
         deletion_curve(_StaticOnly(), x, x, additional_inputs=[static[:3]])
+
+
+def test_an_integer_additional_input_read_as_numbers_says_to_save_floats(files, tmp_path, capsys):
+    """The model multiplies ``static`` by float weights: int64 values fail inside it with a
+    dtype error, which names the input and says to save it as floats (was 'check that MODEL,
+    DATA and each --additional-input belong together', which they do)."""
+    ints = tmp_path / "static_int.npy"
+    np.save(ints, np.rint(files["static"] * 3).astype(np.int64))
+    code, _, err = _run(_explain(files, tmp_path / "out", "--additional-input", ints), capsys)
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert re.search(rf"--additional-input number 1 \(dtype int64, shape \({N}, {S}\)\)", lines[0]), lines[0]
+    assert "save them as floats" in lines[0] and "belong together" not in lines[0], lines[0]
+    np.save(ints, np.rint(files["static"] * 3).astype(np.float32))  # the advice, followed
+    code, _, err = _run(_explain(files, tmp_path / "out2", "--additional-input", ints), capsys)
+    assert code == 0, err

@@ -10,10 +10,12 @@ from typing import Any
 import numpy as np
 
 from tsexplain.exceptions import (
+    InputTypeError,
     ModelInputsError,
     ParameterError,
     ShapeError,
     TargetError,
+    is_dtype_mismatch,
     model_inputs_problem,
     too_many_inputs,
 )
@@ -103,8 +105,8 @@ def model_inputs_refusal(problem: str, *, takes_additional: bool) -> ModelInputs
 
 
 def _forward(model: Any, x: np.ndarray,
-             additional: Sequence[np.ndarray] | None) -> tuple[Any, str | None]:
-    """``model(x, *additional)`` and None, or None and the error's last line; a model that takes
+             additional: Sequence[np.ndarray] | None) -> tuple[Any, Exception | None]:
+    """``model(x, *additional)`` and None, or None and the error it raised; a model that takes
     more or fewer inputs than given is refused here (``additional`` None: the workspace's door,
     whose advice names the data set's arrays, :func:`model_inputs_refusal`)."""
     import torch
@@ -126,8 +128,13 @@ def _forward(model: Any, x: np.ndarray,
         problem = model_inputs_problem(exc, len(extras))
         if problem is not None:
             raise model_inputs_refusal(problem, takes_additional=additional is not None) from None
-        lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-        return None, (lines[-1] if lines else type(exc).__name__)[:200]
+        return None, exc
+
+
+def _last_line(exc: Exception) -> str:
+    """The last line of an error's text (at most 200 characters), for a one-line message."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    return (lines[-1] if lines else type(exc).__name__)[:200]
 
 
 def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: str | None = None,
@@ -157,6 +164,9 @@ def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: s
     ShapeError
         The model fails on the data; when it works on the transposed sample the message says to
         pass ``--channels-last``.
+    InputTypeError
+        The model fails on an integer or bool further input that it reads as numbers (the
+        message says to save it as floats).
     TargetError
         Several outputs per sample and no target.
     ModelInputsError
@@ -192,8 +202,21 @@ def check_model_data(model: Any, X: np.ndarray, *, target: Any = None, method: s
         )
     one = X[:1]
     extras = None if additional_inputs is None else [np.asarray(a)[:1] for a in additional_inputs]
-    out, err = _forward(model, one, extras)
-    if err is not None:
+    out, exc = _forward(model, one, extras)
+    if exc is not None:
+        err = _last_line(exc)
+        if is_dtype_mismatch(exc) and additional_inputs:
+            kept = [(i, np.asarray(a)) for i, a in enumerate(additional_inputs)
+                    if not np.issubdtype(np.asarray(a).dtype, np.floating)]
+            if kept:
+                listed = ", ".join(f"--additional-input number {i + 1} (dtype {a.dtype}, shape "
+                                   f"{a.shape})" for i, a in kept)
+                raise InputTypeError(
+                    f"the model failed on {listed}: {err}. Integer and bool additional inputs "
+                    f"are passed as they are (they may be indices of an embedding); if the model "
+                    f"reads them as numbers, save them as floats: "
+                    f"np.save(path, a.astype('float32'))"
+                )
         swapped, err2 = _forward(model, np.swapaxes(one, 1, 2), extras)
         if err2 is None and c != t:
             if channels_last:
