@@ -1,5 +1,5 @@
 """What the command line says besides results: boolean ``--param`` values, tsexplain's warnings as
-one line, and the shape rule added when a 2-D ``.npy`` is refused by the model."""
+one line, and the shape rule added when a 2-D ``.npy`` or ``.npz`` array is refused by the model."""
 
 from __future__ import annotations
 
@@ -52,6 +52,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     np.save(d / "data_3d.npy", X[:, :1])  # (6, 1, 40): univariate stored as (N, C, T)
     np.save(d / "one_series_CT.npy", X[0])  # (3, 40): one multichannel series, read as 3 x 1 x 40
     np.save(d / "series_NT.npy", X[:, 0])  # (6, 40)
+    np.savez(d / "series_NT.npz", X=X[:, 0], y=np.arange(6) % 2)  # (6, 40)
+    torch.manual_seed(0)
+    save_model(FordACNN(n_channels=1, n_outputs=2, filters=4).eval(), d / "cnn1.safetensors")
     (d / "usernets.py").write_text(FACTORY_SRC)
     return d
 
@@ -168,6 +171,46 @@ def test_a_refused_2d_npy_states_the_shape_rule(files, capsys, monkeypatch, data
     assert err.startswith("tsexplain explain: error: the model does not accept this data")
     assert err.endswith(f"{data} holds a 2-D array {shape}: 2-D arrays are read as (N, T) "
                         f"univariate series; save one multichannel series as (1, C, T)")
+
+
+def test_a_refused_2d_npz_states_the_shape_rule(files, capsys, monkeypatch):
+    rc, err = run(files, capsys, monkeypatch, "explain", "cnn.safetensors", "series_NT.npz", "-t",
+                  "0", "--out", "never", "-q")
+    assert rc == 2
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("tsexplain explain: error: the model does not accept this data, 6 "
+                          "samples x 1 channels x 40 steps")
+    assert err.endswith("series_NT.npz holds a 2-D array (6, 40): 2-D arrays are read as (N, T) "
+                        "univariate series; save one multichannel series as (1, C, T)")
+
+
+@pytest.mark.parametrize("data", ["series_NT.npy", "series_NT.npz"])
+def test_explain_dataset_reads_a_2d_array_as_explain_does(files, capsys, monkeypatch, data):
+    from tsexplain.attribution import Saliency
+    from tsexplain.training import load_model
+
+    out = f"ds_{data.replace('.', '_')}"
+    rc, err = run(files, capsys, monkeypatch, "explain-dataset", "--model", "cnn1.safetensors",
+                  data, "-m", "saliency", "-t", "1", "--out", out, "--npy", f"{out}.npy")
+    assert rc == 0, err
+    values = np.load(files / f"{out}.npy")
+    # the same numbers as the library on the (N, 1, T) array, computed directly
+    x = np.load(files / "series_NT.npy")[:, None, :]
+    expected = np.asarray(Saliency(load_model(files / "cnn1.safetensors")).attribute(x, target=1))
+    assert values.shape == (6, 1, T)
+    np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("data", ["series_NT.npy", "series_NT.npz"])
+def test_explain_dataset_states_the_shape_rule_when_the_model_refuses(files, capsys, monkeypatch,
+                                                                       data):
+    rc, err = run(files, capsys, monkeypatch, "explain-dataset", "--model", "cnn.safetensors",
+                  data, "-m", "saliency", "-t", "0", "--out", "never_ds")
+    assert rc == 2
+    assert len(err.splitlines()) == 1, err
+    assert "(1, 1, 40)" in err  # the model saw one univariate series
+    assert err.endswith(f"{data} holds a 2-D array (6, 40): 2-D arrays are read as (N, T) "
+                        "univariate series; save one multichannel series as (1, C, T)")
 
 
 def test_a_refused_3d_npy_has_no_2d_rule(files, capsys, monkeypatch):

@@ -81,6 +81,29 @@ def test_npy_3d_and_2d_univariate(tmp_path):
         load_any_data(tmp_path / "bad.npy")
 
 
+def test_2d_arrays_follow_one_rule_in_npy_and_npz(tmp_path):
+    from tsexplain.io.data import read_series_npy, stored_2d_shape, two_d_note
+
+    np.save(tmp_path / "u.npy", X[:, 0])
+    np.savez(tmp_path / "u.npz", X=X[:, 0], y=Y)
+    np.savez(tmp_path / "named.npz", series=X[:, 1])
+    for name in ("u.npy", "u.npz"):
+        np.testing.assert_array_equal(load_any_data(tmp_path / name).X, X[:, :1])
+    mapped = read_series_npy(tmp_path / "u.npy")  # memory-mapped, as explain-dataset reads it
+    assert isinstance(mapped, np.memmap) and mapped.shape == (4, 1, 6)
+    np.testing.assert_array_equal(mapped, X[:, :1])
+    assert stored_2d_shape(tmp_path / "u.npy") == (4, 6)
+    assert stored_2d_shape(tmp_path / "u.npz") == (4, 6)
+    assert stored_2d_shape(tmp_path / "named.npz") == (4, 6)  # the only array: the series
+    assert stored_2d_shape(tmp_path / "named.npz", "absent") is None
+    np.save(tmp_path / "d.npy", X)
+    np.savez(tmp_path / "d.npz", X=X, y=Y)
+    assert stored_2d_shape(tmp_path / "d.npy") is None and stored_2d_shape(tmp_path / "d.npz") is None
+    assert two_d_note(tmp_path / "u.npz") == (
+        f"{tmp_path / 'u.npz'} holds a 2-D array (4, 6): 2-D arrays are read as (N, T) univariate "
+        f"series; save one multichannel series as (1, C, T)")
+
+
 def test_csv_long_equals_npz_even_with_rows_out_of_order(tmp_path):
     write_long(tmp_path / "long.csv", X, Y, NAMES)
     check(load_any_data(tmp_path / "long.csv"))

@@ -23,7 +23,8 @@ MODEL is one of:
 
 DATA is one of:
   data.npz        array X (N, C, T), optional y (N,) and channel_names (C,)
-  data.npy        one array (N, C, T), or (N, T) for univariate series
+  data.npy        one array (N, C, T)
+                  in both, a 2-D array (N, T) is N univariate series, read as (N, 1, T)
   data.csv        long: columns sample, channel, time, value (+ label); or wide: one row per
                   sample and channel, one column per time step, optional sample/channel/label
                   columns (--layout, --sample-col, --channel-col, --time-col, --value-col)
@@ -199,30 +200,9 @@ def data_options(args: argparse.Namespace) -> dict[str, Any]:
             "x_key": args.x_key, "y_key": args.y_key, "split": args.split}
 
 
-#: What a model's refusal of a 2-D ``.npy`` DATA adds: how such a file is read, and the fix.
-TWO_D_RULE = ("2-D arrays are read as (N, T) univariate series; save one multichannel series "
-              "as (1, C, T)")
-
-
-def _stored_2d(data: str) -> tuple[int, ...] | None:
-    """The shape of the array of an ``.npy`` DATA when it is 2-D, else None (only the file's
-    header is read)."""
-    from pathlib import Path
-
-    from tsexplain.exceptions import TsExplainError
-    from tsexplain.io.data import read_npy
-
-    if Path(data).suffix.lower() != ".npy":
-        return None
-    try:
-        shape = tuple(read_npy(data, mmap=True).shape)
-    except (TsExplainError, OSError):
-        return None
-    return shape if len(shape) == 2 else None
-
-
 def run_explain(args: argparse.Namespace) -> int:
     from tsexplain.exceptions import ShapeError
+    from tsexplain.io.data import two_d_note
     from tsexplain.io.pipeline import explain_files
 
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
@@ -230,11 +210,11 @@ def run_explain(args: argparse.Namespace) -> int:
         out = explain_files(args.model, args.data, args.method or ["integrated_gradients"],
                             explain_options(args), log=log)
     except ShapeError as err:
-        # the model's refusal of (N, 1, T) data: say it came from a 2-D file, and how to save
-        # one multichannel series instead
-        shape = _stored_2d(args.data)
-        if shape is not None and str(err).startswith("the model does not accept this data"):
-            raise ShapeError(f"{err}. {args.data} holds a 2-D array {shape}: {TWO_D_RULE}") from None
+        # the model's refusal of (N, 1, T) data: say it came from a 2-D array (.npy or .npz),
+        # and how to save one multichannel series instead
+        note = two_d_note(args.data, args.x_key)
+        if note is not None and str(err).startswith("the model does not accept this data"):
+            raise ShapeError(f"{err}. {note}") from None
         raise
     print(out)
     return 0

@@ -11,10 +11,10 @@ MODEL is any form 'tsexplain explain' reads: a .safetensors file saved by
 tsexplain.training.save_model, a torch.export program (.pt2), a TorchScript file, or
 'package.module:factory' / 'path/to/net.py:factory' with --weights; repeat --model for AGRA
 (gradients averaged over the models; --weights then goes with a single model only). DATA is any
-file 'tsexplain explain' reads. A .npy file of shape (N, C, T) is read memory-mapped, one chunk
-at a time (the form for data sets larger than memory); other forms (.npz, CSV, Parquet, UCR/UEA
-files or folder) are read whole, with their labels: --target label then explains each series'
-labelled class.
+file 'tsexplain explain' reads. A .npy file of shape (N, C, T), or (N, T) for univariate series,
+is read memory-mapped, one chunk at a time (the form for data sets larger than memory); other
+forms (.npz, CSV, Parquet, UCR/UEA files or folder) are read whole, with their labels: --target
+label then explains each series' labelled class.
 
 A model with further inputs (forward(x, static), e.g. static covariates) gets them with
 --additional-input FILE[:KEY], one per argument after x in forward's order: .npy, .npz (KEY
@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", metavar="DATA",
-                   help=".npy file of shape (N, C, T) (memory-mapped), or any data file 'explain' reads")
+                   help=".npy file of shape (N, C, T) or (N, T) (memory-mapped), or any data file "
+                        "'explain' reads")
     p.add_argument("--model", action="append", required=True, metavar="MODEL",
                    help="model file or package.module:factory (repeat for AGRA)")
     p.add_argument("--weights", metavar="FILE",
@@ -95,8 +96,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_explain_dataset(args: argparse.Namespace) -> int:
     from tsexplain.cli._method_params import parse_method_params
-    from tsexplain.exceptions import ModelInputsError, ParameterError
+    from tsexplain.exceptions import ModelInputsError, ModelOutputError, ParameterError, ShapeError
     from tsexplain.io.checks import model_inputs_refusal
+    from tsexplain.io.data import two_d_note
     from tsexplain.io.models import load_any_model
     from tsexplain.io.pipeline import parse_params, parse_target
     from tsexplain.scale import attribute_dataset
@@ -119,9 +121,9 @@ def run_explain_dataset(args: argparse.Namespace) -> int:
     models = [load_any_model(m, args.weights, model_args).module for m in args.model]
     extras = None
     if args.additional_input:
-        from tsexplain.io.data import load_additional_inputs, read_npy
+        from tsexplain.io.data import load_additional_inputs, read_series_npy
 
-        shape = read_npy(data, mmap=True).shape if isinstance(data, str) else data.shape
+        shape = read_series_npy(data).shape if isinstance(data, str) else data.shape
         extras = [e.values for e in load_additional_inputs(args.additional_input, tuple(shape))]
     elif args.attribute_additional:
         raise ParameterError("--attribute-additional needs --additional-input FILE")
@@ -136,6 +138,12 @@ def run_explain_dataset(args: argparse.Namespace) -> int:
         )
     except ModelInputsError as err:  # more or fewer inputs than forward takes
         raise model_inputs_refusal(err.problem, takes_additional=True) from None
+    except (ShapeError, ModelOutputError) as err:
+        # the model's refusal of (N, 1, T) data: say it came from a 2-D array, as explain does
+        note = None if args.channels_last else two_d_note(args.data, args.x_key)
+        if note is None or not (isinstance(err, ShapeError) or "the model failed on x" in str(err)):
+            raise
+        raise type(err)(f"{str(err).rstrip('.')}. {note}") from None
     n = run.store.n_rows
     print(f"{args.method}: {n} series in {run.store.n_chunks} chunks -> {run.store.path} "
           f"({len(run.computed)} computed, {len(run.skipped)} already done; "

@@ -6,7 +6,10 @@ Formats (``load_any_data``), chosen by the file's suffix:
     Array ``X`` (or ``x``, or the only array in the file) of shape (N, C, T); optional ``y``
     (N,) and ``channel_names`` (C,). Read with ``allow_pickle=False``.
 ``.npy``
-    One array (N, C, T); a 2-D array (N, T) is read as univariate, (N, 1, T).
+    One array (N, C, T).
+
+In both, a 2-D array (N, T) is N univariate series, read as (N, 1, T) (:data:`TWO_D_RULE`):
+the rule of every command and of :func:`tsexplain.scale.attribute_dataset` given a path.
 ``.csv`` / ``.parquet`` (Parquet needs ``pyarrow``)
     *Long* layout: one row per value, with columns sample, channel, time, value (names set by
     options; the channel column may be left out for univariate data) and an optional label column
@@ -43,6 +46,10 @@ from tsexplain.exceptions import DataFormatError, ParameterError, ShapeError
 
 __all__ = ["encode_labels", "LoadedData", "load_any_data", "DATA_FORMATS", "AdditionalInput",
            "load_additional_inputs", "ADDITIONAL_INPUT_FORMATS"]
+
+#: How a 2-D array in a file is read, and how to save one multichannel series instead.
+TWO_D_RULE = ("2-D arrays are read as (N, T) univariate series; save one multichannel series "
+              "as (1, C, T)")
 
 #: Suffixes read by :func:`load_any_data` (``.gz`` allowed on the UCR formats).
 DATA_FORMATS = (".npz", ".npy", ".csv", ".parquet", ".tsv", ".txt", ".ts", ".arff")
@@ -216,20 +223,66 @@ def read_npy(path: str | Path, *, mmap: bool = False) -> np.ndarray:
         raise DataFormatError(f"{path} is not a readable .npy file: {exc}") from None
 
 
+def read_series_npy(path: str | Path) -> np.ndarray:
+    """The series of an .npy file as (N, C, T), memory-mapped: a 2-D array (N, T) as the
+    view (N, 1, T) (:data:`TWO_D_RULE`); other shapes as stored (the caller checks them)."""
+    arr = read_npy(path, mmap=True)
+    return arr[:, None, :] if arr.ndim == 2 else arr
+
+
+def _series_key(path: Path, keys: list[str], x_key: str | None) -> str:
+    """The name of the series array of an .npz with arrays ``keys``."""
+    if x_key is None:
+        x_key = next((k for k in ("X", "x") if k in keys), None)
+        if x_key is None:
+            arrays = [k for k in keys if k not in ("y", "channel_names", "labels", "class_names")]
+            if len(arrays) != 1:
+                raise DataFormatError(
+                    f"{path} has arrays {keys}; name the series 'X' or pass --x-key NAME"
+                )
+            x_key = arrays[0]
+    if x_key not in keys:
+        raise DataFormatError(f"{path} has no array {x_key!r} (it has {keys})")
+    return x_key
+
+
+def stored_2d_shape(path: str | Path, x_key: str | None = None) -> tuple[int, ...] | None:
+    """The stored shape of the series array of an .npy or .npz file when it is 2-D (read as
+    (N, 1, T) by :data:`TWO_D_RULE`), else None (also for other formats and unreadable files).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.savez(os.path.join(d, "a.npz"), X=np.zeros((4, 50)), y=np.zeros(4))
+    ...     stored_2d_shape(os.path.join(d, "a.npz"))
+    (4, 50)
+    """
+    p = Path(path)
+    try:
+        if _suffix(p) == ".npy":
+            shape = tuple(read_npy(p, mmap=True).shape)
+        elif _suffix(p) == ".npz":
+            with _open_npz(p) as npz:
+                shape = tuple(npz[_series_key(p, list(npz.files), x_key)].shape)
+        else:
+            return None
+    except (DataFormatError, OSError, ValueError):
+        return None
+    return shape if len(shape) == 2 else None
+
+
+def two_d_note(path: str | Path, x_key: str | None = None) -> str | None:
+    """What a model's refusal of the data of ``path`` adds when the file stores a 2-D array
+    (``"data.npz holds a 2-D array (6, 40): "`` + :data:`TWO_D_RULE`), else None."""
+    shape = stored_2d_shape(path, x_key)
+    return None if shape is None else f"{path} holds a 2-D array {shape}: {TWO_D_RULE}"
+
+
 def _load_npz(path: Path, x_key: str | None, y_key: str | None) -> LoadedData:
     with _open_npz(path) as npz:
         keys = list(npz.files)
-        if x_key is None:
-            x_key = next((k for k in ("X", "x") if k in keys), None)
-            if x_key is None:
-                arrays = [k for k in keys if k not in ("y", "channel_names", "labels", "class_names")]
-                if len(arrays) != 1:
-                    raise DataFormatError(
-                        f"{path} has arrays {keys}; name the series 'X' or pass --x-key NAME"
-                    )
-                x_key = arrays[0]
-        if x_key not in keys:
-            raise DataFormatError(f"{path} has no array {x_key!r} (it has {keys})")
+        x_key = _series_key(path, keys, x_key)
         try:
             X = _as_3d(npz[x_key], f"{path}[{x_key}]")
             if y_key is None:
@@ -252,7 +305,7 @@ def _load_npz(path: Path, x_key: str | None, y_key: str | None) -> LoadedData:
 
 
 def _load_npy(path: Path) -> LoadedData:
-    X = _as_3d(read_npy(path, mmap=True), str(path))
+    X = _as_3d(read_series_npy(path), str(path))
     return LoadedData(X, None, _names(None, X.shape[1], str(path)), np.arange(X.shape[0]), "npy",
                       str(path))
 

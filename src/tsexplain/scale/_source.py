@@ -12,7 +12,7 @@ import numpy as np
 from tsexplain._targets import check_target_length
 from tsexplain._validation import additional_rows_problem, series_shape_problem
 from tsexplain.exceptions import ParameterError, ShapeError
-from tsexplain.io.data import read_npy
+from tsexplain.io.data import read_series_npy
 
 __all__ = ["SeriesSource", "as_source"]
 
@@ -51,7 +51,7 @@ class SeriesSource:
         if self._data is not None:
             return self._data
         assert self.path is not None
-        return read_npy(self.path, mmap=True)
+        return read_series_npy(self.path)
 
     def __len__(self) -> int:
         return self.shape[0]
