@@ -430,6 +430,9 @@ class LayerGradCam(_LayerMethod):
     name = "grad_cam"
     #: With the default ``relu=True`` the map is non-negative; ``relu=False`` gives signed values.
     signed = False
+    #: ``w_f A[f, t]``: a gradient per unit of activation times the activation, in units of the
+    #: output whatever the unit of the input (as for layer integrated gradients)
+    unit = "output"
 
     def __init__(
         self,
