@@ -313,3 +313,16 @@ def test_further_inputs_go_with_their_series_chunk_by_chunk(tmp_path: Path) -> N
     with pytest.raises(ModelInputsError, match=r"missing: 'static'.*X \(90, 1, 64\)"):
         attribute_dataset(model, x, "saliency", out=tmp_path / "t", chunk_size=CHUNK, target=1)
     assert not (tmp_path / "t").exists()
+
+
+def test_attribute_additional_takes_only_true_or_false(tmp_path: Path) -> None:
+    """'no' used to become True (the extras were attributed and stored); refused before any store."""
+    from _scale_helpers import WithStatic, small_static
+
+    from tsexplain.exceptions import ParameterError
+
+    model, x, static = WithStatic().eval(), small_data(), small_static()
+    with pytest.raises(ParameterError, match=r"attribute_additional must be True or False, got 'no'"):
+        attribute_dataset(model, x, "saliency", out=tmp_path / "s", chunk_size=CHUNK, target=1,
+                          additional_inputs=[static], attribute_additional="no")
+    assert not (tmp_path / "s").exists()

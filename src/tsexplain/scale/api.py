@@ -15,7 +15,7 @@ import numpy as np
 from torch import nn
 
 from tsexplain._deprecation import renamed_kwargs
-from tsexplain._validation import check_int
+from tsexplain._validation import check_bool, check_int
 from tsexplain.exceptions import InputTypeError, ModelInputsError, ParameterError
 from tsexplain.scale._payload import fingerprint, pack_models, unpack_models
 from tsexplain.scale._source import as_source
@@ -192,6 +192,7 @@ def attribute_dataset(
     asked = params.pop("rows_per_chunk", None)  # not part of the run's identity (meta)
     rows = ROWS_PER_CHUNK if asked is None else check_int(asked, "rows_per_chunk", minimum=1)
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+    attribute_additional = check_bool(attribute_additional, "attribute_additional")
     source, shared_target = as_source(X_or_path, target, additional_inputs)
     if attribute_additional and not source.extras:
         raise ParameterError("attribute_additional=True needs additional_inputs")
@@ -199,7 +200,7 @@ def attribute_dataset(
     payloads = pack_models(model_or_models)
     work_kwargs = {"payloads": payloads, "method": method, "target": shared_target,
                    "params": {**params, "rows_per_chunk": rows},
-                   "attribute_additional": bool(attribute_additional)}
+                   "attribute_additional": attribute_additional}
     # one series in the driver: the shapes of the stored arrays (and an early, clear error)
     try:
         probe = AttributionWork(**work_kwargs)(*source.chunk(0, 1)) if len(source) else {}
@@ -216,7 +217,7 @@ def attribute_dataset(
         "models": fingerprint(payloads), "input": source.fingerprint(chunk_size),
         "input_shape": list(source.shape),
         **({"additional_inputs": [{"shape": list(e.shape), "dtype": str(e.dtype)} for e in source.extras],
-            "attribute_additional": bool(attribute_additional)} if source.extras else {}),
+            "attribute_additional": attribute_additional} if source.extras else {}),
     })
     store = ChunkStore.open_or_create(out, len(source), chunk_size, arrays, meta, resume=resume,
                                       engine={"rows_per_chunk": rows})
@@ -375,7 +376,7 @@ def _train_members(model_factory: Callable[[], nn.Module], X: Any, y: Any, indic
         E._check_same_architecture(members)
         task = resolve_task(task, members[0], X, y)
         s = resolve_settings(members[0], seed=_group_seed(seed, indices[0]), **opts)
-        s.update(task=task, val_fraction=val_fraction, restore_best=bool(restore_best))
+        s.update(task=task, val_fraction=val_fraction, restore_best=check_bool(restore_best, "restore_best"))
         data = prepare_training_data(members[0], X, y, task, s["window"])
         chosen, reason = E._choose_method(method, members[0])
         t0 = time.perf_counter()

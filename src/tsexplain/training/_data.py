@@ -49,6 +49,11 @@ def _as_numpy_or_tensor(a: Any, name: str) -> torch.Tensor:
         raise InputTypeError(f"{name} must be an array or tensor, got {type(a).__name__}.") from None
     if arr.dtype == object:
         raise InputTypeError(f"{name} must hold numbers, got an object array.")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(arr):
+        raise InputTypeError(
+            f"{name} must hold real numbers, got an array of dtype {arr.dtype}; class labels are "
+            f"integers 0..K-1 (names become those with np.unique({name}, return_inverse=True)[1])"
+        )
     return array_as_tensor(arr)
 
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from tsexplain._allocator import tune_allocator
-from tsexplain._validation import check_choice, check_int
+from tsexplain._validation import check_bool, check_choice, check_int
 from tsexplain.exceptions import InputTypeError, ParameterError
 from tsexplain.training._data import (
     TrainingData,
@@ -364,7 +364,7 @@ def train_ensemble(
         lr_schedule=lr_schedule,
         optimizer=optimizer,
     )
-    s.update(task=task, val_fraction=val_fraction, restore_best=bool(restore_best))
+    s.update(task=task, val_fraction=val_fraction, restore_best=check_bool(restore_best, "restore_best"))
     data = prepare_training_data(members[0], X, y, task, s["window"])
     chosen, reason = _choose_method(method, members[0])
     if reason is not None and chosen == "loop":

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsexplain._validation import check_choice, check_float, check_int, check_model
+from tsexplain._validation import check_bool, check_choice, check_float, check_int, check_model
 from tsexplain.training._data import prepare_training_data, resolve_task, split_plan
 from tsexplain.training._losses import activity_penalty, correct_count, task_loss
 
@@ -245,6 +245,7 @@ def fit(
     2
     """
     model = check_model(model)
+    restore_best = check_bool(restore_best, "restore_best")
     task = resolve_task(task, model, X, y)
     s = resolve_settings(
         model, epochs=epochs, lr=lr, batch_size=batch_size, patience=patience, window=window,
