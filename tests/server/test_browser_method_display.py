@@ -205,3 +205,29 @@ def test_a_refusal_is_one_line_in_place_and_no_console_error(user_server, browse
     assert statuses == [422]
     page.close()
     assert problems == []
+
+
+def test_tsr_takes_its_inner_methods_parameters_from_the_picker(user_server, browser):  # noqa: F811
+    """base_params is typed as a JSON object; it travels in the URL and reaches the server as an
+    object (it was sent as text, which the server answered with a 500)."""
+    import json
+
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    problems = _watched(page)
+    bodies: list[dict] = []
+    page.on("request", lambda r: bodies.append(json.loads(r.post_data)) if r.url.endswith("/api/v1/explain") else None)
+    _sample(page, user_server, "cnn", "tsr", base_method="integrated_gradients")
+    box = page.locator("#sample-method-params input[data-param=base_params]")
+    box.fill('{"steps": 4}')
+    box.dispatch_event("change")
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.includes('base_params={\"steps\":4}')",
+                           timeout=120_000)
+    assert bodies[-1]["params"] == {"base_method": "integrated_gradients", "base_params": {"steps": 4}}
+    assert "p.base_params=" in page.url
+    page.reload()  # the URL reproduces it
+    rendered(page, "sample")
+    page.wait_for_function("document.querySelector('#attr-meta').textContent.includes('base_params={\"steps\":4}')",
+                           timeout=120_000)
+    assert page.input_value("#sample-method-params input[data-param=base_params]") == '{"steps":4}'
+    page.close()
+    assert problems == []

@@ -99,6 +99,11 @@ class TemporalSaliencyRescaling(Attribution):
                 f"{', '.join(sorted(m for m in METHODS if m != self.name))}; got {base_method!r}"
             )
         self.base_method = base_method
+        if base_params is not None and not isinstance(base_params, Mapping):
+            raise ParameterError(
+                f"tsr: base_params must be a mapping of {base_method}'s parameters "
+                f"(e.g. {{'steps': 16}}) or None; got {type(base_params).__name__} {base_params!r}"
+            )
         self.base_params = check_method_params(base_method, dict(base_params or {}), engine_options=())
         self.baseline = baseline
         q = check_float(threshold_quantile, "threshold_quantile", minimum=0.0)

@@ -314,6 +314,8 @@ def _jsonable(v: Any) -> Any:
         return v
     if isinstance(v, list | tuple):
         return [_jsonable(e) for e in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(e) for k, e in v.items()}
     return repr(v)
 
 
@@ -328,11 +330,13 @@ def check_method_params(settings: Settings, method: str, params: dict[str, Any])
 
 
 def check_param_values(settings: Settings, method: str, params: dict[str, Any],
-                       defaults: dict[str, Any]) -> None:
+                       defaults: dict[str, Any], where: str = "params") -> None:
     """Types and ranges of the method's parameters: an integer one takes an integer, every number
     is finite and within the server's limit. A boolean one takes JSON true/false only (``"false"``
-    is not false): the library's check, run before this one, refuses anything else."""
-    from tsexplain.attribution import SEQUENCE_METHODS
+    is not false): the library's check, run before this one, refuses anything else. An object
+    holds another method's parameters (tsr's ``base_params`` of its ``base_method``) and is
+    checked by the same rules against that method's defaults (``where`` names it in messages)."""
+    from tsexplain.attribution import METHODS, SEQUENCE_METHODS
     from tsexplain.exceptions import ParameterError
 
     if method in SEQUENCE_METHODS:
@@ -340,17 +344,22 @@ def check_param_values(settings: Settings, method: str, params: dict[str, Any],
                              "the explorer serves (N, C, T) -> (N, K) methods")
     for k, v in params.items():
         default = defaults.get(k)
+        if isinstance(v, dict):
+            inner = params.get("base_method")
+            check_param_values(settings, method, v,
+                               METHODS[inner].parameters() if inner in METHODS else {}, f"{where}.{k}")
+            continue
         if isinstance(v, bool) or v is None:
             continue
         if isinstance(default, int) and not isinstance(default, bool) and not (
                 isinstance(v, int) or (isinstance(v, float) and v.is_integer())):
-            raise ParameterError(f"params.{k} must be an integer, got {v!r}")
+            raise ParameterError(f"{where}.{k} must be an integer, got {v!r}")
         if isinstance(default, int | float) and not isinstance(default, bool) and isinstance(v, str):
-            raise ParameterError(f"params.{k} must be a number, got {v!r}")
+            raise ParameterError(f"{where}.{k} must be a number, got {v!r}")
         if isinstance(v, int | float) and not math.isfinite(float(v)):
-            raise ParameterError(f"params.{k} must be finite, got {v}")
+            raise ParameterError(f"{where}.{k} must be finite, got {v}")
         if isinstance(v, int | float) and abs(v) > settings.max_method_int:
-            raise ParameterError(f"params.{k}={v} exceeds this server's limit of "
+            raise ParameterError(f"{where}.{k}={v} exceeds this server's limit of "
                                  f"{settings.max_method_int}")
         if isinstance(default, int) and not isinstance(default, bool) and isinstance(v, float):
             params[k] = int(v)

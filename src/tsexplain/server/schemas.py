@@ -11,7 +11,10 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-ParamValue = StrictBool | int | float | str | None
+ScalarParam = StrictBool | int | float | str | None
+#: A method's parameter: a scalar, or a flat object of scalars for a parameter that holds
+#: another method's parameters (tsr's ``base_params``, e.g. ``{"steps": 16}``).
+ParamValue = ScalarParam | dict[Annotated[str, Field(max_length=64)], ScalarParam]
 #: Workspace names: a plain file stem (no path parts).
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 #: Which output to explain: an output index (checked against the model's outputs), "predicted"

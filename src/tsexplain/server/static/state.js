@@ -49,6 +49,11 @@ export function coerce(v, like) {
   if (typeof like === 'boolean') return v === true || v === 'true' || v === '1';
   if (typeof like === 'number') { const n = Number(v); return Number.isFinite(n) ? n : like; }
   if (v === 'null' || v === '') return null;
+  // another method's parameters (tsr's base_params) are typed as a JSON object, {"steps": 16};
+  // text that is not one is sent as it is, for the server to refuse by name
+  if (like === null && typeof v === 'string' && v.trim().startsWith('{')) {
+    try { const o = JSON.parse(v); if (o && typeof o === 'object' && !Array.isArray(o)) return o; } catch (e) { /* sent as text */ }
+  }
   const n = Number(v);
   return like === null && v !== '' && Number.isFinite(n) ? n : v;
 }

@@ -110,12 +110,12 @@ export function methodPicker(ctx, { id = 'method', methodKey = 'method', onChang
       let input;
       if (typeof def === 'boolean') input = h('input', { type: 'checkbox', checked: !!v });
       else if (typeof def === 'number') input = h('input', { type: 'number', value: v, step: Number.isInteger(def) ? 1 : 'any' });
-      else input = h('input', { type: 'text', value: v === null ? '' : v, size: 8, placeholder: def === null ? 'default' : '' });
+      else input = h('input', { type: 'text', value: v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : v, size: 8, placeholder: def === null ? 'default' : '' });
       input.dataset.param = name;
       input.addEventListener('change', () => {
         const raw = input.type === 'checkbox' ? input.checked : input.value;
         const val = coerce(raw, def);
-        update({ [`p.${name}`]: val === def || val === null ? undefined : String(val) });
+        update({ [`p.${name}`]: val === def || val === null ? undefined : typeof val === 'object' ? JSON.stringify(val) : String(val) });
         onChange();
       });
       paramsBox.append(h('label', { title: `default ${JSON.stringify(def)}` }, `${name} `, input));
