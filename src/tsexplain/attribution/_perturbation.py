@@ -38,8 +38,17 @@ def make_baseline(baseline: Baseline, x: torch.Tensor) -> torch.Tensor:
 
 
 def segment_ids(n_timesteps: int, n_segments: int) -> torch.Tensor:
-    """Segment index (0..S-1) of every time step: S contiguous segments of near-equal length."""
-    n_segments = min(n_segments, n_timesteps)
+    """Segment index (0..S-1) of every time step: S contiguous segments of near-equal length.
+
+    A segment is at least one time step, so ``n_segments`` above ``n_timesteps`` is a
+    :class:`~tsexplain.exceptions.ParameterError` naming both (``n_segments = T`` is one step
+    per segment).
+    """
+    if n_segments > n_timesteps:
+        raise ParameterError(
+            f"n_segments must be at most T = {n_timesteps} time steps (a segment is at least one "
+            f"step; n_segments={n_timesteps} is one step per segment), got {n_segments}"
+        )
     return torch.div(torch.arange(n_timesteps) * n_segments, n_timesteps, rounding_mode="floor")
 
 
@@ -49,6 +58,7 @@ def group_ids(groups: Any, x: torch.Tensor, n_segments: int) -> torch.Tensor:
     ``groups`` is ``"cells"`` (channel x time segment), ``"channels"`` (each channel over all
     time), ``"segments"`` (each time segment over all channels), ``"steps"`` (each time step
     over all channels) or an integer array of group ids of shape (C, T) or (N, C, T).
+    ``n_segments`` (used by ``"cells"`` and ``"segments"``) is at most T.
     """
     n, c, t = x.shape
     if isinstance(groups, str):
@@ -58,15 +68,12 @@ def group_ids(groups: Any, x: torch.Tensor, n_segments: int) -> torch.Tensor:
                 f"array of group ids of shape (C, T) or (N, C, T); got {groups!r}"
             )
         n_segments = check_int(n_segments, "n_segments", minimum=1)
-        seg = segment_ids(t, n_segments)
-        s = int(seg.max()) + 1
         ch = torch.arange(c)[:, None]
-        if groups == "cells":
-            ids = ch * s + seg[None, :]
+        if groups in ("cells", "segments"):
+            seg = segment_ids(t, n_segments)
+            ids = ch * n_segments + seg[None, :] if groups == "cells" else seg[None, :].expand(c, t)
         elif groups == "channels":
             ids = ch.expand(c, t)
-        elif groups == "segments":
-            ids = seg[None, :].expand(c, t)
         else:
             ids = torch.arange(t)[None, :].expand(c, t)
         return ids.expand(n, c, t).to(x.device)

@@ -42,7 +42,8 @@ class FeatureAblation(Attribution):
         over all channels; or an integer array of group ids of shape (C, T) (the same groups for
         every series) or (N, C, T) (one grouping per series).
     n_segments : int
-        Number of contiguous time segments of near-equal length ("cells", "segments").
+        Number of contiguous time segments of near-equal length ("cells", "segments"), at most
+        T (one step per segment).
     baseline : "zeros", "mean", float or array
         Replacement values: a number, ``"mean"`` (each series' per-channel mean over time) or an
         array broadcastable to (N, C, T).

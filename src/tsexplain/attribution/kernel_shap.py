@@ -58,7 +58,7 @@ class KernelShap(Attribution):
     groups : "cells", "channels", "segments", "steps" or int array
         The players; see :class:`FeatureAblation`.
     n_segments : int
-        Number of time segments ("cells", "segments").
+        Number of time segments ("cells", "segments"), at most T (one step per segment).
     baseline : "zeros", "mean", float or array
         Values of the absent groups.
     seed : int

@@ -53,7 +53,7 @@ class Lime(Attribution):
     groups : "cells", "channels", "segments", "steps" or int array
         The interpretable features; see :class:`FeatureAblation`.
     n_segments : int
-        Number of time segments ("cells", "segments").
+        Number of time segments ("cells", "segments"), at most T (one step per segment).
     baseline : "zeros", "mean", float or array
         Values of the absent groups.
     kernel_width : float
