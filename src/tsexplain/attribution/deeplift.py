@@ -50,7 +50,48 @@ _PRODUCTS = frozenset({
     "mul", "__mul__", "__rmul__", "__imul__", "div", "__truediv__", "__itruediv__", "matmul",
     "__matmul__", "mm", "bmm", "einsum",
 })
+#: Layers with sub-layers of their own whose forward is not their sub-layers' composition: the
+#: check names them rather than a sub-layer with a rule (an attention's ``out_proj`` is linear).
+#: Keyed by class name, so that a module unflattened from a ``torch.export`` program (a class of
+#: the same name that is no ``nn.MultiheadAttention``) is named alike.
+_NO_RULE_CONTAINERS = frozenset({"MultiheadAttention"})
+#: Fused attention operations (the TransformerEncoderLayer's inference fast path among them).
+_ATTENTION_OPS = frozenset({
+    "_transformer_encoder_layer_fwd", "_native_multi_head_attention", "multi_head_attention_forward",
+    "scaled_dot_product_attention", "_scaled_dot_product_attention_math",
+    "_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_efficient_attention",
+})
+_ATTENTION = "attention multiplies two functions of the input (queries x keys, weights x values), which no rescale rule covers"
+#: Why a kind of layer (by class name) has no rule.
+_REASONS = {
+    "MultiheadAttention": _ATTENTION,
+    "LSTM": "a recurrence whose gates multiply functions of the input",
+    "GRU": "a recurrence whose gates multiply functions of the input",
+    "RNN": "a recurrence: each step feeds the next through a non-linearity",
+    "LayerNorm": "normalisation divides by a statistic of the input",
+    "GroupNorm": "normalisation divides by a statistic of the input",
+    "InstanceNorm1d": "normalisation divides by a statistic of the input",
+    "Softmax": "softmax mixes all of its inputs, not element-wise",
+    "LogSoftmax": "softmax mixes all of its inputs, not element-wise",
+}
 EPS = 1e-10
+
+
+def _reason(module: nn.Module | None = None, op: str | None = None) -> str:
+    """``": <why>"`` for a layer or operation whose lack of a rule has a known reason, else ``""``."""
+    kind = type(module).__name__ if module is not None else ""
+    if op in _ATTENTION_OPS or (op in _PRODUCTS and kind in _NO_RULE_CONTAINERS):
+        return f": {_ATTENTION}"
+    if op in _PRODUCTS:
+        return ": a product of two functions of the input has no rescale rule"
+    if op is None and kind in _REASONS:
+        return f": {_REASONS[kind]}"
+    return ""
+
+
+def _describe(path: str, module: nn.Module) -> str:
+    """``'enc.layers.0' (TransformerEncoderLayer)``, or ``the model (Net)`` for the root."""
+    return f"'{path}' ({type(module).__name__})" if path else f"the model ({type(module).__name__})"
 
 
 def _depends_on_input(t: Any, params: set[int]) -> bool:
@@ -98,11 +139,17 @@ def check_rules(model: nn.Module, probe: torch.Tensor, extras: tuple[torch.Tenso
             raise ModelOutputError(
                 f"{method}: a TorchScript model cannot be inspected layer by layer; {hint}"
             )
-        if list(module.children()) or isinstance(module, covered):
+        if type(module) is nn.Module:
+            # a bare holder of parameters that another module's forward reads (the out_proj of
+            # an attention unflattened from a torch.export program): not a layer
             continue
-        if type(module).__module__.startswith("torch.nn"):  # LSTM, Softmax, LayerNorm, ...
+        no_rule = type(module).__name__ in _NO_RULE_CONTAINERS or (
+            not list(module.children()) and not isinstance(module, covered)
+            and type(module).__module__.startswith("torch.nn"))  # LSTM, Softmax, LayerNorm, ...
+        if no_rule:
             raise ModelOutputError(
-                f"{method}: no DeepLIFT rule for layer '{name}' ({type(module).__name__}); {hint}"
+                f"{method}: no DeepLIFT rule for layer '{name}' ({type(module).__name__})"
+                f"{_reason(module)}; {hint}"
             )
     params = {id(p) for p in model.parameters()} | {id(b) for b in model.buffers()}
     audit = _OpAudit(params)
@@ -123,7 +170,7 @@ def check_rules(model: nn.Module, probe: torch.Tensor, extras: tuple[torch.Tenso
     try:
         for name, module in model.named_modules():
             is_covered = isinstance(module, covered)
-            handles.append(module.register_forward_pre_hook(enter(name or "<model>", is_covered)))
+            handles.append(module.register_forward_pre_hook(enter(name, is_covered)))
             handles.append(module.register_forward_hook(leave(is_covered)))
         rows = probe.detach().clone().requires_grad_(True)
         with torch.enable_grad(), audit:
@@ -133,7 +180,7 @@ def check_rules(model: nn.Module, probe: torch.Tensor, extras: tuple[torch.Tenso
             h.remove()
     if audit.found:
         op, where = audit.found[0]
-        module = dict(model.named_modules()).get(where if where != "<model>" else "", model)
+        module = dict(model.named_modules()).get(where, model)
         # an activation written as a function has a layer with a rule; a recurrence, attention
         # or normalisation has none
         has_layer = op.replace("_", "") in {c.__name__.lower() for c in RESCALE_MODULES} or op in {
@@ -141,8 +188,8 @@ def check_rules(model: nn.Module, probe: torch.Tensor, extras: tuple[torch.Tenso
         advice = ("write it as a layer with a rule (e.g. nn.ReLU() instead of torch.relu) or "
                   if has_layer else "")
         raise ModelOutputError(
-            f"{method}: the forward of '{where}' ({type(module).__name__}) applies {op}, an "
-            f"operation without a DeepLIFT rule; {advice}{hint.split('; ')[1]}"
+            f"{method}: the forward of {_describe(where, module)} applies {op}, an operation "
+            f"without a DeepLIFT rule{_reason(module, op)}; {advice}{hint.split('; ')[1]}"
         )
 
 
