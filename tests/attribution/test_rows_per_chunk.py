@@ -30,6 +30,7 @@ from tsexplain.attribution import (
     SmoothGrad,
     TemporalSaliencyRescaling,
     _engine,
+    fastest_rows_per_chunk,
 )
 from tsexplain.attribution._memory import chunk_plan
 from tsexplain.exceptions import ParameterError
@@ -214,3 +215,71 @@ def test_an_engine_option_of_every_method() -> None:
     assert "rows_per_chunk" in ENGINE_OPTIONS
     assert all("rows_per_chunk" in accepted_params(name) for name in METHODS)
     assert np.int64(8) == Saliency(LSTMClassifier(), rows_per_chunk=np.int64(8)).rows_per_chunk
+
+
+# --------------------------------------------------------------------------- the timed choice
+_RECORD = _engine.ChunkTuner.record  # the engine's own, however often the tests patch it
+
+
+def _timing(monkeypatch: pytest.MonkeyPatch, fastest: int) -> None:
+    """The engine's timing of a chunk of r rows reads r * (1 + |log2(r / fastest)|) seconds."""
+    monkeypatch.setattr(
+        _engine.ChunkTuner, "record",
+        lambda self, rows, seconds: _RECORD(self, rows, rows * (1.0 + abs(np.log2(rows / fastest)))))
+
+
+def test_fastest_rows_per_chunk_is_the_size_the_engine_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_engine, "_TUNED", {})
+    _timing(monkeypatch, 32)
+    model = LSTMClassifier().eval()
+    seen = _spied(model)
+    rows = fastest_rows_per_chunk("integrated_gradients", model, _data(), target=0, steps=64)
+    grads = [n for n, grad in seen if grad]
+    assert sum(grads) == N * 64
+    # timed: 16, 16, 32, 64, 128 (two sizes slower than 32 in a row), then chunks of 32
+    assert grads[:5] == [16, 16, 32, 64, 128] and set(grads[5:-1]) == {32}
+    assert rows == 32 and list(_engine._TUNED.values()) == [32]
+    # the process's remembered size is the engine's choice for a later call: not timed again
+    _timing(monkeypatch, 16)
+    seen.clear()
+    assert fastest_rows_per_chunk("integrated_gradients", model, _data(), target=0, steps=64) == 32
+    assert {n for n, grad in seen if grad} <= {32}
+
+
+def test_fastest_rows_per_chunk_of_a_call_too_small_to_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing timed: the size the call used, the engine's default (CPU: the rows whose largest
+    activation stays below the allocator's mmap threshold, at most what the budget allows)."""
+    monkeypatch.setattr(_engine, "_TUNED", {})
+    model = LSTMClassifier().eval()
+    x = _data(2)
+    seen = _spied(model)
+    rows = fastest_rows_per_chunk("integrated_gradients", model, x, target=0, steps=5,
+                                  memory_budget="1MB")
+    most, default = chunk_plan([model], torch.as_tensor(x[:1]), 2**20, 1)
+    assert 10 < most // 2 and rows == default  # 10 rows: fewer than timing needs, none timed
+    assert [n for n, grad in seen if grad] == _chunks(10, default)
+    assert _engine._TUNED == {}
+
+
+def test_fastest_rows_per_chunk_times_on_the_first_series_up_to_max_rows(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    attribute = IntegratedGradients.attribute
+
+    def spy(self: IntegratedGradients, x: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(len(x))
+        return attribute(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(IntegratedGradients, "attribute", spy)
+    monkeypatch.setattr(_engine, "_TUNED", {})
+    _timing(monkeypatch, 32)
+    x = _data(100)
+    assert fastest_rows_per_chunk("integrated_gradients", LSTMClassifier().eval(), x, target=0,
+                                  steps=64, max_rows=1500) == 32
+    assert calls == [1, 24]  # one series (64 rows), then ceil(1500 / 64) series
+
+
+def test_fastest_rows_per_chunk_refuses_fixed_rows() -> None:
+    with pytest.raises(ParameterError, match=r"does not take rows_per_chunk"):
+        fastest_rows_per_chunk("saliency", LSTMClassifier().eval(), _data(2), rows_per_chunk=8)

@@ -66,7 +66,7 @@ def test_ray_equals_local_to_the_last_bit(tmp_path: Path, method: str, params: d
 def test_ray_actors_run_the_recorded_rows_per_engine_chunk(tmp_path: Path) -> None:
     """An LSTM, whose gradients differ in the last bits with the rows per engine chunk: the actors
     run the run's rows_per_chunk (16 here), bit for bit as the local run with it, which differs
-    from one with the default."""
+    from one with 512 rows."""
     x = np.random.default_rng(0).standard_normal((12, 3, 32)).astype(np.float32)
     kw = {"steps": 512, "target": 0, "chunk_size": 2}
     local, remote = (
@@ -77,9 +77,9 @@ def test_ray_actors_run_the_recorded_rows_per_engine_chunk(tmp_path: Path) -> No
     assert ChunkStore.open(tmp_path / "ray").engine == {"rows_per_chunk": 16}
     for k in local:
         assert np.array_equal(local[k], remote[k]), k
-    default = attribute_dataset(LSTMClassifier().eval(), x, "integrated_gradients",
-                                out=tmp_path / "default", **kw)
-    assert not np.array_equal(default.values[:], local["values"])
+    other = attribute_dataset(LSTMClassifier().eval(), x, "integrated_gradients",
+                              out=tmp_path / "other", rows_per_chunk=512, **kw)
+    assert not np.array_equal(other.values[:], local["values"])
 
 
 def test_ray_sends_each_chunk_its_rows_of_the_further_inputs(tmp_path: Path) -> None:

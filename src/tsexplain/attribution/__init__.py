@@ -15,13 +15,18 @@ from typing import Any
 
 from torch import nn
 
+from tsexplain._model_state import model_device_dtype
+from tsexplain._targets import slice_target
 from tsexplain._typing import SeriesBatch, Target
+from tsexplain._validation import check_additional_inputs, check_bool, check_int, check_series_batch
 from tsexplain.attribution._base import (
     ENGINE_OPTIONS,
     Attribution,
     accepted_parameters,
+    as_model_list,
     check_parameters,
 )
+from tsexplain.attribution._engine import Engine, watch_engines
 from tsexplain.attribution._memory import get_memory_budget, set_memory_budget
 from tsexplain.attribution._result import AttributionResult
 from tsexplain.attribution._sequence import SequenceAttribution
@@ -241,6 +246,92 @@ def explain(
     )
 
 
+def fastest_rows_per_chunk(
+    method: str,
+    model: nn.Module | Sequence[nn.Module],
+    x: SeriesBatch,
+    target: Target = None,
+    *,
+    additional_inputs: Sequence[SeriesBatch] | SeriesBatch | None = None,
+    attribute_additional: bool = False,
+    max_rows: int | None = None,
+    **params: Any,
+) -> int | None:
+    """The rows per chunk the engine settles on when ``method`` explains ``x``: a value for the
+    engine option ``rows_per_chunk`` that runs as fast as the timed choice, to the last bit alike
+    in every process.
+
+    Runs the method on ``x`` without ``rows_per_chunk`` and returns what its call chose: on the
+    CPU, a call of enough rows times a few sizes on its first rows and keeps the fastest (see
+    ``rows_per_chunk`` in :class:`Attribution`); a size this process already found for the same
+    model structure, input shape and thread count is used as it is (the engine's own rule), not
+    timed again. A call too small to time anything, or on CUDA (nothing is timed there),
+    returns the size it used. The values computed are discarded (their chunks had mixed sizes).
+
+    Parameters
+    ----------
+    method : str
+        A name from :data:`METHODS` or :data:`SEQUENCE_METHODS`.
+    model : torch.nn.Module or sequence of torch.nn.Module
+        As in :func:`explain` (several: AGRA).
+    x : torch.Tensor or numpy.ndarray of shape (N, C, T)
+        Series to time on.
+    target, additional_inputs, attribute_additional
+        As in :func:`explain`.
+    max_rows : int, optional
+        Time on the first series of ``x`` whose rows (the method's rows per series, e.g. IG's
+        ``steps``, learned from a call on the first series) reach ``max_rows``, not on all of
+        ``x``.
+    **params
+        The method's parameters and the engine options ``memory_budget`` and ``fold_batchnorm``.
+
+    Returns
+    -------
+    int or None
+        Rows per chunk (at most what the memory budget allows); None when the method ran no
+        chunks of rows (``time_smoothgrad`` on a whole series).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tsexplain.attribution import fastest_rows_per_chunk
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 1))
+    >>> rows = fastest_rows_per_chunk("integrated_gradients", model, torch.randn(4, 2, 8), steps=8)
+    >>> rows >= 1  # too few rows to time: the size the call used
+    True
+    """
+    check_method_params(method, params, engine_options=("memory_budget", "fold_batchnorm"))
+    attribute_additional = check_bool(attribute_additional, "attribute_additional")
+    if max_rows is not None:
+        max_rows = check_int(max_rows, "max_rows", minimum=1)
+    models = as_model_list(model)
+    device, dtype = model_device_dtype(models[0])
+    x_t = check_series_batch(x, "x", device=device).to(dtype)
+    extras = check_additional_inputs(additional_inputs, x_t, dtype)
+    instance = get_method(method)(models if len(models) > 1 else models[0], progress=False, **params)
+
+    def engines_of(n: int) -> list[Engine]:
+        with watch_engines() as engines:
+            instance.attribute(x_t[:n], target=slice_target(target, 0, n),
+                               additional_inputs=[e[:n] for e in extras] or None,
+                               attribute_additional=attribute_additional)
+        return engines
+
+    n = x_t.shape[0]
+    engines: list[Engine] = []
+    if max_rows is not None and n > 1:
+        engines = engines_of(1)
+        per_series = sum(e.rows_differentiated for e in engines)
+        n = min(n, -(-max_rows // per_series)) if per_series else 1  # no gradient rows: no timing
+    if n > 1 or not engines:
+        engines = engines_of(n)
+    if not engines:
+        return None
+    # the engine that differentiated the most rows (a wrapper's inner calls each have one)
+    busiest = max(reversed(engines), key=lambda e: e.rows_differentiated)
+    return busiest.settled_rows()
+
+
 __all__ = [
     "ENGINE_OPTIONS",
     "METHODS",
@@ -268,6 +359,7 @@ __all__ = [
     "all_methods",
     "check_method_params",
     "explain",
+    "fastest_rows_per_chunk",
     "get_memory_budget",
     "get_method",
     "method_settings",

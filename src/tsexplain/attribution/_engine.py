@@ -13,7 +13,9 @@ in every process.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -66,6 +68,8 @@ TUNE_MIN_ROWS = 1024
 TIMINGS_FIRST_SIZE = 2
 #: The fastest size found per model structure, input shape, outputs, device and thread count.
 _TUNED: dict[tuple[object, ...], int] = {}
+#: The engines created inside :func:`watch_engines` (None outside).
+_watching: ContextVar[list[Engine] | None] = ContextVar("_watching", default=None)
 
 
 def _structure_key(models: list[nn.Module], row: torch.Tensor, n_outputs: int, most: int) -> tuple[object, ...]:
@@ -125,6 +129,12 @@ class ChunkTuner:
         #: Per-row times of the first size so far (fewer than TIMINGS_FIRST_SIZE).
         self._timings: list[float] = []
         self._worse = 0
+
+    @property
+    def settled(self) -> int:
+        """Rows per chunk this tuner settled on: the fastest size timed (or remembered for the
+        model, or fixed), else, when nothing was timed (too few rows, CUDA), :attr:`default`."""
+        return self.best if self.best is not None else self.default
 
     @property
     def tuning(self) -> bool:
@@ -315,6 +325,11 @@ class Engine:
         self.attribute_additional = bool(attribute_additional)
         #: Attributions of the additional inputs after :meth:`map_samples` (None: not floating).
         self.additional_values: tuple[torch.Tensor | None, ...] = ()
+        #: Rows differentiated so far (every model counted once).
+        self.rows_differentiated = 0
+        watching = _watching.get()
+        if watching is not None:
+            watching.append(self)
 
     def tuner(self, n_outputs: int = 1) -> ChunkTuner:
         """The chunk sizes of this call when ``n_outputs`` outputs are differentiated at once."""
@@ -330,6 +345,12 @@ class Engine:
         """The call is over: tuners still timing keep (and remember) their fastest size."""
         for tuner in self._tuners.values():
             tuner.finish()
+
+    def settled_rows(self) -> int | None:
+        """Rows per chunk the call settled on (:attr:`ChunkTuner.settled`) for its gradient
+        chunks (those of the most outputs differentiated at once); None when it planned no
+        chunks. Read after :meth:`finish`."""
+        return self._tuners[max(self._tuners)].settled if self._tuners else None
 
     def chunk(self, n_outputs: int = 1) -> int:
         """Most rows per chunk (the memory budget's bound, or ``rows_per_chunk`` when fixed and
@@ -428,6 +449,7 @@ class Engine:
             parts.append(g)
             extra_parts.append(eg)
             tuner.record(part.shape[0], tuner.clock() - start)
+            self.rows_differentiated += part.shape[0]
             i += part.shape[0]
         grads = torch.cat(parts) if len(parts) > 1 else parts[0]
         return grads, _cat_extras(extra_parts)
@@ -469,6 +491,7 @@ class Engine:
                 grads.append(torch.zeros_like(rows) if g is None else g)
                 outs.append(out.detach())
                 tuner.record(rows.shape[0], tuner.clock() - start)
+                self.rows_differentiated += rows.shape[0]
                 bar.update(rows.shape[0])
                 i += rows.shape[0]
         return torch.cat(grads), torch.cat(outs)
@@ -529,6 +552,18 @@ class Engine:
         if self.attribute_additional:
             self.additional_values = _cat_extras(extra_results)
         return torch.cat(results) if len(results) > 1 else results[0]
+
+
+@contextmanager
+def watch_engines() -> Iterator[list[Engine]]:
+    """Collect the engines of the attribution calls made inside the ``with`` block (in order of
+    creation), to read what they chose (:meth:`Engine.settled_rows`) after the calls."""
+    engines: list[Engine] = []
+    token = _watching.set(engines)
+    try:
+        yield engines
+    finally:
+        _watching.reset(token)
 
 
 def model_mean(per_model: Sequence[torch.Tensor]) -> torch.Tensor:

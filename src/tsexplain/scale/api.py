@@ -32,10 +32,13 @@ __all__ = [
 
 _ENGINE_OPTIONS = {"memory_budget", "fold_batchnorm", "rows_per_chunk"}
 
-#: Rows per engine chunk (the engine option ``rows_per_chunk``) of a new data-set run, unless
-#: given: a middle one of the sizes the engine times in a single call. A data-set run gives up
-#: the timed choice for results that do not depend on the process that computed a chunk.
+#: Rows per engine chunk (the engine option ``rows_per_chunk``) where a new data-set run cannot
+#: time sizes (its chunks run on GPUs, or the method runs no chunks of rows), and of a store
+#: created before the rows were recorded.
 ROWS_PER_CHUNK = 512
+#: A new data-set run times the engine's chunk sizes once, in the driver, on the first series
+#: of the data whose rows reach this many (at most its first chunk).
+TIMING_ROWS = 4096
 
 
 @dataclass
@@ -166,9 +169,13 @@ def attribute_dataset(
     **params
         The method's parameters (the same for every chunk) and the engine options
         ``memory_budget``, ``fold_batchnorm`` and ``rows_per_chunk``: the rows per engine chunk
-        of a new store (default :data:`ROWS_PER_CHUNK`), recorded in its manifest; a resumed
-        store keeps the value it was created with (a different one given warns), so that every
-        chunk, in any process or Ray actor, is computed alike, to the last bit.
+        of a new store, recorded in its manifest. Not given, they are timed once, in the driver,
+        with the torch threads of the backend's chunks: the engine's fastest size
+        (:func:`tsexplain.attribution.fastest_rows_per_chunk`) on the first series of the data
+        (up to :data:`TIMING_ROWS` rows, at most the first chunk), whose values are discarded;
+        :data:`ROWS_PER_CHUNK` where the chunks run on GPUs. A resumed store keeps the value it
+        was created with (a different one given warns), so that every chunk, in any process or
+        Ray actor, is computed alike, to the last bit.
 
     Returns
     -------
@@ -190,7 +197,7 @@ def attribute_dataset(
     start_time = time.perf_counter()
     check_method_params(method, params, engine_options=_ENGINE_OPTIONS)
     asked = params.pop("rows_per_chunk", None)  # not part of the run's identity (meta)
-    rows = ROWS_PER_CHUNK if asked is None else check_int(asked, "rows_per_chunk", minimum=1)
+    rows = None if asked is None else check_int(asked, "rows_per_chunk", minimum=1)
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     attribute_additional = check_bool(attribute_additional, "attribute_additional")
     source, shared_target = as_source(X_or_path, target, additional_inputs)
@@ -199,11 +206,12 @@ def attribute_dataset(
     be = _backend(backend, address, num_actors, num_cpus, num_gpus, ray_options)
     payloads = pack_models(model_or_models)
     work_kwargs = {"payloads": payloads, "method": method, "target": shared_target,
-                   "params": {**params, "rows_per_chunk": rows},
+                   "params": {**params, "rows_per_chunk": rows or ROWS_PER_CHUNK},
                    "attribute_additional": attribute_additional}
+    work = AttributionWork(**work_kwargs)
     # one series in the driver: the shapes of the stored arrays (and an early, clear error)
     try:
-        probe = AttributionWork(**work_kwargs)(*source.chunk(0, 1)) if len(source) else {}
+        probe = work(*source.chunk(0, 1)) if len(source) else {}
     except ModelInputsError as err:  # named for the whole data set, not the probe's one series
         raise ModelInputsError(
             f"attribute_dataset: {err.problem}. Pass the model's further inputs as "
@@ -219,12 +227,19 @@ def attribute_dataset(
         **({"additional_inputs": [{"shape": list(e.shape), "dtype": str(e.dtype)} for e in source.extras],
             "attribute_additional": attribute_additional} if source.extras else {}),
     })
+
+    def new_engine() -> dict[str, Any]:  # a new store only: the given rows, or the fastest
+        if rows is not None:
+            return {"rows_per_chunk": rows}
+        return {"rows_per_chunk": _fastest_rows(be, work, source, min(chunk_size, len(source)),
+                                                params)}
+
     store = ChunkStore.open_or_create(out, len(source), chunk_size, arrays, meta, resume=resume,
-                                      engine={"rows_per_chunk": rows})
+                                      engine=new_engine)
     # every chunk, in any process, with the rows per engine chunk the store was created with
-    # (a store made before they were recorded: the given or default rows)
-    recorded = int(store.engine.get("rows_per_chunk", rows))
-    if asked is not None and recorded != rows:
+    # (a store made before they were recorded: the given rows, or ROWS_PER_CHUNK)
+    recorded = int(store.engine.get("rows_per_chunk", ROWS_PER_CHUNK if rows is None else rows))
+    if rows is not None and recorded != rows:
         warnings.warn(
             f"attribute_dataset: the store {str(out)!r} was created with rows_per_chunk={recorded}; "
             f"its remaining chunks use it too (not {rows}), so that they match its finished ones",
@@ -256,6 +271,32 @@ def attribute_dataset(
             if bar is not None:
                 bar.close()
     return DatasetRun(store, sorted(written), skipped, be.name, time.perf_counter() - start_time)
+
+
+def _fastest_rows(be: Backend, work: AttributionWork, source: Any, n_series: int,
+                  params: dict[str, Any]) -> int:
+    """Rows per engine chunk of a new data-set run: the engine's timed choice
+    (:func:`tsexplain.attribution.fastest_rows_per_chunk`) on the first ``n_series`` series, with
+    the torch threads the backend's chunks run with; :data:`ROWS_PER_CHUNK` where the chunks run
+    on GPUs or nothing is chunked."""
+    import torch
+
+    from tsexplain.attribution import fastest_rows_per_chunk
+
+    if be.chunks_on_gpus() or n_series == 0:
+        return ROWS_PER_CHUNK
+    x, target, extras = source.chunk(0, n_series)
+    threads, previous = be.chunk_threads(), torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        rows = fastest_rows_per_chunk(
+            work.method, work.models, x, work.target if target is None else target,
+            additional_inputs=list(extras) or None, attribute_additional=work.attribute_additional,
+            max_rows=TIMING_ROWS, **params)
+    finally:
+        torch.set_num_threads(previous)
+    return ROWS_PER_CHUNK if rows is None else rows
 
 
 @renamed_kwargs(output="output_transform")

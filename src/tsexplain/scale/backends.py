@@ -82,6 +82,14 @@ class Backend(ABC):
                   shared: dict[str, Any], num_cpus: float = 1) -> list[Any]:
         """``[fn(**shared, **t) for t in tasks]``, in order; ``shared`` is sent once."""
 
+    def chunk_threads(self) -> int | None:
+        """Torch intra-op threads a chunk of :meth:`map_chunks` runs with (None: this process's)."""
+        return None
+
+    def chunks_on_gpus(self) -> bool:
+        """Whether the chunks of :meth:`map_chunks` run on GPUs."""
+        return False
+
 
 class LocalBackend(Backend):
     """Everything in this process, chunk after chunk.
@@ -124,7 +132,7 @@ class _ChunkActor:
         import ray
         import torch
 
-        torch.set_num_threads(max(1, int(threads)))
+        torch.set_num_threads(threads)
         cls, kwargs = ray.get(work_ref)  # the model bytes: fetched once per actor
         self.worker = cls(**kwargs)
         if ray.get_gpu_ids() and torch.cuda.is_available() and hasattr(self.worker, "to"):
@@ -215,6 +223,12 @@ class RayBackend(Backend):
             return max(1, int(res.get("GPU", 0) // self.num_gpus))
         return max(1, int(res.get("CPU", 1) // max(self.num_cpus, 1e-9)))
 
+    def chunk_threads(self) -> int:
+        return max(1, int(self.num_cpus))
+
+    def chunks_on_gpus(self) -> bool:
+        return self.num_gpus > 0
+
     def map_chunks(self, work: WorkSpec, source: SeriesSource, chunks: Sequence[Chunk],
                    rows_out: Callable[[int, int], int], on_result: OnResult) -> None:
         if not chunks:
@@ -243,7 +257,7 @@ class RayBackend(Backend):
             batch_format="numpy",
             compute=compute,
             fn_constructor_kwargs={"work_ref": work_ref, "source_ref": source_ref,
-                                   "threads": self.num_cpus},
+                                   "threads": self.chunk_threads()},
             num_cpus=self.num_cpus,
             num_gpus=self.num_gpus or None,
         )

@@ -190,12 +190,13 @@ class ChunkStore:
         meta: dict[str, Any] | None = None,
         *,
         resume: bool = True,
-        engine: dict[str, Any] | None = None,
+        engine: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     ) -> ChunkStore:
         """Reopen a store made for the same run (resume), or create it.
 
         ``engine`` is written into a new store only: a reopened store keeps the settings it was
         created with (its :attr:`engine`), so that its remaining chunks are computed as its first.
+        A callable is called only to create a store (its settings may take time to decide).
 
         Raises
         ------
@@ -207,7 +208,7 @@ class ChunkStore:
         if not (p / _MANIFEST).is_file():
             if p.exists() and any(p.iterdir()):
                 raise StoreMismatchError(f"{p} exists, is not empty and is not a chunk store.")
-            return cls.create(p, n_rows, chunk_size, arrays, meta, engine)
+            return cls.create(p, n_rows, chunk_size, arrays, meta, engine() if callable(engine) else engine)
         store = cls.open(p)
         expect = {
             "n_rows": int(n_rows),
