@@ -78,7 +78,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 def add_data_options(parser: argparse.ArgumentParser, *, describe: bool = True,
                      title: str = "data") -> None:
     """How DATA is read (columns, keys, split, channels-last) and, with ``describe``, what it
-    is (channel and class names, units)."""
+    is (channel and class names, units, a labels file)."""
     g = parser.add_argument_group(title)
     g.add_argument("--layout", choices=("auto", "long", "wide"), default="auto",
                    help="CSV/Parquet layout (default auto: long if time and value columns exist)")
@@ -101,6 +101,9 @@ def add_data_options(parser: argparse.ArgumentParser, *, describe: bool = True,
                    help="a name per class index (default: the file's class_names, else its labels)")
     g.add_argument("--value-unit", metavar="UNIT", help="unit of the series values (e.g. mV)")
     g.add_argument("--time-unit", metavar="UNIT", help="unit of one time step (e.g. ms)")
+    g.add_argument("--labels", metavar="FILE.npy",
+                   help="labels of a DATA file that holds none (e.g. X.npy): an .npy of shape "
+                        "(N,), integer classes, class names or real-valued targets")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -197,7 +200,8 @@ def data_options(args: argparse.Namespace) -> dict[str, Any]:
     """The :func:`tsexplain.io.load_any_data` keywords of the data options."""
     return {"layout": args.layout, "sample_col": args.sample_col, "channel_col": args.channel_col,
             "time_col": args.time_col, "value_col": args.value_col, "label_col": args.label_col,
-            "x_key": args.x_key, "y_key": args.y_key, "split": args.split}
+            "x_key": args.x_key, "y_key": args.y_key, "split": args.split,
+            "labels": getattr(args, "labels", None)}
 
 
 def run_explain(args: argparse.Namespace) -> int:

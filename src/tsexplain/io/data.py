@@ -26,6 +26,9 @@ UCR/UEA archive formats
     ``.tsv``, ``.txt``, ``.ts``, ``.arff`` (optionally ``.gz``) or a folder with ``*_TRAIN`` /
     ``*_TEST`` files, through :func:`tsexplain.datasets.load_ucr`.
 
+Labels of a file that holds none (an ``.npy`` of series, a table without a label column) come
+from a separate ``.npy`` of shape (N,): ``load_any_data(path, labels="y.npy")``.
+
 A model's further inputs (``forward(x, static)``) are read by :func:`load_additional_inputs`
 from ``.npy``, ``.npz`` (one named array) or a numeric ``.csv`` table, one row per series.
 """
@@ -534,6 +537,7 @@ def load_any_data(
     x_key: str | None = None,
     y_key: str | None = None,
     split: str = "both",
+    labels: str | os.PathLike[str] | None = None,
 ) -> LoadedData:
     """Read series from a file; see the module docstring for the formats and layouts.
 
@@ -549,6 +553,10 @@ def load_any_data(
         Array names in an ``.npz`` (defaults "X", "y").
     split : {"both", "train", "test"}
         Part of a UCR/UEA folder.
+    labels : str or path-like, optional
+        An ``.npy`` file of one label per series, shape (N,): integer classes, class names or
+        real-valued targets, for a data file that holds no labels (an ``.npy``, a table without
+        a label column). They are encoded as the labels of any file (:func:`encode_labels`).
 
     Returns
     -------
@@ -559,12 +567,17 @@ def load_any_data(
     Raises
     ------
     FileNotFoundError, DataFormatError, ShapeError, ParameterError
+        ShapeError when ``labels`` is not of shape (N,); ParameterError when the data file has
+        labels of its own.
 
     Examples
     --------
     >>> import os, tempfile
     >>> import numpy as np
     >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.save(os.path.join(d, "X.npy"), np.zeros((4, 2, 30)))
+    ...     np.save(os.path.join(d, "y.npy"), np.array([1, 2, 2, 1]))
+    ...     pair = load_any_data(os.path.join(d, "X.npy"), labels=os.path.join(d, "y.npy"))
     ...     npz = os.path.join(d, "series.npz")
     ...     np.savez(npz, X=np.zeros((5, 2, 30)), y=np.arange(5))
     ...     data = load_any_data(npz)
@@ -576,6 +589,8 @@ def load_any_data(
     ((5, 2, 30), (5,), ['ch0', 'ch1'], 'npz')
     >>> table.X.shape, table.sample_ids.tolist(), table.details["layout"]
     ((2, 1, 2), ['a', 'b'], 'long')
+    >>> pair.y, pair.classes
+    (array([0, 1, 1, 0]), [1, 2])
     >>> table.X[:, 0]
     array([[1., 2.],
            [3., 4.]])
@@ -583,6 +598,8 @@ def load_any_data(
     data = _load_by_format(Path(os.fspath(path)), layout, split, x_key, y_key,
                            {"sample": sample_col, "channel": channel_col, "time": time_col,
                             "value": value_col, "label": label_col})
+    if labels is not None:
+        data.y = _labels_file(Path(os.fspath(labels)), data)
     y, classes = encode_labels(data.y)
     data.y, data.classes = y, classes
     if classes is not None:
@@ -593,6 +610,28 @@ def load_any_data(
             f"classes"
         )
     return data
+
+
+def _labels_file(path: Path, data: LoadedData) -> np.ndarray:
+    """The labels of ``data`` read from the .npy file ``path``: shape (N,), N the number of
+    series (a :class:`ShapeError` naming both shapes otherwise)."""
+    if data.y is not None:
+        raise ParameterError(
+            f"{data.source} holds labels already; a labels file ({path}) is for data without them"
+        )
+    if _suffix(path) != ".npy":
+        raise ParameterError(f"labels file {path}: expected an .npy file of shape (N,), one label "
+                             f"per series")
+    if not path.is_file():
+        raise FileNotFoundError(f"no labels file at {path}")
+    y = read_npy(path)
+    n = data.X.shape[0]
+    if y.shape != (n,):
+        raise ShapeError(
+            f"labels file {path} has shape {y.shape}, expected ({n},): one label per series of "
+            f"{data.source}, whose series are {tuple(data.X.shape)}"
+        )
+    return y
 
 
 def _load_by_format(p: Path, layout: str, split: str, x_key: str | None, y_key: str | None,

@@ -252,7 +252,8 @@ def run_target(inputs: PreparedInputs, target: Any) -> Any:
     if target != "label":
         return target
     if inputs.y is None:
-        raise ParameterError("--target label needs labels in the data file (y / label column)")
+        raise ParameterError("--target label needs labels in the data file (y / label column) "
+                             "or from --labels FILE.npy")
     if inputs.data.classes is None:
         raise ParameterError(
             "--target label needs class labels (integers or names); these labels are real "
