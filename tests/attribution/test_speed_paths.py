@@ -290,3 +290,24 @@ def test_the_call_keeps_the_fastest_size_timed_when_it_ends_early() -> None:
     assert tuner.tuning  # 8 did not fit: still timing
     tuner.finish()
     assert tuner.best == 4 and _engine._TUNED[("short",)] == 4
+
+
+def test_a_call_too_small_to_time_remembers_no_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call with too few rows to time runs them at the default size. A chunk that happens to
+    hold as many rows as the first size to time (16: IG with steps=16 on one series) is not a
+    timing: the call remembers nothing, and a later large call on the model times its own sizes.
+    Counted as a timing, it made 16 rows the model's remembered size, and a GRU's next IG call
+    (50 steps, 64 series) ran at 16 rows per chunk, 5.6x slower."""
+    monkeypatch.setattr(_engine, "TUNE_MIN_ROWS", 1024)  # the package's thresholds
+    monkeypatch.setattr(_engine, "TUNE_SIZES", (16, 32, 64, 128))
+    tuner = _engine.ChunkTuner(most=4096, default=4096, key=("small",), timed=True)
+    assert tuner.size(16) == 4096  # untimed: the engine runs the 16 rows left in one chunk
+    tuner.record(16, 0.01)
+    tuner.finish()
+    assert tuner.best is None and tuner.settled == 4096 and ("small",) not in _engine._TUNED
+
+    torch.manual_seed(0)
+    gru = make("gru")
+    x = torch.randn(1, 3, 40, generator=torch.Generator().manual_seed(0))
+    IntegratedGradients(gru, steps=16, progress=False).attribute(x, target=1)
+    assert _engine._TUNED == {}

@@ -129,6 +129,8 @@ class ChunkTuner:
         #: Per-row times of the first size so far (fewer than TIMINGS_FIRST_SIZE).
         self._timings: list[float] = []
         self._worse = 0
+        #: Whether :meth:`size` has handed out a size to time (only such chunks are timings).
+        self._started = False
 
     @property
     def settled(self) -> int:
@@ -154,14 +156,15 @@ class ChunkTuner:
             # the next size does not fit in what is left of this batch: run the rest untimed; a
             # later batch of the call may time it (:meth:`Engine.finish` settles the call)
             return remaining
-        if self._sizes and (self._per_row or self._timings
-                            or remaining >= min(TUNE_MIN_ROWS, self.most // 2)):
+        if self._sizes and (self._started or remaining >= min(TUNE_MIN_ROWS, self.most // 2)):
+            self._started = True
             return min(self._sizes[0], remaining)
         return self.default
 
     def record(self, rows: int, seconds: float) -> None:
-        """Report that a chunk of ``rows`` rows took ``seconds`` (ignored unless timing)."""
-        if not self.tuning or rows != self._sizes[0]:
+        """Report that a chunk of ``rows`` rows took ``seconds`` (ignored unless timing; a chunk
+        run at the default before timing started is not a timing, whatever its rows)."""
+        if not self.tuning or not self._started or rows != self._sizes[0]:
             return
         self._timings.append(seconds / rows)
         if not self._per_row and len(self._timings) < TIMINGS_FIRST_SIZE:
